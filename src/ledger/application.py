@@ -1,0 +1,363 @@
+"""The ledger application: accept envelopes, keep the transparency log, sign checkpoints.
+
+Composition root of the core. ``Ledger.open(db_url, keystore)`` wires the ``eventsourcing``
+application (recorder chosen by the URL), the decider, the key registry and the Merkle tree.
+Commands are verb methods (``append``, ``sign_checkpoint``, ``show_pii``…); reads go through
+:class:`ledger.store.SQL` on the same connection pool.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError as ESIntegrityError
+from eventsourcing.persistence import PersistenceError
+
+from ledger import merkle
+from ledger.b64 import b64decode_strict
+from ledger.canonical import canonical, canonical_str
+from ledger.domain import Actor, Decider, LedgerAggregate, subject_uuid
+from ledger.envelope import Envelope, key_id_of
+from ledger.errors import (
+    ConcurrentAppend,
+    FromTheFuture,
+    LedgerError,
+    NonceReused,
+    OperationalError,
+    Refused,
+)
+from ledger.policy import GUYUAN, Jurisdictions
+from ledger.store import Append, DatabaseURL, SQL
+
+FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+MAX_RETRIES = 200
+
+
+def utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def format_recorded_at(moment: dt.datetime) -> str:
+    """UTC RFC 3339 with microseconds (DESIGN §6 leaf format)."""
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@dataclass
+class Item:
+    """One input line: a parsed envelope, or the refusal its parsing raised."""
+
+    envelope: Envelope | None = None
+    error: LedgerError | None = None
+    vault: tuple[str, bytes, bytes] | None = None  # (subject_id, nonce, ciphertext)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # accepted | duplicate | refused
+    seq: int | None = None
+    reason: str | None = None
+    code: str | None = None
+
+    def as_json(self, line: int) -> dict[str, Any]:
+        return {"line": line, "status": self.status, "seq": self.seq, "reason": self.reason}
+
+
+@dataclass
+class Head:
+    size: int
+    recorded_at: str | None
+    frontier: merkle.CompactRange = field(repr=False)
+
+
+class Ledger(Application[UUID]):
+    name = "Ledger"
+    env = {"COMPRESSOR_TOPIC": ""}
+
+    def __init__(self, env: dict[str, str], jurisdictions: Jurisdictions = GUYUAN):
+        super().__init__(env)
+        self.sql = SQL(self.recorder)
+        self.jurisdictions = jurisdictions
+        self._cache: dict[UUID, LedgerAggregate] = {}
+        self._head: Head | None = None
+        self.verified: set[bytes] = set()
+
+    # --- construction ------------------------------------------------------------------------
+    @classmethod
+    def open(cls, db_url: str, jurisdictions: Jurisdictions = GUYUAN) -> Ledger:
+        env = DatabaseURL(db_url).eventsourcing_env(cls.name)
+        try:
+            return cls(env, jurisdictions)
+        except (PersistenceError, OSError) as exc:
+            raise OperationalError(f"cannot open database {db_url}: {_first_line(exc)}") from None
+
+    def close(self) -> None:
+        try:
+            self.factory.close()
+        except Exception:  # pragma: no cover - closing is best effort
+            pass
+
+    # --- reads -------------------------------------------------------------------------------
+    def size(self) -> int:
+        row = self.sql.one("SELECT MAX(seq) FROM ledger_leaves")
+        return 0 if row is None or row[0] is None else int(row[0]) + 1
+
+    def head(self) -> Head:
+        row = self.sql.one("SELECT seq, recorded_at FROM ledger_leaves ORDER BY seq DESC LIMIT 1")
+        size = 0 if row is None else int(row[0]) + 1
+        if self._head is not None and self._head.size == size:
+            return self._head
+        # Another writer appended (or first use): cached aggregates may be stale.
+        self._cache.clear()
+        frontier = merkle.CompactRange.from_size(size, self.node)
+        self._head = Head(size, None if row is None else row[1], frontier)
+        return self._head
+
+    def node(self, level: int, index: int) -> bytes:
+        row = self.sql.one("SELECT hash FROM ledger_tree WHERE level = ? AND idx = ?", (level, index))
+        if row is None:
+            raise OperationalError(f"Merkle node ({level}, {index}) is missing")
+        return bytes(row[0])
+
+    def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Fetch stored subtree hashes in one query (O(log n) of them for any proof)."""
+        if not wanted:
+            return {}
+        cond = " OR ".join(["(level = ? AND idx = ?)"] * len(wanted))
+        params = [v for pair in wanted for v in pair]
+        rows = self.sql.all(f"SELECT level, idx, hash FROM ledger_tree WHERE {cond}", params)
+        found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
+        missing = [w for w in wanted if w not in found]
+        if missing:
+            raise OperationalError(f"Merkle node {missing[0]} is missing")
+        return found
+
+    def root(self, size: int | None = None) -> bytes:
+        size = self.size() if size is None else size
+        return merkle.root_at(size, self.nodes)
+
+    def leaves(self, start: int = 0, stop: int | None = None, batch: int = 2000) -> Iterator[tuple[int, str, bytes]]:
+        """Stream ``(seq, recorded_at, leaf bytes)`` in seq order, never the whole log at once."""
+        seq = start
+        while stop is None or seq < stop:
+            limit = batch if stop is None else min(batch, stop - seq)
+            rows = self.sql.all(
+                "SELECT seq, recorded_at, leaf FROM ledger_leaves WHERE seq >= ? ORDER BY seq LIMIT ?",
+                (seq, limit),
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield int(row[0]), str(row[1]), bytes(row[2])
+            seq = int(rows[-1][0]) + 1
+
+    def leaf(self, seq: int) -> bytes | None:
+        row = self.sql.one("SELECT leaf FROM ledger_leaves WHERE seq = ?", (seq,))
+        return None if row is None else bytes(row[0])
+
+    def lookup(self, cls: type[LedgerAggregate], ident: str) -> Any:
+        """The aggregate of a subject, blank (``exists`` False) if it has no events yet."""
+        uid = subject_uuid(cls.KIND, ident)
+        agg = self._cache.get(uid)
+        if agg is None:
+            try:
+                agg = self.repository.get(uid)
+            except AggregateNotFoundError:
+                agg = cls.blank(uid, utc_now())
+            self._cache[uid] = agg
+        return agg
+
+    def key_owner(self, key_id: str) -> str | None:
+        row = self.sql.one("SELECT actor_id FROM ledger_keys WHERE key_id = ?", (key_id,))
+        return None if row is None else str(row[0])
+
+    def actor(self, actor_id: str) -> Actor | None:
+        self.head()
+        agg: Actor = self.lookup(Actor, actor_id)
+        return agg if agg.exists else None
+
+    # --- the write path ------------------------------------------------------------------------
+    def append(self, items: Sequence[Item], now: dt.datetime | None = None) -> list[Outcome]:
+        """Record what can be recorded; every item gets an outcome. Retries on a lost race."""
+        for attempt in range(MAX_RETRIES):
+            head = self.head()
+            try:
+                return self._append_once(items, head, now or utc_now())
+            except (ConcurrentAppend, ESIntegrityError):
+                self._cache.clear()
+                self._head = None
+                time.sleep(random.uniform(0, 0.002 * min(attempt + 1, 20)))
+            except PersistenceError as exc:
+                self._cache.clear()
+                self._head = None
+                raise OperationalError(f"database error: {_first_line(exc)}") from None
+        raise OperationalError("could not append: the log head kept moving (too many writers)")
+
+    def _prior(self, items: Sequence[Item]) -> dict[tuple[str, str], tuple[int, bytes]]:
+        """Leaves already holding the batch's (actor, nonce) pairs, in a few queries."""
+        pairs = {(i.envelope.actor, i.envelope.nonce) for i in items if i.envelope is not None}
+        found: dict[tuple[str, str], tuple[int, bytes]] = {}
+        nonces = sorted({n for _, n in pairs})
+        for start in range(0, len(nonces), 500):
+            chunk = nonces[start : start + 500]
+            rows = self.sql.all(
+                f"SELECT actor, nonce, seq, leaf FROM ledger_leaves WHERE nonce IN ({','.join('?' * len(chunk))})",
+                chunk,
+            )
+            for actor, nonce, seq, leaf in rows:
+                if (actor, nonce) in pairs:
+                    found[(actor, nonce)] = (int(seq), bytes(leaf))
+        return found
+
+    def _verify(self, env: Envelope, public_key: bytes) -> None:
+        token = env.sig + public_key
+        if token not in self.verified:
+            env.verify_with(public_key)
+
+    def _append_once(self, items: Sequence[Item], head: Head, now: dt.datetime) -> list[Outcome]:
+        decider = Decider(self.lookup, self.key_owner, self.jurisdictions, self._verify)
+        prior = self._prior(items)
+        frontier = head.frontier.copy()
+        recorded = now.astimezone(dt.timezone.utc)
+        recorded_at = format_recorded_at(recorded)
+        if head.recorded_at is not None and head.recorded_at > recorded_at:
+            recorded_at = head.recorded_at  # non-decreasing along seq (DESIGN §6)
+        seq = head.size
+        batch: dict[tuple[str, str], tuple[int, bytes]] = {}
+        touched: dict[UUID, LedgerAggregate] = {}
+        out: list[Outcome] = []
+        ledger = Append()
+        for item in items:
+            env = item.envelope
+            if env is None:
+                assert item.error is not None
+                out.append(Outcome("refused", None, str(item.error), item.error.code))
+                continue
+            try:
+                if env.at > recorded + FUTURE_TOLERANCE:
+                    raise FromTheFuture(
+                        f"at {env.raw['at']} is more than five minutes ahead of the server clock"
+                    )
+                earlier = batch.get((env.actor, env.nonce)) or prior.get((env.actor, env.nonce))
+                if earlier is not None:
+                    if _leaf_envelope(earlier[1]) == env.canonical_bytes:
+                        out.append(Outcome("duplicate", earlier[0]))
+                        continue
+                    raise NonceReused(
+                        f"nonce {env.nonce!r} already used by {env.actor!r} at seq {earlier[0]}"
+                    )
+                subject = decider.decide(env, seq)
+            except Refused as exc:
+                out.append(Outcome("refused", None, str(exc), exc.code))
+                continue
+            subject.record(env, seq, recorded_at)
+            touched[subject.id] = subject
+            leaf = canonical({"seq": seq, "recorded_at": recorded_at, "envelope": env.raw})
+            leaf_hash = merkle.leaf_hash(leaf)
+            ledger.nodes.extend(frontier.append(leaf_hash))
+            ledger.leaves.append(
+                (seq, recorded_at, env.actor, env.type, env.nonce, leaf, leaf_hash,
+                 subject.id.hex, subject.version)
+            )  # fmt: skip
+            if env.type in ("ActorRegistered", "KeyRotated"):
+                raw_key = b64decode_strict(env.raw["body"]["public_key"])
+                ledger.keys.append((key_id_of(raw_key), env.raw["body"]["actor_id"], seq))
+            if item.vault is not None:
+                ledger.vault.append((item.vault[0], env.actor, item.vault[1], item.vault[2]))
+            batch[(env.actor, env.nonce)] = (seq, leaf)
+            out.append(Outcome("accepted", seq))
+            seq += 1
+        if ledger.leaves:
+            try:
+                self.save(*touched.values(), ledger=ledger)
+            except BaseException:
+                self._cache.clear()
+                self._head = None
+                raise
+            self._head = Head(seq, recorded_at, frontier)
+        return out
+
+    # --- checkpoints -------------------------------------------------------------------------------
+    def latest_checkpoint(self) -> tuple[int, bytes, str, str] | None:
+        row = self.sql.one(
+            "SELECT size, root_hash, note, signed_at FROM ledger_checkpoints"
+            " ORDER BY size DESC, signed_at DESC LIMIT 1"
+        )
+        return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]), str(row[3]))
+
+    def checkpoints(self) -> list[tuple[int, bytes, str, str]]:
+        rows = self.sql.all(
+            "SELECT size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY size, signed_at"
+        )
+        return [(int(r[0]), bytes(r[1]), str(r[2]), str(r[3])) for r in rows]
+
+    def sign_checkpoint(self, origin: str, operator_key: Any, *, min_interval: float = 0.0) -> str | None:
+        """Sign a checkpoint of the current tree unless one of this size exists (or is too recent)."""
+        from ledger.note import Checkpoint, sign_note
+
+        head = self.head()
+        latest = self.latest_checkpoint()
+        if latest is not None and latest[0] == head.size:
+            return latest[2]
+        if latest is not None and min_interval > 0:
+            last = dt.datetime.fromisoformat(latest[3].replace("Z", "+00:00"))
+            if (utc_now() - last).total_seconds() < min_interval:
+                return None
+        root = head.frontier.root()
+        note = sign_note(Checkpoint(origin, head.size, root).body(), origin, operator_key)
+        self.sql.execute(
+            "INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?)",
+            (head.size, root, note, format_recorded_at(utc_now())),
+        )
+        return note
+
+    # --- personal data --------------------------------------------------------------------------------
+    def vault_record(self, subject_id: str) -> tuple[str, bytes, bytes] | None:
+        row = self.sql.one(
+            "SELECT registered_by, nonce, ciphertext FROM pii_vault WHERE subject_id = ?", (subject_id,)
+        )
+        return None if row is None else (str(row[0]), bytes(row[1]), bytes(row[2]))
+
+    def erase_vault(self, subject_id: str) -> None:
+        self.sql.execute("DELETE FROM pii_vault WHERE subject_id = ?", (subject_id,))
+
+    # --- metadata ---------------------------------------------------------------------------------------
+    def meta(self, name: str) -> str | None:
+        row = self.sql.one("SELECT value FROM ledger_meta WHERE name = ?", (name,))
+        return None if row is None else str(row[0])
+
+    def set_meta(self, name: str, value: str) -> None:
+        self.sql.execute("DELETE FROM ledger_meta WHERE name = ?", (name,))
+        self.sql.execute("INSERT INTO ledger_meta VALUES (?, ?)", (name, value))
+
+
+def _leaf_envelope(leaf: bytes) -> bytes:
+    from ledger.canonical import loads_strict
+
+    return canonical(loads_strict(leaf)["envelope"])
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def leaf_json(seq: int, recorded_at: str, envelope: dict[str, Any]) -> str:
+    return canonical_str({"seq": seq, "recorded_at": recorded_at, "envelope": envelope})
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,128 @@
+"""One canonical encoding (RFC 8785, JCS) and one strict JSON reader (DESIGN §6).
+
+Everything hashed or signed goes through :func:`canonical`. The ledger only ever encodes JSON
+restricted to objects with ASCII keys, arrays, strings, booleans, null and integers within
+±(2^53−1) — :func:`loads_strict` guarantees that at the boundary. For that subset, sorted,
+compact ``json.dumps`` with ``ensure_ascii=False`` yields exactly the RFC 8785 bytes (RFC 8785
+§3.2.2.2 escapes only ``"``, ``\\`` and C0 controls, in the same short forms and lowercase
+``\\u00XX`` Python uses; integers in that range serialise identically; ASCII keys sort the same
+by UTF-16 code unit as by code point). ``tests/unit/test_canonical.py`` proves it against the
+``rfc8785`` package by property test, so the hot path costs a C ``json.dumps``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ledger.errors import InvalidJSON
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+_encoder = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+
+
+def canonical(value: Any) -> bytes:
+    """RFC 8785 canonical bytes of a value already validated by :func:`loads_strict`."""
+    return _encoder.encode(value).encode("utf-8")
+
+
+def canonical_str(value: Any) -> str:
+    return _encoder.encode(value)
+
+
+def _reject_float(text: str) -> Any:
+    raise InvalidJSON(f"numbers must be integers, not {text!r}")
+
+
+def _reject_constant(text: str) -> Any:
+    raise InvalidJSON(f"{text} is not JSON")
+
+
+def _parse_int(text: str) -> int:
+    value = int(text)
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise InvalidJSON(f"integer {text} is outside ±(2^53−1)")
+    return value
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise InvalidJSON(f"duplicate key {key!r}")
+        obj[key] = value
+    return obj
+
+
+_decoder = json.JSONDecoder(
+    object_pairs_hook=_pairs,
+    parse_float=_reject_float,
+    parse_int=_parse_int,
+    parse_constant=_reject_constant,
+)
+
+
+def _check_text(value: Any) -> None:
+    """Refuse lone surrogates anywhere: they have no UTF-8 form, so no canonical bytes."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidJSON("string contains a lone surrogate") from None
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if not key.isascii():
+                    raise InvalidJSON(f"key {key!r} is not one EVENTS.md defines")
+                stack.append(sub)
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def loads_strict(text: str | bytes) -> Any:
+    """Parse JSON as DESIGN §6 accepts it, or raise :class:`InvalidJSON` with the reason."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise InvalidJSON("not UTF-8") from None
+    try:
+        value, end = _decoder.raw_decode(text.strip())
+    except InvalidJSON:
+        raise
+    except RecursionError:
+        raise InvalidJSON("nested too deeply") from None
+    except json.JSONDecodeError as exc:
+        raise InvalidJSON(f"not JSON: {exc.msg} at column {exc.colno}") from None
+    if end != len(text.strip()):
+        raise InvalidJSON("trailing data after the JSON value")
+    _check_text(value)
+    return value
+
+
+def check_value(value: Any) -> None:
+    """Check a Python value built in code (not parsed) is inside the canonical subset."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if item is None or isinstance(item, (bool, str)):
+            if isinstance(item, str):
+                _check_text(item)
+            continue
+        if isinstance(item, int):
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                raise InvalidJSON(f"integer {item} is outside ±(2^53−1)")
+        elif isinstance(item, dict):
+            for key, sub in item.items():
+                if not isinstance(key, str) or not key.isascii():
+                    raise InvalidJSON(f"key {key!r} is not one EVENTS.md defines")
+                stack.append(sub)
+        elif isinstance(item, list):
+            stack.extend(item)
+        else:
+            raise InvalidJSON(f"{type(item).__name__} is not a JSON value the ledger accepts")

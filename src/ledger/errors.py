@@ -1,0 +1,142 @@
+"""Every error the ledger raises, in one tree.
+
+Verification raises, never returns a bool (STYLE.md habit 3). Each class carries a stable
+machine-readable ``code`` so the CLI, the import report and (later) the HTTP API's
+problem+json mapping can name the failure without parsing messages.
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every error the ledger raises; ``code`` is a stable machine-readable name."""
+
+    code = "ledger_error"
+
+
+class OperationalError(LedgerError):
+    """The ledger could not do its work: unreadable file, unreachable database, bad keystore."""
+
+    code = "operational_error"
+
+
+class Refused(LedgerError):
+    """An envelope the ledger will not record (EVENTS.md, "Refused"). Nothing was written."""
+
+    code = "refused"
+
+
+# --- malformed input -------------------------------------------------------------------
+class Malformed(Refused):
+    """Not the JSON of DESIGN §6, or not the fields EVENTS.md defines."""
+
+    code = "malformed"
+
+
+class InvalidJSON(Malformed):
+    code = "invalid_json"
+
+
+class UnknownEventType(Malformed):
+    code = "unknown_type"
+
+
+class InvalidField(Malformed):
+    """A missing, extra or mistyped field, a bad id, negative money or hours."""
+
+    code = "invalid_field"
+
+
+class TotalMismatch(Malformed):
+    """``total_fen`` is not the sum of the lines."""
+
+    code = "total_mismatch"
+
+
+class TooManyLines(Malformed):
+    """A living-allowance claim with more than one line (each labourer is paid individually)."""
+
+    code = "living_allowance_lines"
+
+
+# --- attribution -----------------------------------------------------------------------
+class SignatureInvalid(Refused):
+    code = "bad_signature"
+
+
+class UnknownActor(Refused):
+    code = "unknown_actor"
+
+
+class UnknownKey(Refused):
+    code = "unknown_key"
+
+
+class KeyNotActors(Refused):
+    """``key_id`` names a key registered to another actor."""
+
+    code = "key_not_actors"
+
+
+class KeyNotValid(Refused):
+    """The key was rotated or revoked before this envelope's ``at`` or log position."""
+
+    code = "key_not_valid"
+
+
+class RoleNotAllowed(Refused):
+    code = "role_not_allowed"
+
+
+class OutsideJurisdiction(Refused):
+    code = "outside_jurisdiction"
+
+
+class GenesisInvalid(Refused):
+    """Leaf 0 must be the first admin's ``ActorRegistered``, signed by itself."""
+
+    code = "genesis_invalid"
+
+
+# --- replay ------------------------------------------------------------------------------
+class NonceReused(Refused):
+    """The actor already used this nonce for a different envelope."""
+
+    code = "nonce_reused"
+
+
+# --- references --------------------------------------------------------------------------
+class UnknownReference(Refused):
+    """A reference to a labourer, class, claim, fund, payment or employment that does not exist."""
+
+    code = "unknown_reference"
+
+
+class AlreadyExists(Refused):
+    """An id that would create something that already exists."""
+
+    code = "already_exists"
+
+
+class FromTheFuture(Refused):
+    """``at`` more than five minutes ahead of the server's wall clock."""
+
+    code = "at_in_future"
+
+
+# --- the tamper-evident log ----------------------------------------------------------------
+class VerificationFailed(LedgerError):
+    """The ledger is not intact; ``seq`` (or ``checkpoint``) names the first bad place."""
+
+    code = "verification_failed"
+
+    def __init__(self, message: str, *, seq: int | None = None, checkpoint: int | None = None):
+        super().__init__(message)
+        self.seq = seq
+        self.checkpoint = checkpoint
+
+
+class ConcurrentAppend(LedgerError):
+    """Another writer appended first; the append is retried against the new head."""
+
+    code = "concurrent_append"

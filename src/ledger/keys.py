@@ -1,0 +1,158 @@
+"""The keystore folder (``--keys DIR``, default ``./keys``).
+
+Layout (all created by ``init``; private files are mode 0600):
+
+- ``actors/<actor_id>.pem`` — an actor's current Ed25519 private key (PKCS#8 PEM), for
+  one-machine use; in production each organisation keeps its own and only the public key is
+  registered (``actor add --public-key``). Rotated keys move to ``actors/retired/``.
+- ``operator.pem`` / ``operator.pub`` — the log operator's checkpoint key and its C2SP
+  verifier key; ``origin`` — the checkpoint origin line.
+- ``pepper`` — the ledger's secret for fingerprints (DESIGN §7); ``vault.key`` — the AES-GCM
+  key of the personal-data vault (never given to offices).
+- ``trusted.json`` — the largest checkpoint ``verify`` has seen (trust anchor, DESIGN §6).
+- ``cosigned/<actor_id>.json`` — the last checkpoint that actor cosigned.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+
+from ledger.errors import OperationalError
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+
+
+def load_private_pem(data: bytes, what: str) -> Ed25519PrivateKey:
+    try:
+        key = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError):
+        raise OperationalError(f"{what} is not an unencrypted PEM private key") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise OperationalError(f"{what} is not an Ed25519 key")
+    return key
+
+
+class Keystore:
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+
+    # --- existence -------------------------------------------------------------------------
+    @property
+    def initialised(self) -> bool:
+        return (self.root / "operator.pem").exists() and (self.root / "pepper").exists()
+
+    def require(self) -> None:
+        if not self.initialised:
+            raise OperationalError(
+                f"no keystore at {self.root}/ (run `subsidy-ledger init` or pass --keys DIR)"
+            )
+
+    # --- actor keys ----------------------------------------------------------------------------
+    def actor_path(self, actor_id: str) -> Path:
+        return self.root / "actors" / f"{actor_id}.pem"
+
+    def has_actor_key(self, actor_id: str) -> bool:
+        return self.actor_path(actor_id).exists()
+
+    def actor_key(self, actor_id: str) -> Ed25519PrivateKey:
+        path = self.actor_path(actor_id)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise OperationalError(
+                f"no private key for actor {actor_id!r} in {self.root}/actors/"
+            ) from None
+        return load_private_pem(data, str(path))
+
+    def save_actor_key(self, actor_id: str, key: Ed25519PrivateKey) -> None:
+        path = self.actor_path(actor_id)
+        if path.exists():
+            retired = self.root / "actors" / "retired"
+            retired.mkdir(parents=True, exist_ok=True)
+            path.rename(retired / f"{actor_id}.{time.time_ns()}.pem")
+        _write_private(path, private_pem(key))
+
+    # --- operator, pepper, vault ---------------------------------------------------------------
+    def create(self, origin: str) -> Ed25519PrivateKey:
+        """Create the operator key, pepper and vault key; refuse to overwrite a keystore."""
+        if self.initialised:
+            raise OperationalError(f"a keystore already exists at {self.root}/")
+        operator = Ed25519PrivateKey.generate()
+        _write_private(self.root / "operator.pem", private_pem(operator))
+        (self.root / "origin").write_text(origin + "\n", encoding="utf-8")
+        _write_private(self.root / "pepper", secrets.token_hex(32).encode())
+        _write_private(self.root / "vault.key", secrets.token_hex(32).encode())
+        from ledger.note import format_verifier_key
+        from ledger.envelope import public_key_bytes
+
+        (self.root / "operator.pub").write_text(
+            format_verifier_key(origin, public_key_bytes(operator)) + "\n", encoding="utf-8"
+        )
+        return operator
+
+    @property
+    def origin(self) -> str:
+        return (self.root / "origin").read_text(encoding="utf-8").strip()
+
+    def operator_key(self) -> Ed25519PrivateKey:
+        self.require()
+        return load_private_pem((self.root / "operator.pem").read_bytes(), "operator.pem")
+
+    def operator_verifier(self) -> str:
+        self.require()
+        return (self.root / "operator.pub").read_text(encoding="utf-8").strip()
+
+    def _hex_secret(self, name: str) -> bytes:
+        self.require()
+        try:
+            return bytes.fromhex((self.root / name).read_text().strip())
+        except (ValueError, FileNotFoundError):
+            raise OperationalError(f"{self.root}/{name} is missing or not hex") from None
+
+    @property
+    def pepper(self) -> bytes:
+        return self._hex_secret("pepper")
+
+    @property
+    def vault_key(self) -> bytes:
+        return self._hex_secret("vault.key")
+
+    # --- small JSON state files ------------------------------------------------------------------
+    def read_state(self, name: str) -> dict[str, Any] | None:
+        path = self.root / name
+        if not path.exists():
+            return None
+        try:
+            value = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise OperationalError(f"{path} is unreadable") from None
+        return value if isinstance(value, dict) else None
+
+    def write_state(self, name: str, value: dict[str, Any]) -> None:
+        path = self.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(value, indent=2, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)

@@ -1,0 +1,544 @@
+"""The event catalogue of EVENTS.md as typed, frozen bodies (a contract: never rename).
+
+Each event type is a pydantic model in strict mode with ``extra="forbid"``: a missing, extra or
+mistyped field is refused at the boundary, so code past :func:`parse_body` trusts its input.
+Strict mode keeps JSON's types exact (``true`` is not ``1``, ``"80000"`` is not a number).
+Cross-field rules that EVENTS.md lists as refusals (``total_fen`` = Σ lines, one line on a
+living-allowance claim, ``employment_id`` on employer lines) live in the models' validators.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+
+from ledger.errors import InvalidField, TooManyLines, TotalMismatch, UnknownEventType
+
+SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
+MAX_FEN = 2**53 - 1
+
+_RFC3339 = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
+)
+
+
+def _date(value: str) -> str:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError("must be a date YYYY-MM-DD")
+    dt.date.fromisoformat(value)
+    return value
+
+
+def _month(value: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise ValueError("must be a month YYYY-MM")
+    return value
+
+
+def parse_rfc3339(value: str) -> dt.datetime:
+    """RFC 3339 as DESIGN §6 allows it; always timezone-aware."""
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("must be RFC 3339 YYYY-MM-DDTHH:MM:SS[.ffffff]±HH:MM or Z")
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _rfc3339(value: str) -> str:
+    parse_rfc3339(value)
+    return value
+
+
+Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9._:-]{1,64}$")]
+Date = Annotated[str, AfterValidator(_date)]
+Month = Annotated[str, AfterValidator(_month)]
+Timestamp = Annotated[str, AfterValidator(_rfc3339)]
+Fen = Annotated[int, Field(ge=0, le=MAX_FEN)]
+SignedFen = Annotated[int, Field(ge=-MAX_FEN, le=MAX_FEN)]
+Hours = Annotated[int, Field(ge=0, le=24)]
+Count = Annotated[int, Field(ge=0, le=MAX_FEN)]
+Hex64 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Base64Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+Role = Literal[
+    "admin",
+    "poverty_office",
+    "township",
+    "hr_bureau",
+    "institution",
+    "appraisal_center",
+    "traffic_authority",
+    "employer",
+    "finance_bureau",
+    "inspector",
+]
+Kind = Literal["training", "appraisal", "employer", "living_allowance"]
+Programme = Literal["special_ability", "employment_skill", "driver", "two_after_student"]
+CertificateType = Literal[
+    "vocational_qualification", "special_ability", "training_completion", "driving_licence"
+]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# --- registry and standards ----------------------------------------------------------------
+class ActorRegistered(Body):
+    actor_id: Id
+    name: Name
+    role: Role
+    jurisdiction: Jurisdiction
+    public_key: Base64Key
+    uscc: Annotated[str, StringConstraints(pattern=r"^[0-9A-Z]{18}$")] | None = None
+
+
+class KeyRotated(Body):
+    actor_id: Id
+    public_key: Base64Key
+
+
+class KeyRevoked(Body):
+    actor_id: Id
+    key_id: Annotated[str, StringConstraints(pattern=r"^ed25519:[0-9a-f]{32}$")]
+    reason: Text
+    effective_at: Timestamp
+
+
+class SubsidyStandardSet(Body):
+    standard_id: Id
+    kind: Kind
+    programme: Programme | None = None
+    certificate_type: CertificateType | None = None
+    occupation: Name | None = None
+    amount_fen: Fen
+    per: Literal["trainee", "day"]
+    effective_from: Date
+    effective_to: Date | None = None
+
+
+# --- funds -------------------------------------------------------------------------------------
+class FundAllocated(Body):
+    fund_id: Id
+    jurisdiction: Jurisdiction
+    source: Literal["central", "region", "city", "county"]
+    purpose: Kind
+    year: Annotated[int, Field(ge=2000, le=2100)]
+    amount_fen: Fen
+    poverty_only: bool | None = None
+
+
+class FundAdjusted(Body):
+    fund_id: Id
+    delta_fen: SignedFen
+    reason: Text
+
+
+# --- labourers ---------------------------------------------------------------------------------
+Category = Literal["poor", "eco_migrant", "two_after_student", "non_poor"]
+Gender = Literal["male", "female"]
+
+
+class LaborerRegistered(Body):
+    laborer_id: Id
+    household_id: Id
+    jurisdiction: Jurisdiction
+    township: Name
+    village: Name
+    birth_date: Date
+    gender: Gender | None = None
+    category: Category
+    id_fingerprint: Hex64
+    pii_commitment: Hex64
+
+
+class LaborerCorrected(Body):
+    laborer_id: Id
+    reason: Text
+    household_id: Id | None = None
+    township: Name | None = None
+    village: Name | None = None
+    birth_date: Date | None = None
+    gender: Gender | None = None
+    category: Category | None = None
+    pii_commitment: Hex64 | None = None
+
+
+class IdentityConfirmed(Body):
+    laborer_id: Id
+    basis: Text
+
+
+class IdentityRejected(Body):
+    laborer_id: Id
+    reason: Text
+
+
+# --- classes -----------------------------------------------------------------------------------
+class ClassOpeningRequested(Body):
+    class_id: Id
+    programme: Programme
+    occupation: Name
+    in_catalog: bool
+    jurisdiction: Jurisdiction
+    site: Name
+    planned_start: Date
+    planned_end: Date
+    capacity: Annotated[int, Field(ge=0, le=100000)]
+    hours_per_day: Hours
+    practical_percent: Annotated[int, Field(ge=0, le=100)]
+    subsidy_per_trainee_fen: Fen
+
+
+class ClassOpeningApproved(Body):
+    class_id: Id
+
+
+class ClassOpeningRejected(Body):
+    class_id: Id
+    reason: Text
+
+
+class ClassCancelled(Body):
+    class_id: Id
+    reason: Text
+
+
+class TraineeEnrolled(Body):
+    class_id: Id
+    laborer_id: Id
+
+
+class TraineeWithdrawn(Body):
+    class_id: Id
+    laborer_id: Id
+    reason: Text
+
+
+class AttendanceLine(Body):
+    laborer_id: Id
+    theory_hours: Hours
+    practical_hours: Hours
+
+
+class AttendanceRecorded(Body):
+    class_id: Id
+    date: Date
+    trainees: list[AttendanceLine]
+
+
+class ClassCompleted(Body):
+    class_id: Id
+    end_date: Date
+    completers: list[Id]
+
+
+class CompletionReviewed(Body):
+    class_id: Id
+    approved: bool
+    note: Annotated[str, StringConstraints(max_length=2000)]
+
+
+class Checklist(Body):
+    plan: bool
+    teachers: bool
+    facilities: bool
+    practical: bool
+    textbooks: bool
+    attendance: bool
+
+
+class Finding(Body):
+    laborer_id: Id | None = None
+    code: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    note: Annotated[str, StringConstraints(max_length=2000)]
+
+
+class InspectionRecorded(Body):
+    inspection_id: Id
+    method: Literal["site_visit", "spot_check", "questionnaire", "phone_visit"]
+    subject_kind: Literal["class", "laborer", "claim", "employer"]
+    subject_id: Id
+    date: Date
+    class_id: Id | None = None
+    present: list[Id]
+    absent: list[Id]
+    checklist: Checklist | None
+    findings: list[Finding]
+    verdict: Literal["pass", "fail"]
+
+
+# --- certificates and appraisal --------------------------------------------------------------
+class CertificateIssued(Body):
+    certificate_no: Id
+    certificate_type: CertificateType
+    level: Name | None = None
+    laborer_id: Id
+    class_id: Id
+    occupation: Name
+    issued_on: Date
+
+
+class CertificateRevoked(Body):
+    certificate_no: Id
+    reason: Text
+
+
+class AppraisalFailed(Body):
+    laborer_id: Id
+    class_id: Id
+    occupation: Name
+    date: Date
+
+
+# --- employment --------------------------------------------------------------------------------
+class EmploymentStarted(Body):
+    employment_id: Id
+    laborer_id: Id
+    position: Name
+    start_date: Date
+    class_id: Id | None = None
+
+
+class PayrollRecorded(Body):
+    employment_id: Id
+    month: Month
+    wage_fen: Fen
+
+
+class EmploymentProofSubmitted(Body):
+    employment_id: Id
+    months: list[Month]
+
+
+class EmploymentEnded(Body):
+    employment_id: Id
+    end_date: Date
+
+
+# --- claims and money ----------------------------------------------------------------------------
+class ClaimLine(Body):
+    laborer_id: Id
+    amount_fen: Fen
+    certificate_no: Id | None = None
+    employment_id: Id | None = None
+
+
+class SubsidyClaimed(Body):
+    claim_id: Id
+    kind: Kind
+    class_id: Id | None = None
+    lines: list[ClaimLine]
+    payee_account: Hex64
+    total_fen: Fen
+
+    @model_validator(mode="after")
+    def _lines_add_up(self) -> SubsidyClaimed:
+        if self.kind != "employer" and self.class_id is None:
+            raise ValueError("class_id is required except for employer claims")
+        if self.kind == "employer" and any(line.employment_id is None for line in self.lines):
+            raise ValueError("employment_id is required on employer lines")
+        if self.kind == "living_allowance" and len(self.lines) != 1:
+            raise _CrossField(TooManyLines("a living-allowance claim has exactly one line"))
+        total = sum(line.amount_fen for line in self.lines)
+        if total != self.total_fen:
+            raise _CrossField(
+                TotalMismatch(f"total_fen {self.total_fen} is not the sum of the lines {total}")
+            )
+        return self
+
+
+class ClaimWithdrawn(Body):
+    claim_id: Id
+    reason: Text
+
+
+class ClaimIdentityVerified(Body):
+    claim_id: Id
+    rejected_laborers: list[Id]
+
+
+class ApprovedLine(Body):
+    laborer_id: Id
+    amount_fen: Fen
+
+
+class ClaimApproved(Body):
+    claim_id: Id
+    lines: list[ApprovedLine]
+    total_fen: Fen
+
+    @model_validator(mode="after")
+    def _lines_add_up(self) -> ClaimApproved:
+        total = sum(line.amount_fen for line in self.lines)
+        if total != self.total_fen:
+            raise _CrossField(
+                TotalMismatch(f"total_fen {self.total_fen} is not the sum of the lines {total}")
+            )
+        return self
+
+
+class ClaimRejected(Body):
+    claim_id: Id
+    reason: Text
+
+
+class PaymentDisbursed(Body):
+    payment_id: Id
+    claim_id: Id
+    fund_id: Id
+    amount_fen: Fen
+    payee_account: Hex64
+    bank_reference: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    value_date: Date
+
+
+class PaymentReturned(Body):
+    payment_id: Id
+    reason: Text
+
+
+class FundsRecovered(Body):
+    recovery_id: Id
+    claim_id: Id
+    amount_fen: Fen
+    reason: Text
+    anomaly_id: Annotated[str, StringConstraints(pattern=r"^A-[0-9a-f]{40}$")] | None = None
+
+
+class ReconciliationRecorded(Body):
+    reconciliation_id: Id
+    period: Month
+    statement_sha256: Hex64
+    matched: Count
+    unmatched_ledger: Count
+    unmatched_bank: Count
+    mismatched: Count
+
+
+class AnomalyDisposed(Body):
+    anomaly_id: Annotated[str, StringConstraints(pattern=r"^A-[0-9a-f]{40}$")]
+    disposition: Literal["confirmed", "rectified", "false_positive"]
+    note: Text
+
+
+class PersonalDataAccessed(Body):
+    laborer_id: Id
+    purpose: Text
+
+
+class PersonalDataErased(Body):
+    laborer_id: Id
+    reason: Text
+
+
+BODIES: dict[str, type[Body]] = {
+    cls.__name__: cls
+    for cls in (
+        ActorRegistered,
+        KeyRotated,
+        KeyRevoked,
+        SubsidyStandardSet,
+        FundAllocated,
+        FundAdjusted,
+        LaborerRegistered,
+        LaborerCorrected,
+        IdentityConfirmed,
+        IdentityRejected,
+        ClassOpeningRequested,
+        ClassOpeningApproved,
+        ClassOpeningRejected,
+        ClassCancelled,
+        TraineeEnrolled,
+        TraineeWithdrawn,
+        AttendanceRecorded,
+        ClassCompleted,
+        CompletionReviewed,
+        InspectionRecorded,
+        CertificateIssued,
+        CertificateRevoked,
+        AppraisalFailed,
+        EmploymentStarted,
+        PayrollRecorded,
+        EmploymentProofSubmitted,
+        EmploymentEnded,
+        SubsidyClaimed,
+        ClaimWithdrawn,
+        ClaimIdentityVerified,
+        ClaimApproved,
+        ClaimRejected,
+        PaymentDisbursed,
+        PaymentReturned,
+        FundsRecovered,
+        ReconciliationRecorded,
+        AnomalyDisposed,
+        PersonalDataAccessed,
+        PersonalDataErased,
+    )
+}
+
+REGISTRY_TYPES = frozenset({"ActorRegistered", "KeyRotated", "KeyRevoked"})
+
+
+class _CrossField(ValueError):
+    """Carries a specific refusal out of a pydantic validator."""
+
+    def __init__(self, error: Exception):
+        super().__init__(str(error))
+        self.error = error
+
+
+def _describe(exc: ValidationError) -> InvalidField | Exception:
+    err = exc.errors(include_url=False)[0]
+    ctx = err.get("ctx") or {}
+    original = ctx.get("error")
+    if isinstance(original, _CrossField):
+        return original.error
+    where = ".".join(str(p) for p in err["loc"]) or "body"
+    kind = err["type"]
+    if kind == "missing":
+        return InvalidField(f"body.{where}: missing")
+    if kind == "extra_forbidden":
+        return InvalidField(f"body.{where}: not a field of this event type")
+    if kind == "greater_than_equal" and ("_fen" in where or "hours" in where):
+        return InvalidField(f"body.{where}: must not be negative")
+    msg = err["msg"].removeprefix("Value error, ")
+    return InvalidField(f"body.{where}: {msg}")
+
+
+def parse_body(event_type: str, body: Any) -> Body:
+    """Validate ``body`` as EVENTS.md defines ``event_type``; raise a specific refusal."""
+    try:
+        model = BODIES[event_type]
+    except (KeyError, TypeError):
+        raise UnknownEventType(f"unknown event type {event_type!r}") from None
+    if not isinstance(body, dict):
+        raise InvalidField("body: must be a JSON object")
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise _describe(exc) from None
+
+
+def business_date(event_type: str, body: Body, at: dt.datetime) -> dt.date:
+    """The business date of an event (EVENTS.md): what "before"/"after" rules compare."""
+    for field in ("date", "end_date", "issued_on", "start_date", "value_date"):
+        value = getattr(body, field, None)
+        if isinstance(value, str):
+            return dt.date.fromisoformat(value)
+    if event_type == "PayrollRecorded":
+        year, month = map(int, body.month.split("-"))  # type: ignore[attr-defined]
+        nxt = dt.date(year + month // 12, month % 12 + 1, 1)
+        return nxt - dt.timedelta(days=1)
+    return at.astimezone(SHANGHAI).date()

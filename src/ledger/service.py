@@ -1,0 +1,217 @@
+"""Operations a user runs, on an open ledger and keystore (used by the CLI and the tests).
+
+Each operation signs what it records with the right actor's key and returns plain data; the CLI
+only formats it. Keeping this out of ``cli.py`` lets tests drive the real paths without a shell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+from ledger.application import Item, Ledger, Outcome, format_recorded_at, iter_chunks, utc_now
+from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.envelope import Envelope, key_id_of, public_key_bytes, sign_envelope
+from ledger.errors import LedgerError, OperationalError, Refused
+from ledger.keys import Keystore
+from ledger.pii import Vault
+from ledger.signing import IntentSigner, parse_line
+
+DEFAULT_ORIGIN = "guyuan.subsidy-ledger"
+DEFAULT_ADMIN_NAME = "固原市人力资源和社会保障局"
+
+
+def now_at() -> str:
+    """An envelope ``at`` for now, in Asia/Shanghai (business time zone)."""
+    shanghai = dt.timezone(dt.timedelta(hours=8))
+    return utc_now().astimezone(shanghai).isoformat(timespec="seconds")
+
+
+@dataclass
+class Session:
+    """An open ledger with its keystore: what every command works on."""
+
+    ledger: Ledger
+    keys: Keystore
+    checkpoint_interval: float = 1.0
+
+    @classmethod
+    def open(cls, db_url: str, keys_dir: str | Path) -> Session:
+        return cls(Ledger.open(db_url), Keystore(keys_dir))
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    @property
+    def admin_id(self) -> str:
+        return self.ledger.meta("admin_id") or "admin"
+
+    def signer(self) -> IntentSigner:
+        self.keys.require()
+        return IntentSigner(self.keys.actor_key, self.keys.pepper, Vault(self.keys.vault_key))
+
+    def record(self, actor: str, event_type: str, body: dict[str, Any], *, at: str | None = None) -> Outcome:
+        """Sign ``body`` as ``actor`` now and append it; a refusal is raised."""
+        unsigned = {
+            "type": event_type,
+            "actor": actor,
+            "at": at or now_at(),
+            "nonce": "op-" + secrets.token_hex(12),
+            "body": body,
+        }
+        envelope = Envelope.from_dict(sign_envelope(unsigned, self.keys.actor_key(actor)))
+        outcome = self.ledger.append([Item(envelope)])[0]
+        if outcome.status == "refused":
+            raise _refusal(outcome)
+        self.checkpoint(min_interval=self.checkpoint_interval)
+        return outcome
+
+    def checkpoint(self, *, min_interval: float = 0.0) -> str | None:
+        return self.ledger.sign_checkpoint(
+            self.keys.origin, self.keys.operator_key(), min_interval=min_interval
+        )
+
+    # --- init and actors -----------------------------------------------------------------------
+    def init(self, admin_id: str = "admin", origin: str = DEFAULT_ORIGIN,
+             admin_name: str = DEFAULT_ADMIN_NAME, jurisdiction: str = "640400") -> int:  # fmt: skip
+        if self.ledger.size() > 0:
+            raise OperationalError("this ledger already has a genesis leaf; refusing to init again")
+        self.keys.create(origin)
+        admin_key = Ed25519PrivateKey.generate()
+        self.keys.save_actor_key(admin_id, admin_key)
+        body = {
+            "actor_id": admin_id,
+            "name": admin_name,
+            "role": "admin",
+            "jurisdiction": jurisdiction,
+            "public_key": b64encode(public_key_bytes(admin_key)),
+        }
+        self.record(admin_id, "ActorRegistered", body)
+        self.ledger.set_meta("admin_id", admin_id)
+        self.ledger.set_meta("origin", origin)
+        self.checkpoint()
+        return 0
+
+    def add_actor(self, actor_id: str, role: str, jurisdiction: str, name: str,
+                  public_key: bytes | None = None, uscc: str | None = None) -> Outcome:  # fmt: skip
+        key: Ed25519PrivateKey | None = None
+        if public_key is None:
+            key = Ed25519PrivateKey.generate()
+            public_key = public_key_bytes(key)
+        body: dict[str, Any] = {
+            "actor_id": actor_id, "name": name, "role": role,
+            "jurisdiction": jurisdiction, "public_key": b64encode(public_key),
+        }  # fmt: skip
+        if uscc:
+            body["uscc"] = uscc
+        outcome = self.record(self.admin_id, "ActorRegistered", body)
+        if key is not None:
+            self.keys.save_actor_key(actor_id, key)
+        return outcome
+
+    def rotate_actor(self, actor_id: str, public_key: bytes | None = None, by_self: bool = False) -> Outcome:
+        key: Ed25519PrivateKey | None = None
+        if public_key is None:
+            key = Ed25519PrivateKey.generate()
+            public_key = public_key_bytes(key)
+        signer = actor_id if by_self else self.admin_id
+        outcome = self.record(
+            signer, "KeyRotated", {"actor_id": actor_id, "public_key": b64encode(public_key)}
+        )
+        if key is not None:
+            self.keys.save_actor_key(actor_id, key)
+        return outcome
+
+    def revoke_actor(self, actor_id: str, reason: str, effective_at: str | None = None,
+                     key_id: str | None = None) -> Outcome:  # fmt: skip
+        actor = self.ledger.actor(actor_id)
+        if actor is None:
+            raise OperationalError(f"unknown actor {actor_id!r}")
+        key_id = key_id or actor.current_key_id
+        if key_id is None:
+            raise OperationalError(f"actor {actor_id!r} has no active key")
+        body = {"actor_id": actor_id, "key_id": key_id, "reason": reason,
+                "effective_at": effective_at or now_at()}  # fmt: skip
+        return self.record(self.admin_id, "KeyRevoked", body)
+
+    # --- import ------------------------------------------------------------------------------------
+    def import_lines(
+        self,
+        lines: Iterable[str],
+        *,
+        sign: bool,
+        batch: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[tuple[int, Outcome]]:
+        """Yield ``(line number, outcome)`` for every non-blank line, streaming in batches."""
+        signer = self.signer() if sign else None
+        numbered = ((n, text) for n, text in enumerate(lines, start=1) if text.strip())
+        for chunk in iter_chunks(numbered, batch):
+            items = [parse_line(text, signer) for _, text in chunk]
+            outcomes = self.ledger.append(items)
+            for (n, _), outcome in zip(chunk, outcomes):
+                yield n, outcome
+            if progress is not None:
+                progress(len(chunk))
+        self.checkpoint()
+
+    def submit(self, text: str) -> Outcome:
+        signer = self.signer() if self.keys.initialised else None
+        item = parse_line(text, signer)
+        outcome = self.ledger.append([item])[0]
+        if outcome.status == "accepted":
+            self.checkpoint(min_interval=self.checkpoint_interval)
+        return outcome
+
+    # --- personal data --------------------------------------------------------------------------------
+    def show_pii(self, laborer_id: str, as_actor: str, purpose: str) -> dict[str, str]:
+        """Record the read (signed by ``as_actor``) first, then decrypt (DESIGN §7)."""
+        self.record(as_actor, "PersonalDataAccessed", {"laborer_id": laborer_id, "purpose": purpose})
+        row = self.ledger.vault_record(laborer_id)
+        if row is None:
+            raise OperationalError(f"no personal data held for {laborer_id} (never stored or erased)")
+        return Vault(self.keys.vault_key).open(laborer_id, row[1], row[2])
+
+    def erase_pii(self, laborer_id: str, as_actor: str, reason: str) -> Outcome:
+        outcome = self.record(as_actor, "PersonalDataErased", {"laborer_id": laborer_id, "reason": reason})
+        self.ledger.erase_vault(laborer_id)
+        return outcome
+
+
+def _refusal(outcome: Outcome) -> Refused:
+    error = Refused(outcome.reason or "refused")
+    error.code = outcome.code or "refused"
+    return error
+
+
+def read_public_key(path: str | Path) -> bytes:
+    """A public key file: PEM SubjectPublicKeyInfo, or the base64 of the raw 32 bytes."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise OperationalError(f"cannot read {path}: {exc.strerror}") from None
+    if b"BEGIN PUBLIC KEY" in data:
+        try:
+            key = load_pem_public_key(data)
+        except ValueError:
+            raise OperationalError(f"{path} is not a PEM public key") from None
+        if not isinstance(key, Ed25519PublicKey):
+            raise OperationalError(f"{path} is not an Ed25519 public key")
+        return public_key_bytes(key)
+    try:
+        raw = b64decode_strict(data.decode("ascii").strip())
+    except (Base64Invalid, UnicodeDecodeError):
+        raise OperationalError(f"{path} is neither a PEM public key nor base64") from None
+    if len(raw) != 32:
+        raise OperationalError(f"{path} does not hold a 32-byte Ed25519 key")
+    return raw
+
+
+__all__ = ["Session", "read_public_key", "now_at", "format_recorded_at", "key_id_of", "LedgerError"]

@@ -1,0 +1,228 @@
+"""Storage: the library's own recorders, extended to write the public log atomically.
+
+The ledger keeps its domain events in ``eventsourcing``'s SQLite or PostgreSQL application
+recorder, and — in the *same transaction*, through the recorder's ``_insert_events`` hook that
+the library itself uses for tracking records — the public log: one ``ledger_leaves`` row per
+event (its ``seq``, exact leaf bytes and RFC 6962 leaf hash), the new Merkle tree nodes, and
+the key index. ``seq`` is the primary key, so two writers that validated against the same head
+cannot both commit: the loser's transaction fails on the duplicate ``seq`` (or nonce) and the
+application re-validates against the new head. That makes the order gapless and every accepted
+envelope present exactly once, with no lock held while signatures are checked.
+
+The recorders still pass the library's own recorder contract tests
+(``tests/integration/test_recorder_contract.py``): without a ``ledger`` argument they behave
+exactly like their parents.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+
+from ledger.errors import OperationalError
+
+
+@dataclass
+class Append:
+    """What one ledger transaction writes beside the domain events."""
+
+    leaves: list[tuple[Any, ...]] = field(default_factory=list)
+    # (seq, recorded_at, actor, type, nonce, leaf, leaf_hash, originator_id, originator_version)
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)  # (level, index, hash)
+    keys: list[tuple[str, str, int]] = field(default_factory=list)  # (key_id, actor_id, seq)
+    vault: list[tuple[str, str, bytes, bytes]] = field(default_factory=list)
+    # (subject_id, registered_by, nonce, ciphertext): personal data, never in the log
+
+
+LEDGER_TABLES = [
+    """CREATE TABLE IF NOT EXISTS ledger_leaves (
+        seq BIGINT PRIMARY KEY,
+        recorded_at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        type TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        leaf {blob} NOT NULL,
+        leaf_hash {blob} NOT NULL,
+        originator_id TEXT NOT NULL,
+        originator_version BIGINT NOT NULL,
+        UNIQUE (actor, nonce)
+    )""",
+    """CREATE TABLE IF NOT EXISTS ledger_tree (
+        level INTEGER NOT NULL,
+        idx BIGINT NOT NULL,
+        hash {blob} NOT NULL,
+        PRIMARY KEY (level, idx)
+    )""",
+    """CREATE TABLE IF NOT EXISTS ledger_keys (
+        key_id TEXT PRIMARY KEY,
+        actor_id TEXT NOT NULL,
+        seq BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+        size BIGINT NOT NULL,
+        root_hash {blob} NOT NULL,
+        note TEXT NOT NULL,
+        signed_at TEXT NOT NULL,
+        PRIMARY KEY (size, signed_at)
+    )""",
+    """CREATE TABLE IF NOT EXISTS pii_vault (
+        subject_id TEXT PRIMARY KEY,
+        registered_by TEXT NOT NULL,
+        nonce {blob} NOT NULL,
+        ciphertext {blob} NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS ledger_meta (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+]
+
+
+def _insert_ledger(cursor: Any, ledger: Append, mark: str) -> None:
+    q = "?" if mark == "?" else "%s"
+    cursor.executemany(
+        f"INSERT INTO ledger_leaves VALUES ({','.join([q] * 9)})", ledger.leaves
+    )
+    if ledger.nodes:
+        cursor.executemany(f"INSERT INTO ledger_tree VALUES ({q},{q},{q})", ledger.nodes)
+    if ledger.keys:
+        cursor.executemany(f"INSERT INTO ledger_keys VALUES ({q},{q},{q})", ledger.keys)
+    if ledger.vault:
+        cursor.executemany(
+            f"DELETE FROM pii_vault WHERE subject_id = {q}", [(v[0],) for v in ledger.vault]
+        )
+        cursor.executemany(f"INSERT INTO pii_vault VALUES ({q},{q},{q},{q})", ledger.vault)
+
+
+class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return super().construct_create_table_statements() + [
+            t.format(blob="BLOB") for t in LEDGER_TABLES
+        ]
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], *, ledger: Append | None = None, **kw: Any
+    ) -> Sequence[int] | None:
+        if ledger is not None:  # first statement is a write: takes the write lock, no stale read
+            _insert_ledger(c, ledger, "?")
+        return super()._insert_events(c, stored_events, **kw)
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events"):
+        super().__init__(datastore, events_table_name=events_table_name)
+        from psycopg.sql import SQL as PgSQL
+
+        self.sql_create_statements.extend(PgSQL(t.format(blob="BYTEA")) for t in LEDGER_TABLES)  # type: ignore[arg-type]
+
+    def _insert_events(
+        self, curs: Any, stored_events: Sequence[StoredEvent], *, ledger: Append | None = None, **kw: Any
+    ) -> None:
+        if ledger is not None:
+            _insert_ledger(curs, ledger, "%s")
+        super()._insert_events(curs, stored_events, **kw)
+
+
+@dataclass(frozen=True)
+class DatabaseURL:
+    """``sqlite:///path`` (default ``sqlite:///ledger.db``) or ``postgresql://user@host:port/db``.
+
+    Each ledger owns its database (tables in the default schema), so a test or a province
+    gets an isolated ledger by database name.
+    """
+
+    url: str
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.url.startswith(("postgresql://", "postgres://", "postgresql+psycopg://"))
+
+    def eventsourcing_env(self, name: str) -> dict[str, str]:
+        if self.url.startswith("sqlite:///"):
+            path = self.url.removeprefix("sqlite:///")
+            if not path:
+                raise OperationalError("sqlite URL has no path: use sqlite:///ledger.db")
+            if path != ":memory:" and not Path(path).parent.exists():
+                raise OperationalError(f"folder of {path!r} does not exist")
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": path,
+                "SQLITE_LOCK_TIMEOUT": "60",
+                "APPLICATION_RECORDER_TOPIC": "ledger.store:LedgerSQLiteRecorder",
+                "CREATE_TABLE": "y",
+            }
+        if self.is_postgres:
+            parts = urllib.parse.urlsplit(self.url)
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": parts.path.lstrip("/") or "postgres",
+                "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(parts.port or 5432),
+                "POSTGRES_USER": urllib.parse.unquote(parts.username or "postgres"),
+                "POSTGRES_PASSWORD": urllib.parse.unquote(parts.password or ""),
+                "POSTGRES_POOL_SIZE": "2",
+                "POSTGRES_MAX_OVERFLOW": "4",
+                "POSTGRES_CONNECT_TIMEOUT": "5",
+                "POSTGRES_LOCK_TIMEOUT": "30",
+                "APPLICATION_RECORDER_TOPIC": "ledger.store:LedgerPostgresRecorder",
+                "CREATE_TABLE": "y",
+            }
+        raise OperationalError(f"unsupported database URL {self.url!r}: use sqlite:/// or postgresql://")
+
+
+class SQL:
+    """Plain reads and small writes on the recorder's own connection pool (one paramstyle: ?)."""
+
+    def __init__(self, recorder: Any):
+        self.recorder = recorder
+        self.datastore = recorder.datastore
+        self.postgres = isinstance(recorder, PostgresApplicationRecorder)
+
+    def _q(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self.postgres else statement
+
+    @contextmanager
+    def cursor(self, *, commit: bool = False) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as cur:
+            yield _Cursor(cur, self._q)
+
+    def all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.cursor() as cur:
+            cur.execute(statement, params)
+            return cur.fetchall()
+
+    def one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        rows = self.all(statement, params)
+        return rows[0] if rows else None
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        with self.cursor(commit=True) as cur:
+            cur.execute(statement, params)
+
+
+class _Cursor:
+    def __init__(self, cursor: Any, q: Any):
+        self._cursor = cursor
+        self._q = q
+
+    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+        self._cursor.execute(self._q(statement), tuple(params))
+
+    def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> None:
+        self._cursor.executemany(self._q(statement), params)
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return [_row(r) for r in self._cursor.fetchall()]
+
+
+def _row(row: Any) -> tuple[Any, ...]:
+    values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
+    return tuple(bytes(v) if isinstance(v, memoryview) else v for v in values)
