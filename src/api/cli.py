@@ -1,6 +1,9 @@
-"""``subsidy-ledger``: the command line (DESIGN §9).
+"""``subsidy-ledger``: the command line (DESIGN §9), a composition root beside the HTTP API.
 
-Thin: parse arguments, call :mod:`ledger.service`, format the result. Every failure becomes one
+It lives in ``api`` because it wires ``ledger`` and ``projections`` together, and ``ledger``
+must not import either (STYLE.md habit 1). Verbs of other areas register themselves on
+:data:`app` from their own modules (``api.cli_log``, ``api.cli_projections``…), imported at the
+bottom of this file. Thin: parse arguments, call :mod:`ledger.service`, format the result. Every failure becomes one
 line on stderr and an exit status (1: refusal or failed check; 2: operational error), never a
 traceback. Progress goes to stderr.
 """
@@ -261,6 +264,20 @@ def pii_erase(
     with session() as s:
         out = s.erase_pii(laborer_id, as_actor, reason)
         typer.echo(t("pii_erased", laborer=laborer_id, seq=out.seq))
+
+
+def _register_other_verbs() -> None:
+    import importlib
+
+    for module in ("api.cli_log", "api.cli_projections", "api.cli_demo"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+_register_other_verbs()
 
 
 def run() -> None:

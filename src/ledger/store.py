@@ -123,6 +123,15 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
 
         self.sql_create_statements.extend(PgSQL(t.format(blob="BYTEA")) for t in LEDGER_TABLES)  # type: ignore[arg-type]
 
+    def create_table(self) -> None:
+        """Create tables under an advisory lock: concurrent first opens must not race on DDL."""
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(640400201812)")
+            try:
+                super().create_table()
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(640400201812)")
+
     def _insert_events(
         self, curs: Any, stored_events: Sequence[StoredEvent], *, ledger: Append | None = None, **kw: Any
     ) -> None:

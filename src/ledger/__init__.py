@@ -1,0 +1,1 @@
+"""The signed ledger core: envelopes, domain, transparency log, storage (no web, no projections)."""
