@@ -217,6 +217,7 @@ def log(
 ) -> None:
     """List the log in seq order."""
     from ledger.canonical import loads_strict
+    from ledger.domain import SUBJECT
 
     with session() as s:
         stop = None if limit is None else start + limit
@@ -227,7 +228,7 @@ def log(
                 typer.echo(leaf.decode("utf-8"))
                 continue
             env = loads_strict(leaf)["envelope"]
-            subject = next((v for k, v in env["body"].items() if k.endswith("_id") or k == "certificate_no"), "")
+            subject = env["body"].get(SUBJECT[env["type"]][1], "") if env["type"] in SUBJECT else ""
             officer = f" [{env['officer']}]" if "officer" in env else ""
             typer.echo(f"{seq:>8}  {recorded_at}  {env['at']:<25}  {env['actor']:<18}{officer}  {env['type']:<24} {subject}")
         if not shown and not as_json:
