@@ -9,8 +9,10 @@ Commands are verb methods (``append``, ``sign_checkpoint``, ``show_pii``…); re
 from __future__ import annotations
 
 import datetime as dt
+import os
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,7 +25,18 @@ from eventsourcing.persistence import PersistenceError
 from ledger import merkle
 from ledger.b64 import b64decode_strict
 from ledger.canonical import canonical, canonical_str
-from ledger.domain import Actor, Decider, LedgerAggregate, subject_uuid
+from ledger.domain import (
+    SUBJECT,
+    Actor,
+    Claim,
+    Decider,
+    Employment,
+    Fund,
+    Laborer,
+    LedgerAggregate,
+    TrainingClass,
+    subject_uuid,
+)
 from ledger.envelope import Envelope, key_id_of
 from ledger.errors import (
     ConcurrentAppend,
@@ -37,6 +50,10 @@ from ledger.policy import GUYUAN, Jurisdictions
 from ledger.store import Append, DatabaseURL, SQL
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
+_REFERENCES: tuple[tuple[str, type[LedgerAggregate]], ...] = (
+    ("laborer_id", Laborer), ("class_id", TrainingClass), ("claim_id", Claim),
+    ("fund_id", Fund), ("employment_id", Employment),
+)  # fmt: skip
 MAX_RETRIES = 200
 
 
@@ -186,7 +203,12 @@ class Ledger(Application[UUID]):
     def append(self, items: Sequence[Item], now: dt.datetime | None = None) -> list[Outcome]:
         """Record what can be recorded; every item gets an outcome. Retries on a lost race."""
         for attempt in range(MAX_RETRIES):
-            head = self.head()
+            # A stale cached head is safe: appending at an occupied seq fails on the primary
+            # key, and the retry below re-reads the head, so no decision on stale state commits.
+            head = self._head if self._head is not None else self.head()
+            if len(items) > 1:
+                self._prefetch(items)
+                self._preverify(items)
             try:
                 return self._append_once(items, head, now or utc_now())
             except (ConcurrentAppend, ESIntegrityError):
@@ -199,19 +221,90 @@ class Ledger(Application[UUID]):
                 raise OperationalError(f"database error: {_first_line(exc)}") from None
         raise OperationalError("could not append: the log head kept moving (too many writers)")
 
+    def _prefetch(self, items: Sequence[Item]) -> None:
+        """Load, in one query, every aggregate the batch names that is not cached yet."""
+        wanted: dict[UUID, type[LedgerAggregate]] = {}
+        for item in items:
+            env = item.envelope
+            if env is None:
+                continue
+            for cls, ident in _named_subjects(env):
+                uid = subject_uuid(cls.KIND, ident)
+                if uid not in self._cache:
+                    wanted[uid] = cls
+        if not wanted:
+            return
+        found: dict[UUID, list[Any]] = {}
+        ids = list(wanted)
+        for start in range(0, len(ids), 500):
+            for stored in self._select_events(ids[start : start + 500]):
+                found.setdefault(stored.originator_id, []).append(stored)
+        now = utc_now()
+        for uid, cls in wanted.items():
+            events = found.get(uid)
+            if not events:
+                self._cache[uid] = cls.blank(uid, now)
+                continue
+            agg = None
+            for stored in sorted(events, key=lambda s: s.originator_version):
+                agg = self.mapper.to_domain_event(stored).mutate(agg)
+            self._cache[uid] = agg
+
+    def _select_events(self, ids: Sequence[UUID]) -> list[Any]:
+        from eventsourcing.persistence import StoredEvent
+
+        table = self.recorder.events_table_name
+        if self.sql.postgres:
+            params: list[Any] = list(ids)
+        else:
+            params = [u.hex for u in ids]
+        rows = self.sql.all(
+            f"SELECT originator_id, originator_version, topic, state FROM {table}"
+            f" WHERE originator_id IN ({','.join('?' * len(params))})",
+            params,
+        )
+        return [
+            StoredEvent(
+                originator_id=r[0] if isinstance(r[0], UUID) else UUID(r[0]),
+                originator_version=int(r[1]), topic=str(r[2]), state=bytes(r[3]),
+            )  # fmt: skip
+            for r in rows
+        ]
+
+    def _preverify(self, items: Sequence[Item]) -> None:
+        """Check the batch's signatures on both cores before the sequential decisions.
+
+        Only the signature maths runs here; which key is *valid* is still decided in order by
+        the :class:`Decider`, which skips the maths for a (signature, key) already checked.
+        """
+        jobs: list[tuple[bytes, bytes, bytes]] = []
+        for item in items:
+            env = item.envelope
+            if env is None:
+                continue
+            actor = self._cache.get(subject_uuid("actor", env.actor))
+            period = actor.key(env.key_id) if isinstance(actor, Actor) and actor.exists else None
+            if period is not None:
+                jobs.append((env.sig, b64decode_strict(period.public_key), env.signing_bytes))
+        self.verified = set(verify_many(jobs))
+
     def _prior(self, items: Sequence[Item]) -> dict[tuple[str, str], tuple[int, bytes]]:
-        """Leaves already holding the batch's (actor, nonce) pairs, in a few queries."""
-        pairs = {(i.envelope.actor, i.envelope.nonce) for i in items if i.envelope is not None}
+        """Leaves already holding the batch's (actor, nonce) pairs, via the (actor, nonce) index."""
+        by_actor: dict[str, set[str]] = {}
+        for item in items:
+            if item.envelope is not None:
+                by_actor.setdefault(item.envelope.actor, set()).add(item.envelope.nonce)
         found: dict[tuple[str, str], tuple[int, bytes]] = {}
-        nonces = sorted({n for _, n in pairs})
-        for start in range(0, len(nonces), 500):
-            chunk = nonces[start : start + 500]
-            rows = self.sql.all(
-                f"SELECT actor, nonce, seq, leaf FROM ledger_leaves WHERE nonce IN ({','.join('?' * len(chunk))})",
-                chunk,
-            )
-            for actor, nonce, seq, leaf in rows:
-                if (actor, nonce) in pairs:
+        for actor, nonce_set in by_actor.items():
+            nonces = sorted(nonce_set)
+            for start in range(0, len(nonces), 500):
+                chunk = nonces[start : start + 500]
+                rows = self.sql.all(
+                    "SELECT nonce, seq, leaf FROM ledger_leaves WHERE actor = ?"
+                    f" AND nonce IN ({','.join('?' * len(chunk))})",
+                    [actor, *chunk],
+                )
+                for nonce, seq, leaf in rows:
                     found[(actor, nonce)] = (int(seq), bytes(leaf))
         return found
 
@@ -258,7 +351,7 @@ class Ledger(Application[UUID]):
                 continue
             subject.record(env, seq, recorded_at)
             touched[subject.id] = subject
-            leaf = canonical({"seq": seq, "recorded_at": recorded_at, "envelope": env.raw})
+            leaf = leaf_bytes(seq, recorded_at, env)
             leaf_hash = merkle.leaf_hash(leaf)
             ledger.nodes.extend(frontier.append(leaf_hash))
             ledger.leaves.append(
@@ -335,6 +428,72 @@ class Ledger(Application[UUID]):
     def set_meta(self, name: str, value: str) -> None:
         self.sql.execute("DELETE FROM ledger_meta WHERE name = ?", (name,))
         self.sql.execute("INSERT INTO ledger_meta VALUES (?, ?)", (name, value))
+
+
+def _named_subjects(env: Envelope) -> Iterator[tuple[type[LedgerAggregate], str]]:
+    """The aggregates an envelope's decision will look at (for batch prefetching)."""
+    yield Actor, env.actor
+    cls, field_name = SUBJECT[env.type]
+    yield cls, getattr(env.body, field_name)
+    body = env.raw["body"]
+    for key, kind in _REFERENCES:
+        value = body.get(key)
+        if isinstance(value, str):
+            yield kind, value
+    for trainee in body.get("trainees", ()):
+        yield Laborer, trainee["laborer_id"]
+    for line in body.get("lines", ()):
+        yield Laborer, line["laborer_id"]
+    for laborer_id in body.get("completers", ()):
+        yield Laborer, laborer_id
+
+
+def verify_many(jobs: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
+    """Tokens (sig + key) of the valid signatures among ``(sig, key, message)``, on all cores.
+
+    libsodium releases the GIL, so threads use both cores without pickling messages.
+    """
+    from ledger.envelope import verify_ed25519
+    from ledger.errors import SignatureInvalid
+
+    def run(chunk: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
+        good = []
+        for sig, key, message in chunk:
+            try:
+                verify_ed25519(key, sig, message)
+            except SignatureInvalid:
+                continue
+            good.append(sig + key)
+        return good
+
+    if len(jobs) < 64:
+        return run(jobs)
+    size = (len(jobs) + _WORKERS - 1) // _WORKERS
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    return [token for part in _pool().map(run, chunks) for token in part]
+
+
+_WORKERS = max(1, os.cpu_count() or 1)
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ed25519")
+    return _POOL
+
+
+def leaf_bytes(seq: int, recorded_at: str, env: Envelope) -> bytes:
+    """JCS of ``{"seq", "recorded_at", "envelope"}`` (DESIGN §6), reusing the envelope's bytes.
+
+    The keys sort as envelope < recorded_at < seq, and the envelope's own canonical bytes are
+    already JCS, so concatenation is the canonical form (tests compare with ``canonical``).
+    """
+    return b"".join(
+        (b'{"envelope":', env.canonical_bytes, b',"recorded_at":"', recorded_at.encode("ascii"),
+         b'","seq":', str(seq).encode("ascii"), b"}")
+    )  # fmt: skip
 
 
 def _leaf_envelope(leaf: bytes) -> bytes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
@@ -41,6 +42,7 @@ from ledger.policy import CERTIFICATE_ISSUER, CLAIMANT, SIGNERS, Jurisdictions
 NAMESPACE = UUID("6f1c3e2a-5b7d-4c1e-9a40-640400201812")
 
 
+@lru_cache(maxsize=1 << 18)
 def subject_uuid(kind: str, ident: str) -> UUID:
     """Aggregate id of a subject: the same on every machine, from its kind and public id."""
     return uuid5(NAMESPACE, f"{kind}:{ident}")

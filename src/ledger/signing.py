@@ -103,7 +103,7 @@ def parse_line(text: str, signer: IntentSigner | None) -> Item:
         if not isinstance(obj, dict):
             raise InvalidJSON("a line must be a JSON object")
         if "sig" in obj:
-            return Item(Envelope.from_dict(obj))
+            return Item(Envelope.from_dict(obj, parsed=True))
         if signer is None:
             raise InvalidField("sig: missing (an unsigned intent needs --sign)")
         return signer.sign(obj)
