@@ -170,6 +170,45 @@ class Session:
             self.checkpoint(min_interval=self.checkpoint_interval)
         return outcome
 
+    # --- simulation ---------------------------------------------------------------------------------
+    def run_simulation(self, sim: Any, *, batch: int = 1000,
+                       progress: Callable[[int], None] | None = None) -> dict[str, int]:  # fmt: skip
+        """Register the simulation's actors (those not yet registered), sign and import its intents.
+
+        The simulator cannot know keys or bank-account hashes: a ``KeyRevoked`` intent names the
+        actor in ``key_of`` and gets that actor's current key id here, just before signing.
+        """
+        for spec in sim.actors:
+            if self.ledger.actor(spec.actor_id) is None:
+                self.add_actor(spec.actor_id, spec.role, spec.jurisdiction, spec.name, None, spec.uscc)
+        signer = self.signer()
+        counts = {"accepted": 0, "duplicate": 0, "refused": 0}
+        refusals: list[str] = []
+
+        def items() -> Iterator[Item]:
+            for intent in sim.intents():
+                if "key_of" in intent:
+                    intent = dict(intent)
+                    actor = self.ledger.actor(intent.pop("key_of"))
+                    body = dict(intent["body"])
+                    body["key_id"] = actor.current_key_id if actor else ""
+                    intent["body"] = body
+                try:
+                    yield signer.sign(intent)
+                except Refused as exc:
+                    yield Item(error=exc)
+
+        for chunk in iter_chunks(items(), batch):
+            for outcome in self.ledger.append(chunk):
+                counts[outcome.status] += 1
+                if outcome.status == "refused" and len(refusals) < 5:
+                    refusals.append(outcome.reason or "")
+            if progress is not None:
+                progress(len(chunk))
+        self.checkpoint()
+        counts["refusal_examples"] = refusals  # type: ignore[assignment]
+        return counts
+
     # --- personal data --------------------------------------------------------------------------------
     def show_pii(self, laborer_id: str, as_actor: str, purpose: str) -> dict[str, str]:
         """Record the read (signed by ``as_actor``) first, then decrypt (DESIGN §7)."""
