@@ -12,7 +12,7 @@ import datetime as dt
 import os
 import random
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -200,15 +200,24 @@ class Ledger(Application[UUID]):
         return agg if agg.exists else None
 
     # --- the write path ------------------------------------------------------------------------
-    def append(self, items: Sequence[Item], now: dt.datetime | None = None) -> list[Outcome]:
-        """Record what can be recorded; every item gets an outcome. Retries on a lost race."""
+    def append(
+        self, items: Sequence[Item], now: dt.datetime | None = None, *, verified: Any = None
+    ) -> list[Outcome]:
+        """Record what can be recorded; every item gets an outcome. Retries on a lost race.
+
+        ``verified`` is what :meth:`verify_async` returned for these items: signatures checked
+        on the other cores while the caller was busy with the previous batch.
+        """
         for attempt in range(MAX_RETRIES):
             # A stale cached head is safe: appending at an occupied seq fails on the primary
             # key, and the retry below re-reads the head, so no decision on stale state commits.
             head = self._head if self._head is not None else self.head()
             if len(items) > 1:
                 self._prefetch(items)
-                self._preverify(items)
+                if verified is not None and attempt == 0:
+                    self.verified = {token for future in verified for token in future.result()}
+                else:
+                    self._preverify(items)
             try:
                 return self._append_once(items, head, now or utc_now())
             except (ConcurrentAppend, ESIntegrityError):
@@ -271,12 +280,17 @@ class Ledger(Application[UUID]):
             for r in rows
         ]
 
-    def _preverify(self, items: Sequence[Item]) -> None:
-        """Check the batch's signatures on both cores before the sequential decisions.
+    def verify_async(self, items: Sequence[Item]) -> list[Future[list[bytes]]]:
+        """Start checking the batch's signatures on the worker threads; pass the result to append.
 
-        Only the signature maths runs here; which key is *valid* is still decided in order by
-        the :class:`Decider`, which skips the maths for a (signature, key) already checked.
+        Keys come from the actors already cached; a key not known yet is simply checked later,
+        inline, by the :class:`Decider`.
         """
+        jobs = self._signature_jobs(items)
+        size = max(1, (len(jobs) + _WORKERS - 1) // _WORKERS)
+        return [_pool().submit(_verify_chunk, jobs[i : i + size]) for i in range(0, len(jobs), size)]
+
+    def _signature_jobs(self, items: Sequence[Item]) -> list[tuple[bytes, bytes, bytes]]:
         jobs: list[tuple[bytes, bytes, bytes]] = []
         for item in items:
             env = item.envelope
@@ -286,7 +300,15 @@ class Ledger(Application[UUID]):
             period = actor.key(env.key_id) if isinstance(actor, Actor) and actor.exists else None
             if period is not None:
                 jobs.append((env.sig, b64decode_strict(period.public_key), env.signing_bytes))
-        self.verified = set(verify_many(jobs))
+        return jobs
+
+    def _preverify(self, items: Sequence[Item]) -> None:
+        """Check the batch's signatures on both cores before the sequential decisions.
+
+        Only the signature maths runs here; which key is *valid* is still decided in order by
+        the :class:`Decider`, which skips the maths for a (signature, key) already checked.
+        """
+        self.verified = set(verify_many(self._signature_jobs(items)))
 
     def _prior(self, items: Sequence[Item]) -> dict[tuple[str, str], tuple[int, bytes]]:
         """Leaves already holding the batch's (actor, nonce) pairs, via the (actor, nonce) index."""
@@ -453,24 +475,25 @@ def verify_many(jobs: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
 
     libsodium releases the GIL, so threads use both cores without pickling messages.
     """
+    if len(jobs) < 64:
+        return _verify_chunk(jobs)
+    size = (len(jobs) + _WORKERS - 1) // _WORKERS
+    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
+    return [token for part in _pool().map(_verify_chunk, chunks) for token in part]
+
+
+def _verify_chunk(chunk: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
     from ledger.envelope import verify_ed25519
     from ledger.errors import SignatureInvalid
 
-    def run(chunk: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
-        good = []
-        for sig, key, message in chunk:
-            try:
-                verify_ed25519(key, sig, message)
-            except SignatureInvalid:
-                continue
-            good.append(sig + key)
-        return good
-
-    if len(jobs) < 64:
-        return run(jobs)
-    size = (len(jobs) + _WORKERS - 1) // _WORKERS
-    chunks = [jobs[i : i + size] for i in range(0, len(jobs), size)]
-    return [token for part in _pool().map(run, chunks) for token in part]
+    good = []
+    for sig, key, message in chunk:
+        try:
+            verify_ed25519(key, sig, message)
+        except SignatureInvalid:
+            continue
+        good.append(sig + key)
+    return good
 
 
 _WORKERS = max(1, os.cpu_count() or 1)

@@ -153,14 +153,28 @@ class Session:
         """Yield ``(line number, outcome)`` for every non-blank line, streaming in batches."""
         signer = self.signer() if sign else None
         numbered = ((n, text) for n, text in enumerate(lines, start=1) if text.strip())
+        pending: tuple[list[tuple[int, str]], list[Item], Any] | None = None
         for chunk in iter_chunks(numbered, batch):
+            # Parse this batch and start its signature checks on the other cores, then append
+            # the previous batch: the maths overlaps the single-threaded work.
             items = [parse_line(text, signer) for _, text in chunk]
-            outcomes = self.ledger.append(items)
-            for (n, _), outcome in zip(chunk, outcomes):
-                yield n, outcome
-            if progress is not None:
-                progress(len(chunk))
+            started = (chunk, items, self.ledger.verify_async(items))
+            if pending is not None:
+                yield from self._append_pending(pending, progress)
+            pending = started
+        if pending is not None:
+            yield from self._append_pending(pending, progress)
         self.checkpoint()
+
+    def _append_pending(
+        self, pending: tuple[list[tuple[int, str]], list[Item], Any], progress: Callable[[int], None] | None
+    ) -> Iterator[tuple[int, Outcome]]:
+        chunk, items, verified = pending
+        outcomes = self.ledger.append(items, verified=verified)
+        for (n, _), outcome in zip(chunk, outcomes):
+            yield n, outcome
+        if progress is not None:
+            progress(len(chunk))
 
     def submit(self, text: str) -> Outcome:
         signer = self.signer() if self.keys.initialised else None
