@@ -212,8 +212,8 @@ class Ledger(Application[UUID]):
             # A stale cached head is safe: appending at an occupied seq fails on the primary
             # key, and the retry below re-reads the head, so no decision on stale state commits.
             head = self._head if self._head is not None else self.head()
+            self._prefetch(items)
             if len(items) > 1:
-                self._prefetch(items)
                 if verified is not None and attempt == 0:
                     self.verified = {token for future in verified for token in future.result()}
                 else:

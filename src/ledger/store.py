@@ -204,9 +204,13 @@ class SQL:
             yield _Cursor(cur, self._q)
 
     def all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.cursor() as cur:
-            cur.execute(statement, params)
-            return cur.fetchall()
+        """One read statement in autocommit mode: no BEGIN/ROLLBACK round trips around it."""
+        if self.postgres:
+            with self.datastore.get_connection() as conn:
+                return [_row(r) for r in conn.execute(self._q(statement), tuple(params)).fetchall()]
+        with self.datastore.get_connection(commit=False) as conn, conn.cursor() as cursor:
+            cursor.execute(statement, tuple(params))
+            return [_row(r) for r in cursor.fetchall()]
 
     def one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
         rows = self.all(statement, params)

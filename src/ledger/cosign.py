@@ -1,0 +1,224 @@
+"""检查点与联署: show checkpoints, and let a finance bureau or inspector cosign them (DESIGN §6).
+
+A cosignature (C2SP ``tlog-cosignature/v1``, key name = the cosigner's ``actor_id``) states
+"I saw this checkpoint, and it extends every checkpoint I cosigned before". So before signing,
+:func:`cosign_latest` checks, in order:
+
+1. the actor is a registered ``finance_bureau`` or ``inspector`` and the keystore holds its
+   *current* key (anyone can then check the cosignature against the registry leaf);
+2. the checkpoint is signed by the trusted operator key (keystore ``operator.pub`` or the
+   caller's, never one from the database), and its stored columns say what the note says;
+3. it is consistent with the last checkpoint this actor cosigned (``cosigned/<actor>.json`` in
+   the cosigner's own keystore): same root at the same size, or an RFC 9162 consistency proof
+   from the ledger that verifies; a smaller size is a log that went backwards.
+
+The cosignature line is appended to the stored note (a cosigned checkpoint is one signed note
+with several signatures, as C2SP witnesses publish them); the append is a single atomic SQL
+update, so concurrent cosigners never lose each other's lines. Operator signature and
+checkpoint history are untouched: verifiers ignore signature lines of keys they do not know.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ledger.b64 import b64decode_strict, b64encode
+from ledger.envelope import key_id_of, public_key_bytes
+from ledger.errors import OperationalError, Refused, VerificationFailed
+from ledger.merkle import ConsistencyProofInvalid
+from ledger.note import (
+    Checkpoint,
+    CosignatureInvalid,
+    Verifier,
+    add_signature,
+    cosign,
+    cosignature_key_id,
+    parse_cosignature,
+    parse_note,
+    verify_cosignature,
+)
+from ledger.policy import COSIGNERS
+from ledger.proofs import consistency_proof
+from ledger.verify import CheckpointMismatch, verify_checkpoint_note
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.keys import Keystore
+
+__all__ = ["CheckpointInconsistent", "Cosigned", "NotACosigner", "cosign_latest", "cosignatures", "latest_checkpoint_info"]
+
+
+class NotACosigner(Refused):
+    """Only a registered finance bureau or inspector, with its current key, cosigns (DESIGN §6)."""
+
+    code = "not_a_cosigner"
+
+
+class CheckpointInconsistent(VerificationFailed):
+    """The checkpoint does not extend the last one this cosigner signed: the log was forked or cut."""
+
+    code = "checkpoint_inconsistent"
+
+
+@dataclass(frozen=True)
+class Cosigned:
+    actor: str
+    size: int
+    root: bytes
+    timestamp: int
+    note: str
+    previous_size: int | None
+    already: bool = False
+
+
+def _state_name(actor_id: str) -> str:
+    return f"cosigned/{actor_id}.json"
+
+
+def _cosigner_key(ledger: Ledger, keys: Keystore, actor_id: str) -> Any:
+    # 1. A registered cosigner whose keystore key is its current registered key.
+    actor = ledger.actor(actor_id)
+    if actor is None:
+        raise NotACosigner(f"unknown actor {actor_id!r}")
+    if actor.role not in COSIGNERS:
+        raise NotACosigner(f"{actor_id} is a {actor.role}; only finance_bureau or inspector actors cosign")
+    private_key = keys.actor_key(actor_id)
+    if key_id_of(public_key_bytes(private_key)) != actor.current_key_id:
+        raise NotACosigner(f"the key in actors/{actor_id}.pem is not {actor_id}'s current registered key")
+    return private_key
+
+
+def cosign_latest(
+    ledger: Ledger, keys: Keystore, actor_id: str, verifiers: Sequence[Verifier], *, now: int | None = None
+) -> Cosigned:
+    """Check the latest checkpoint as a witness would, then add ``actor_id``'s cosignature."""
+    private_key = _cosigner_key(ledger, keys, actor_id)
+    latest = ledger.latest_checkpoint()
+    if latest is None:
+        raise OperationalError("there is no checkpoint to cosign yet (run `checkpoint`)")
+    size, root_column, note, signed_at = latest
+    # 2. Signed by the trusted operator key; columns as signed.
+    checkpoint = verify_checkpoint_note(note, verifiers)
+    if checkpoint.size != size or checkpoint.root_hash != root_column:
+        raise CheckpointMismatch(f"checkpoint {size}: stored columns differ from the signed note", checkpoint=size)
+    # 3. Consistent with what this actor cosigned last.
+    previous = _previous(keys, actor_id, checkpoint.origin)
+    if previous is not None:
+        _check_extends(ledger, previous, checkpoint)
+    public_key = public_key_bytes(private_key)
+    try:  # cosigning the same checkpoint twice adds nothing
+        stamp = verify_cosignature(note, actor_id, public_key)
+        return Cosigned(actor_id, size, checkpoint.root_hash, stamp, note,
+                        None if previous is None else previous[0], already=True)  # fmt: skip
+    except CosignatureInvalid:
+        pass
+    timestamp = int(time.time()) if now is None else now
+    line = cosign(parse_note(note).text, actor_id, private_key, timestamp)
+    add_signature(note, line)  # validates the line and the signature count
+    ledger.sql.execute(
+        "UPDATE ledger_checkpoints SET note = note || ? WHERE size = ? AND signed_at = ?",
+        (line + "\n", size, signed_at),
+    )
+    row = ledger.sql.one(
+        "SELECT note FROM ledger_checkpoints WHERE size = ? AND signed_at = ?", (size, signed_at)
+    )
+    stored = str(row[0]) if row else ""
+    verify_cosignature(stored, actor_id, public_key)  # what is stored is what we meant
+    keys.write_state(_state_name(actor_id), {
+        "origin": checkpoint.origin, "size": size, "root": b64encode(checkpoint.root_hash),
+        "timestamp": timestamp, "checkpoint": checkpoint.body(),
+    })  # fmt: skip
+    return Cosigned(actor_id, size, checkpoint.root_hash, timestamp, stored,
+                    None if previous is None else previous[0])  # fmt: skip
+
+
+def _previous(keys: Keystore, actor_id: str, origin: str) -> tuple[int, bytes] | None:
+    state = keys.read_state(_state_name(actor_id))
+    if state is None:
+        return None
+    try:
+        size, root = state["size"], b64decode_strict(state["root"])
+        if type(size) is not int or size < 0 or len(root) != 32:
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise OperationalError(f"{keys.root}/{_state_name(actor_id)} is unreadable") from None
+    if state.get("origin") != origin:
+        raise OperationalError(f"{_state_name(actor_id)} is for log {state.get('origin')!r}, not {origin!r}")
+    return size, root
+
+
+def _check_extends(ledger: Ledger, previous: tuple[int, bytes], checkpoint: Checkpoint) -> None:
+    old_size, old_root = previous
+    size = checkpoint.size
+    if size < old_size:
+        raise CheckpointInconsistent(
+            f"checkpoint {size} is smaller than checkpoint {old_size} cosigned before: the log went backwards",
+            checkpoint=size,
+        )
+    if size == old_size:
+        if checkpoint.root_hash != old_root:
+            raise CheckpointInconsistent(
+                f"checkpoint {size} has another root than the one cosigned before at this size: a fork",
+                checkpoint=size,
+            )
+        return
+    if old_size == 0:
+        return  # everything extends the empty tree
+    proof = consistency_proof(ledger, old_size, size)
+    try:
+        proof.verify(old_root, checkpoint.root_hash)
+    except ConsistencyProofInvalid as exc:
+        raise CheckpointInconsistent(
+            f"checkpoint {size} does not extend checkpoint {old_size} cosigned before: {exc}", checkpoint=size
+        ) from None
+
+
+# --- showing ------------------------------------------------------------------------------------------
+def cosignatures(ledger: Ledger, note: str) -> list[dict[str, Any]]:
+    """The cosignature lines of a note, each checked against the cosigner's registered keys."""
+    out: list[dict[str, Any]] = []
+    for line in parse_note(note).signatures:
+        actor = ledger.actor(line.name)
+        if actor is None or actor.role not in COSIGNERS:
+            continue
+        for key in actor.keys:
+            raw = b64decode_strict(key["public_key"])
+            if cosignature_key_id(line.name, raw) != line.key_id:
+                continue
+            try:
+                stamp = parse_cosignature(line).timestamp
+                verify_cosignature(note, line.name, raw)
+                verified = True
+            except CosignatureInvalid:
+                verified = False
+            out.append({
+                "name": line.name, "key_id": line.key_id.hex(), "timestamp": stamp,
+                "time": dt.datetime.fromtimestamp(stamp, dt.UTC).isoformat(), "verified": verified,
+            })  # fmt: skip
+            break
+    return out
+
+
+def latest_checkpoint_info(ledger: Ledger, verifiers: Sequence[Verifier]) -> dict[str, Any] | None:
+    """The latest checkpoint with its operator signature checked and its cosignatures listed."""
+    latest = ledger.latest_checkpoint()
+    if latest is None:
+        return None
+    size, root, note, signed_at = latest
+    try:
+        checkpoint: Checkpoint | None = verify_checkpoint_note(note, verifiers)
+    except CheckpointMismatch:
+        checkpoint = None
+    return {
+        "origin": checkpoint.origin if checkpoint else None,
+        "size": size,
+        "root_hash": b64encode(root),
+        "signed_at": signed_at,
+        "operator_signature_valid": checkpoint is not None and checkpoint.root_hash == root,
+        "cosignatures": cosignatures(ledger, note),
+        "note": note,
+    }

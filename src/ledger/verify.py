@@ -1,0 +1,1002 @@
+"""防篡改校验 (verify): prove that the ledger is intact, or name the first place it is not.
+
+DESIGN §6 fixes what "intact" means. One streaming pass over the log (memory stays flat: one
+batch of rows, the Merkle frontier and the key registry) checks, leaf by leaf in ``seq`` order:
+
+1. the row's ``seq`` is the next one (gapless ``0..n-1``);
+2. the leaf bytes are the RFC 8785 (JCS) form of ``{"seq", "recorded_at", "envelope"}``, with
+   the row's ``seq`` and ``recorded_at`` (UTC, microseconds, non-decreasing, never more than
+   five minutes before the envelope's ``at``);
+3. the stored ``leaf_hash`` is ``SHA-256(0x00 || leaf)`` (RFC 9162 §2.1.1);
+4. the envelope parses (:meth:`ledger.envelope.Envelope.from_dict`) and its row columns agree;
+5. the domain event in the ``eventsourcing`` table is the one the leaf row names and holds the
+   same ``seq``, ``recorded_at`` and envelope, on the aggregate of the envelope's subject;
+6. the signature verifies with the key the registry held *at that leaf*: the registry is
+   rebuilt from the leaves themselves (``ActorRegistered``, ``KeyRotated``, ``KeyRevoked``),
+   so a revocation recorded later never taints earlier leaves (DESIGN §6, "Keys");
+7. every stored Merkle node equals the one recomputed from the leaf hashes;
+8. every stored checkpoint is signed by a *trusted* operator key (from the keystore or the
+   caller, never from the database), its root is the recomputed root at its size, and each is
+   consistent with the one before it (RFC 9162 §2.1.4 proof from the stored nodes, verified);
+9. the trust anchor (``trusted.json``: the largest checkpoint verified before) is not beyond
+   the log and has the same root, so a log cut back together with its checkpoints is caught.
+
+After the pass: no checkpoint or Merkle node lies beyond the log, there are no domain events
+without a leaf, the key index (``ledger_keys``) is what the registry leaves say, and every
+cosignature by a registered cosigner verifies.
+
+Signature checks — the physical limit of this pass (LIMITS.md) — run on every core: worker
+processes parse and check whole batches of leaves and verify each signature with the key its
+``key_id`` names; the main process keeps the sequential decisions (which key was valid at that
+position, the tree, the checkpoints). Verification raises at the first failure (STYLE.md
+habit 3) with a :class:`~ledger.errors.VerificationFailed` subclass naming the ``seq`` or the
+checkpoint (its tree size).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import multiprocessing
+import os
+import re
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from ledger import merkle
+from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.canonical import canonical
+from ledger.domain import SUBJECT, KeyPeriod, subject_uuid
+from ledger.envelope import Envelope, key_id_of, verify_ed25519
+from ledger.errors import OperationalError, Refused, VerificationFailed
+from ledger.note import (
+    Checkpoint,
+    CheckpointMalformed,
+    CosignatureInvalid,
+    NoteMalformed,
+    NoteSignatureInvalid,
+    Verifier,
+    VerifierKeyInvalid,
+    cosignature_key_id,
+    open_checkpoint,
+    parse_note,
+    parse_verifier_key,
+    verify_cosignature,
+)
+from ledger.policy import COSIGNERS, SIGNERS
+from ledger.schema import REGISTRY_TYPES
+
+if TYPE_CHECKING:
+    from ledger.application import Ledger
+    from ledger.keys import Keystore
+
+__all__ = [
+    "CheckpointMismatch",
+    "EventMismatch",
+    "Intact",
+    "KeyIndexMismatch",
+    "KeyNotValidAt",
+    "LeafMissing",
+    "LeafTampered",
+    "RegistryInvalidAt",
+    "SignatureInvalidAt",
+    "TreeMismatch",
+    "TrustAnchor",
+    "TrustAnchorMismatch",
+    "load_operator_verifiers",
+    "remember",
+    "run_verify",
+    "verify_ledger",
+]
+
+TRUSTED_STATE = "trusted.json"
+RECORDED_AT_BEFORE_AT = dt.timedelta(minutes=5)  # DESIGN §6: recorded_at never > 5 min before at
+PARALLEL_THRESHOLD = 4000  # below this many leaves, starting worker processes costs more than it saves
+_RECORDED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)
+_ENVELOPE_KEY_ID = re.compile(rb'"key_id":"(ed25519:[0-9a-f]{32})","nonce":')
+_PUBLIC_KEY = re.compile(rb'"public_key":"([A-Za-z0-9+/]{43}=)"')
+_EVENT_STATE_KEYS = frozenset({"timestamp", "seq", "recorded_at", "envelope"})
+
+
+# --- errors: one class per failure, all VerificationFailed (exit status 1) ---------------------
+class LeafTampered(VerificationFailed):
+    """The leaf bytes, or a column of their row, are not what the log format says."""
+
+    code = "leaf_tampered"
+
+
+class LeafMissing(VerificationFailed):
+    """A ``seq`` is missing: the log is not gapless."""
+
+    code = "leaf_missing"
+
+
+class SignatureInvalidAt(VerificationFailed):
+    """The envelope's signature does not verify with the key the registry held at that leaf."""
+
+    code = "signature_invalid"
+
+
+class KeyNotValidAt(VerificationFailed):
+    """The signing actor or key was unknown, rotated or revoked at that leaf, or the role may not sign it."""
+
+    code = "key_not_valid"
+
+
+class RegistryInvalidAt(VerificationFailed):
+    """A registry leaf that the ledger would have refused (duplicate actor, unknown key)."""
+
+    code = "registry_invalid"
+
+
+class EventMismatch(VerificationFailed):
+    """The ``eventsourcing`` domain events and the log leaves do not match one for one."""
+
+    code = "event_mismatch"
+
+
+class TreeMismatch(VerificationFailed):
+    """A stored Merkle node is missing, extra, or differs from the recomputed one."""
+
+    code = "tree_mismatch"
+
+
+class CheckpointMismatch(VerificationFailed):
+    """A stored checkpoint is not signed by a trusted key, or does not match the log."""
+
+    code = "checkpoint_mismatch"
+
+
+class TrustAnchorMismatch(VerificationFailed):
+    """The log no longer contains the checkpoint this verifier trusted before."""
+
+    code = "trust_anchor_mismatch"
+
+
+class KeyIndexMismatch(VerificationFailed):
+    """A ``ledger_keys`` row disagrees with the registry leaves."""
+
+    code = "key_index_mismatch"
+
+
+_ERRORS: dict[str, type[VerificationFailed]] = {
+    cls.code: cls
+    for cls in (LeafTampered, EventMismatch, SignatureInvalidAt)
+}
+
+
+# --- trust ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TrustAnchor:
+    """The largest checkpoint this verifier has seen verified (``trusted.json``)."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    @classmethod
+    def load(cls, keys: Keystore) -> TrustAnchor | None:
+        state = keys.read_state(TRUSTED_STATE)
+        if state is None:
+            return None
+        try:
+            size, root, origin = state["size"], b64decode_strict(state["root"]), state["origin"]
+            if type(size) is not int or size < 0 or len(root) != 32 or not isinstance(origin, str):
+                raise ValueError
+        except (KeyError, TypeError, ValueError, Base64Invalid):
+            raise OperationalError(f"{keys.root}/{TRUSTED_STATE} is not a trust anchor") from None
+        return cls(origin, size, root)
+
+    def as_state(self, note: str | None = None) -> dict[str, Any]:
+        state: dict[str, Any] = {"origin": self.origin, "size": self.size, "root": b64encode(self.root)}
+        if note is not None:
+            state["checkpoint"] = note
+        return state
+
+
+def load_operator_verifiers(keys: Keystore, operator_key: str | None = None) -> list[Verifier]:
+    """The operator's verifier key(s): ``--operator-key`` (a key or a file of keys) or ``operator.pub``.
+
+    Never the database: a verifier that took the key from the ledger it checks would accept any
+    history re-signed by whoever rewrote it. Several lines are several trusted keys (an operator
+    key change dual-signs one checkpoint, DESIGN §6); each stored checkpoint needs one of them.
+    """
+    if operator_key is not None:
+        try:
+            return [parse_verifier_key(operator_key.strip())]
+        except VerifierKeyInvalid:
+            pass
+        path = Path(operator_key)
+        if not path.is_file():
+            raise OperationalError(f"--operator-key: {operator_key!r} is neither a verifier key nor a file")
+    else:
+        path = keys.root / "operator.pub"
+        if not path.is_file():
+            raise OperationalError(f"no operator key: {path} is missing (pass --operator-key)")
+    try:
+        lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OperationalError(f"cannot read {path}: {exc}") from None
+    try:
+        verifiers = [parse_verifier_key(line) for line in lines]
+    except VerifierKeyInvalid as exc:
+        raise OperationalError(f"{path}: {exc}") from None
+    if not verifiers:
+        raise OperationalError(f"{path} holds no verifier key")
+    if len({v.name for v in verifiers}) != 1:
+        raise OperationalError(f"{path}: all operator keys must name the same origin")
+    return verifiers
+
+
+# --- the result --------------------------------------------------------------------------------
+@dataclass
+class Intact:
+    """What an intact verification covered."""
+
+    size: int
+    signatures: int = 0
+    checkpoints: int = 0
+    latest_checkpoint: int | None = None
+    latest_root: bytes | None = None
+    latest_note: str | None = None
+    trusted_size: int | None = None
+    cosigners: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+    workers: int = 0
+
+    @property
+    def uncovered(self) -> int:
+        """Leaves not yet under a signed checkpoint: only the database vouches for them."""
+        return self.size - (self.latest_checkpoint or 0)
+
+    @property
+    def events_per_second(self) -> float:
+        return self.size / self.elapsed if self.elapsed > 0 else 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "intact": True,
+            "size": self.size,
+            "first_bad_seq": None,
+            "checkpoint": None,
+            "reason": None,
+            "code": None,
+            "signatures": self.signatures,
+            "checkpoints": self.checkpoints,
+            "latest_checkpoint": self.latest_checkpoint,
+            "latest_root": None if self.latest_root is None else b64encode(self.latest_root),
+            "uncovered": self.uncovered,
+            "trusted_size": self.trusted_size,
+            "cosigners": self.cosigners,
+            "elapsed_s": round(self.elapsed, 3),
+            "events_per_s": round(self.events_per_second, 1),
+            "workers": self.workers,
+        }
+
+
+def failure_json(exc: VerificationFailed, size: int) -> dict[str, Any]:
+    return {
+        "intact": False,
+        "size": size,
+        "first_bad_seq": exc.seq,
+        "checkpoint": exc.checkpoint,
+        "reason": str(exc),
+        "code": exc.code,
+    }
+
+
+# --- per-leaf checks (run in worker processes) ---------------------------------------------------
+class _Fact(NamedTuple):
+    """What the sequential part needs to know about one leaf that passed its own checks."""
+
+    seq: int
+    recorded_at: str
+    at: dt.datetime
+    type: str
+    actor: str
+    key_id: str
+    sig_ok: bool | None  # None: the key named by key_id was not registered in any leaf so far
+    body: dict[str, Any] | None  # registry events only
+    leaf_hash: bytes
+
+
+_Row = tuple[Any, ...]
+# (seq, recorded_at, leaf, leaf_hash, actor, type, nonce, originator_id, originator_version, topic, state)
+
+
+class _Bad(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _check_rows(rows: Sequence[_Row], keys: dict[str, bytes]) -> tuple[list[_Fact], tuple[int, str, str] | None]:
+    """Check a batch of leaves in order; stop at the first bad one and say why."""
+    facts: list[_Fact] = []
+    for row in rows:
+        try:
+            facts.append(_check_leaf(row, keys))
+        except _Bad as bad:
+            return facts, (int(row[0]), bad.code, str(bad))
+    return facts, None
+
+
+def _check_leaf(row: _Row, keys: dict[str, bytes]) -> _Fact:
+    seq, rec_col, leaf, hash_col, actor_col, type_col, nonce_col, oid, version, topic, state = row
+    # 1. The leaf bytes are JCS of exactly {seq, recorded_at, envelope} (DESIGN §6 "Log").
+    #    Re-encoding what json parsed and comparing bytes refuses duplicate keys, other
+    #    spacing, escapes or key order; Envelope.from_dict below refuses floats and big ints.
+    try:
+        obj = json.loads(leaf)
+    except (ValueError, UnicodeDecodeError):
+        raise _Bad("leaf_tampered", "leaf bytes are not JSON") from None
+    if not isinstance(obj, dict) or obj.keys() != {"seq", "recorded_at", "envelope"}:
+        raise _Bad("leaf_tampered", "leaf is not {seq, recorded_at, envelope}")
+    try:
+        canon = canonical(obj)
+    except (ValueError, TypeError, UnicodeEncodeError):
+        canon = b""
+    if canon != leaf:
+        raise _Bad("leaf_tampered", "leaf bytes are not the RFC 8785 canonical JSON of the leaf")
+    # 2. The seq inside the leaf is the row's.
+    if type(obj["seq"]) is not int or obj["seq"] != seq:
+        raise _Bad("leaf_tampered", f"the leaf says seq {obj['seq']!r} but is stored as seq {seq}")
+    # 3. recorded_at: UTC RFC 3339 with microseconds, as the row says.
+    recorded_at = obj["recorded_at"]
+    if not isinstance(recorded_at, str) or not _RECORDED_AT.fullmatch(recorded_at):
+        raise _Bad("leaf_tampered", "recorded_at is not UTC RFC 3339 with microseconds")
+    try:
+        recorded = dt.datetime.fromisoformat(recorded_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Bad("leaf_tampered", "recorded_at is not a valid time") from None
+    if recorded_at != rec_col:
+        raise _Bad("leaf_tampered", "the recorded_at column differs from the leaf")
+    # 4. The stored leaf hash is RFC 9162's SHA-256(0x00 || leaf).
+    h = merkle.leaf_hash(leaf)
+    if h != hash_col:
+        raise _Bad("leaf_tampered", "stored leaf_hash is not SHA-256(0x00 || leaf bytes)")
+    # 5. The envelope is one the ledger accepts (DESIGN §6, EVENTS.md), and the row agrees.
+    try:
+        env = Envelope.from_dict(obj["envelope"])
+    except Refused as exc:
+        raise _Bad("leaf_tampered", f"envelope refused: {exc}") from None
+    if (env.actor, env.type, env.nonce) != (actor_col, type_col, nonce_col):
+        raise _Bad("leaf_tampered", "the actor/type/nonce columns differ from the envelope")
+    if recorded < env.at - RECORDED_AT_BEFORE_AT:
+        raise _Bad("leaf_tampered", "recorded_at is more than five minutes before the envelope's at")
+    # 6. The domain event is on the right aggregate and holds the same leaf.
+    _check_event(seq, recorded_at, env, oid, version, topic, state)
+    # 7. The signature, with the key its key_id names (which key was *valid* is decided later).
+    public_key = keys.get(env.key_id)
+    sig_ok: bool | None = None
+    if public_key is not None:
+        sig_ok = _signature_valid(public_key, env)
+    body = obj["envelope"]["body"] if env.type in REGISTRY_TYPES else None
+    return _Fact(seq, recorded_at, env.at, env.type, env.actor, env.key_id, sig_ok, body, h)
+
+
+def _signature_valid(public_key: bytes, env: Envelope) -> bool:
+    try:
+        verify_ed25519(public_key, env.sig, env.signing_bytes)
+    except Refused:
+        return False
+    return True
+
+
+def _check_event(
+    seq: int, recorded_at: str, env: Envelope, oid: Any, version: Any, topic: Any, state: Any
+) -> None:
+    cls, field_name = SUBJECT[env.type]
+    subject = subject_uuid(cls.KIND, str(env.raw["body"][field_name]))
+    if str(oid) != subject.hex or type(version) is not int or version < 1:
+        raise _Bad("event_mismatch", f"the leaf row names domain event {oid}/{version}, not one of {cls.KIND} {subject.hex}")
+    if state is None:
+        raise _Bad("event_mismatch", f"no domain event {oid} v{version} for this leaf")
+    try:
+        decoded = json.loads(state)
+        same_bytes = json.dumps(decoded, separators=(",", ":"), ensure_ascii=False).encode() == state
+    except (ValueError, UnicodeDecodeError):
+        raise _Bad("event_mismatch", "the stored domain event is not readable JSON") from None
+    if not same_bytes or not isinstance(decoded, dict) or not decoded.keys() >= _EVENT_STATE_KEYS:
+        raise _Bad("event_mismatch", "the stored domain event's bytes were altered")
+    if not isinstance(topic, str) or not topic.endswith("." + env.type):
+        raise _Bad("event_mismatch", f"the stored domain event's topic {topic!r} is not {env.type}")
+    if decoded["seq"] != seq or decoded["recorded_at"] != recorded_at:
+        raise _Bad("event_mismatch", "the stored domain event has another seq or recorded_at")
+    try:
+        same_envelope = canonical(decoded["envelope"]) == env.canonical_bytes
+    except (ValueError, TypeError, UnicodeEncodeError):
+        same_envelope = False
+    if not same_envelope:
+        raise _Bad("event_mismatch", "the stored domain event holds another envelope than the leaf")
+    stamp = decoded["timestamp"]
+    if not isinstance(stamp, dict) or stamp.get("_type_") != "datetime_iso" or not isinstance(stamp.get("_data_"), str):
+        raise _Bad("event_mismatch", "the stored domain event's timestamp was altered")
+    try:
+        dt.datetime.fromisoformat(stamp["_data_"])
+    except ValueError:
+        raise _Bad("event_mismatch", "the stored domain event's timestamp was altered") from None
+
+
+# --- the key registry as it stood at each leaf (sequential) ------------------------------------------
+@dataclass
+class _ActorKeys:
+    role: str
+    keys: list[KeyPeriod]
+
+    def key(self, key_id: str) -> KeyPeriod | None:
+        for period in reversed(self.keys):
+            if period.key_id == key_id:
+                return period
+        return None
+
+
+class _Registry:
+    """Actors and their key periods, rebuilt from the registry leaves as the pass goes."""
+
+    def __init__(self) -> None:
+        self.actors: dict[str, _ActorKeys] = {}
+        self.key_rows: dict[str, tuple[str, int]] = {}  # key_id -> (actor_id, seq): the key index
+
+    def signing_key(self, fact: _Fact) -> bytes:
+        """The raw key that must have signed this leaf; raise if none was valid there."""
+        seq = fact.seq
+        if seq == 0:  # DESIGN §6: the genesis ActorRegistered of the first admin, signed by itself
+            body = fact.body or {}
+            if fact.type != "ActorRegistered" or body.get("role") != "admin" or body.get("actor_id") != fact.actor:
+                raise KeyNotValidAt("leaf 0 is not the first admin's ActorRegistered, signed by itself", seq=0)
+            raw = b64decode_strict(body["public_key"])
+            if key_id_of(raw) != fact.key_id:
+                raise KeyNotValidAt("leaf 0 is not signed by the key it registers", seq=0)
+            return raw
+        actor = self.actors.get(fact.actor)
+        if actor is None:
+            raise KeyNotValidAt(f"actor {fact.actor!r} was not registered before this leaf", seq=seq)
+        period = actor.key(fact.key_id)
+        if period is None:
+            raise KeyNotValidAt(f"{fact.key_id} was not a key of {fact.actor!r} at this leaf", seq=seq)
+        if not period.valid_at(seq, fact.at):
+            raise KeyNotValidAt(
+                f"{fact.key_id} of {fact.actor!r} was rotated or revoked (leaf {period.until_seq},"
+                f" effective {period.until_at}) before this envelope", seq=seq,
+            )  # fmt: skip
+        allowed = SIGNERS.get(fact.type, frozenset())
+        self_rotation = "*self*" in allowed and (fact.body or {}).get("actor_id") == fact.actor
+        if actor.role not in allowed and not self_rotation:
+            raise KeyNotValidAt(f"role {actor.role} may not sign {fact.type}", seq=seq)
+        if fact.type == "KeyRotated" and actor.role != "admin":
+            subject = self.actors.get(fact.actor)
+            current = [p for p in subject.keys if p.until_seq is None] if subject else []
+            if not current or current[0].key_id != fact.key_id:
+                raise KeyNotValidAt("an actor rotates its own key only with its current key", seq=seq)
+        return b64decode_strict(period.public_key)
+
+    def apply(self, fact: _Fact) -> None:
+        """Mirror of :class:`ledger.domain.Actor`'s handlers, leaf by leaf."""
+        body = fact.body
+        if body is None:
+            return
+        actor_id = body["actor_id"]
+        subject = self.actors.get(actor_id)
+        if fact.type == "ActorRegistered":
+            if subject is not None:
+                raise RegistryInvalidAt(f"actor {actor_id!r} is registered a second time", seq=fact.seq)
+            subject = self.actors[actor_id] = _ActorKeys(body["role"], [])
+            self._add_key(actor_id, subject, body["public_key"], fact.seq)
+            return
+        if subject is None:
+            raise RegistryInvalidAt(f"{fact.type} names unknown actor {actor_id!r}", seq=fact.seq)
+        if fact.type == "KeyRotated":
+            for period in subject.keys:
+                if period.until_seq is None:
+                    period.until_seq, period.until_at = fact.seq, fact.at.isoformat()
+            self._add_key(actor_id, subject, body["public_key"], fact.seq)
+        else:  # KeyRevoked
+            target = subject.key(body["key_id"])
+            if target is None:
+                raise RegistryInvalidAt(f"{body['key_id']} is not a key of {actor_id!r}", seq=fact.seq)
+            if target.until_seq is None:
+                target.until_seq, target.until_at = fact.seq, body["effective_at"]
+
+    def _add_key(self, actor_id: str, subject: _ActorKeys, public_key: str, seq: int) -> None:
+        key_id = key_id_of(b64decode_strict(public_key))
+        subject.keys.append(KeyPeriod(key_id, public_key, seq))
+        self.key_rows.setdefault(key_id, (actor_id, seq))
+
+    def public_keys(self, actor_id: str) -> list[bytes]:
+        actor = self.actors.get(actor_id)
+        return [] if actor is None else [b64decode_strict(p.public_key) for p in actor.keys]
+
+
+# --- reading the store ---------------------------------------------------------------------------
+def _stream_sql(ledger: Ledger) -> str:
+    events = ledger.recorder.events_table_name
+    if ledger.sql.postgres:
+        # A hand-edited originator_id that is not a UUID must not abort the query: no match.
+        join = "e.originator_id = (CASE WHEN l.originator_id ~ '^[0-9a-f]{32}$' THEN CAST(l.originator_id AS uuid) END)"
+    else:
+        join = "e.originator_id = l.originator_id"
+    return (
+        "SELECT l.seq, l.recorded_at, l.leaf, l.leaf_hash, l.actor, l.type, l.nonce, l.originator_id,"
+        " l.originator_version, t.hash, e.topic, e.state"
+        " FROM ledger_leaves l"
+        " LEFT JOIN ledger_tree t ON t.level = 0 AND t.idx = l.seq"
+        f" LEFT JOIN {events} e ON {join} AND e.originator_version = l.originator_version"
+        " WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq LIMIT ?"
+    )
+
+
+def _batches(ledger: Ledger, stop: int, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+    sql = _stream_sql(ledger)
+    mapper = ledger.mapper
+    seq = 0
+    while seq < stop:
+        rows = ledger.sql.all(sql, (seq, stop, batch))
+        if not rows:
+            return
+        if mapper.cipher is not None or mapper.compressor is not None:
+            rows = [r[:11] + (_plain_state(mapper, r[11]),) for r in rows]
+        yield rows
+        seq = int(rows[-1][0]) + 1
+
+
+def _plain_state(mapper: Any, state: bytes | None) -> bytes | None:
+    if state is None:
+        return None
+    try:
+        if mapper.cipher is not None:
+            state = mapper.cipher.decrypt(state)
+        if mapper.compressor is not None:
+            state = mapper.compressor.decompress(state)
+    except Exception:  # an undecryptable event is reported as altered by the per-leaf check
+        return b"\x00"
+    return state
+
+
+def _nodes_completed(ledger: Ledger, first: int, last: int) -> dict[tuple[int, int], bytes]:
+    """Stored nodes above level 0 that become complete at leaves ``first..last``."""
+    wanted: list[tuple[int, int, int]] = []
+    level = 1
+    while (1 << level) <= last + 1:
+        lo = ((first + (1 << level)) >> level) - 1
+        hi = ((last + 1) >> level) - 1
+        if lo <= hi:
+            wanted.append((level, lo, hi))
+        level += 1
+    if not wanted:
+        return {}
+    cond = " OR ".join(["(level = ? AND idx BETWEEN ? AND ?)"] * len(wanted))
+    rows = ledger.sql.all(f"SELECT level, idx, hash FROM ledger_tree WHERE {cond}", [v for w in wanted for v in w])
+    return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
+
+
+def _checkpoint_rows(ledger: Ledger, page: int = 1000) -> Iterator[tuple[int, bytes, str, str]]:
+    """Stored checkpoints by size, then signing time, a page at a time."""
+    last: tuple[int, str] = (-1, "")
+    while True:
+        rows = ledger.sql.all(
+            "SELECT size, root_hash, note, signed_at FROM ledger_checkpoints"
+            " WHERE size > ? OR (size = ? AND signed_at > ?) ORDER BY size, signed_at LIMIT ?",
+            (last[0], last[0], last[1], page),
+        )
+        if not rows:
+            return
+        for size, root, note, signed_at in rows:
+            yield int(size), bytes(root), str(note), str(signed_at)
+        last = (int(rows[-1][0]), str(rows[-1][3]))
+
+
+# --- the pass ------------------------------------------------------------------------------------------
+class _KeyScan:
+    """key_id -> raw key of every key registered in the leaves read so far (for the workers).
+
+    Pure key material, found by a byte scan without parsing: which key is *valid* where is the
+    registry's decision, and every leaf is fully parsed and checked by the workers anyway.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[str, bytes] = {}
+
+    def keys_for(self, rows: Sequence[tuple[Any, ...]]) -> dict[str, bytes]:
+        wanted: set[str] = set()
+        for row in rows:
+            leaf = row[2]
+            if b'"type":"ActorRegistered"' in leaf or b'"type":"KeyRotated"' in leaf:
+                match = _PUBLIC_KEY.search(leaf)
+                if match:
+                    try:
+                        raw = b64decode_strict(match.group(1).decode())
+                    except Base64Invalid:
+                        continue
+                    self.known[key_id_of(raw)] = raw
+            found = _ENVELOPE_KEY_ID.search(leaf)
+            if found:
+                wanted.add(found.group(1).decode())
+        return {k: self.known[k] for k in wanted if k in self.known}
+
+
+def _pool(workers: int) -> Any:
+    # fork: workers inherit the imported modules and need nothing from __main__ (spawn and
+    # forkserver re-run the caller's main script, which breaks under `python -` or notebooks).
+    # Workers touch no inherited connection or lock: they only run _check_rows.
+    methods = multiprocessing.get_all_start_methods()
+    ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return ctx.Pool(workers)
+
+
+def _checked(
+    ledger: Ledger, stop: int, batch: int, workers: int
+) -> Iterator[tuple[list[tuple[Any, ...]], list[_Fact], tuple[int, str, str] | None]]:
+    """(rows, facts, first error) per batch, in order; worker processes when ``workers`` > 0."""
+    scan = _KeyScan()
+    if workers <= 0:
+        for rows in _batches(ledger, stop, batch):
+            keys = scan.keys_for(rows)
+            facts, error = _check_rows([_worker_row(r) for r in rows], keys)
+            yield rows, facts, error
+        return
+    pool = _pool(workers)
+    try:
+        pending: deque[tuple[list[tuple[Any, ...]], Any]] = deque()
+        for rows in _batches(ledger, stop, batch):
+            keys = scan.keys_for(rows)
+            pending.append((rows, pool.apply_async(_check_rows, ([_worker_row(r) for r in rows], keys))))
+            while len(pending) > 2 * workers:  # bounded: memory stays flat
+                done_rows, result = pending.popleft()
+                yield (done_rows, *result.get())
+        while pending:
+            done_rows, result = pending.popleft()
+            yield (done_rows, *result.get())
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _worker_row(row: tuple[Any, ...]) -> _Row:
+    # Everything but the stored level-0 node, which the main process compares.
+    return row[:9] + row[10:]
+
+
+def verify_ledger(
+    ledger: Ledger,
+    verifiers: Sequence[Verifier],
+    anchor: TrustAnchor | None = None,
+    *,
+    workers: int | None = None,
+    batch: int = 1000,
+    progress: Callable[[int], None] | None = None,
+) -> Intact:
+    """Verify the whole ledger; return what was covered, or raise at the first failure.
+
+    ``verifiers`` are the trusted operator keys (never read from the database); ``anchor`` is
+    the largest checkpoint verified before (``trusted.json``). ``workers`` processes check
+    signatures (default: every core for a log large enough to be worth it; 0: in-process).
+    """
+    if not verifiers:
+        raise OperationalError("no trusted operator key")
+    origin = verifiers[0].name
+    if anchor is not None and anchor.origin != origin:
+        raise OperationalError(f"the trust anchor is for log {anchor.origin!r}, not {origin!r}")
+    started = time.perf_counter()
+    stop = ledger.size()
+    if workers is None:
+        workers = (os.cpu_count() or 1) if stop >= PARALLEL_THRESHOLD else 0
+    intact = Intact(size=stop, workers=workers, trusted_size=None if anchor is None else anchor.size)
+    registry = _Registry()
+    frontier = merkle.CompactRange()
+    checkpoints = _CheckpointChecker(ledger, verifiers, origin, anchor, intact)
+    checkpoints.reach(frontier)  # a checkpoint of size 0, if any
+    expected = 0
+    last_recorded = ""
+    for rows, facts, error in _checked(ledger, stop, batch, workers):
+        stored_nodes = _nodes_completed(ledger, int(rows[0][0]), int(rows[-1][0]))
+        for index, row in enumerate(rows):
+            seq = int(row[0])
+            # 1. Gapless: the next row is the next seq.
+            if seq != expected:
+                raise LeafMissing(f"seq {expected} is missing (the next stored leaf is seq {seq})", seq=expected)
+            if index == len(facts):
+                assert error is not None
+                raise _ERRORS[error[1]](error[2], seq=error[0])
+            fact = facts[index]
+            # 2. recorded_at never decreases along seq (fixed-width UTC: text order is time order).
+            if fact.recorded_at < last_recorded:
+                raise LeafTampered(f"recorded_at {fact.recorded_at} is earlier than the leaf before it", seq=seq)
+            last_recorded = fact.recorded_at
+            # 3. The key valid at this position, then the signature with it.
+            public_key = registry.signing_key(fact)
+            ok = fact.sig_ok
+            if ok is None:
+                ok = _signature_valid_raw(public_key, row[2])
+            if not ok:
+                raise SignatureInvalidAt(
+                    f"signature of {fact.actor!r} ({fact.key_id}) does not verify", seq=seq
+                )
+            intact.signatures += 1
+            registry.apply(fact)
+            # 4. The Merkle tree: every node this leaf completes is stored, and equal.
+            for level, idx, node in frontier.append(fact.leaf_hash):
+                stored = row[9] if level == 0 else stored_nodes.get((level, idx))
+                if stored is None:
+                    raise TreeMismatch(f"stored Merkle node ({level}, {idx}) is missing", seq=seq)
+                if bytes(stored) != node:
+                    raise TreeMismatch(f"stored Merkle node ({level}, {idx}) differs from the recomputed one", seq=seq)
+            expected += 1
+            # 5. Checkpoints and the trust anchor of exactly this size.
+            checkpoints.reach(frontier)
+        if progress is not None:
+            progress(len(rows))
+    if expected != stop:  # rows vanished while we read (or the last ones were deleted)
+        raise LeafMissing(f"seq {expected} is missing", seq=expected)
+    _after_the_pass(ledger, registry, checkpoints, stop)
+    intact.cosigners = checkpoints.cosigners(registry)
+    intact.elapsed = time.perf_counter() - started
+    return intact
+
+
+def _signature_valid_raw(public_key: bytes, leaf: bytes) -> bool:
+    env = Envelope.from_dict(json.loads(leaf)["envelope"])
+    return _signature_valid(public_key, env)
+
+
+class _CheckpointChecker:
+    """Checks stored checkpoints as the pass reaches their sizes (DESIGN §6 "Checkpoint")."""
+
+    def __init__(self, ledger: Ledger, verifiers: Sequence[Verifier], origin: str,
+                 anchor: TrustAnchor | None, intact: Intact):  # fmt: skip
+        self.ledger = ledger
+        self.verifiers = verifiers
+        self.origin = origin
+        self.anchor = anchor
+        self.intact = intact
+        self.rows = _checkpoint_rows(ledger)
+        self.next = next(self.rows, None)
+        self.previous: tuple[int, bytes] | None = None
+        self.cosigned: list[tuple[int, str]] = []  # notes carrying more than the operator's signature
+
+    def reach(self, frontier: merkle.CompactRange) -> None:
+        size = frontier.size
+        if self.next is not None and self.next[0] == size or self.anchor is not None and self.anchor.size == size:
+            root = frontier.root()
+            while self.next is not None and self.next[0] == size:
+                self._check(self.next, root)
+                self.next = next(self.rows, None)
+            if self.anchor is not None and self.anchor.size == size and self.anchor.root != root:
+                raise TrustAnchorMismatch(
+                    f"the root at size {size} differs from the checkpoint this verifier trusted before:"
+                    " history was rewritten", checkpoint=size,
+                )  # fmt: skip
+
+    def _check(self, row: tuple[int, bytes, str, str], root: bytes) -> None:
+        size, root_column, note, _ = row
+        # 1. Signed by a trusted operator key (C2SP signed-note), for this log's origin.
+        checkpoint = None
+        for verifier in self.verifiers:
+            try:
+                checkpoint = open_checkpoint(note, verifier)
+                break
+            except (NoteSignatureInvalid, CheckpointMalformed):
+                continue
+        if checkpoint is None:
+            raise CheckpointMismatch(
+                f"checkpoint {size} has no valid signature by the trusted operator key", checkpoint=size
+            )
+        if checkpoint.origin != self.origin:
+            raise CheckpointMismatch(f"checkpoint {size} is for log {checkpoint.origin!r}", checkpoint=size)
+        # 2. Its columns say what its signed body says.
+        if checkpoint.size != size or checkpoint.root_hash != root_column:
+            raise CheckpointMismatch(
+                f"checkpoint {size}: the stored size/root columns differ from the signed note", checkpoint=size
+            )
+        # 3. Its root is the one recomputed from the leaves.
+        if checkpoint.root_hash != root:
+            raise CheckpointMismatch(
+                f"checkpoint {size} was signed over another history: its root differs from the"
+                " root recomputed from the leaves", checkpoint=size,
+            )  # fmt: skip
+        # 4. Consistent with the checkpoint before it (RFC 9162 §2.1.4, proof from the stored nodes).
+        if self.previous is not None and 0 < self.previous[0] < size:
+            old_size, old_root = self.previous
+            try:
+                proof = merkle.consistency_proof(old_size, size, self.ledger.nodes)
+                merkle.verify_consistency(old_size, size, old_root, checkpoint.root_hash, proof)
+            except (merkle.ConsistencyProofInvalid, OperationalError, KeyError, ValueError) as exc:
+                raise CheckpointMismatch(
+                    f"checkpoint {size} is not consistent with checkpoint {old_size}: {exc}", checkpoint=size
+                ) from None
+        self.previous = (size, checkpoint.root_hash)
+        self.intact.checkpoints += 1
+        self.intact.latest_checkpoint = size
+        self.intact.latest_root = checkpoint.root_hash
+        self.intact.latest_note = note
+        if len(parse_note(note).signatures) > 1:
+            self.cosigned.append((size, note))
+
+    def beyond(self, current_size: int) -> VerificationFailed | None:
+        """A checkpoint larger than the log means leaves were removed after it was signed."""
+        row = self.next
+        while row is not None:
+            if row[0] > current_size:
+                # Leaves are committed before their checkpoint is stored: look again before alarming.
+                current_size = self.ledger.size()
+            if row[0] > current_size:
+                return CheckpointMismatch(
+                    f"checkpoint {row[0]} covers more leaves than the log holds ({current_size}):"
+                    " leaves were removed", checkpoint=row[0], seq=current_size,
+                )  # fmt: skip
+            row = next(self.rows, None)  # newer than this pass: appended while we verified
+        return None
+
+    def cosigners(self, registry: _Registry) -> list[str]:
+        """Verify every cosignature by a registered cosigner; name those on the latest checkpoint."""
+        latest: list[str] = []
+        for size, note in self.cosigned:
+            names: list[str] = []
+            for line in parse_note(note).signatures:
+                actor = registry.actors.get(line.name)
+                if actor is None or actor.role not in COSIGNERS:
+                    continue  # signed-note: signatures by unknown keys are ignored
+                for raw in registry.public_keys(line.name):
+                    if cosignature_key_id(line.name, raw) == line.key_id:
+                        try:
+                            verify_cosignature(note, line.name, raw)
+                        except CosignatureInvalid as exc:
+                            raise CheckpointMismatch(f"checkpoint {size}: {exc}", checkpoint=size) from None
+                        names.append(line.name)
+            if size == self.intact.latest_checkpoint:
+                latest = sorted(set(names))
+        return latest
+
+
+def _after_the_pass(ledger: Ledger, registry: _Registry, checkpoints: _CheckpointChecker, stop: int) -> None:
+    """Checks that need the whole pass; the failure with the smallest seq is raised."""
+    current = ledger.size()
+    failures: list[VerificationFailed] = []
+    # 1. Nothing signed or trusted lies beyond the log.
+    beyond = checkpoints.beyond(current)
+    if beyond is not None:
+        failures.append(beyond)
+    anchor = checkpoints.anchor
+    if anchor is not None and anchor.size > stop:
+        if anchor.size > current:
+            failures.append(TrustAnchorMismatch(
+                f"the log holds {current} leaves but this verifier trusted a checkpoint of size"
+                f" {anchor.size} before: leaves were removed", seq=current, checkpoint=anchor.size,
+            ))  # fmt: skip
+        elif ledger.root(anchor.size) != anchor.root:
+            failures.append(TrustAnchorMismatch(
+                f"the root at size {anchor.size} differs from the checkpoint trusted before",
+                checkpoint=anchor.size,
+            ))  # fmt: skip
+    # 2. No Merkle node beyond the log (a truncation that forgot the tree).
+    # One statement, so nodes and leaves appended meanwhile are seen together.
+    for level, max_idx, max_seq in ledger.sql.all(
+        "SELECT level, MAX(idx) AS max_idx, (SELECT MAX(seq) FROM ledger_leaves) AS max_seq"
+        " FROM ledger_tree GROUP BY level"
+    ):
+        size = 0 if max_seq is None else int(max_seq) + 1
+        if int(max_idx) > (size >> int(level)) - 1:
+            failures.append(TreeMismatch(
+                f"stored Merkle node ({level}, {max_idx}) covers leaves beyond the log ({size})",
+                seq=min(size, int(max_idx) << int(level)),
+            ))  # fmt: skip
+            break
+    # 3. No domain event without its leaf.
+    extra = _extra_event(ledger)
+    if extra is not None:
+        failures.append(extra)
+    # 4. The key index is what the registry leaves say.
+    mismatch = _key_index_mismatch(ledger, registry, stop)
+    if mismatch is not None:
+        failures.append(mismatch)
+    if failures:
+        raise min(failures, key=lambda f: (f.seq if f.seq is not None else current, f.checkpoint or 0))
+
+
+def _extra_event(ledger: Ledger) -> VerificationFailed | None:
+    events = ledger.recorder.events_table_name
+    row = ledger.sql.one(f"SELECT (SELECT COUNT(*) FROM {events}) AS events, (SELECT COUNT(*) FROM ledger_leaves) AS leaves")
+    if row is None or int(row[0]) <= int(row[1]):
+        return None
+    # Rare (only after tampering): find one, page by page, to name its seq.
+    last: tuple[str, int] = ("", 0)
+    while True:
+        if ledger.sql.postgres:
+            sql = (f"SELECT CAST(originator_id AS text), originator_version, state FROM {events}"
+                   " WHERE (CAST(originator_id AS text), originator_version) > (?, ?)"
+                   " ORDER BY CAST(originator_id AS text), originator_version LIMIT 1000")  # fmt: skip
+        else:
+            sql = (f"SELECT originator_id, originator_version, state FROM {events}"
+                   " WHERE (originator_id, originator_version) > (?, ?)"
+                   " ORDER BY originator_id, originator_version LIMIT 1000")  # fmt: skip
+        rows = ledger.sql.all(sql, last)
+        if not rows:
+            return EventMismatch("there are more domain events than log leaves")
+        for oid, version, state in rows:
+            hex_id = str(oid).replace("-", "")
+            try:
+                seq = json.loads(_plain_state(ledger.mapper, bytes(state)) or b"")["seq"]
+            except (ValueError, KeyError, TypeError):
+                seq = None
+            leaf = None if type(seq) is not int else ledger.sql.one(
+                "SELECT originator_id, originator_version FROM ledger_leaves WHERE seq = ?", (seq,)
+            )
+            if leaf is None or (str(leaf[0]), int(leaf[1])) != (hex_id, int(version)):
+                where = f"seq {seq}" if type(seq) is int else "no seq"
+                return EventMismatch(
+                    f"domain event {hex_id} v{version} ({where}) has no leaf in the log",
+                    seq=seq if type(seq) is int else None,
+                )
+        last = (str(rows[-1][0]), int(rows[-1][1]))
+
+
+def _key_index_mismatch(ledger: Ledger, registry: _Registry, stop: int) -> VerificationFailed | None:
+    rows = ledger.sql.all("SELECT key_id, actor_id, seq FROM ledger_keys")
+    found: dict[str, tuple[str, int]] = {}
+    problems: list[KeyIndexMismatch] = []
+    for key_id, actor_id, seq in rows:
+        key_id, actor_id, seq = str(key_id), str(actor_id), int(seq)
+        found[key_id] = (actor_id, seq)
+        if seq >= stop:
+            continue  # registered while we verified: not part of the verified prefix
+        expected = registry.key_rows.get(key_id)
+        if expected != (actor_id, seq):
+            where = seq if expected is None else expected[1]
+            problems.append(KeyIndexMismatch(
+                f"key index row {key_id} -> {actor_id} (seq {seq}) is not what the registry leaves say"
+                + ("" if expected is None else f" ({expected[0]}, seq {expected[1]})"), seq=where,
+            ))  # fmt: skip
+    for key_id, (actor_id, seq) in registry.key_rows.items():
+        if key_id not in found:
+            problems.append(KeyIndexMismatch(f"key index has no row for {key_id} of {actor_id}", seq=seq))
+    return min(problems, key=lambda p: p.seq or 0) if problems else None
+
+
+# --- the operation: trust anchor in, trust anchor out ----------------------------------------------------
+def run_verify(
+    ledger: Ledger,
+    keys: Keystore,
+    operator_key: str | None = None,
+    *,
+    workers: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    update_anchor: bool = True,
+) -> Intact:
+    """Verify with the keystore's trust (operator key, ``trusted.json``); remember a larger checkpoint."""
+    verifiers = load_operator_verifiers(keys, operator_key)
+    anchor = TrustAnchor.load(keys)
+    intact = verify_ledger(ledger, verifiers, anchor, workers=workers, progress=progress)
+    if update_anchor:
+        remember(keys, intact, verifiers[0].name)
+    return intact
+
+
+def remember(keys: Keystore, intact: Intact, origin: str) -> None:
+    """Keep the largest verified checkpoint in ``trusted.json`` (DESIGN §6 "Trust anchor")."""
+    if intact.latest_checkpoint is None or intact.latest_root is None:
+        return
+    if intact.trusted_size is not None and intact.trusted_size >= intact.latest_checkpoint:
+        return
+    anchor = TrustAnchor(origin, intact.latest_checkpoint, intact.latest_root)
+    keys.write_state(TRUSTED_STATE, anchor.as_state(intact.latest_note))
+
+
+def verify_checkpoint_note(note: str, verifiers: Sequence[Verifier]) -> Checkpoint:
+    """Open a checkpoint note with any of the trusted operator keys; raise :class:`CheckpointMismatch`."""
+    for verifier in verifiers:
+        try:
+            checkpoint = open_checkpoint(note, verifier)
+        except (NoteSignatureInvalid, CheckpointMalformed, NoteMalformed):
+            continue
+        if checkpoint.origin == verifier.name:
+            return checkpoint
+    size = None
+    with contextlib.suppress(NoteMalformed, CheckpointMalformed):
+        size = Checkpoint.parse(parse_note(note).text).size
+    raise CheckpointMismatch("the checkpoint has no valid signature by the trusted operator key", checkpoint=size)
+
