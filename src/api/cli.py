@@ -153,6 +153,11 @@ def _read_text(path: str) -> str:
         raise OperationalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
+def _count_lines(path: str) -> int:
+    with open(path, encoding="utf-8") as handle:
+        return sum(1 for line in handle if line.strip())
+
+
 @app.command()
 def submit(
     file: Annotated[str, typer.Argument(help="a JSON file with one envelope or intent, or - for stdin")] = "-",
@@ -186,7 +191,7 @@ def import_(
     with session() as s:
         handle = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
         try:
-            total = None if file == "-" else sum(1 for line in open(file, encoding="utf-8") if line.strip())
+            total = None if file == "-" else _count_lines(file)
             with progress_bar(t("importing"), total) as advance:
                 for line, out in s.import_lines(handle, sign=sign, progress=advance):
                     counts[out.status] += 1

@@ -8,12 +8,13 @@ Commands are verb methods (``append``, ``sign_checkpoint``, ``show_pii``…); re
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import random
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -24,7 +25,7 @@ from eventsourcing.persistence import PersistenceError
 
 from ledger import merkle
 from ledger.b64 import b64decode_strict
-from ledger.canonical import canonical, canonical_str
+from ledger.canonical import canonical
 from ledger.domain import (
     SUBJECT,
     Actor,
@@ -47,7 +48,7 @@ from ledger.errors import (
     Refused,
 )
 from ledger.policy import GUYUAN, Jurisdictions
-from ledger.store import Append, DatabaseURL, SQL
+from ledger.store import SQL, Append, DatabaseURL
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 _REFERENCES: tuple[tuple[str, type[LedgerAggregate]], ...] = (
@@ -58,12 +59,12 @@ MAX_RETRIES = 200
 
 
 def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 def format_recorded_at(moment: dt.datetime) -> str:
     """UTC RFC 3339 with microseconds (DESIGN §6 leaf format)."""
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -115,10 +116,8 @@ class Ledger(Application[UUID]):
             raise OperationalError(f"cannot open database {db_url}: {_first_line(exc)}") from None
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing is best effort
             self.factory.close()
-        except Exception:  # pragma: no cover - closing is best effort
-            pass
 
     # --- reads -------------------------------------------------------------------------------
     def size(self) -> int:
@@ -339,7 +338,7 @@ class Ledger(Application[UUID]):
         decider = Decider(self.lookup, self.key_owner, self.jurisdictions, self._verify)
         prior = self._prior(items)
         frontier = head.frontier.copy()
-        recorded = now.astimezone(dt.timezone.utc)
+        recorded = now.astimezone(dt.UTC)
         recorded_at = format_recorded_at(recorded)
         if head.recorded_at is not None and head.recorded_at > recorded_at:
             recorded_at = head.recorded_at  # non-decreasing along seq (DESIGN §6)
@@ -528,10 +527,6 @@ def _leaf_envelope(leaf: bytes) -> bytes:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip() or type(exc).__name__
     return text.splitlines()[0]
-
-
-def leaf_json(seq: int, recorded_at: str, envelope: dict[str, Any]) -> str:
-    return canonical_str({"seq": seq, "recorded_at": recorded_at, "envelope": envelope})
 
 
 def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -125,9 +125,7 @@ class KeyPeriod:
             return False
         if self.until_seq is not None and seq > self.until_seq:
             return False
-        if self.until_at is not None and at >= s.parse_rfc3339(self.until_at):
-            return False
-        return True
+        return self.until_at is None or at < s.parse_rfc3339(self.until_at)
 
 
 class Actor(LedgerAggregate):

@@ -16,10 +16,10 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from ledger.application import Item, Ledger, Outcome, format_recorded_at, iter_chunks, utc_now
+from ledger.application import Item, Ledger, Outcome, iter_chunks, utc_now
 from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
-from ledger.envelope import Envelope, key_id_of, public_key_bytes, sign_envelope
-from ledger.errors import LedgerError, OperationalError, Refused
+from ledger.envelope import Envelope, public_key_bytes, sign_envelope
+from ledger.errors import OperationalError, Refused
 from ledger.keys import Keystore
 from ledger.pii import Vault
 from ledger.signing import IntentSigner, parse_line
@@ -171,7 +171,7 @@ class Session:
     ) -> Iterator[tuple[int, Outcome]]:
         chunk, items, verified = pending
         outcomes = self.ledger.append(items, verified=verified)
-        for (n, _), outcome in zip(chunk, outcomes):
+        for (n, _), outcome in zip(chunk, outcomes, strict=True):
             yield n, outcome
         if progress is not None:
             progress(len(chunk))
@@ -266,5 +266,3 @@ def read_public_key(path: str | Path) -> bytes:
         raise OperationalError(f"{path} does not hold a 32-byte Ed25519 key")
     return raw
 
-
-__all__ = ["Session", "read_public_key", "now_at", "format_recorded_at", "key_id_of", "LedgerError"]

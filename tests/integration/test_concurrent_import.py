@@ -71,8 +71,8 @@ def test_four_concurrent_importers(db_url: str, tmp_path: Path) -> None:
         from ledger import merkle
 
         store = merkle.MemoryNodeStore.from_leaves(leaf for _, _, leaf in sc.ledger.leaves())
-        assert sc.ledger.root() == store.root() if hasattr(store, "root") else True
-        for (_, status, seq, _), line in zip(reports[0], range(1, OWN + SHARED + 1)):
+        assert sc.ledger.root() == store.root()
+        for (_, status, seq, _), line in zip(reports[0], range(1, OWN + SHARED + 1), strict=True):
             assert seq is not None and status in ("accepted", "duplicate"), line
     finally:
         sc.close()

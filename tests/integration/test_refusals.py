@@ -297,9 +297,9 @@ def test_anomaly_id_may_not_exist_yet(sc: Scenario) -> None:
 
 # --- time ----------------------------------------------------------------------------------------------------
 def test_refuses_at_more_than_five_minutes_ahead(sc: Scenario) -> None:
-    ahead = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=6)).isoformat(timespec="seconds")
+    ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=6)).isoformat(timespec="seconds")
     refused(sc, sc.envelope("hr-xj", "ClassOpeningApproved", {"class_id": "CLS-1"}, at=ahead), "at_in_future")
-    near = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=4)).isoformat(timespec="seconds")
+    near = (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=4)).isoformat(timespec="seconds")
     sc.ok("hr-xj", "ClassOpeningApproved", {"class_id": "CLS-1"}, at=near)
 
 
