@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vector_files import vectors_dir
 from ledger.merkle import (
     EMPTY_ROOT,
     CompactRange,
@@ -33,7 +34,7 @@ from ledger.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
+VECTORS = vectors_dir()
 
 
 def _load(name: str) -> Any:

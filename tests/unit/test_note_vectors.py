@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from vector_files import vectors_dir
 from ledger.b64 import b64decode_strict
 from ledger.merkle import leaf_hash
 from ledger.note import (
@@ -47,7 +48,7 @@ from ledger.note import (
     verify_note,
 )
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors"
+VECTORS = vectors_dir()
 
 
 def _load(name: str) -> Any:
