@@ -153,6 +153,13 @@ def _read_text(path: str) -> str:
         raise OperationalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
+def _project(s: Any) -> None:
+    """Catch the read models and anomaly flags up with the log (the log stays the record)."""
+    from api.cli_projections import project
+
+    project(s.ledger)
+
+
 def _count_lines(path: str) -> int:
     with open(path, encoding="utf-8") as handle:
         return sum(1 for line in handle if line.strip())
@@ -166,6 +173,8 @@ def submit(
     """Record one envelope, or one intent signed with the actor's key from the keystore."""
     with session() as s:
         out = s.submit(_read_text(file))
+        if out.status == "accepted":
+            _project(s)
         if as_json:
             typer.echo(json.dumps(out.as_json(1), ensure_ascii=False))
         elif out.status == "refused":
@@ -204,6 +213,8 @@ def import_(
         finally:
             if handle is not sys.stdin:
                 handle.close()
+        if counts["accepted"]:
+            _project(s)
         summary = t(
             "import_summary", total=sum(counts.values()), accepted=counts["accepted"],
             duplicate=counts["duplicate"], refused=counts["refused"], size=s.ledger.size(),
@@ -275,7 +286,7 @@ def pii_erase(
 def _register_other_verbs() -> None:
     import importlib
 
-    for module in ("api.cli_log", "api.cli_projections", "api.cli_demo"):
+    for module in ("api.cli_log", "api.cli_projections", "api.cli_anomalies", "api.cli_demo"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

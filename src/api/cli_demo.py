@@ -68,11 +68,9 @@ def simulate(
 
 
 def _catch_up(s: Any) -> None:
-    try:
-        from projections.runner import catch_up
-    except ModuleNotFoundError:
-        return
-    catch_up(s.ledger)
+    from api.cli_projections import project
+
+    project(s.ledger, strict=True)
 
 
 @app.command()
@@ -101,28 +99,74 @@ def demo(
 
 
 def summary(s: Any, result: dict[str, Any], seconds: float) -> None:
-    c = result["counts"]
-    echo = typer.echo
-    echo(_zh("== 培训补贴账本 演示 ==", "== Subsidy ledger demo =="))
-    echo(_zh(f"日志 {s.ledger.size()} 条（记录 {c['accepted']}，拒绝 {c['refused']}），用时 {seconds:.1f} 秒",
-             f"log of {s.ledger.size()} leaves ({c['accepted']} accepted, {c['refused']} refused) in {seconds:.1f} s"))  # fmt: skip
-    try:
-        from projections.balances import balances
+    """What a finance officer wants to see first: counts, money per county, flags, proof."""
+    from collections import Counter
 
-        data = balances(s.ledger)
-        echo(_zh("资金余额（按县区）:", "Fund balances by county:"))
-        for account in data["accounts"]:
-            if account["account"].startswith("fund:"):
-                echo(f"  {account['account']:<36} {account['balance_fen'] / 100:>16,.2f} 元")
-        echo(_zh(f"试算平衡：{data['trial_balance']['total_fen']}", f"trial balance: {data['trial_balance']['total_fen']}"))
-    except Exception as exc:  # projections not available yet
-        echo(f"({type(exc).__name__}: {exc})")
+    from ledger.verify import run_verify
+    from projections.anomalies.query import evidence_events, list_flags
+    from projections.balances import balances
+    from projections.db import engine_for
+
+    echo = typer.echo
+    c = result["counts"]
+    names = s.ledger.jurisdictions.names
+    engine = engine_for(s.ledger)
+    echo(_zh("== 培训补贴账本 演示（固原市，模拟数据）==", "== Subsidy ledger demo (Guyuan, simulated data) =="))
+    echo(_zh(f"日志 {s.ledger.size()} 条：记录 {c['accepted']}，拒绝 {c['refused']}；用时 {seconds:.1f} 秒",
+             f"log of {s.ledger.size()} leaves: {c['accepted']} accepted, {c['refused']} refused; {seconds:.1f} s"))  # fmt: skip
+    types: Counter[str] = Counter()
+    for _, _, leaf in s.ledger.leaves():
+        types[json.loads(leaf)["envelope"]["type"]] += 1
+    echo(_zh("  劳动力 {0}，培训班 {1}，考勤 {2}，证书 {3}，补贴申请 {4}，拨付 {5}",
+             "  labourers {0}, classes {1}, attendance days {2}, certificates {3}, claims {4}, payments {5}").format(
+        types["LaborerRegistered"], types["ClassOpeningRequested"], types["AttendanceRecorded"],
+        types["CertificateIssued"], types["SubsidyClaimed"], types["PaymentDisbursed"]))  # fmt: skip
+
+    data = balances(engine)
+    echo(_zh("资金余额（元，按县区）:", "Fund balances (yuan, by county):"))
+    per_county: dict[str, int] = {}
+    funds = {a["account"]: a["balance_fen"] for a in data["accounts"] if a["account"].startswith("fund:")}
+    for code in names:
+        sub = balances(engine, jurisdiction=code)
+        total = sum(a["balance_fen"] for a in sub["accounts"] if a["account"] in funds and code != "640400")
+        if total:
+            per_county[code] = total
+    for code, total in per_county.items():
+        echo(f"  {names[code]} {code}: {total / 100:>16,.2f}")
+    echo(_zh(f"试算平衡：{data['trial_balance']['total_fen']} 分（借贷相等）",
+             f"trial balance: {data['trial_balance']['total_fen']} fen (debits equal credits)"))  # fmt: skip
+
+    flags = list_flags(engine, jurisdictions=s.ledger.jurisdictions)
+    by_family: Counter[str] = Counter(f["rule"].split("-")[0] for f in flags)
+    by_severity: Counter[str] = Counter(f["severity"] for f in flags)
+    sev_zh = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
+    echo(_zh(f"异常 {len(flags)} 条：", f"{len(flags)} anomaly flags:") + " " + "，".join(
+        f"{sev_zh[k] if lang() == 'zh' else k} {by_severity[k]}" for k in sev_zh if by_severity[k]))
+    echo("  " + "  ".join(f"{family} {n}" for family, n in sorted(by_family.items())))
+    examples: dict[str, dict[str, Any]] = {}  # three different rules, most severe first
+    for flag in sorted(flags, key=lambda f: ["critical", "high", "medium", "low"].index(f["severity"])):
+        examples.setdefault(flag["rule"], flag)
+    for flag in list(examples.values())[:3]:
+        echo(f"  ▸ {flag['rule']} {flag['subject']['kind']}:{flag['subject']['id']}"
+             f"{' / ' + flag['laborer_id'] if flag['laborer_id'] else ''} — "
+             f"{flag['message'] if lang() == 'zh' else flag['message_en']}")  # fmt: skip
+        for event in evidence_events(s.ledger, engine, flag["evidence"])[:4]:
+            echo(f"      seq {event.get('seq')}: {event.get('type')} {_zh('由', 'by')} {event.get('actor')}"
+                 f" @ {event.get('at')} [{event.get('key_id')}]")  # fmt: skip
+        echo(f"      subsidy-ledger anomalies show {flag['id']}")
+
+    intact = run_verify(s.ledger, s.keys)  # raises VerificationFailed (exit 1) if not intact
+    echo(_zh(f"防篡改校验：完好 — {intact.size} 条记录、{intact.signatures} 个签名、{intact.checkpoints} 个检查点均已核验"
+             f"（{intact.events_per_second:,.0f} 条/秒）",
+             f"tamper check: intact — {intact.size} leaves, {intact.signatures} signatures, {intact.checkpoints}"
+             f" checkpoints verified ({intact.events_per_second:,.0f} events/s)"))  # fmt: skip
     latest = s.ledger.latest_checkpoint()
     if latest:
-        echo(_zh("最新检查点:", "Latest checkpoint:"))
+        echo(_zh("最新检查点（运营方签名）:", "Latest checkpoint (operator-signed):"))
         for line in latest[2].splitlines():
             echo("  " + line)
     echo(_zh("接下来可以试试:", "Try next:"))
-    for cmd in ("subsidy-ledger verify", "subsidy-ledger anomalies", "subsidy-ledger balances",
-                "subsidy-ledger log | head", "subsidy-ledger proof inclusion 100"):  # fmt: skip
+    for cmd in ("subsidy-ledger verify", "subsidy-ledger anomalies --severity critical",
+                "subsidy-ledger balances --jurisdiction 640422", "subsidy-ledger log | head",
+                "subsidy-ledger proof inclusion 100", "subsidy-ledger export evidence claim <claim_id> evidence/"):  # fmt: skip
         echo("  " + cmd)
