@@ -86,10 +86,15 @@ def _checkpoint(session: Session) -> tuple[str, Checkpoint, bool]:
     return note, checkpoint, signed
 
 
-def _prepare(directory: str | Path) -> Path:
+def _usable(directory: str | Path) -> Path:
     path = Path(directory)
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise OperationalError(f"{path} exists and is not an empty folder")
+    return path
+
+
+def _prepare(directory: str | Path) -> Path:
+    path = _usable(directory)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -104,8 +109,9 @@ def _operator_pub(session: Session) -> str:
 # --- export log --------------------------------------------------------------------------------------
 def export_log(session: Session, directory: str | Path, progress: Callable[[int], None] | None = None) -> Exported:
     """The whole log under a checkpoint signed now; fails if the leaves do not hash to its root."""
-    path = _prepare(directory)
+    _usable(directory)
     note, checkpoint, signed = _checkpoint(session)
+    path = _prepare(directory)
     frontier = merkle.CompactRange()
     expected = 0
     with open(path / ENTRIES, "wb") as out:
@@ -137,6 +143,7 @@ def export_evidence(
     if kind not in KINDS:
         raise OperationalError(f"KIND must be one of {', '.join(KINDS)}")
     ledger = session.ledger
+    _usable(directory)
     note, checkpoint, signed = _checkpoint(session)
     seqs = evidence_seqs(ledger, kind, ident, checkpoint.size, progress)
     path = _prepare(directory)
@@ -414,7 +421,7 @@ def verify_md(checkpoint: Checkpoint, operator_pub: str, *, partial: bool, examp
         if partial else ""
     )  # fmt: skip
     tree_zh = (
-        f"### 4. 包含证明（包含证明 inclusion proof）\n\n"
+        f"### 4. 包含证明（inclusion proof）\n\n"
         f"证明 seq {seq} 的叶子在大小为 {checkpoint.size} 的树中（RFC 9162 §2.1.3.2）：从叶子哈希出发，"
         "按路径逐个与兄弟节点合并，左右由 `fn`、`sn` 决定，最后必须得到检查点中的根哈希。"
         "内部节点哈希 = SHA-256(0x01 ‖ 左 ‖ 右)。见下方英文部分第 4 步的脚本（命令相同）。\n"

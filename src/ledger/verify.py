@@ -46,7 +46,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ledger import merkle
 from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
@@ -98,7 +98,6 @@ TRUSTED_STATE = "trusted.json"
 RECORDED_AT_BEFORE_AT = dt.timedelta(minutes=5)  # DESIGN §6: recorded_at never > 5 min before at
 PARALLEL_THRESHOLD = 4000  # below this many leaves, starting worker processes costs more than it saves
 _RECORDED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)
-_ENVELOPE_KEY_ID = re.compile(rb'"key_id":"(ed25519:[0-9a-f]{32})","nonce":')
 _PUBLIC_KEY = re.compile(rb'"public_key":"([A-Za-z0-9+/]{43}=)"')
 _EVENT_STATE_KEYS = frozenset({"timestamp", "seq", "recorded_at", "envelope"})
 
@@ -166,7 +165,7 @@ class KeyIndexMismatch(VerificationFailed):
 
 _ERRORS: dict[str, type[VerificationFailed]] = {
     cls.code: cls
-    for cls in (LeafTampered, EventMismatch, SignatureInvalidAt)
+    for cls in (LeafTampered, EventMismatch, SignatureInvalidAt, TreeMismatch)
 }
 
 
@@ -300,19 +299,38 @@ class _Fact(NamedTuple):
     type: str
     actor: str
     key_id: str
-    sig_ok: bool | None  # None: the key named by key_id was not registered in any leaf so far
+    sig_ok: bool | None  # None: the key named by key_id was not in the key map given to the worker
     body: dict[str, Any] | None  # registry events only
     leaf_hash: bytes
+    signed: tuple[bytes, bytes] | None  # (signature, signed bytes) when sig_ok is None
 
 
 _Row = tuple[Any, ...]
-# (seq, recorded_at, leaf, leaf_hash, actor, type, nonce, originator_id, originator_version, topic, state)
+# (seq, recorded_at, leaf, leaf_hash, actor, type, nonce, originator_id, originator_version,
+#  stored level-0 node, topic, state) — the columns of _stream_sql
 
 
 class _Bad(Exception):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class _NotLedgerJSON(ValueError):
+    pass
+
+
+def _no_float(text: str) -> Any:
+    raise _NotLedgerJSON(f"numbers must be integers, not {text}")
+
+
+def _no_constant(text: str) -> Any:
+    raise _NotLedgerJSON(f"{text} is not JSON")
+
+
+# json's C scanner, calling back only for floats and NaN/Infinity (DESIGN §6 allows neither).
+_DECODER = json.JSONDecoder(parse_float=_no_float, parse_constant=_no_constant)
+_ENVELOPE_PREFIX = b'{"envelope":'
 
 
 def _check_rows(rows: Sequence[_Row], keys: dict[str, bytes]) -> tuple[list[_Fact], tuple[int, str, str] | None]:
@@ -327,19 +345,19 @@ def _check_rows(rows: Sequence[_Row], keys: dict[str, bytes]) -> tuple[list[_Fac
 
 
 def _check_leaf(row: _Row, keys: dict[str, bytes]) -> _Fact:
-    seq, rec_col, leaf, hash_col, actor_col, type_col, nonce_col, oid, version, topic, state = row
-    # 1. The leaf bytes are JCS of exactly {seq, recorded_at, envelope} (DESIGN §6 "Log").
-    #    Re-encoding what json parsed and comparing bytes refuses duplicate keys, other
-    #    spacing, escapes or key order; Envelope.from_dict below refuses floats and big ints.
+    seq, rec_col, leaf, hash_col, actor_col, type_col, nonce_col, oid, version, node0, topic, state = row
+    # 1. The leaf bytes are JCS of exactly {seq, recorded_at, envelope} (DESIGN §6 "Log"):
+    #    re-encoding what was parsed must give the same bytes, which refuses duplicate keys,
+    #    other spacing, escapes or key order; floats and NaN are refused while parsing.
     try:
-        obj = json.loads(leaf)
+        obj = _DECODER.decode(leaf.decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        raise _Bad("leaf_tampered", "leaf bytes are not JSON") from None
+        raise _Bad("leaf_tampered", "leaf bytes are not JSON as the log format allows") from None
     if not isinstance(obj, dict) or obj.keys() != {"seq", "recorded_at", "envelope"}:
         raise _Bad("leaf_tampered", "leaf is not {seq, recorded_at, envelope}")
     try:
         canon = canonical(obj)
-    except (ValueError, TypeError, UnicodeEncodeError):
+    except (ValueError, TypeError, UnicodeEncodeError):  # e.g. a lone surrogate has no UTF-8
         canon = b""
     if canon != leaf:
         raise _Bad("leaf_tampered", "leaf bytes are not the RFC 8785 canonical JSON of the leaf")
@@ -356,40 +374,51 @@ def _check_leaf(row: _Row, keys: dict[str, bytes]) -> _Fact:
         raise _Bad("leaf_tampered", "recorded_at is not a valid time") from None
     if recorded_at != rec_col:
         raise _Bad("leaf_tampered", "the recorded_at column differs from the leaf")
-    # 4. The stored leaf hash is RFC 9162's SHA-256(0x00 || leaf).
+    # 4. The stored leaf hash and level-0 Merkle node are RFC 9162's SHA-256(0x00 || leaf).
     h = merkle.leaf_hash(leaf)
     if h != hash_col:
         raise _Bad("leaf_tampered", "stored leaf_hash is not SHA-256(0x00 || leaf bytes)")
+    if node0 is None:
+        raise _Bad("tree_mismatch", f"stored Merkle node (0, {seq}) is missing")
+    if bytes(node0) != h:
+        raise _Bad("tree_mismatch", f"stored Merkle node (0, {seq}) is not the leaf's hash")
     # 5. The envelope is one the ledger accepts (DESIGN §6, EVENTS.md), and the row agrees.
+    #    The value walk of check_value is not needed again: parsing refused floats and NaN,
+    #    re-encoding refused lone surrogates, the schema refuses unknown (so non-ASCII) keys,
+    #    and every integer field of the schema is bounded within ±(2^53−1)
+    #    (tests/unit/test_verify_leaf.py keeps that last point true).
     try:
-        env = Envelope.from_dict(obj["envelope"])
+        env = Envelope.from_dict(obj["envelope"], parsed=True)
     except Refused as exc:
         raise _Bad("leaf_tampered", f"envelope refused: {exc}") from None
     if (env.actor, env.type, env.nonce) != (actor_col, type_col, nonce_col):
         raise _Bad("leaf_tampered", "the actor/type/nonce columns differ from the envelope")
     if recorded < env.at - RECORDED_AT_BEFORE_AT:
         raise _Bad("leaf_tampered", "recorded_at is more than five minutes before the envelope's at")
+    # The envelope's JCS bytes are a slice of the (canonical) leaf; the signed bytes are that
+    # slice without the "sig" member (keys are sorted, and "type" always follows "sig").
+    envelope_bytes = leaf[len(_ENVELOPE_PREFIX) : leaf.rindex(b',"recorded_at":')]
+    signed = envelope_bytes.replace(b'"sig":"' + obj["envelope"]["sig"].encode() + b'",', b"", 1)
     # 6. The domain event is on the right aggregate and holds the same leaf.
-    _check_event(seq, recorded_at, env, oid, version, topic, state)
+    _check_event(seq, recorded_at, env, envelope_bytes, oid, version, topic, state)
     # 7. The signature, with the key its key_id names (which key was *valid* is decided later).
     public_key = keys.get(env.key_id)
-    sig_ok: bool | None = None
-    if public_key is not None:
-        sig_ok = _signature_valid(public_key, env)
+    sig_ok = None if public_key is None else _ed25519_ok(public_key, env.sig, signed)
     body = obj["envelope"]["body"] if env.type in REGISTRY_TYPES else None
-    return _Fact(seq, recorded_at, env.at, env.type, env.actor, env.key_id, sig_ok, body, h)
+    return _Fact(seq, recorded_at, env.at, env.type, env.actor, env.key_id, sig_ok, body, h,
+                 None if sig_ok is not None else (env.sig, signed))  # fmt: skip
 
 
-def _signature_valid(public_key: bytes, env: Envelope) -> bool:
+def _ed25519_ok(public_key: bytes, signature: bytes, message: bytes) -> bool:
     try:
-        verify_ed25519(public_key, env.sig, env.signing_bytes)
+        verify_ed25519(public_key, signature, message)
     except Refused:
         return False
     return True
 
 
 def _check_event(
-    seq: int, recorded_at: str, env: Envelope, oid: Any, version: Any, topic: Any, state: Any
+    seq: int, recorded_at: str, env: Envelope, envelope_bytes: bytes, oid: Any, version: Any, topic: Any, state: Any
 ) -> None:
     cls, field_name = SUBJECT[env.type]
     subject = subject_uuid(cls.KIND, str(env.raw["body"][field_name]))
@@ -399,17 +428,16 @@ def _check_event(
         raise _Bad("event_mismatch", f"no domain event {oid} v{version} for this leaf")
     try:
         decoded = json.loads(state)
-        same_bytes = json.dumps(decoded, separators=(",", ":"), ensure_ascii=False).encode() == state
     except (ValueError, UnicodeDecodeError):
         raise _Bad("event_mismatch", "the stored domain event is not readable JSON") from None
-    if not same_bytes or not isinstance(decoded, dict) or not decoded.keys() >= _EVENT_STATE_KEYS:
-        raise _Bad("event_mismatch", "the stored domain event's bytes were altered")
+    if not isinstance(decoded, dict) or not decoded.keys() >= _EVENT_STATE_KEYS:
+        raise _Bad("event_mismatch", "the stored domain event's fields were altered")
     if not isinstance(topic, str) or not topic.endswith("." + env.type):
         raise _Bad("event_mismatch", f"the stored domain event's topic {topic!r} is not {env.type}")
     if decoded["seq"] != seq or decoded["recorded_at"] != recorded_at:
         raise _Bad("event_mismatch", "the stored domain event has another seq or recorded_at")
     try:
-        same_envelope = canonical(decoded["envelope"]) == env.canonical_bytes
+        same_envelope = canonical(decoded["envelope"]) == envelope_bytes
     except (ValueError, TypeError, UnicodeEncodeError):
         same_envelope = False
     if not same_envelope:
@@ -514,9 +542,9 @@ class _Registry:
 
 
 # --- reading the store ---------------------------------------------------------------------------
-def _stream_sql(ledger: Ledger) -> str:
-    events = ledger.recorder.events_table_name
-    if ledger.sql.postgres:
+def _stream_sql(postgres: bool, events: str) -> str:
+    """Leaves ``[start, stop)`` with their level-0 node and domain event, in seq order."""
+    if postgres:
         # A hand-edited originator_id that is not a UUID must not abort the query: no match.
         join = "e.originator_id = (CASE WHEN l.originator_id ~ '^[0-9a-f]{32}$' THEN CAST(l.originator_id AS uuid) END)"
     else:
@@ -527,22 +555,13 @@ def _stream_sql(ledger: Ledger) -> str:
         " FROM ledger_leaves l"
         " LEFT JOIN ledger_tree t ON t.level = 0 AND t.idx = l.seq"
         f" LEFT JOIN {events} e ON {join} AND e.originator_version = l.originator_version"
-        " WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq LIMIT ?"
+        " WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq"
     )
 
 
-def _batches(ledger: Ledger, stop: int, batch: int) -> Iterator[list[tuple[Any, ...]]]:
-    sql = _stream_sql(ledger)
-    mapper = ledger.mapper
-    seq = 0
-    while seq < stop:
-        rows = ledger.sql.all(sql, (seq, stop, batch))
-        if not rows:
-            return
-        if mapper.cipher is not None or mapper.compressor is not None:
-            rows = [r[:11] + (_plain_state(mapper, r[11]),) for r in rows]
-        yield rows
-        seq = int(rows[-1][0]) + 1
+def _events_table(ledger: Ledger) -> str:
+    """``stored_events`` on SQLite, ``ledger_events`` on PostgreSQL (the library names it)."""
+    return str(cast(Any, ledger.recorder).events_table_name)
 
 
 def _plain_state(mapper: Any, state: bytes | None) -> bytes | None:
@@ -555,7 +574,16 @@ def _plain_state(mapper: Any, state: bytes | None) -> bytes | None:
             state = mapper.compressor.decompress(state)
     except Exception:  # an undecryptable event is reported as altered by the per-leaf check
         return b"\x00"
-    return state
+    return bytes(state)
+
+
+def _plain_rows(rows: list[tuple[Any, ...]], mapper: Any = None) -> list[_Row]:
+    out = []
+    for r in rows:
+        state = r[11] if mapper is None else _plain_state(mapper, r[11])
+        out.append((int(r[0]), r[1], bytes(r[2]), bytes(r[3]), r[4], r[5], r[6], str(r[7]).replace("-", ""),
+                    r[8], None if r[9] is None else bytes(r[9]), r[10], None if state is None else bytes(state)))  # fmt: skip
+    return out
 
 
 def _nodes_completed(ledger: Ledger, first: int, last: int) -> dict[tuple[int, int], bytes]:
@@ -591,77 +619,128 @@ def _checkpoint_rows(ledger: Ledger, page: int = 1000) -> Iterator[tuple[int, by
         last = (int(rows[-1][0]), str(rows[-1][3]))
 
 
-# --- the pass ------------------------------------------------------------------------------------------
-class _KeyScan:
-    """key_id -> raw key of every key registered in the leaves read so far (for the workers).
+def _key_material(ledger: Ledger, stop: int) -> dict[str, bytes]:
+    """key_id -> raw key of every key registered below ``stop``, for the workers' signature checks.
 
-    Pure key material, found by a byte scan without parsing: which key is *valid* where is the
-    registry's decision, and every leaf is fully parsed and checked by the workers anyway.
+    Pure key material, found through the key index (a hint only: a key it misses is checked in
+    the main process, and the index itself is checked against the registry leaves afterwards).
+    Which key was *valid* where is the registry's sequential decision.
     """
-
-    def __init__(self) -> None:
-        self.known: dict[str, bytes] = {}
-
-    def keys_for(self, rows: Sequence[tuple[Any, ...]]) -> dict[str, bytes]:
-        wanted: set[str] = set()
-        for row in rows:
-            leaf = row[2]
-            if b'"type":"ActorRegistered"' in leaf or b'"type":"KeyRotated"' in leaf:
-                match = _PUBLIC_KEY.search(leaf)
-                if match:
-                    try:
-                        raw = b64decode_strict(match.group(1).decode())
-                    except Base64Invalid:
-                        continue
-                    self.known[key_id_of(raw)] = raw
-            found = _ENVELOPE_KEY_ID.search(leaf)
-            if found:
-                wanted.add(found.group(1).decode())
-        return {k: self.known[k] for k in wanted if k in self.known}
+    seqs = [int(r[0]) for r in ledger.sql.all("SELECT seq FROM ledger_keys WHERE seq < ?", (stop,))]
+    keys: dict[str, bytes] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = seqs[start : start + 500]
+        rows = ledger.sql.all(f"SELECT leaf FROM ledger_leaves WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
+        for (leaf,) in rows:
+            match = _PUBLIC_KEY.search(bytes(leaf))
+            if match:
+                try:
+                    raw = b64decode_strict(match.group(1).decode())
+                except Base64Invalid:
+                    continue
+                keys[key_id_of(raw)] = raw
+    return keys
 
 
-def _pool(workers: int) -> Any:
+# --- worker processes ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Source:
+    """How a worker process reads the store on its own connection (no leaf bytes cross processes)."""
+
+    postgres: bool
+    target: str  # the SQLite file, or a libpq conninfo
+    sql: str
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_init(source: _Source, keys: dict[str, bytes]) -> None:
+    _WORKER.clear()
+    _WORKER.update(source=source, keys=keys, conn=None)
+
+
+def _worker_rows(start: int, stop: int) -> list[_Row]:
+    source: _Source = _WORKER["source"]
+    if _WORKER["conn"] is None:
+        if source.postgres:
+            import psycopg
+
+            _WORKER["conn"] = psycopg.connect(source.target, autocommit=True)
+        else:
+            import sqlite3
+
+            uri = Path(source.target).resolve().as_uri() + "?mode=ro"
+            _WORKER["conn"] = sqlite3.connect(uri, uri=True, timeout=60)
+    sql = source.sql.replace("?", "%s") if source.postgres else source.sql
+    return _plain_rows(_WORKER["conn"].execute(sql, (start, stop)).fetchall())
+
+
+def _check_range(start: int, stop: int) -> tuple[list[_Fact], tuple[int, str, str] | None]:
+    return _check_rows(_worker_rows(start, stop), _WORKER["keys"])
+
+
+def _source(ledger: Ledger) -> _Source | None:
+    """Where workers can read on their own, or None (in-memory SQLite, encrypted events)."""
+    mapper = ledger.mapper
+    if mapper.cipher is not None or mapper.compressor is not None:
+        return None
+    env = ledger.env
+    sql = _stream_sql(ledger.sql.postgres, _events_table(ledger))
+    if ledger.sql.postgres:
+        from psycopg.conninfo import make_conninfo
+
+        target = make_conninfo(
+            dbname=env.get("POSTGRES_DBNAME"), host=env.get("POSTGRES_HOST"), port=env.get("POSTGRES_PORT"),
+            user=env.get("POSTGRES_USER"), password=env.get("POSTGRES_PASSWORD") or None,
+        )  # fmt: skip
+        return _Source(True, target, sql)
+    path = env.get("SQLITE_DBNAME", "")
+    if not path or path == ":memory:" or "mode=memory" in path:
+        return None
+    return _Source(False, path, sql)
+
+
+def _pool(workers: int, source: _Source, keys: dict[str, bytes]) -> Any:
     # fork: workers inherit the imported modules and need nothing from __main__ (spawn and
     # forkserver re-run the caller's main script, which breaks under `python -` or notebooks).
-    # Workers touch no inherited connection or lock: they only run _check_rows.
+    # Workers open their own connection and touch no inherited one.
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    return ctx.Pool(workers)
+    return ctx.Pool(workers, initializer=_worker_init, initargs=(source, keys))
 
 
 def _checked(
     ledger: Ledger, stop: int, batch: int, workers: int
-) -> Iterator[tuple[list[tuple[Any, ...]], list[_Fact], tuple[int, str, str] | None]]:
-    """(rows, facts, first error) per batch, in order; worker processes when ``workers`` > 0."""
-    scan = _KeyScan()
-    if workers <= 0:
-        for rows in _batches(ledger, stop, batch):
-            keys = scan.keys_for(rows)
-            facts, error = _check_rows([_worker_row(r) for r in rows], keys)
-            yield rows, facts, error
+) -> Iterator[tuple[int, int, list[_Fact], tuple[int, str, str] | None]]:
+    """(start, stop, facts, first error) per range of seqs, in order; worker processes when ``workers`` > 0."""
+    keys = _key_material(ledger, stop)
+    ranges = ((a, min(a + batch, stop)) for a in range(0, stop, batch))
+    source = _source(ledger) if workers > 0 else None
+    if source is None:
+        sql = _stream_sql(ledger.sql.postgres, _events_table(ledger))
+        mapper = ledger.mapper if (ledger.mapper.cipher or ledger.mapper.compressor) else None
+        for a, b in ranges:
+            rows = _plain_rows(ledger.sql.all(sql, (a, b)), mapper)
+            yield (a, b, *_check_rows(rows, keys))
         return
-    pool = _pool(workers)
+    pool = _pool(workers, source, keys)
     try:
-        pending: deque[tuple[list[tuple[Any, ...]], Any]] = deque()
-        for rows in _batches(ledger, stop, batch):
-            keys = scan.keys_for(rows)
-            pending.append((rows, pool.apply_async(_check_rows, ([_worker_row(r) for r in rows], keys))))
+        pending: deque[tuple[int, int, Any]] = deque()
+        for a, b in ranges:
+            pending.append((a, b, pool.apply_async(_check_range, (a, b))))
             while len(pending) > 2 * workers:  # bounded: memory stays flat
-                done_rows, result = pending.popleft()
-                yield (done_rows, *result.get())
+                a0, b0, result = pending.popleft()
+                yield (a0, b0, *result.get())
         while pending:
-            done_rows, result = pending.popleft()
-            yield (done_rows, *result.get())
+            a0, b0, result = pending.popleft()
+            yield (a0, b0, *result.get())
     finally:
         pool.terminate()
         pool.join()
 
 
-def _worker_row(row: tuple[Any, ...]) -> _Row:
-    # Everything but the stored level-0 node, which the main process compares.
-    return row[:9] + row[10:]
-
-
+# --- the pass ------------------------------------------------------------------------------------------
 def verify_ledger(
     ledger: Ledger,
     verifiers: Sequence[Verifier],
@@ -675,7 +754,7 @@ def verify_ledger(
 
     ``verifiers`` are the trusted operator keys (never read from the database); ``anchor`` is
     the largest checkpoint verified before (``trusted.json``). ``workers`` processes check
-    signatures (default: every core for a log large enough to be worth it; 0: in-process).
+    leaves and signatures (default: every core for a log large enough to be worth it; 0: here).
     """
     if not verifiers:
         raise OperationalError("no trusted operator key")
@@ -693,17 +772,13 @@ def verify_ledger(
     checkpoints.reach(frontier)  # a checkpoint of size 0, if any
     expected = 0
     last_recorded = ""
-    for rows, facts, error in _checked(ledger, stop, batch, workers):
-        stored_nodes = _nodes_completed(ledger, int(rows[0][0]), int(rows[-1][0]))
-        for index, row in enumerate(rows):
-            seq = int(row[0])
-            # 1. Gapless: the next row is the next seq.
+    for start, end, facts, error in _checked(ledger, stop, batch, workers):
+        stored_nodes = _nodes_completed(ledger, start, end - 1)
+        for fact in facts:
+            seq = fact.seq
+            # 1. Gapless: the next leaf is the next seq.
             if seq != expected:
                 raise LeafMissing(f"seq {expected} is missing (the next stored leaf is seq {seq})", seq=expected)
-            if index == len(facts):
-                assert error is not None
-                raise _ERRORS[error[1]](error[2], seq=error[0])
-            fact = facts[index]
             # 2. recorded_at never decreases along seq (fixed-width UTC: text order is time order).
             if fact.recorded_at < last_recorded:
                 raise LeafTampered(f"recorded_at {fact.recorded_at} is earlier than the leaf before it", seq=seq)
@@ -711,37 +786,35 @@ def verify_ledger(
             # 3. The key valid at this position, then the signature with it.
             public_key = registry.signing_key(fact)
             ok = fact.sig_ok
-            if ok is None:
-                ok = _signature_valid_raw(public_key, row[2])
+            if ok is None and fact.signed is not None:
+                ok = _ed25519_ok(public_key, *fact.signed)
             if not ok:
-                raise SignatureInvalidAt(
-                    f"signature of {fact.actor!r} ({fact.key_id}) does not verify", seq=seq
-                )
+                raise SignatureInvalidAt(f"signature of {fact.actor!r} ({fact.key_id}) does not verify", seq=seq)
             intact.signatures += 1
             registry.apply(fact)
-            # 4. The Merkle tree: every node this leaf completes is stored, and equal.
-            for level, idx, node in frontier.append(fact.leaf_hash):
-                stored = row[9] if level == 0 else stored_nodes.get((level, idx))
+            # 4. The Merkle tree: every node this leaf completes is stored, and equal (level 0
+            #    was compared with the leaf hash by the per-leaf check).
+            for level, idx, node in frontier.append(fact.leaf_hash)[1:]:
+                stored = stored_nodes.get((level, idx))
                 if stored is None:
                     raise TreeMismatch(f"stored Merkle node ({level}, {idx}) is missing", seq=seq)
-                if bytes(stored) != node:
+                if stored != node:
                     raise TreeMismatch(f"stored Merkle node ({level}, {idx}) differs from the recomputed one", seq=seq)
             expected += 1
             # 5. Checkpoints and the trust anchor of exactly this size.
             checkpoints.reach(frontier)
+        if error is not None:
+            if error[0] != expected:
+                raise LeafMissing(f"seq {expected} is missing (the next stored leaf is seq {error[0]})", seq=expected)
+            raise _ERRORS[error[1]](error[2], seq=error[0])
+        if expected != end:  # rows at the end of this range are missing
+            raise LeafMissing(f"seq {expected} is missing", seq=expected)
         if progress is not None:
-            progress(len(rows))
-    if expected != stop:  # rows vanished while we read (or the last ones were deleted)
-        raise LeafMissing(f"seq {expected} is missing", seq=expected)
+            progress(end - start)
     _after_the_pass(ledger, registry, checkpoints, stop)
     intact.cosigners = checkpoints.cosigners(registry)
     intact.elapsed = time.perf_counter() - started
     return intact
-
-
-def _signature_valid_raw(public_key: bytes, leaf: bytes) -> bool:
-    env = Envelope.from_dict(json.loads(leaf)["envelope"])
-    return _signature_valid(public_key, env)
 
 
 class _CheckpointChecker:
@@ -899,7 +972,7 @@ def _after_the_pass(ledger: Ledger, registry: _Registry, checkpoints: _Checkpoin
 
 
 def _extra_event(ledger: Ledger) -> VerificationFailed | None:
-    events = ledger.recorder.events_table_name
+    events = _events_table(ledger)
     row = ledger.sql.one(f"SELECT (SELECT COUNT(*) FROM {events}) AS events, (SELECT COUNT(*) FROM ledger_leaves) AS leaves")
     if row is None or int(row[0]) <= int(row[1]):
         return None

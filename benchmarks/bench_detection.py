@@ -1,0 +1,140 @@
+"""Benchmark: anomaly detection quality and cost, in one run (DESIGN §8).
+
+    .venv/bin/python benchmarks/bench_detection.py              # small scale (西吉县, spring 2019)
+    .venv/bin/python benchmarks/bench_detection.py --city       # and the whole city (~280k events)
+
+For each scale a SQLite ledger is built once from the project's simulator with injected misuse
+(``simulate(scale, seed, misuse_rate)``, signed and imported as ``Session.run_simulation`` does)
+and reused from ``--dir``. Then:
+
+1. **quality** — recall on the injected truth (every case matched by rule + subject + labourer)
+   and precision (current flags that match the truth or a knock-on it lists / all current flags);
+2. **rebuild** — the whole projection (base read models + anomalies) from seq 0 on the SQLite
+   file, against the same rebuild with the anomaly hook switched off: the rules' share;
+3. **linearity** — the projection replayed into memory to half the log and to all of it: the
+   time ratio (≈ 2 when cost is linear in events), and each rule's seconds and evaluations per
+   thousand events at both points (a rule whose cost grew faster than its events would show it).
+
+Not a timed test: machines are noisy (LIMITS.md), compare the ratios printed in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+from ledger.pii import payee_account  # noqa: E402
+from ledger.service import Session  # noqa: E402
+from ledger.simulate import simulate  # noqa: E402
+from projections import anomalies as detection  # noqa: E402
+from projections.anomalies.query import list_flags  # noqa: E402
+from projections.db import engine_for  # noqa: E402
+from projections.registry import REGISTRY, load_plugins  # noqa: E402
+from projections.runner import catch_up, rebuild, snapshot  # noqa: E402
+
+
+def build(folder: Path, scale: str, seed: int, misuse_rate: float) -> Session:
+    db = folder / f"ledger-{scale}-{seed}.db"
+    keys = folder / f"keys-{scale}-{seed}"
+    fresh = not db.exists()
+    session = Session.open(f"sqlite:///{db}", keys)
+    session.checkpoint_interval = 0
+    if fresh:
+        started = time.monotonic()
+        session.init()
+        counts = session.run_simulation(simulate(scale, seed=seed, misuse_rate=misuse_rate))
+        print(f"  built {db.name}: {session.ledger.size():,} leaves in {time.monotonic() - started:.0f} s "
+              f"({counts['refused']} refused)")  # fmt: skip
+    return session
+
+
+def quality(session: Session, scale: str, seed: int, misuse_rate: float) -> tuple[float, float, int, int]:
+    sim = simulate(scale, seed=seed, misuse_rate=misuse_rate)
+
+    def key(case: Any) -> tuple[str, str, str, str | None]:
+        subject = case.subject_id
+        if subject.startswith("raw:"):
+            subject = payee_account(session.keys.pepper, subject.removeprefix("raw:"))
+        return (case.rule, case.subject_kind, subject, case.laborer_id)
+
+    truth = {key(c) for c in sim.truth}
+    expected = truth | {key(c) for c in sim.expected_knock_on}
+    catch_up(session.ledger)
+    flags = {(f["rule"], f["subject"]["kind"], f["subject"]["id"], f["laborer_id"])
+             for f in list_flags(engine_for(session.ledger))}  # fmt: skip
+    missed = truth - flags
+    unexplained = flags - expected
+    for case in sorted(missed):
+        print(f"    missed: {case}")
+    for flag in sorted(unexplained):
+        print(f"    unexplained: {flag}")
+    recall = (len(truth) - len(missed)) / len(truth)
+    precision = (len(flags) - len(unexplained)) / len(flags) if flags else 1.0
+    return recall, precision, len(truth), len(flags)
+
+
+def timed_rebuild(session: Session, *, rules: bool) -> float:
+    hooks, reads = list(REGISTRY.hooks), list(REGISTRY.hook_reads)
+    if not rules:
+        REGISTRY.hooks[:] = [h for h in hooks if h is not detection.detect]
+        REGISTRY.hook_reads[:] = []
+    try:
+        started = time.monotonic()
+        rebuild(session.ledger)
+        return time.monotonic() - started
+    finally:
+        REGISTRY.hooks[:], REGISTRY.hook_reads[:] = hooks, reads
+
+
+def replay(session: Session, last: int) -> tuple[float, dict[str, list[float]]]:
+    detection.COSTS = {}
+    try:
+        started = time.monotonic()
+        snapshot(session.ledger, last)
+        return time.monotonic() - started, detection.COSTS
+    finally:
+        detection.COSTS = None
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--city", action="store_true", help="also the city scale (~280k events; minutes)")
+    parser.add_argument("--seed", type=int, default=2019)
+    parser.add_argument("--misuse-rate", type=float, default=0.03)
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/bench_detection"))
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+    load_plugins()
+    for scale in ["small", *(["city"] if args.city else [])]:
+        print(f"== {scale} (seed {args.seed}, misuse rate {args.misuse_rate})")
+        session = build(args.dir, scale, args.seed, args.misuse_rate)
+        try:
+            size = session.ledger.size()
+            recall, precision, cases, flags = quality(session, scale, args.seed, args.misuse_rate)
+            print(f"  quality: recall {recall:.3f} on {cases} injected cases; precision {precision:.3f} over {flags} flags")
+            base = timed_rebuild(session, rules=False)
+            full = timed_rebuild(session, rules=True)
+            print(f"  rebuild of {size:,} leaves on SQLite: base read models {base:.1f} s ({size / base:,.0f}/s); "
+                  f"with every rule {full:.1f} s ({size / full:,.0f}/s); rules' share {(full - base) / full:.0%}")  # fmt: skip
+            half_time, half = replay(session, size // 2 - 1)
+            all_time, whole = replay(session, size - 1)
+            print(f"  in-memory replay: half the log {half_time:.1f} s, all of it {all_time:.1f} s "
+                  f"(ratio {all_time / half_time:.2f}; 2.00 = linear)")  # fmt: skip
+            print(f"  {'rule':34} {'ms/1k ev (½)':>13} {'ms/1k ev (1)':>13} {'evals/1k (½)':>13} {'evals/1k (1)':>13}")
+            for rule_id in sorted(whole, key=lambda r: -whole[r][0]):
+                h = half.get(rule_id, [0.0, 0])
+                w = whole[rule_id]
+                print(f"  {rule_id:34} {h[0] * 1e6 / (size / 2):13.1f} {w[0] * 1e6 / size:13.1f} "
+                      f"{h[1] * 1000 / (size / 2):13.1f} {w[1] * 1000 / size:13.1f}")  # fmt: skip
+        finally:
+            session.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""Benchmark: projection rebuild rate against the raw log read rate, in one run (DESIGN §8).
+
+    .venv/bin/python benchmarks/bench_rebuild.py                  # city (simulator) and 1M
+    .venv/bin/python benchmarks/bench_rebuild.py --events city 200000
+
+Each size is a SQLite ledger built once (and reused from --dir): ``city`` is the project's
+simulator at city scale (``ledger.simulate``, DESIGN §8's reference mix, ~281k events), signed
+as ``import --sign`` signs it; a number N is about N events of this file's CityMix, which has
+the simulator's shape (labourers, classes with daily attendance of the whole class,
+inspections, certificates, training / living-allowance / employer claims, approvals, payments,
+a few returns and recoveries) and exists because one simulated city is smaller than 1M events.
+Every event is signed with real keys and appended through ``Ledger.append``.
+
+Then, in a fresh child process per size (so peak RSS is that run's own):
+1. raw: ``ledger.leaves()`` + JSON decode of every leaf — the floor a rebuild cannot beat;
+2. a catch-up, so the projection is fully populated (instant when an earlier run did it);
+3. rebuild: ``projections.runner.rebuild`` — drop the populated tables, recreate, replay
+   every leaf: what ``subsidy-ledger rebuild`` costs on a live ledger;
+and prints events/s of both, their ratio, the rebuild's CPU seconds (the machine is shared:
+CPU time shows what wall time hides) and the child's peak RSS. Not a timed test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "src"))
+
+COUNTIES = ["640402", "640422", "640423", "640424", "640425"]
+SHANGHAI = dt.timezone(dt.timedelta(hours=8))
+
+
+# --- a realistic event mix -------------------------------------------------------------------------
+def actors() -> list[tuple[str, str, str, str]]:
+    out = [("apc", "appraisal_center", "640400", "固原市职业技能鉴定中心"),
+           ("insp", "inspector", "640400", "固原市纪委监委")]  # fmt: skip
+    for c in COUNTIES:
+        out += [
+            (f"pov-{c}", "poverty_office", c, f"{c} 扶贫办"),
+            (f"hr-{c}", "hr_bureau", c, f"{c} 人社局"),
+            (f"fin-{c}", "finance_bureau", c, f"{c} 财政局"),
+            (f"emp-{c}", "employer", c, f"{c} 扶贫车间"),
+        ] + [(f"inst-{c}-{k}", "institution", c, f"{c} 培训机构 {k}") for k in range(3)]
+    return out
+
+
+def at(day: dt.date, hour: int = 10) -> str:
+    return dt.datetime(day.year, day.month, day.day, hour, 0, tzinfo=SHANGHAI).isoformat()
+
+
+class CityMix:
+    """Deterministic intents ``(actor, type, at, body)`` in the shape of a county programme."""
+
+    def __init__(self, seed: int = 2018):
+        self.rng = random.Random(seed)
+        self.n = 0
+
+    def funds(self) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        for year in (2018, 2019, 2020):
+            for c in COUNTIES:
+                for purpose in ("training", "living_allowance", "employer"):
+                    yield (f"fin-{c}", "FundAllocated", at(dt.date(year, 1, 15)), {
+                        "fund_id": f"F-{year}-{c}-{purpose}", "jurisdiction": c, "source": "central",
+                        "purpose": purpose, "year": year, "amount_fen": 2_000_000_000_00})  # fmt: skip
+
+    def cohort(self, i: int) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        rng, c = self.rng, COUNTIES[i % len(COUNTIES)]
+        inst, pov, hr, fin, emp = f"inst-{c}-{i % 3}", f"pov-{c}", f"hr-{c}", f"fin-{c}", f"emp-{c}"
+        start = dt.date(2018, 7, 1) + dt.timedelta(days=rng.randrange(0, 860))
+        size = rng.randint(20, 45)
+        days = rng.randint(20, 28)
+        end = start + dt.timedelta(days=days - 1)
+        cls = f"C-{i:06d}"
+        people = [f"L-{i:06d}-{k:02d}" for k in range(size)]
+        for k, lid in enumerate(people):
+            yield (pov, "LaborerRegistered", at(start - dt.timedelta(days=40)), {
+                "laborer_id": lid, "household_id": f"H-{i:06d}-{k // 2:02d}", "jurisdiction": c,
+                "township": "吉强镇", "village": "龙王坝村", "birth_date": f"{rng.randint(1962, 2002)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
+                "gender": rng.choice(["male", "female"]), "category": rng.choice(["poor"] * 8 + ["eco_migrant", "non_poor"]),
+                "id_fingerprint": f"{i:032x}{k:032x}", "pii_commitment": f"{k:032x}{i:032x}"})  # fmt: skip
+            yield (pov, "IdentityConfirmed", at(start - dt.timedelta(days=35)), {"laborer_id": lid, "basis": "建档立卡系统比对"})
+        yield (inst, "ClassOpeningRequested", at(start - dt.timedelta(days=20)), {
+            "class_id": cls, "programme": rng.choice(["employment_skill", "special_ability"]),
+            "occupation": rng.choice(["中式烹调", "家政服务", "电工", "焊工", "农机驾驶"]), "in_catalog": rng.random() < 0.5,
+            "jurisdiction": c, "site": "实训楼", "planned_start": start.isoformat(), "planned_end": end.isoformat(),
+            "capacity": 50, "hours_per_day": 8, "practical_percent": 70, "subsidy_per_trainee_fen": 150000})  # fmt: skip
+        yield (hr, "ClassOpeningApproved", at(start - dt.timedelta(days=10)), {"class_id": cls})
+        for lid in people:
+            yield (inst, "TraineeEnrolled", at(start - dt.timedelta(days=3)), {"class_id": cls, "laborer_id": lid})
+        dropped = set(rng.sample(people, rng.randint(0, 2)))
+        for lid in dropped:
+            yield (inst, "TraineeWithdrawn", at(start + dt.timedelta(days=3)), {"class_id": cls, "laborer_id": lid, "reason": "外出务工"})
+        stayed = [p for p in people if p not in dropped]
+        for d in range(days):
+            day = start + dt.timedelta(days=d)
+            present = [p for p in stayed if rng.random() > 0.04]
+            signed = day + dt.timedelta(days=10 if rng.random() < 0.02 else 0)
+            yield (inst, "AttendanceRecorded", at(signed, 18), {
+                "class_id": cls, "date": day.isoformat(),
+                "trainees": [{"laborer_id": p, "theory_hours": 2, "practical_hours": 6} for p in present]})  # fmt: skip
+        mid = start + dt.timedelta(days=days // 2)
+        yield (hr, "InspectionRecorded", at(mid), {
+            "inspection_id": f"I-{i:06d}", "method": "site_visit", "subject_kind": "class", "subject_id": cls,
+            "date": mid.isoformat(), "class_id": cls, "present": stayed[:5], "absent": [],
+            "checklist": dict.fromkeys(("plan", "teachers", "facilities", "practical", "textbooks", "attendance"), True),
+            "findings": [], "verdict": "pass"})  # fmt: skip
+        yield (inst, "ClassCompleted", at(end), {"class_id": cls, "end_date": end.isoformat(), "completers": stayed})
+        yield (hr, "CompletionReviewed", at(end + dt.timedelta(days=5)), {"class_id": cls, "approved": True, "note": "合格"})
+        certs = {}
+        for lid in stayed:
+            certs[lid] = f"T-{lid}"
+            yield (inst, "CertificateIssued", at(end + dt.timedelta(days=2)), {
+                "certificate_no": certs[lid], "certificate_type": "training_completion", "laborer_id": lid,
+                "class_id": cls, "occupation": "中式烹调", "issued_on": (end + dt.timedelta(days=2)).isoformat()})  # fmt: skip
+        year = min(max((end + dt.timedelta(days=20)).year, 2018), 2020)
+        claim = f"CL-{i:06d}"
+        lines = [{"laborer_id": lid, "amount_fen": 150000, "certificate_no": certs[lid]} for lid in stayed]
+        yield (inst, "SubsidyClaimed", at(end + dt.timedelta(days=10)), {
+            "claim_id": claim, "kind": "training", "class_id": cls, "lines": lines,
+            "payee_account": f"{i:064x}", "total_fen": 150000 * len(lines)})  # fmt: skip
+        yield (pov, "ClaimIdentityVerified", at(end + dt.timedelta(days=14)), {"claim_id": claim, "rejected_laborers": []})
+        yield (hr, "ClaimApproved", at(end + dt.timedelta(days=20)), {
+            "claim_id": claim, "lines": [{"laborer_id": ln["laborer_id"], "amount_fen": ln["amount_fen"]} for ln in lines],
+            "total_fen": 150000 * len(lines)})  # fmt: skip
+        paid_on = end + dt.timedelta(days=30)
+        yield (fin, "PaymentDisbursed", at(paid_on), {
+            "payment_id": f"P-{i:06d}", "claim_id": claim, "fund_id": f"F-{year}-{c}-training",
+            "amount_fen": 150000 * len(lines), "payee_account": f"{i:064x}", "bank_reference": f"B{i:08d}",
+            "value_date": paid_on.isoformat()})  # fmt: skip
+        if rng.random() < 0.02:
+            yield (fin, "PaymentReturned", at(paid_on + dt.timedelta(days=3)), {"payment_id": f"P-{i:06d}", "reason": "账户冻结"})
+        if rng.random() < 0.02:
+            yield (fin, "FundsRecovered", at(paid_on + dt.timedelta(days=60)), {
+                "recovery_id": f"R-{i:06d}", "claim_id": claim, "amount_fen": 150000, "reason": "虚报冒领"})  # fmt: skip
+        for k, lid in enumerate(stayed[: len(stayed) // 3]):
+            lc = f"LA-{i:06d}-{k:02d}"
+            yield (inst, "SubsidyClaimed", at(end + dt.timedelta(days=11)), {
+                "claim_id": lc, "kind": "living_allowance", "class_id": cls,
+                "lines": [{"laborer_id": lid, "amount_fen": 30000}], "payee_account": f"{i:032x}{k:032x}", "total_fen": 30000})  # fmt: skip
+            yield (hr, "ClaimApproved", at(end + dt.timedelta(days=21)), {
+                "claim_id": lc, "lines": [{"laborer_id": lid, "amount_fen": 30000}], "total_fen": 30000})  # fmt: skip
+            yield (fin, "PaymentDisbursed", at(paid_on), {
+                "payment_id": f"PL-{i:06d}-{k:02d}", "claim_id": lc, "fund_id": f"F-{year}-{c}-living_allowance",
+                "amount_fen": 30000, "payee_account": f"{i:032x}{k:032x}", "bank_reference": f"BL{i:06d}{k:02d}",
+                "value_date": paid_on.isoformat()})  # fmt: skip
+        hired = stayed[: len(stayed) // 5]
+        for k, lid in enumerate(hired):
+            job = f"E-{i:06d}-{k:02d}"
+            first = dt.date(end.year + (end.month // 12), end.month % 12 + 1, 1)
+            yield (emp, "EmploymentStarted", at(first), {"employment_id": job, "laborer_id": lid, "position": "操作工",
+                                                         "start_date": first.isoformat(), "class_id": cls})  # fmt: skip
+            months = []
+            for m in range(6):
+                y, mo = first.year + (first.month - 1 + m) // 12, (first.month - 1 + m) % 12 + 1
+                months.append(f"{y}-{mo:02d}")
+                yield (emp, "PayrollRecorded", at(dt.date(y, mo, 28)), {"employment_id": job, "month": months[-1], "wage_fen": 260000})
+            proof_day = dt.date(int(months[-1][:4]), int(months[-1][5:]), 28) + dt.timedelta(days=5)
+            yield (emp, "EmploymentProofSubmitted", at(proof_day), {"employment_id": job, "months": months})
+        if hired:
+            ec = f"EC-{i:06d}"
+            proof_day = end + dt.timedelta(days=220)
+            elines = [{"laborer_id": lid, "amount_fen": 100000, "employment_id": f"E-{i:06d}-{k:02d}"} for k, lid in enumerate(hired)]
+            yield (emp, "SubsidyClaimed", at(proof_day), {"claim_id": ec, "kind": "employer", "lines": elines,
+                                                           "payee_account": f"{i + 7:064x}", "total_fen": 100000 * len(elines)})  # fmt: skip
+            yield (hr, "ClaimApproved", at(proof_day + dt.timedelta(days=10)), {
+                "claim_id": ec, "lines": [{"laborer_id": ln["laborer_id"], "amount_fen": 100000} for ln in elines],
+                "total_fen": 100000 * len(elines)})  # fmt: skip
+            pay_day = proof_day + dt.timedelta(days=20)
+            yield (fin, "PaymentDisbursed", at(pay_day), {
+                "payment_id": f"PE-{i:06d}", "claim_id": ec, "fund_id": f"F-{min(pay_day.year, 2020)}-{c}-employer",
+                "amount_fen": 100000 * len(elines), "payee_account": f"{i + 7:064x}", "bank_reference": f"BE{i:08d}",
+                "value_date": pay_day.isoformat()})  # fmt: skip
+
+
+def build(db: Path, keys: Path, events: int | None) -> int:
+    """A SQLite ledger: the simulator's city mix (``events`` None), else ~``events`` of CityMix."""
+    from ledger.service import Session
+
+    session = Session.open(f"sqlite:///{db}", keys)
+    session.checkpoint_interval = 3600
+    session.init()
+    size = _build_simulated(session) if events is None else _build_generated(session, events)
+    session.checkpoint()
+    session.close()
+    return size
+
+
+def _append(session: Any, items: list[Any]) -> int:
+    outcomes = session.ledger.append(items)
+    return sum(1 for out in outcomes if out.status == "accepted")
+
+
+def _build_simulated(session: Any) -> int:
+    """The project's simulator (DESIGN §8's reference mix): city scale, signed like import --sign."""
+    from ledger.errors import Refused
+    from ledger.simulate import simulate
+
+    sim = simulate("city", seed=2019)
+    for spec in sim.actors:
+        session.add_actor(spec.actor_id, spec.role, spec.jurisdiction, spec.name, None, spec.uscc)
+    signer, batch, started = session.signer(), [], time.perf_counter()
+    for intent in sim.intents():
+        if "key_of" in intent:  # the injected late revocation needs the lead's key lookup: skip it
+            continue
+        try:
+            batch.append(signer.sign(intent))
+        except Refused:
+            continue
+        if len(batch) == 1000:
+            _append(session, batch)
+            batch = []
+            size = session.ledger.size()
+            if size % 50_000 < 1000:
+                print(f"  built {size} events ({size / (time.perf_counter() - started):,.0f}/s)", file=sys.stderr)
+    if batch:
+        _append(session, batch)
+    return int(session.ledger.size())
+
+
+def _build_generated(session: Any, events: int) -> int:
+    """This file's CityMix, for sizes beyond one simulated city (same shape, see the docstring)."""
+    from ledger.application import Item
+    from ledger.envelope import Envelope, sign_envelope
+
+    for actor_id, role, code, name in actors():
+        session.add_actor(actor_id, role, code, name)
+    mix, signing_keys = CityMix(), {}
+    n = session.ledger.size()
+    started = time.perf_counter()
+
+    def stream() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        yield from mix.funds()
+        i = 0
+        while True:
+            yield from mix.cohort(i)
+            i += 1
+
+    batch: list[Item] = []
+    for actor, kind, when, body in stream():
+        if n + len(batch) >= events:
+            break
+        key = signing_keys.get(actor) or signing_keys.setdefault(actor, session.keys.actor_key(actor))
+        env = sign_envelope({"type": kind, "actor": actor, "at": when, "nonce": f"bench-{n + len(batch):09d}", "body": body}, key)
+        batch.append(Item(Envelope.from_dict(env)))
+        if len(batch) == 1000:
+            assert _append(session, batch) == len(batch)
+            n += len(batch)
+            batch = []
+            if n % 50_000 < 1000:
+                print(f"  built {n} events ({n / (time.perf_counter() - started):,.0f}/s)", file=sys.stderr, flush=True)
+    if batch:
+        _append(session, batch)
+    return int(session.ledger.size())
+
+
+# --- the measurement (in a child process per size) ------------------------------------------------------------
+def measure(db: Path, batch: int, rules: bool) -> dict[str, Any]:
+    from ledger.application import Ledger
+    from projections.registry import load_plugins
+    from projections.runner import catch_up, rebuild
+
+    if not rules:  # the base read models and balances alone: no plugin hooks (anomaly rules)
+        registry = load_plugins()
+        registry.hooks.clear()
+        registry.hook_reads.clear()
+
+    ledger = Ledger.open(f"sqlite:///{db}")
+    size = ledger.size()
+    t0 = time.perf_counter()
+    decoded = 0
+    for _seq, _recorded_at, leaf in ledger.leaves(0, None, batch=5000):
+        json.loads(leaf)
+        decoded += 1
+    raw = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    catch_up(ledger, batch=batch)  # the first projection of a fresh ledger (instant if already projected)
+    first = time.perf_counter() - t0
+    t0, cpu = time.perf_counter(), time.process_time()
+    rebuild(ledger, batch=batch)  # drops a fully populated projection, then replays every leaf
+    took, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ledger.close()
+    return {"rules": rules, "events": size, "raw_s": raw, "raw_per_s": decoded / raw, "first_catch_up_s": first,
+            "rebuild_s": took, "rebuild_cpu_s": cpu, "rebuild_per_s": size / took, "ratio": took / raw,
+            "peak_rss_mib": peak_kib / 1024, "db_mib": db.stat().st_size / 2**20}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", nargs="+", default=["city", "1000000"],
+                        help="sizes: 'city' (the simulator's city scale) or a number of CityMix events")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/bench_rebuild"))
+    parser.add_argument("--batch", type=int, default=10000, help="leaves per transaction (rebuild's default)")
+    parser.add_argument("--fresh", action="store_true", help="rebuild the ledgers even if cached")
+    parser.add_argument("--rules", choices=["off", "on", "both"], default="both",
+                        help="measure without the plugin hooks (anomaly rules), with them, or both")
+    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-rules", choices=["off", "on"], default="on", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(args.child, args.batch, args.child_rules == "on")))
+        return
+    args.dir.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for spec in args.events:
+        events = None if spec == "city" else int(spec)
+        db, keys = args.dir / f"ledger-{spec}.db", args.dir / f"keys-{spec}"
+        if args.fresh or not db.exists():
+            for stale in args.dir.glob(f"ledger-{spec}.db*"):
+                stale.unlink()
+            if keys.exists():
+                import shutil
+
+                shutil.rmtree(keys)
+            t0 = time.perf_counter()
+            size = build(db, keys, events)
+            print(f"built {size} events in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        for rules in (["off", "on"] if args.rules == "both" else [args.rules]):
+            out = subprocess.run([sys.executable, __file__, "--child", str(db), "--batch", str(args.batch),
+                                  "--child-rules", rules], check=True, capture_output=True, text=True)  # fmt: skip
+            rows.append({"mix": "simulator city" if events is None else "CityMix",
+                         **json.loads(out.stdout.strip().splitlines()[-1])})  # fmt: skip
+            print(rows[-1], file=sys.stderr, flush=True)
+    print(f"{'mix':>15} {'rules':>5} {'events':>10} {'raw read+decode/s':>18} {'rebuild/s':>10} {'rebuild s':>10} {'cpu s':>6}"
+          f" {'ratio':>6} {'peak RSS MiB':>13} {'db MiB':>8}")  # fmt: skip
+    for r in rows:
+        print(f"{r['mix']:>15} {'on' if r['rules'] else 'off':>5} {r['events']:>10} {r['raw_per_s']:>18,.0f} {r['rebuild_per_s']:>10,.0f} {r['rebuild_s']:>10.1f}"
+              f" {r['rebuild_cpu_s']:>6.1f}"
+              f" {r['ratio']:>6.1f} {r['peak_rss_mib']:>13.0f} {r['db_mib']:>8.0f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Anomaly detection (issue #5): every rule of RULES.md, kept incrementally in the projections.
+
+Plugged in through :data:`projections.registry.PLUGINS`: importing this package registers its
+tables on the projections' metadata (so ``rebuild`` drops and recreates them) and one hook that
+runs after every event, inside the same unit of work and transaction as the base read models:
+
+1. the rules' indexes are brought up to date (:mod:`.state`);
+2. each rule the event concerns is evaluated for the subjects the event touches, and its answer
+   settled into flags (:mod:`.engine`, :mod:`.rules`);
+3. claims whose 90 days ran out as the log clock moved are judged (``TIME-STALE-CLAIM``);
+4. an ``AnomalyDisposed`` sets the flag's status.
+
+Reading flags — listing, as-of, one flag with its evidence — is :mod:`.query`.
+"""
+
+from __future__ import annotations
+
+from time import perf_counter
+from typing import Any
+
+from projections import rules_config
+from projections import tables as T
+from projections.anomalies import rules as _rules  # noqa: F401  (registers every rule)
+from projections.anomalies import state as _state
+from projections.anomalies import tables as A  # (importing adds the tables to the metadata)
+from projections.anomalies.engine import RULES, Ctx, Rule, Subject, dispose, settle
+from projections.registry import hook, register_version
+
+# Bump when a rule's logic changes; the thresholds' fingerprint is part of the version too.
+LOGIC_VERSION = "1"
+register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}")
+
+
+def _dispatch() -> dict[str, list[Rule]]:
+    table: dict[str, list[Rule]] = {}
+    for r in RULES:
+        for event_type in r.on:
+            table.setdefault(event_type, []).append(r)
+    return table
+
+
+DISPATCH = _dispatch()
+CLOCK_RULES = DISPATCH.pop("@clock", [])
+
+
+@hook(reads=_state.prefetch)
+def detect(uow: Any, seq: int, envelope: dict[str, Any]) -> None:
+    """After each event: upkeep, then the triggered rules for the touched subjects only."""
+    ev = uow.event
+    ctx = Ctx(uow, ev)
+    upkeep = _state.UPKEEP.get(ev.type)
+    if upkeep is not None:
+        started = perf_counter() if COSTS is not None else 0.0
+        upkeep(ctx)
+        if COSTS is not None:
+            cost = COSTS.setdefault("(upkeep)", [0.0, 0])
+            cost[0] += perf_counter() - started
+            cost[1] += 1
+    done: set[tuple[str, Subject]] = set()
+    for r in DISPATCH.get(ev.type, ()):
+        _evaluate(ctx, r, r.on[ev.type], done)
+    for r in CLOCK_RULES:
+        _evaluate(ctx, r, r.on["@clock"], done)
+    if ev.type == "AnomalyDisposed":
+        dispose(ctx)
+
+
+# Cost accounting for benchmarks/bench_detection.py: rule id → [seconds, evaluations] when set.
+COSTS: dict[str, list[float]] | None = None
+
+
+def _evaluate(ctx: Ctx, r: Rule, trigger: Any, done: set[tuple[str, Subject]]) -> None:
+    started = perf_counter() if COSTS is not None else 0.0
+    subjects = [s for s in dict.fromkeys(trigger(ctx)) if (r.id, s) not in done]
+    if len(subjects) > 1:  # one query for the subjects' rows, not one each
+        ctx.uow.prefetch(_subject_rows(subjects))
+    for subject in subjects:
+        done.add((r.id, subject))
+        settle(ctx, r, subject, r.check(ctx, subject))
+    if COSTS is not None:
+        cost = COSTS.setdefault(r.id, [0.0, 0])
+        cost[0] += perf_counter() - started
+        cost[1] += len(subjects)
+
+
+def _subject_rows(subjects: list[Subject]) -> Any:
+    for s in subjects:
+        yield A.state, (f"{s.kind}/{s.id}",)
+        if s.kind == "claim":
+            yield T.claims, (s.id,)
+            yield A.state, (f"claim/{s.id}",)
+        elif s.kind == "laborer":
+            yield T.laborers, (s.id,)
+
+
+__all__ = ["RULES", "detect", "LOGIC_VERSION"]

@@ -1,0 +1,299 @@
+"""How a rule becomes a flag: the rule registry, the context a rule reads, and flag bookkeeping.
+
+A rule (``projections.anomalies.rules``) is one function ``check(ctx, subject) -> Findings``
+declared with :func:`rule` beside its id, severity, subject kind, source and messages, and the
+events that make it look again (``on``: event type → the subjects that event touches). After
+every event the engine re-evaluates each triggered rule for the touched subjects only — never
+a scan of history — and settles the answer against what that subject supported before:
+
+* a **finding** is ``laborer_id (or None) → (evidence seqs, message details)``;
+* a subject may be judged in **parts** (a class day by day, a labourer date by date), so a
+  flag holds while any part supports it; the supports live in the subject's own state row;
+* a flag that appears is **raised** (``raised_seq`` = this leaf, ``status`` open); evidence only
+  ever grows (repeats on the same subject add to it); a flag no part supports any more is
+  **withdrawn** (``withdrawn_seq``), and raised again if its condition returns;
+* ``AnomalyDisposed`` sets the status to the inspector's disposition (also when it names a flag
+  not raised yet: it is applied the moment the flag appears).
+
+Every change is a row of ``pj_anomaly_history`` and every evidence seq a row of
+``pj_anomaly_evidence`` carrying the leaf that added it, so ``--as-of`` answers exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+
+from ledger.canonical import canonical
+from projections import rules_config
+from projections import tables as T
+from projections.anomalies import tables as A
+from projections.events import LeafEvent
+from projections.uow import Row, UnitOfWork
+
+SEVERITIES = ("critical", "high", "medium", "low")
+SEVERITY_ZH = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
+STATUSES = ("open", "withdrawn", "confirmed", "rectified", "false_positive")
+STATUS_ZH = {"open": "待核查", "withdrawn": "已撤销", "confirmed": "核实属实", "rectified": "已整改",
+             "false_positive": "误报"}  # fmt: skip
+SUBJECT_KINDS = ("laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment")
+
+
+def anomaly_id(rule_id: str, kind: str, subject_id: str, laborer_id: str | None) -> str:
+    """RULES.md: "A-" + the first 40 hex of SHA-256(JCS({"rule", "subject", "laborer_id"}))."""
+    doc = {"rule": rule_id, "subject": {"kind": kind, "id": subject_id}, "laborer_id": laborer_id}
+    return "A-" + hashlib.sha256(canonical(doc)).hexdigest()[:40]
+
+
+class Subject(NamedTuple):
+    """What a flag is about (RULES.md's fixed subject), and which part of it is being judged."""
+
+    kind: str
+    id: str
+    part: str = ""
+
+
+@dataclass
+class Finding:
+    evidence: Iterable[int]
+    detail: dict[str, Any] = field(default_factory=dict)  # message parameters (JSON values)
+    jurisdiction: str | None = None  # only where the subject's own row cannot say (accounts)
+
+
+Findings = dict[str | None, Finding]  # laborer_id (None: no labourer) → finding
+Check = Callable[["Ctx", Subject], Findings]
+Trigger = Callable[["Ctx"], Iterable[Subject]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    subject: tuple[str, ...]  # the subject kind(s) RULES.md fixes
+    source: str
+    zh: str  # message templates: str.format over the finding's details
+    en: str
+    check: Check
+    on: dict[str, Trigger]
+
+    def message(self, detail: dict[str, Any]) -> tuple[str, str]:
+        return self.zh.format(**detail), self.en.format(**detail)
+
+
+RULES: list[Rule] = []  # every rule, in RULES.md's order: adding a rule is one function here
+
+
+def rule(rule_id: str, *, severity: str, subject: str | tuple[str, ...], source: str, zh: str, en: str,
+         on: dict[str, Trigger]) -> Callable[[Check], Check]:  # fmt: skip
+    """Register ``check`` as the rule ``rule_id`` (STYLE.md habit 7)."""
+    kinds = (subject,) if isinstance(subject, str) else subject
+    assert severity in SEVERITIES and set(kinds) <= set(SUBJECT_KINDS), rule_id
+    assert all(r.id != rule_id for r in RULES), rule_id
+
+    def register(check: Check) -> Check:
+        RULES.append(Rule(rule_id, severity, kinds, source, zh, en, check, dict(on)))
+        return check
+
+    return register
+
+
+def by_id() -> dict[str, Rule]:
+    return {r.id: r for r in RULES}
+
+
+# --- what a rule reads ----------------------------------------------------------------------------
+class Ctx:
+    """One event as the rules see it: its facts, the read models, the rules' state, the clock."""
+
+    def __init__(self, uow: UnitOfWork, ev: LeafEvent):
+        self.uow = uow
+        self.ev = ev
+        self.seq = ev.seq
+        self.body = ev.body
+        self.cfg = rules_config.CONFIG
+        self.scratch: dict[str, Any] = {}  # what this event's state upkeep learnt (e.g. who left a day)
+        self._history_n: dict[str, int] = {}
+
+    @property
+    def clock(self) -> str | None:
+        """DESIGN §3 "now": the log clock after this leaf (the runner keeps it)."""
+        return self.uow.log_clock
+
+    # base read models (by primary key)
+    def row(self, table: sa.Table, *key: Any) -> Row | None:
+        return self.uow.get(table, *key)
+
+    def klass(self, class_id: str | None) -> Row | None:
+        return None if class_id is None else self.uow.get(T.classes, class_id)
+
+    def claim(self, claim_id: str | None) -> Row | None:
+        return None if claim_id is None else self.uow.get(T.claims, claim_id)
+
+    def laborer(self, laborer_id: str) -> Row | None:
+        return self.uow.get(T.laborers, laborer_id)
+
+    # the rules' own state (pj_rule_state)
+    def state(self, space: str, key: str) -> Any:
+        """Read-only: the value, or None. Use :meth:`keep` to change it."""
+        row = self.uow.get(A.state, f"{space}/{key}")
+        return None if row is None else row["value"]
+
+    def keep(self, space: str, key: str, default: Callable[[], Any] = dict) -> Any:
+        """The value, marked changed: mutate it in place (created from ``default`` if absent)."""
+        row = self.uow.edit(A.state, f"{space}/{key}")
+        if row is None:
+            row = self.uow.add(A.state, key=f"{space}/{key}", value=default())
+        return row["value"]
+
+    # flags
+    def flag(self, flag_id: str) -> Row | None:
+        return self.uow.get(A.anomalies, flag_id)
+
+    def history(self, flag: Row, change: str, *, note: str | None = None, actor: str | None = None) -> None:
+        n = self._history_n.get(flag["id"], 0)
+        self._history_n[flag["id"]] = n + 1
+        self.uow.append(
+            A.history, anomaly_id=flag["id"], seq=self.seq, n=n, change=change, status=flag["status"],
+            raised_seq=flag["raised_seq"], withdrawn_seq=flag["withdrawn_seq"], jurisdiction=flag["jurisdiction"],
+            message=flag["message"], message_en=flag["message_en"], note=note, actor=actor,
+        )  # fmt: skip
+
+
+# --- settling a rule's answer for one subject ------------------------------------------------------
+def settle(ctx: Ctx, rule_: Rule, subject: Subject, findings: Findings) -> None:
+    """Compare what ``subject``'s part supports now with what it supported before; move the flags."""
+    kind, ident, part = subject
+    held = ctx.state(kind, ident) or {}
+    before: dict[str, list[Any]] = held.get("sup", {}).get(rule_.id, {}).get(part, {})
+    now = {
+        ("" if lid is None else lid): [sorted(set(f.evidence)), f.detail, f.jurisdiction]
+        for lid, f in findings.items()
+    }
+    if now == before:
+        return
+    sup_all = ctx.keep(kind, ident).setdefault("sup", {})
+    sup = sup_all.setdefault(rule_.id, {})
+    if now:
+        sup[part] = now
+    else:
+        sup.pop(part, None)
+    if not sup:
+        del sup_all[rule_.id]
+    for key in sorted(set(before) | set(now)):
+        laborer_id = key or None
+        parts = sorted(p for p, entries in sup.items() if key in entries)
+        if not parts:
+            _withdraw(ctx, rule_, subject, laborer_id)
+            continue
+        evidence, _, jurisdiction = now.get(key, ([], None, None))
+        first = sup[parts[0]][key]
+        detail = dict(first[1], n=len(parts))
+        _raise(ctx, rule_, subject, laborer_id, evidence, detail, jurisdiction or first[2])
+
+
+def _raise(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None, evidence: list[int],
+           detail: dict[str, Any], jurisdiction: str | None) -> None:  # fmt: skip
+    flag_id = anomaly_id(rule_.id, subject.kind, subject.id, laborer_id)
+    zh, en = rule_.message(detail)
+    flag = ctx.uow.edit(A.anomalies, flag_id)
+    if flag is None:
+        flag = ctx.uow.add(
+            A.anomalies, id=flag_id, rule=rule_.id, severity=rule_.severity, subject_kind=subject.kind,
+            subject_id=subject.id, laborer_id=laborer_id,
+            jurisdiction=jurisdiction or jurisdiction_of(ctx, subject.kind, subject.id), evidence=[],
+            first_seq=ctx.seq, raised_seq=ctx.seq, withdrawn_seq=None, active=True, status="open",
+            disposed_seq=None, message=zh, message_en=en, source=rule_.source, updated_seq=ctx.seq,
+        )  # fmt: skip
+        _add_evidence(ctx, flag, evidence)
+        ctx.history(flag, "raised")
+        for disposition, seq, note, actor in ctx.state("pending", flag_id) or ():
+            _dispose(ctx, flag, disposition, seq, note, actor)
+        return
+    _add_evidence(ctx, flag, evidence)
+    if not flag["active"]:
+        flag.update(active=True, raised_seq=ctx.seq, withdrawn_seq=None, status="open", message=zh,
+                    message_en=en, updated_seq=ctx.seq)  # fmt: skip
+        ctx.history(flag, "reraised")
+    elif (zh, en) != (flag["message"], flag["message_en"]):
+        flag.update(message=zh, message_en=en, updated_seq=ctx.seq)
+        ctx.history(flag, "message")
+
+
+def _withdraw(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None) -> None:
+    flag = ctx.uow.edit(A.anomalies, anomaly_id(rule_.id, subject.kind, subject.id, laborer_id))
+    if flag is None or not flag["active"]:
+        return
+    flag.update(active=False, withdrawn_seq=ctx.seq, updated_seq=ctx.seq)
+    if flag["status"] == "open":
+        flag["status"] = "withdrawn"
+    ctx.history(flag, "withdrawn")
+
+
+def _add_evidence(ctx: Ctx, flag: Row, seqs: Iterable[int]) -> None:
+    have = flag["evidence"]
+    new = sorted(set(seqs).difference(have))
+    if not new:
+        return
+    flag["evidence"] = sorted([*have, *new])
+    flag["updated_seq"] = ctx.seq
+    for seq in new:
+        ctx.uow.append(A.evidence, anomaly_id=flag["id"], seq=seq, added_seq=ctx.seq)
+
+
+def _dispose(ctx: Ctx, flag: Row, disposition: str, seq: int, note: str, actor: str) -> None:
+    flag.update(status=disposition, disposed_seq=seq, updated_seq=ctx.seq)
+    ctx.history(flag, "disposed", note=note, actor=actor)
+
+
+def dispose(ctx: Ctx) -> None:
+    """``AnomalyDisposed``: the inspector's disposition becomes the flag's status (now or when raised)."""
+    b = ctx.body
+    flag = ctx.uow.edit(A.anomalies, b["anomaly_id"])
+    if flag is None:
+        ctx.keep("pending", b["anomaly_id"], list).append([b["disposition"], ctx.seq, b["note"], ctx.ev.actor])
+        return
+    _dispose(ctx, flag, b["disposition"], ctx.seq, b["note"], ctx.ev.actor)
+
+
+# --- jurisdiction of a flag (DESIGN §2: that of its subject) ---------------------------------------------
+def jurisdiction_of(ctx: Ctx, kind: str, ident: str) -> str | None:
+    if kind == "certificate":
+        cert = ctx.row(T.certificates, ident)
+        return None if cert is None else _code(ctx.klass(cert["class_id"]))
+    table = {"laborer": T.laborers, "class": T.classes, "claim": T.claims, "payment": T.payments,
+             "fund": T.funds, "actor": T.actors, "employment": T.employments}.get(kind)  # fmt: skip
+    return None if table is None else _code(ctx.row(table, ident))
+
+
+def _code(row: Row | None) -> str | None:
+    return None if row is None else row["jurisdiction"]
+
+
+# --- dates ------------------------------------------------------------------------------------------------
+def days_between(earlier: str, later: str) -> int:
+    return (dt.date.fromisoformat(later) - dt.date.fromisoformat(earlier)).days
+
+
+def add_days(date: str, days: int) -> str:
+    return (dt.date.fromisoformat(date) + dt.timedelta(days=days)).isoformat()
+
+
+def shanghai_date(at: str) -> str:
+    """The Asia/Shanghai calendar date of an RFC 3339 ``at``."""
+    if at.endswith("+08:00"):
+        return at[:10]
+    moment = dt.datetime.fromisoformat(at.replace("Z", "+00:00"))
+    return moment.astimezone(dt.timezone(dt.timedelta(hours=8))).date().isoformat()
+
+
+def months_from(month: str, count: int) -> Iterator[str]:
+    """``count`` consecutive months starting at ``month`` (YYYY-MM)."""
+    y, m = int(month[:4]), int(month[5:7])
+    for _ in range(count):
+        yield f"{y:04d}-{m:02d}"
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)

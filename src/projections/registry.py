@@ -1,0 +1,112 @@
+"""Where event handlers and hooks register: adding a read model or a rule is one function.
+
+* ``@handles("PaymentDisbursed", reads=...)`` — the one handler of an event type that keeps the
+  base read models (``projections.readmodels``).
+* ``@hook(reads=...)`` — runs after the handler of *every* event, inside the same unit of work
+  and transaction, as ``hook(uow, seq, envelope)``; ``uow.event`` is the decoded
+  :class:`~projections.events.LeafEvent` (business date, jurisdiction, subject). The anomaly
+  rules plug in here and write their own ``pj_`` tables in the same commit as everything else.
+* ``reads`` says which rows the function will look up by key (``event -> [(table, key), …]``),
+  so the runner loads a whole batch's rows in a few ``IN`` queries instead of one query per
+  lookup. It is an optimisation only: a lookup not declared still works (one query).
+* ``creates`` names rows the event brings into being whose id the ledger guarantees is new
+  (it refuses an id that exists, EVENTS.md): they are known absent without a query. Were that
+  ever wrong, the insert would fail on the primary key and roll the batch back — loudly.
+* :func:`register_version` — a module's logic version; changing it (like changing a table's
+  shape) makes the next catch-up rebuild from seq 0, so no row is left computed by old code.
+
+Plugin modules listed in :data:`PLUGINS` are imported on first use if they exist.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from projections.events import LeafEvent
+
+if TYPE_CHECKING:
+    from projections.uow import UnitOfWork
+
+Key = tuple[Any, ...]
+Reads = Callable[[LeafEvent], Iterable[tuple[sa.Table, Key]]]
+Handler = Callable[["UnitOfWork", LeafEvent], None]
+Hook = Callable[["UnitOfWork", int, dict[str, Any]], None]
+
+# Modules that register hooks and tables of their own (issue 5 and later).
+PLUGINS: tuple[str, ...] = ("projections.readmodels", "projections.anomalies")
+
+
+@dataclass
+class Registry:
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    reads: dict[str, list[Reads]] = field(default_factory=dict)
+    creates: dict[str, list[Reads]] = field(default_factory=dict)
+    hooks: list[Hook] = field(default_factory=list)
+    hook_reads: list[Reads] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)
+    loaded: bool = False
+
+
+REGISTRY = Registry()
+
+
+def handles(*types: str, reads: Reads | None = None, creates: Reads | None = None) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        for name in types:
+            if name in REGISTRY.handlers:
+                raise ValueError(f"{name} already has a handler: {REGISTRY.handlers[name].__name__}")
+            REGISTRY.handlers[name] = fn
+            if reads is not None:
+                REGISTRY.reads.setdefault(name, []).append(reads)
+            if creates is not None:
+                REGISTRY.creates.setdefault(name, []).append(creates)
+        return fn
+
+    return register
+
+
+def hook(fn: Hook | None = None, *, reads: Reads | None = None) -> Any:
+    """Register ``fn(uow, seq, envelope)`` to run after every event's handler."""
+
+    def register(f: Hook) -> Hook:
+        if f not in REGISTRY.hooks:
+            REGISTRY.hooks.append(f)
+            if reads is not None:
+                REGISTRY.hook_reads.append(reads)
+        return f
+
+    return register(fn) if fn is not None else register
+
+
+def register_version(name: str, version: str) -> None:
+    REGISTRY.versions[name] = version
+
+
+def load_plugins() -> Registry:
+    """Import the handler and plugin modules once (a missing plugin is simply not there yet)."""
+    if not REGISTRY.loaded:
+        for module in PLUGINS:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+        REGISTRY.loaded = True
+    return REGISTRY
+
+
+def creates_for(event: LeafEvent) -> Iterable[tuple[sa.Table, Key]]:
+    for creates in REGISTRY.creates.get(event.type, ()):
+        yield from creates(event)
+
+
+def reads_for(event: LeafEvent) -> Iterable[tuple[sa.Table, Key]]:
+    for reads in REGISTRY.reads.get(event.type, ()):
+        yield from reads(event)
+    for reads in REGISTRY.hook_reads:
+        yield from reads(event)

@@ -1,0 +1,323 @@
+"""The unit of work of one batch: rows loaded on demand by key, changed in memory, written once.
+
+A batch of thousands of leaves touches far fewer rows than it has events (one class gets all its
+enrolments and attendance days), so handlers work on dicts held here and the database sees one bulk
+``INSERT`` of the new rows and one bulk ``UPDATE`` of the changed rows per table, then the
+runner's position, then ``COMMIT``. Nothing outlives the batch, so memory stays flat however
+long the log is.
+
+Three kinds of write:
+
+* ``add`` / ``edit`` — entity rows keyed by their primary key (``get`` reads without marking);
+* ``append`` — facts (postings, claim lines, events…), never updated except by
+* ``retire`` — stamping superseded facts (``replaced_seq``), in memory and in the database.
+
+``execute`` runs arbitrary SQL after flushing pending writes (still inside the transaction), for
+the rare lookup that is not by primary key.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import os
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Result
+
+from ledger.canonical import canonical_str
+from projections.events import LeafEvent
+from projections.tables import CanonicalJSON
+
+Key = tuple[Any, ...]
+Row = dict[str, Any]
+
+CRASH_ENV = "LEDGER_PROJECTIONS_CRASH"  # test hook: "rows:N" or "commits:N" (see runner)
+_CHUNK = 400  # keys per IN (...): well under SQLite's and PostgreSQL's parameter limits
+
+
+class CrashPoint:
+    """Test hook: die like ``kill -9`` after N rows written (before commit) or N commits."""
+
+    def __init__(self) -> None:
+        spec = os.environ.get(CRASH_ENV, "")
+        mode, _, count = spec.partition(":")
+        self.mode = mode if count.isdigit() else ""
+        self.limit = int(count) if count.isdigit() else 0
+        self.rows = 0
+        self.commits = 0
+
+    def wrote(self, n: int) -> None:
+        self.rows += n
+        if self.mode == "rows" and self.rows >= self.limit:
+            os._exit(75)
+
+    def committed(self) -> None:
+        self.commits += 1
+        if self.mode == "commits" and self.commits >= self.limit:
+            os._exit(75)
+
+
+class _Shape:
+    """Per-table facts the unit of work needs on every row, and its bulk statements per dialect."""
+
+    def __init__(self, table: sa.Table):
+        self.table = table
+        self.key_names = [c.name for c in table.primary_key.columns]
+        self.key_cols = [table.c[n] for n in self.key_names]
+        self.names = [c.name for c in table.columns]
+        self.other_names = [c.name for c in table.columns if not c.primary_key]
+        self.json_names = {c.name for c in table.columns if isinstance(c.type, CanonicalJSON)}
+        self.bool_names = {c.name for c in table.columns if isinstance(c.type, sa.Boolean)}
+        self.has_seq = "seq" in table.c
+        getter = operator.itemgetter(*self.key_names)
+        self._key = getter if len(self.key_names) > 1 else (lambda row: (getter(row),))
+        self.template: Row = {}
+        for column in table.columns:
+            default = column.default
+            self.template[column.name] = (
+                default.arg if default is not None and getattr(default, "is_scalar", False) else None
+            )
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.defaults = [(name, self.template[name]) for name in self.names]
+        self.json_index = [self.index[n] for n in self.names if n in self.json_names]
+        self._sql: dict[str, tuple[str, str, str]] = {}
+
+    def key(self, row: Row) -> Key:
+        return self._key(row)  # type: ignore[no-any-return]
+
+    def where(self, key: Key) -> Any:
+        return sa.and_(*[c == v for c, v in zip(self.key_cols, key, strict=True)])
+
+    def statements(self, conn: Connection) -> tuple[str, str, str]:
+        """(INSERT, UPDATE by key, UPDATE template) with the driver's own placeholders.
+
+        Bulk writes go straight to the DB-API ``executemany``: SQLAlchemy's per-row parameter
+        processing would cost more than SQLite's insert itself (see benchmarks/bench_rebuild.py).
+        """
+        name = conn.dialect.name
+        found = self._sql.get(name)
+        if found is None:
+            quote = conn.dialect.identifier_preparer.quote
+            mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+            table = quote(self.table.name)
+            cols = ", ".join(quote(n) for n in self.names)
+            marks = ", ".join([mark] * len(self.names))
+            sets = ", ".join(f"{quote(n)} = {mark}" for n in self.other_names)
+            keys = " AND ".join(f"{quote(n)} = {mark}" for n in self.key_names)
+            found = self._sql[name] = (
+                f"INSERT INTO {table} ({cols}) VALUES ({marks})",
+                f"UPDATE {table} SET {sets} WHERE {keys}" if self.other_names else "",
+                f"UPDATE {table} SET {{sets}} WHERE {{where}}",
+            )
+        return found
+
+    def select_in(self, conn: Connection, count: int) -> str:
+        """``SELECT`` every column ``WHERE`` the key is one of ``count`` keys (row values)."""
+        quote = conn.dialect.identifier_preparer.quote
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        cols = ", ".join(quote(n) for n in self.names)
+        if len(self.key_names) == 1:
+            where = f"{quote(self.key_names[0])} IN ({', '.join([mark] * count)})"
+        else:
+            one = "(" + ", ".join([mark] * len(self.key_names)) + ")"
+            where = f"({', '.join(quote(n) for n in self.key_names)}) IN (VALUES {', '.join([one] * count)})"
+        return f"SELECT {cols} FROM {quote(self.table.name)} WHERE {where}"
+
+    def from_db(self, values: Any) -> Row:
+        """A row as the handlers see it on every backend: JSON decoded, booleans as bool."""
+        row = dict(zip(self.names, values, strict=True))
+        for name in self.json_names:
+            if row[name] is not None:
+                row[name] = json.loads(row[name])
+        for name in self.bool_names:
+            if row[name] is not None:
+                row[name] = bool(row[name])
+        return row
+
+    def values(self, row: Row, names: list[str]) -> tuple[Any, ...]:
+        if not self.json_names:
+            return tuple([row[n] for n in names])
+        return tuple([
+            (None if row[n] is None else canonical_str(row[n])) if n in self.json_names else row[n]
+            for n in names
+        ])  # fmt: skip
+
+
+_SHAPES: dict[sa.Table, _Shape] = {}
+
+
+def shape(table: sa.Table) -> _Shape:
+    found = _SHAPES.get(table)
+    if found is None:
+        found = _SHAPES[table] = _Shape(table)
+    return found
+
+
+class UnitOfWork:
+    def __init__(self, conn: Connection, position: int, log_clock: str | None,
+                 crash: CrashPoint | None = None):  # fmt: skip
+        self.conn = conn
+        self.position = position  # the next seq to project
+        self.log_clock = log_clock  # DESIGN §3: latest business date so far, registry excluded
+        self.event: LeafEvent | None = None  # the event being applied (for hooks)
+        self.crash = crash or CrashPoint()
+        self._cache: dict[sa.Table, dict[Key, Row | None]] = defaultdict(dict)
+        self._stored: dict[sa.Table, set[Key]] = defaultdict(set)
+        self._dirty: dict[sa.Table, dict[Key, Row]] = defaultdict(dict)
+        self._facts: dict[sa.Table, list[list[Any]]] = defaultdict(list)
+        self._facts_by_seq: dict[tuple[sa.Table, int], list[list[Any]]] = defaultdict(list)
+        self._retired: dict[tuple[sa.Table, tuple[str, ...], tuple[str, ...]], list[tuple[Any, ...]]] = (
+            defaultdict(list)
+        )
+
+    # --- reads ----------------------------------------------------------------------------------
+    def get(self, table: sa.Table, *key: Any) -> Row | None:
+        """The row with this primary key (None if absent). Do not change it: use ``edit``."""
+        cache = self._cache[table]
+        if key in cache:
+            return cache[key]
+        self._load(table, [key])
+        return cache[key]
+
+    def prefetch(self, wanted: Iterable[tuple[sa.Table, Key]]) -> None:
+        """Load many rows by key in a few queries; remember the absent ones too."""
+        by_table: dict[sa.Table, set[Key]] = defaultdict(set)
+        for table, key in wanted:
+            if key not in self._cache[table]:
+                by_table[table].add(key)
+        for table, key_set in by_table.items():
+            keys = sorted(key_set)
+            for start in range(0, len(keys), _CHUNK):
+                self._load(table, keys[start : start + _CHUNK])
+
+    def assume_new(self, created: Iterable[tuple[sa.Table, Key]]) -> None:
+        """Rows the ledger guarantees do not exist yet (registry ``creates``): absent, unqueried."""
+        for table, key in created:
+            self._cache[table].setdefault(key, None)
+
+    def _load(self, table: sa.Table, keys: list[Key]) -> None:
+        """One ``SELECT … WHERE key IN (…)`` on the driver's cursor; absent keys cached as None."""
+        sh = shape(table)
+        cache, stored = self._cache[table], self._stored[table]
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(sh.select_in(self.conn, len(keys)), [v for key in keys for v in key])
+            found = cursor.fetchall()
+        finally:
+            cursor.close()
+        for values in found:
+            row = sh.from_db(values)
+            key = sh.key(row)
+            cache[key] = row
+            stored.add(key)
+        for key in keys:
+            cache.setdefault(key, None)
+
+    def execute(self, statement: Any) -> Result[Any]:
+        """Run SQL inside the batch's transaction, after writing what is pending."""
+        self.flush()
+        return self.conn.execute(statement)
+
+    # --- writes ---------------------------------------------------------------------------------
+    def edit(self, table: sa.Table, *key: Any) -> Row | None:
+        """The row with this key, marked changed: mutate it in place."""
+        row = self.get(table, *key)
+        if row is not None:
+            self._dirty[table][key] = row
+        return row
+
+    def add(self, table: sa.Table, **values: Any) -> Row:
+        """A new entity row (every column not given takes its default)."""
+        sh = shape(table)
+        row = dict(sh.template)
+        row.update(values)
+        key = sh.key(row)
+        if self.get(table, *key) is not None:
+            raise ValueError(f"{table.name} {key} already exists")
+        self._cache[table][key] = row
+        self._dirty[table][key] = row
+        return row
+
+    def append(self, table: sa.Table, **values: Any) -> None:
+        """A new fact row (held as a list in column order until the flush)."""
+        sh = shape(table)
+        if not sh.index.keys() >= values.keys():
+            raise KeyError(f"{table.name} has no column {sorted(values.keys() - sh.index.keys())[0]!r}")
+        row = [values.get(name, default) for name, default in sh.defaults]
+        self._facts[table].append(row)
+        if sh.has_seq:
+            self._facts_by_seq[(table, values["seq"])].append(row)
+
+    def retire(self, table: sa.Table, where: dict[str, Any], **values: Any) -> None:
+        """Set ``values`` (``replaced_seq``…) on the facts matching ``where``, wherever they are.
+
+        ``where`` names the superseded leaf's ``seq`` (and may narrow further, ideally to the
+        table's key); facts appended in this batch are changed in memory.
+        """
+        index = shape(table).index
+        for row in self._facts_by_seq.get((table, where["seq"]), ()):
+            if all(row[index[k]] == v for k, v in where.items()):
+                for k, v in values.items():
+                    row[index[k]] = v
+        names, match = tuple(sorted(values)), tuple(sorted(where))
+        self._retired[(table, names, match)].append(
+            tuple(values[n] for n in names) + tuple(where[n] for n in match)
+        )
+
+    # --- flush -----------------------------------------------------------------------------------
+    def flush(self) -> int:
+        """Write everything pending, in a fixed order; return the number of rows written.
+
+        Superseded facts are stamped first, so the batch's own new facts (already stamped in
+        memory where needed) are never touched by those updates.
+        """
+        written = 0
+        cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            quote = self.conn.dialect.identifier_preparer.quote
+            mark = "?" if self.conn.dialect.paramstyle == "qmark" else "%s"
+            for (table, names, match), params in sorted(self._retired.items(), key=lambda kv: (kv[0][0].name, kv[0][1], kv[0][2])):
+                sets = ", ".join(f"{quote(n)} = {mark}" for n in names)
+                where = " AND ".join(f"{quote(n)} = {mark}" for n in match)
+                cursor.executemany(shape(table).statements(self.conn)[2].format(sets=sets, where=where), params)
+            self._retired.clear()
+            for table in sorted(self._dirty, key=lambda t: t.name):
+                dirty = self._dirty[table]
+                if not dirty:
+                    continue
+                sh = shape(table)
+                insert, update, _ = sh.statements(self.conn)
+                stored = self._stored[table]
+                new = [row for key, row in dirty.items() if key not in stored]
+                old = [row for key, row in dirty.items() if key in stored]
+                if new:
+                    cursor.executemany(insert, [sh.values(row, sh.names) for row in new])
+                    written += self._wrote(len(new))
+                    stored.update(sh.key(row) for row in new)
+                if old and update:
+                    names = sh.other_names + sh.key_names
+                    cursor.executemany(update, [sh.values(row, names) for row in old])
+                    written += self._wrote(len(old))
+                dirty.clear()
+            for table in sorted(self._facts, key=lambda t: t.name):
+                facts = self._facts[table]
+                if facts:
+                    sh = shape(table)
+                    for i in sh.json_index:
+                        for row in facts:
+                            row[i] = None if row[i] is None else canonical_str(row[i])
+                    cursor.executemany(sh.statements(self.conn)[0], facts)
+                    written += self._wrote(len(facts))
+                    facts.clear()
+            self._facts_by_seq.clear()
+        finally:
+            cursor.close()
+        return written
+
+    def _wrote(self, n: int) -> int:
+        self.crash.wrote(n)
+        return n

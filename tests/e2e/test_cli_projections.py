@@ -1,0 +1,89 @@
+"""``rebuild`` and ``balances`` as a user drives them, on the realistic 西吉县 example class."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "xiji-class.jsonl"
+ACTORS = [
+    ("tw-640422-jq", "township", "640422", "西吉县吉强镇人民政府"),
+    ("pov-640422", "poverty_office", "640422", "西吉县扶贫开发办公室"),
+    ("inst-640422-zj", "institution", "640422", "西吉县职业技术学校"),
+    ("hr-640422", "hr_bureau", "640422", "西吉县人力资源和社会保障局"),
+    ("apc-640400", "appraisal_center", "640400", "固原市职业技能鉴定中心"),
+    ("fin-640422", "finance_bureau", "640422", "西吉县财政局"),
+]
+
+
+def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [sys.executable, "-m", "api", *args], cwd=cwd, capture_output=True, text=True,
+        env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0"}, timeout=300,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def ledger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    cwd = tmp_path_factory.mktemp("cli-projections")
+    assert cli(cwd, "init").returncode == 0
+    for actor_id, role, code, name in ACTORS:
+        assert cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
+    assert cli(cwd, "import", "--sign", str(EXAMPLE)).returncode == 0
+    return cwd
+
+
+def test_balances_json_is_byte_identical_after_rebuild(ledger_dir: Path) -> None:
+    before = cli(ledger_dir, "balances", "--json")
+    assert before.returncode == 0, before.stderr
+    result = json.loads(before.stdout)
+    assert result["trial_balance"]["total_fen"] == 0
+    assert result["as_of"] == 88  # caught up with the whole log before answering
+    rebuilt = cli(ledger_dir, "rebuild")
+    assert rebuilt.returncode == 0 and rebuilt.stdout == ""  # progress and summary go to stderr
+    assert "89" in rebuilt.stderr
+    assert cli(ledger_dir, "balances", "--json").stdout == before.stdout
+    for flags in (["--as-of", "40"], ["--claim", "C-2019-640422-0001"], ["--institution", "inst-640422-zj"]):
+        first = cli(ledger_dir, "balances", "--json", *flags).stdout
+        cli(ledger_dir, "rebuild")
+        assert cli(ledger_dir, "balances", "--json", *flags).stdout == first
+
+
+def test_the_human_table_speaks_chinese_first_and_english_on_request(ledger_dir: Path) -> None:
+    zh = cli(ledger_dir, "balances")
+    assert zh.returncode == 0
+    assert "科目余额（截至 seq 88" in zh.stdout and "试算平衡（全账本）" in zh.stdout and "平衡" in zh.stdout
+    assert "fund:F-2019-640422-training" in zh.stdout and "3,000,000.00" in zh.stdout
+    en = cli(ledger_dir, "--lang", "en", "balances", "--institution", "inst-640422-zj")
+    assert en.returncode == 0
+    assert "balances (as of seq 88" in en.stdout and "filters: institution=inst-640422-zj" in en.stdout
+    assert "trial balance (whole ledger)" in en.stdout and "balanced" in en.stdout
+
+
+def test_as_of_and_filters_change_the_answer_not_the_trial_balance(ledger_dir: Path) -> None:
+    whole = json.loads(cli(ledger_dir, "balances", "--json").stdout)
+    early = json.loads(cli(ledger_dir, "balances", "--json", "--as-of", "10").stdout)
+    assert early["as_of"] == 10 and early["trial_balance"]["debit_fen"] <= whole["trial_balance"]["debit_fen"]
+    narrow = json.loads(cli(ledger_dir, "balances", "--json", "--jurisdiction", "640423").stdout)
+    assert narrow["accounts"] == [] and narrow["trial_balance"] == whole["trial_balance"]
+
+
+def test_bad_arguments_fail_with_one_line_and_exit_2(ledger_dir: Path) -> None:
+    beyond = cli(ledger_dir, "balances", "--as-of", "100000")
+    assert beyond.returncode == 2 and len(beyond.stderr.strip().splitlines()) == 1
+    assert "100000" in beyond.stderr
+    period = cli(ledger_dir, "--lang", "en", "balances", "--period", "2019-13")
+    assert period.returncode == 2 and "--period must be YYYY-MM" in period.stderr
+
+
+def test_an_empty_ledger_answers_plainly(tmp_path: Path) -> None:
+    assert cli(tmp_path, "init").returncode == 0
+    result = json.loads(cli(tmp_path, "balances", "--json").stdout)
+    assert result["accounts"] == [] and result["trial_balance"]["total_fen"] == 0
