@@ -1,7 +1,7 @@
 """Benchmark: projection rebuild rate against the raw log read rate, in one run (DESIGN §8).
 
     .venv/bin/python benchmarks/bench_rebuild.py                  # city (simulator) and 1M
-    .venv/bin/python benchmarks/bench_rebuild.py --events city 200000
+    .venv/bin/python benchmarks/bench_rebuild.py --events city 200000 --rules off
 
 Each size is a SQLite ledger built once (and reused from --dir): ``city`` is the project's
 simulator at city scale (``ledger.simulate``, DESIGN §8's reference mix, ~281k events), signed
@@ -17,7 +17,9 @@ Then, in a fresh child process per size (so peak RSS is that run's own):
 3. rebuild: ``projections.runner.rebuild`` — drop the populated tables, recreate, replay
    every leaf: what ``subsidy-ledger rebuild`` costs on a live ledger;
 and prints events/s of both, their ratio, the rebuild's CPU seconds (the machine is shared:
-CPU time shows what wall time hides) and the child's peak RSS. Not a timed test.
+CPU time shows what wall time hides) and the child's peak RSS. ``--rules off`` measures the
+read models and postings alone (no plugin hooks such as the anomaly rules), ``on`` the whole
+projection, ``both`` (default) each. Not a timed test.
 """
 
 from __future__ import annotations
