@@ -24,9 +24,6 @@ ACTORS = [
     ("fin-640422", "finance_bureau", "640422", "西吉县财政局"),
     ("insp-640400", "inspector", "640400", "固原市纪委监委"),
 ]
-# The CLI registers its verbs from api.cli's module list; importing this one first makes the test
-# independent of whether that list names it yet.
-ENTRY = "import sys, api.cli_anomalies; from api.cli import run; sys.argv[0] = 'subsidy-ledger'; run()"
 SECOND_PAYMENT = {
     "actor": "fin-640422", "type": "PaymentDisbursed", "at": "2019-06-08T10:00:00+08:00",
     "body": {"payment_id": "P-2019-640422-0002", "claim_id": "C-2019-640422-0001", "fund_id": "F-2019-640422-training",
@@ -40,7 +37,7 @@ SHAPE = ["id", "rule", "severity", "subject", "laborer_id", "jurisdiction", "evi
 
 def cli(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        [sys.executable, "-c", ENTRY, *args], cwd=cwd, capture_output=True, text=True, input=stdin,
+        [sys.executable, "-m", "api", *args], cwd=cwd, capture_output=True, text=True, input=stdin,
         env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0", "LEDGER_LANG": "zh"}, timeout=300,
     )  # fmt: skip
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr

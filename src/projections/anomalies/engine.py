@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -235,14 +236,15 @@ def _withdraw(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None) -
 
 
 def _add_evidence(ctx: Ctx, flag: Row, seqs: Iterable[int]) -> None:
-    have = flag["evidence"]
-    new = sorted(set(seqs).difference(have))
-    if not new:
-        return
-    flag["evidence"] = sorted([*have, *new])
-    flag["updated_seq"] = ctx.seq
-    for seq in new:
-        ctx.uow.append(A.evidence, anomaly_id=flag["id"], seq=seq, added_seq=ctx.seq)
+    """Add the seqs the flag does not cite yet (binary search: a long-running flag, such as an
+    overdrawn fund paying on, must not cost its whole evidence list at every payment)."""
+    have: list[int] = flag["evidence"]
+    for seq in sorted(set(seqs)):
+        at = bisect_left(have, seq)
+        if at == len(have) or have[at] != seq:
+            have.insert(at, seq)
+            flag["updated_seq"] = ctx.seq
+            ctx.uow.append(A.evidence, anomaly_id=flag["id"], seq=seq, added_seq=ctx.seq)
 
 
 def _dispose(ctx: Ctx, flag: Row, disposition: str, seq: int, note: str, actor: str) -> None:

@@ -419,8 +419,77 @@ def render() -> str:
             f"**Field check** {check_en}",
             "",
         ]
+    lines += [
+        "## How detection works / 实现说明",
+        "",
+        "- Code: `src/projections/anomalies/` — `rules.py` (one function per rule, registered with",
+        "  `@rule(id, severity=, subject=, source=, zh=, en=, on=)` in RULES.md's order), `engine.py` (settling",
+        "  a rule's answer into flags, history and evidence), `state.py` (the indexes the rules read),",
+        "  `query.py` (listing, as-of, `show`), `guide.py` (this page). Thresholds: `src/projections/rules_config.py`.",
+        "- Incremental: after every event, in the projections' unit of work and transaction, each rule the",
+        "  event concerns (`on`: event type → the subjects it touches) is judged for those subjects only — never",
+        "  a scan of history — and its answer (labourer → evidence, message details) is compared with what the",
+        "  subject supported before: new findings raise flags, vanished ones withdraw them.",
+        "- Adding a rule: write `check(ctx, subject) -> {laborer_id | None: Finding(evidence, details)}` with",
+        "  its `@rule(...)` line, its triggers, an entry in `GUIDE` above, and a test that raises it and a",
+        "  near miss that does not (`tests/integration/test_rules_*.py`, on SQLite and PostgreSQL).",
+        "- CLI: `subsidy-ledger anomalies [--rule R] [--severity S] [--jurisdiction C] [--status …] [--as-of SEQ]",
+        "  [--json]`; `subsidy-ledger anomalies show ID [--json]`.",
+        "",
+        "## Readings of RULES.md where it leaves a choice",
+        "",
+        *[f"- {line}" for line in READINGS],
+        "",
+    ]
     return "\n".join(lines)
 
+
+READINGS = [
+    "**Lines a claim stands for.** Once a claim is approved, its approved lines with an amount above 0; "
+    "before, the lines claimed. An approval that drops a line is the control working, not a finding.",
+    "**Status.** A flag whose condition is cured becomes `withdrawn` if it was open; an inspector's "
+    "disposition stands (the cure still sets `withdrawn_seq`). A withdrawn flag whose condition returns "
+    "is raised again (`open`, new `raised_seq`). A disposition naming a flag not raised yet is applied "
+    "the moment it is raised.",
+    "**SEQ-PAID-WITHOUT-APPROVAL** compares each payment's value date with the earliest approval's "
+    "business date: an approval dated on or before the value date is prior (same-day approval and "
+    "payment are in order); returned payments count — the money did leave.",
+    "**SEQ-BEFORE-APPROVAL** also holds while a class with enrolment or attendance has no approval at "
+    "all; an approval dated on or before those days withdraws it.",
+    "**SEQ-EMPLOYER-WITHOUT-SIX-MONTHS** counts months from the month of `start_date`.",
+    "**STD-DURATION** and **STD-PRACTICAL-SHARE** judge a class once it has a `ClassCompleted` (a class "
+    "half-way through is not short); a later attendance record re-judges it. A class-day with nobody on "
+    "the list is not a class-day for **STD-DAILY-HOURS**.",
+    "**STD-OVER-STANDARD** checks claimed and approved amounts; the standard is the most specific in "
+    "force on the class's end date (completion date, else last attendance, else planned end; for "
+    "employer claims the claim's date): occupation, then certificate type (of the certificate the line "
+    "cites), then programme, then the latest. A `per: day` standard is multiplied by the days the "
+    "labourer attended. No standard found: nothing raised.",
+    "**DUP-REPEAT-TRAINING** counts paid training claims (distinct claims); the year is the class's "
+    "planned start; the level is the cited certificate's.",
+    "**DUP-CLAIM-LINE** compares claims that name a class (employer claims name none).",
+    "**ELIG-DRIVER-AGE** and **ELIG-AGE-RANGE** judge active enrolees (a withdrawal withdraws the flag); a corrected birth date re-judges.",
+    "**CONF-AFTER-WITHDRAWAL**: after = a later business date, or the same date and a later seq; claim "
+    "lines count on live claims only.",
+    "**CONF-VISIT-DENIAL** takes the finding's `laborer_id`, else the visit's subject labourer.",
+    "**CONF-EMPLOYED-BEFORE-TRAINING**: a payroll month before the month of the class's first attendance.",
+    "**NET-SHARED-ACCOUNT** counts payments not returned; a household corrected later is seen at the "
+    "account's next payment.",
+    "**NET-RECYCLED-TRAINEE** counts every class the labourer was enrolled in, withdrawn or not, by the "
+    "classes' planned start year.",
+    "**SOD-REVIEWER-ONLY-CHECK**: a class with a paid training claim; every inspection naming the class "
+    "(any method) by the actor that approved a paid training claim of it.",
+    "**TIME-BACKDATED** compares the Asia/Shanghai date of `at` with the business date; inspections "
+    "count when they name a class. A late signature is never cured.",
+    "**TIME-CERT-BEFORE-END**: a revoked certificate no longer counts.",
+    "**TIME-STALE-CLAIM**: more than 90 days from the standing approval's business date to the log "
+    "clock, the claim approved (not rejected or withdrawn) and nothing paid net of returns.",
+    "**FIN-OVERPAID**: the approved total of a claim rejected or withdrawn after its approval is 0.",
+    "**FIN-SPLIT-CLAIM** needs a completed class; the cap is the highest training standard in force for "
+    "the class's programme and occupation (any certificate type) × its completers.",
+    "**INSP-UNINSPECTED** and **INSP-FAILED-PAID** count site visits and spot checks only; the latter takes the latest by "
+    "business date, seq breaking ties.",
+]
 
 # RULES.md: rules whose subject is "… + laborer" (laborer subjects name their labourer too).
 WITH_LABORER = frozenset({

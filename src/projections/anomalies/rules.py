@@ -16,6 +16,7 @@ breaking ties; "now" is the log clock.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -109,8 +110,10 @@ def _standing_lines(ctx: Ctx, claim: Row) -> list[list[Any]]:
             if amount > 0:
                 _, _, cert, job = first.get(laborer_id, [laborer_id, 0, None, None])
                 out.append([laborer_id, amount, cert, job])
-    seen: set[str] = set()
-    return [line for line in out if not (line[0] in seen or seen.add(line[0]))]  # type: ignore[func-returns-value]
+    once: dict[str, list[Any]] = {}
+    for line in out:
+        once.setdefault(line[0], line)  # a labourer twice on one claim stands once (DUP-* see the rest)
+    return list(once.values())
 
 
 def payments_of(ctx: Ctx, claim_id: str, *, returned: bool = False) -> list[Row]:
@@ -1080,12 +1083,24 @@ def headcount(ctx: Ctx, s: Subject) -> Findings:
                           {"class_id": s.id, "date": s.part, "found": found, "listed": listed})}  # fmt: skip
 
 
+def classes_on(ctx: Ctx, laborer_id: str, date: str) -> list[str]:
+    """The classes whose current attendance lists the labourer on ``date``."""
+    att = (ctx.state("laborer", laborer_id) or {}).get("att", {})
+    out = []
+    for class_id in sorted(att):
+        dates = att[class_id]
+        at = bisect_left(dates, date)
+        if at < len(dates) and dates[at] == date:
+            out.append(class_id)
+    return out
+
+
 def attendees(ctx: Ctx) -> Iterator[Subject]:
     """Labourers of the (re)recorded day who are in two classes that day, or were (a cure)."""
     date = ctx.body["date"]
     for laborer_id in [*ctx.scratch.get("names", ()), *ctx.scratch.get("left", ())]:
         held = ctx.state("laborer", laborer_id) or {}
-        if len(held.get("days", {}).get(date, ())) >= 2 or date in held.get("sup", {}).get("CONF-DOUBLE-PRESENCE", ()):
+        if len(held.get("att", {})) >= 2 or date in held.get("sup", {}).get("CONF-DOUBLE-PRESENCE", ()):
             yield Subject("laborer", laborer_id, date)
 
 
@@ -1094,11 +1109,11 @@ def attendees(ctx: Ctx) -> Iterator[Subject]:
       en="labourer {laborer} is in the attendance of {classes} on {date} ({n} day(s) in all)",
       on={"AttendanceRecorded": attendees})  # fmt: skip
 def double_presence(ctx: Ctx, s: Subject) -> Findings:
-    on_day = ((ctx.state("laborer", s.id) or {}).get("days", {})).get(s.part, {})
-    if len(on_day) < 2:
+    classes = classes_on(ctx, s.id, s.part)
+    if len(classes) < 2:
         return NONE
-    classes = sorted(on_day)
-    return {s.id: Finding(list(on_day.values()), {"laborer": s.id, "date": s.part, "classes": "、".join(classes)})}
+    days = [cday(ctx, class_id, s.part) for class_id in classes]
+    return {s.id: Finding([d[0] for d in days if d], {"laborer": s.id, "date": s.part, "classes": "、".join(classes)})}
 
 
 def _withdrawn(ctx: Ctx, class_id: str) -> dict[str, list[Any]]:
@@ -1134,9 +1149,9 @@ def after_withdrawal(ctx: Ctx, s: Subject) -> Findings:
     if withdrawal is None:
         return NONE
     cut = (withdrawal[0], withdrawal[1])
-    days = ((ctx.state("laborer", s.part) or {}).get("days", {}))
-    days_after = [seq for date, on_day in sorted(days.items()) for cls, seq in on_day.items()
-                  if cls == s.id and (date, seq) > cut]  # fmt: skip
+    dates = ((ctx.state("laborer", s.part) or {}).get("att", {})).get(s.id, [])
+    days = [(date, cday(ctx, s.id, date)) for date in dates if date >= cut[0]]
+    days_after = [day[0] for date, day in days if day and (date, day[0]) > cut]
     claimed = [c["claimed_seq"] for c in laborer_claims(ctx, s.part)
                if c["class_id"] == s.id and is_live(c) and (c["claimed_date"], c["claimed_seq"]) > cut]  # fmt: skip
     if not days_after and not claimed:

@@ -14,7 +14,8 @@ key, so each is one prefetched lookup. Spaces:
                Σ practical over the current class-days)
 ``cday``       ``class|date`` → [seq, labourers, Σ theory, Σ practical, hours] of the current
                record (hours: the most theory + practical of a line, as RULES.md defines)
-``laborer``    ``days`` (date → {class: seq}), ``classes`` (class → [first enrolment seq,
+``laborer``    ``att`` (class → the sorted dates they are in its attendance), ``classes`` (class →
+               [first enrolment seq,
                institution, start year]), ``claims``, ``certs`` (no → class), ``denials``
 ``claim``      ``lines`` ([labourer, amount, certificate, employment]), ``payments``,
                ``approvals`` ([date, seq]), ``denied`` (its labourers a visit found denying)
@@ -35,6 +36,7 @@ what the rules need of them is kept above.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -109,10 +111,14 @@ def attendance_recorded(ctx: Ctx) -> None:
     tp[1] += practical - old_tp[1]
     left = sorted(set(old) - set(names))
     for laborer_id in names:
-        ctx.keep("laborer", laborer_id).setdefault("days", {}).setdefault(date, {})[class_id] = ctx.seq
+        dates = ctx.keep("laborer", laborer_id).setdefault("att", {}).setdefault(class_id, [])
+        at = bisect_left(dates, date)
+        if at == len(dates) or dates[at] != date:
+            dates.insert(at, date)
     for laborer_id in left:
-        on_day = ctx.keep("laborer", laborer_id).setdefault("days", {}).get(date, {})
-        on_day.pop(class_id, None)
+        dates = ctx.keep("laborer", laborer_id).setdefault("att", {}).get(class_id, [])
+        if date in dates:
+            dates.remove(date)
     ctx.scratch["left"] = left
     ctx.scratch["names"] = names
 
