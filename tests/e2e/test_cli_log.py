@@ -12,15 +12,7 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "xiji-class.jsonl"
-ACTORS = [
-    ("tw-640422-jq", "township", "640422", "西吉县吉强镇人民政府"),
-    ("pov-640422", "poverty_office", "640422", "西吉县扶贫开发办公室"),
-    ("inst-640422-zj", "institution", "640422", "西吉县职业技术学校"),
-    ("hr-640422", "hr_bureau", "640422", "西吉县人力资源和社会保障局"),
-    ("apc-640400", "appraisal_center", "640400", "固原市职业技能鉴定中心"),
-    ("fin-640422", "finance_bureau", "640422", "西吉县财政局"),
-]
+from support.xiji import ACTORS, EXAMPLE
 
 
 def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
