@@ -22,6 +22,8 @@ Not a timed test: machines are noisy (LIMITS.md), compare the ratios printed in 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import sys
 import time
 from pathlib import Path
@@ -103,41 +105,62 @@ def replay(session: Session, last: int) -> tuple[float, dict[str, list[float]]]:
         detection.COSTS = None
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--city", action="store_true", help="also the city scale (~280k events; minutes)")
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--misuse-rate", type=float, default=0.03)
     parser.add_argument("--dir", type=Path, default=Path("/tmp/bench_detection"))
-    args = parser.parse_args()
+    parser.add_argument("--json", action="store_true", help="JSON on stdout; the human report goes to stderr")
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
     load_plugins()
-    for scale in ["small", *(["city"] if args.city else [])]:
-        print(f"== {scale} (seed {args.seed}, misuse rate {args.misuse_rate})")
-        session = build(args.dir, scale, args.seed, args.misuse_rate)
-        try:
-            size = session.ledger.size()
-            recall, precision, cases, flags = quality(session, scale, args.seed, args.misuse_rate)
-            print(f"  quality: recall {recall:.3f} on {cases} injected cases; precision {precision:.3f} over {flags} flags")
-            base = timed_rebuild(session, rules=False)
-            full = timed_rebuild(session, rules=True)
-            print(f"  rebuild of {size:,} leaves on SQLite: base read models {base:.1f} s ({size / base:,.0f}/s); "
-                  f"with every rule {full:.1f} s ({size / full:,.0f}/s); rules' share {(full - base) / full:.0%}")  # fmt: skip
-            half_time, half = replay(session, size // 2 - 1)
-            all_time, whole = replay(session, size - 1)
-            rules_half = sum(v[0] for v in half.values())
-            rules_all = sum(v[0] for v in whole.values())
-            print(f"  in-memory replay: half the log {half_time:.1f} s (rules {rules_half:.1f} s), all of it "
-                  f"{all_time:.1f} s (rules {rules_all:.1f} s). The halves differ in mix (registrations and "
-                  "classes first, money later), so compare each rule's cost per evaluation below: flat = linear")  # fmt: skip
-            print(f"  {'rule':34} {'evaluations':>12} {'µs/eval (½)':>12} {'µs/eval (1)':>12} {'s total':>8}")
-            for rule_id in sorted(whole, key=lambda r: -whole[r][0]):
-                h, w = half.get(rule_id, [0.0, 0]), whole[rule_id]
-                per_half = h[0] * 1e6 / h[1] if h[1] else float("nan")
-                per_all = w[0] * 1e6 / w[1] if w[1] else float("nan")
-                print(f"  {rule_id:34} {int(w[1]):12,} {per_half:12.1f} {per_all:12.1f} {w[0]:8.2f}")
-        finally:
-            session.close()
+    results = []
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        for scale in ["small", *(["city"] if args.city else [])]:
+            results.append(run_scale(args, scale))
+    if args.json:
+        print(json.dumps({"seed": args.seed, "misuse_rate": args.misuse_rate, "target": "recall 1.0, precision >= 0.95",
+                          "results": results}, indent=2, ensure_ascii=False))  # fmt: skip
+
+
+def run_scale(args: argparse.Namespace, scale: str) -> dict[str, Any]:
+    print(f"== {scale} (seed {args.seed}, misuse rate {args.misuse_rate})")
+    session = build(args.dir, scale, args.seed, args.misuse_rate)
+    try:
+        size = session.ledger.size()
+        recall, precision, cases, flags = quality(session, scale, args.seed, args.misuse_rate)
+        print(f"  quality: recall {recall:.3f} on {cases} injected cases; precision {precision:.3f} over {flags} flags")
+        base = timed_rebuild(session, rules=False)
+        full = timed_rebuild(session, rules=True)
+        print(f"  rebuild of {size:,} leaves on SQLite: base read models {base:.1f} s ({size / base:,.0f}/s); "
+              f"with every rule {full:.1f} s ({size / full:,.0f}/s); rules' share {(full - base) / full:.0%}")  # fmt: skip
+        half_time, half = replay(session, size // 2 - 1)
+        all_time, whole = replay(session, size - 1)
+        rules_half = sum(v[0] for v in half.values())
+        rules_all = sum(v[0] for v in whole.values())
+        print(f"  in-memory replay: half the log {half_time:.1f} s (rules {rules_half:.1f} s), all of it "
+              f"{all_time:.1f} s (rules {rules_all:.1f} s). The halves differ in mix (registrations and "
+              "classes first, money later), so compare each rule's cost per evaluation below: flat = linear")  # fmt: skip
+        print(f"  {'rule':34} {'evaluations':>12} {'µs/eval (½)':>12} {'µs/eval (1)':>12} {'s total':>8}")
+        per_rule = {}
+        for rule_id in sorted(whole, key=lambda r: -whole[r][0]):
+            h, w = half.get(rule_id, [0.0, 0]), whole[rule_id]
+            per_half = h[0] * 1e6 / h[1] if h[1] else float("nan")
+            per_all = w[0] * 1e6 / w[1] if w[1] else float("nan")
+            print(f"  {rule_id:34} {int(w[1]):12,} {per_half:12.1f} {per_all:12.1f} {w[0]:8.2f}")
+            per_rule[rule_id] = {"evaluations": int(w[1]), "us_per_eval_half": round(per_half, 1) if h[1] else None,
+                                 "us_per_eval_all": round(per_all, 1)}  # fmt: skip
+        return {"scale": scale, "events": size, "injected_cases": cases, "flags": flags,
+                "recall": round(recall, 4), "precision": round(precision, 4),
+                "rebuild_base_s": round(base, 1), "rebuild_with_rules_s": round(full, 1),
+                "rules_share_of_rebuild": round((full - base) / full, 2), "per_rule": per_rule}  # fmt: skip
+    finally:
+        session.close()
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ from ledger.service import Session  # noqa: E402
 from ledger.signing import parse_line  # noqa: E402
 from ledger.store import DatabaseURL  # noqa: E402
 
-PG_ADMIN = os.environ.get("LEDGER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import PG_ADMIN, drop_pg_database, pg_url  # noqa: E402
+
 
 
 # --- databases ------------------------------------------------------------------------------------
@@ -57,16 +59,11 @@ class Database:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         self.names.append(name)
-        return PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+        return pg_url(name)
 
     def drop_all(self) -> None:
-        if not self.names:
-            return
-        import psycopg
-
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            for name in self.names:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        for name in self.names:
+            drop_pg_database(name)
 
 
 # --- workload ------------------------------------------------------------------------------------------
@@ -226,14 +223,18 @@ def _subject(line: str) -> str:
     return env["type"] + ":" + str(env["body"].get(SUBJECT[env["type"]][1]))
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--events", type=int, default=8000)
     parser.add_argument("--singles", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
     report = {"cores": os.cpu_count(), "results": [run_backend(b, args.events, args.singles, args.runs) for b in backends]}
     if args.json:

@@ -2,13 +2,15 @@
 
     .venv/bin/python benchmarks/bench_proofs.py
     .venv/bin/python benchmarks/bench_proofs.py --sizes 10000 100000 --samples 5000
+    .venv/bin/python benchmarks/bench_proofs.py --sizes 10000 100000 --backend both
 
-Each size is a real SQLite ledger (the project's own tables, created by ``Ledger.open``) whose
-``ledger_leaves`` and ``ledger_tree`` are filled directly: synthetic leaves ``{"synthetic":i}``,
-their RFC 9162 leaf hashes, and every complete subtree node computed with
-``merkle.CompactRange`` — not signed events, since proofs read only leaf bytes and tree nodes
-and signing a million events would time the ingest, not the proofs. Files are kept in --dir and
-reused. Then, through the same functions the ``proof`` verb calls, random samples of:
+Each size is a real ledger — a SQLite file, or with ``--backend postgres|both`` a PostgreSQL
+database (``common.py``) — with the project's own tables, created by ``Ledger.open``, whose
+``ledger_leaves`` and ``ledger_tree`` are filled directly (executemany / COPY): synthetic
+leaves ``{"synthetic":i}``, their RFC 9162 leaf hashes, and every complete subtree node computed
+with ``merkle.CompactRange`` — not signed events, since proofs read only leaf bytes and tree
+nodes and signing a million events would time the ingest, not the proofs. Ledgers are kept and
+reused (build markers in --dir). Then, through the same functions the ``proof`` verb calls, random samples of:
 
 * inclusion: ``proofs.inclusion_proof(ledger, seq, n)`` (leaf read + one node query), then
   ``InclusionProof.verify`` against the root;
@@ -27,43 +29,77 @@ import sqlite3
 import statistics
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import BenchLedger, backends, bench_ledger  # noqa: E402
 from ledger import merkle  # noqa: E402
 from ledger.application import Ledger  # noqa: E402
 from ledger.proofs import consistency_proof, inclusion_proof  # noqa: E402
 
 
-def build(path: Path, n: int) -> None:
-    """A ledger file whose log has n synthetic leaves and the complete Merkle tree over them."""
-    if path.exists():
-        with sqlite3.connect(path) as db:
-            if db.execute("SELECT COUNT(*) FROM ledger_leaves").fetchone()[0] == n:
-                return
-        path.unlink()
-    Ledger.open(f"sqlite:///{path}").close()  # the project's own schema
+def build(target: BenchLedger, n: int) -> None:
+    """A ledger whose log has n synthetic leaves and the complete Merkle tree over them."""
+    if target.built() is not None:
+        return
+    target.reset()
+    Ledger.open(target.url).close()  # the project's own schema
     started = time.perf_counter()
     frontier = merkle.CompactRange()
-    db = sqlite3.connect(path)
-    db.execute("PRAGMA synchronous = OFF")
     step = 100_000
-    for start in range(0, n, step):
-        leaves, nodes = [], []
-        for i in range(start, min(n, start + step)):
-            leaf = b'{"synthetic":%d}' % i
-            h = merkle.leaf_hash(leaf)
-            nodes.extend(frontier.append(h))
-            leaves.append((i, "2026-01-01T00:00:00.000000Z", "bench", "Synthetic", f"n{i:08d}", leaf, h, "0" * 32, 1))
-        with db:
-            db.executemany("INSERT INTO ledger_leaves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", leaves)
-            db.executemany("INSERT INTO ledger_tree VALUES (?, ?, ?)", nodes)
-        print(f"  {path.name}: {min(n, start + step):,}/{n:,} leaves", file=sys.stderr, flush=True)
-    db.close()
+    with writer(target.url) as write:
+        for start in range(0, n, step):
+            leaves, nodes = [], []
+            for i in range(start, min(n, start + step)):
+                leaf = b'{"synthetic":%d}' % i
+                h = merkle.leaf_hash(leaf)
+                nodes.extend(frontier.append(h))
+                leaves.append((i, "2026-01-01T00:00:00.000000Z", "bench", "Synthetic", f"n{i:08d}", leaf, h, "0" * 32, 1))
+            write(leaves, nodes)
+            print(f"  {target.backend} {target.spec}: {min(n, start + step):,}/{n:,} leaves", file=sys.stderr, flush=True)
+    target.mark_built(leaves=n, build_s=round(time.perf_counter() - started, 1))
     print(f"  built in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+
+
+@contextmanager
+def writer(url: str) -> Iterator[Callable[[list[tuple[Any, ...]], list[tuple[int, int, bytes]]], None]]:
+    """Bulk insert of leaves and tree nodes: executemany on SQLite, COPY on PostgreSQL."""
+    if url.startswith("sqlite:///"):
+        db = sqlite3.connect(url.removeprefix("sqlite:///"))
+        db.execute("PRAGMA synchronous = OFF")
+
+        def write_sqlite(leaves: list[tuple[Any, ...]], nodes: list[tuple[int, int, bytes]]) -> None:
+            with db:
+                db.executemany("INSERT INTO ledger_leaves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", leaves)
+                db.executemany("INSERT INTO ledger_tree VALUES (?, ?, ?)", nodes)
+
+        try:
+            yield write_sqlite
+        finally:
+            db.close()
+        return
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+
+        def write_postgres(leaves: list[tuple[Any, ...]], nodes: list[tuple[int, int, bytes]]) -> None:
+            with conn.cursor() as cur:
+                with cur.copy("COPY ledger_leaves FROM STDIN") as copy:
+                    for row in leaves:
+                        copy.write_row(row)
+                with cur.copy("COPY ledger_tree FROM STDIN") as copy:
+                    for node in nodes:
+                        copy.write_row(node)
+            conn.commit()
+
+        yield write_postgres
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -75,8 +111,8 @@ def percentiles(samples: list[float]) -> dict[str, float]:
     }
 
 
-def measure(path: Path, n: int, samples: int, rng: random.Random) -> dict[str, Any]:
-    ledger = Ledger.open(f"sqlite:///{path}")
+def measure(target: BenchLedger, n: int, samples: int, rng: random.Random) -> dict[str, Any]:
+    ledger = Ledger.open(target.url)
     queries = [0]
     original = ledger.sql.all
 
@@ -116,6 +152,7 @@ def measure(path: Path, n: int, samples: int, rng: random.Random) -> dict[str, A
         check_con.append(t2 - t0)
     ledger.close()
     return {
+        "backend": target.backend,
         "leaves": n,
         "inclusion": {**percentiles(make_inc), "with_verify": percentiles(check_inc),
                       "queries_per_proof": round(inc_queries / samples, 2)},  # fmt: skip
@@ -124,19 +161,24 @@ def measure(path: Path, n: int, samples: int, rng: random.Random) -> dict[str, A
     }
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--samples", type=int, default=2000)
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/bench-proofs"))
-    args = parser.parse_args()
-    args.dir.mkdir(parents=True, exist_ok=True)
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     rng = random.Random(2019)
     results = []
-    for n in args.sizes:
-        path = args.dir / f"proofs-{n}.db"
-        build(path, n)
-        results.append(measure(path, n, args.samples, rng))
+    for backend in backends(args.backend):
+        for n in args.sizes:
+            target = bench_ledger(args.dir, "proofs", backend, str(n))
+            build(target, n)
+            results.append(measure(target, n, args.samples, rng))
     print(json.dumps({
         "note": "ledger_leaves and ledger_tree filled directly with synthetic leaves via merkle.CompactRange",
         "samples": args.samples, "target": "p99 < 5 ms at 1M leaves", "results": results,
@@ -145,7 +187,7 @@ def main() -> None:
     for r in results:
         inc, con = r["inclusion"], r["consistency"]
         print(
-            f"{r['leaves']:>9,} leaves: inclusion p50 {inc['p50_ms']:.2f} ms, p99 {inc['p99_ms']:.2f} ms"
+            f"{r['backend']:>8} {r['leaves']:>9,} leaves: inclusion p50 {inc['p50_ms']:.2f} ms, p99 {inc['p99_ms']:.2f} ms"
             f" ({inc['queries_per_proof']} queries); consistency p50 {con['p50_ms']:.2f} ms,"
             f" p99 {con['p99_ms']:.2f} ms ({con['queries_per_proof']} queries)",
             file=sys.stderr,

@@ -2,8 +2,10 @@
 
     .venv/bin/python benchmarks/bench_rebuild.py                  # city (simulator) and 1M
     .venv/bin/python benchmarks/bench_rebuild.py --events city 200000 --rules off
+    .venv/bin/python benchmarks/bench_rebuild.py --events 10000 100000 --backend both --json
 
-Each size is a SQLite ledger built once (and reused from --dir): ``city`` is the project's
+Each size is a ledger built once per backend and reused (a SQLite file in --dir, or with
+``--backend postgres|both`` a PostgreSQL database, see ``common.py``): ``city`` is the project's
 simulator at city scale (``ledger.simulate``, DESIGN §8's reference mix, ~281k events), signed
 as ``import --sign`` signs it; a number N is about N events of this file's CityMix, which has
 the simulator's shape (labourers, classes with daily attendance of the whole class,
@@ -16,8 +18,9 @@ Then, in a fresh child process per size (so peak RSS is that run's own):
 2. a catch-up, so the projection is fully populated (instant when an earlier run did it);
 3. rebuild: ``projections.runner.rebuild`` — drop the populated tables, recreate, replay
    every leaf: what ``subsidy-ledger rebuild`` costs on a live ledger;
-and prints events/s of both, their ratio, the rebuild's CPU seconds (the machine is shared:
-CPU time shows what wall time hides) and the child's peak RSS. ``--rules off`` measures the
+and prints, as JSON on stdout and then as a table on stderr, events/s of both, their ratio, the
+rebuild's CPU seconds (the machine is shared: CPU time shows what wall time hides; on PostgreSQL
+the server's own CPU is not in it) and the child's peak RSS. ``--rules off`` measures the
 read models and postings alone (no plugin hooks such as the anomaly rules), ``on`` the whole
 projection, ``both`` (default) each. Not a timed test.
 """
@@ -38,6 +41,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import backends, bench_ledger, database_mib  # noqa: E402
 
 COUNTIES = ["640402", "640422", "640423", "640424", "640425"]
 SHANGHAI = dt.timezone(dt.timedelta(hours=8))
@@ -185,11 +191,11 @@ class CityMix:
                 "value_date": pay_day.isoformat()})  # fmt: skip
 
 
-def build(db: Path, keys: Path, events: int | None) -> int:
-    """A SQLite ledger: the simulator's city mix (``events`` None), else ~``events`` of CityMix."""
+def build(url: str, keys: Path, events: int | None) -> int:
+    """A ledger: the simulator's city mix (``events`` None), else ~``events`` of CityMix."""
     from ledger.service import Session
 
-    session = Session.open(f"sqlite:///{db}", keys)
+    session = Session.open(url, keys)
     session.checkpoint_interval = 3600
     session.init()
     size = _build_simulated(session) if events is None else _build_generated(session, events)
@@ -267,7 +273,7 @@ def _build_generated(session: Any, events: int) -> int:
 
 
 # --- the measurement (in a child process per size) ------------------------------------------------------------
-def measure(db: Path, batch: int, rules: bool) -> dict[str, Any]:
+def measure(url: str, batch: int, rules: bool) -> dict[str, Any]:
     from ledger.application import Ledger
     from projections.registry import load_plugins
     from projections.runner import catch_up, rebuild
@@ -277,7 +283,7 @@ def measure(db: Path, batch: int, rules: bool) -> dict[str, Any]:
         registry.hooks.clear()
         registry.hook_reads.clear()
 
-    ledger = Ledger.open(f"sqlite:///{db}")
+    ledger = Ledger.open(url)
     size = ledger.size()
     t0 = time.perf_counter()
     decoded = 0
@@ -295,51 +301,65 @@ def measure(db: Path, batch: int, rules: bool) -> dict[str, Any]:
     ledger.close()
     return {"rules": rules, "events": size, "raw_s": raw, "raw_per_s": decoded / raw, "first_catch_up_s": first,
             "rebuild_s": took, "rebuild_cpu_s": cpu, "rebuild_per_s": size / took, "ratio": took / raw,
-            "peak_rss_mib": peak_kib / 1024, "db_mib": db.stat().st_size / 2**20}  # fmt: skip
+            "peak_rss_mib": peak_kib / 1024, "db_mib": database_mib(url)}  # fmt: skip
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", nargs="+", default=["city", "1000000"],
                         help="sizes: 'city' (the simulator's city scale) or a number of CityMix events")
-    parser.add_argument("--dir", type=Path, default=Path("/tmp/bench_rebuild"))
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="sqlite")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/bench_rebuild"),
+                        help="SQLite ledgers, keystores and build markers (reused across runs)")
     parser.add_argument("--batch", type=int, default=10000, help="leaves per transaction (rebuild's default)")
     parser.add_argument("--fresh", action="store_true", help="rebuild the ledgers even if cached")
     parser.add_argument("--rules", choices=["off", "on", "both"], default="both",
                         help="measure without the plugin hooks (anomaly rules), with them, or both")
-    parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help="print only the JSON document on stdout")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-rules", choices=["off", "on"], default="on", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(args.child, args.batch, args.child_rules == "on")))
-        return
-    args.dir.mkdir(parents=True, exist_ok=True)
-    rows = []
-    for spec in args.events:
-        events = None if spec == "city" else int(spec)
-        db, keys = args.dir / f"ledger-{spec}.db", args.dir / f"keys-{spec}"
-        if args.fresh or not db.exists():
-            for stale in args.dir.glob(f"ledger-{spec}.db*"):
-                stale.unlink()
-            if keys.exists():
-                import shutil
+    return parser
 
-                shutil.rmtree(keys)
-            t0 = time.perf_counter()
-            size = build(db, keys, events)
-            print(f"built {size} events in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        for rules in (["off", "on"] if args.rules == "both" else [args.rules]):
-            out = subprocess.run([sys.executable, __file__, "--child", str(db), "--batch", str(args.batch),
-                                  "--child-rules", rules], check=True, capture_output=True, text=True)  # fmt: skip
-            rows.append({"mix": "simulator city" if events is None else "CityMix",
-                         **json.loads(out.stdout.strip().splitlines()[-1])})  # fmt: skip
-            print(rows[-1], file=sys.stderr, flush=True)
-    print(f"{'mix':>15} {'rules':>5} {'events':>10} {'raw read+decode/s':>18} {'rebuild/s':>10} {'rebuild s':>10} {'cpu s':>6}"
-          f" {'ratio':>6} {'peak RSS MiB':>13} {'db MiB':>8}")  # fmt: skip
+
+def ensure_built(folder: Path, backend: str, spec: str, fresh: bool) -> Any:
+    """The cached ledger of ``spec`` on ``backend``, built first if missing (or ``fresh``)."""
+    target = bench_ledger(folder, "rebuild", backend, spec)
+    if fresh or target.built() is None:
+        target.reset()
+        t0 = time.perf_counter()
+        size = build(target.url, target.keys, None if spec == "city" else int(spec))
+        target.mark_built(events=size, build_s=round(time.perf_counter() - t0, 1))
+        print(f"built {size} events on {backend} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+    return target
+
+
+def main() -> None:
+    args = arguments().parse_args()
+    if args.child:
+        url = args.child if "://" in args.child else f"sqlite:///{args.child}"
+        print(json.dumps(measure(url, args.batch, args.child_rules == "on")))
+        return
+    rows = []
+    for backend in backends(args.backend):
+        for spec in args.events:
+            target = ensure_built(args.dir, backend, spec, args.fresh)
+            for rules in (["off", "on"] if args.rules == "both" else [args.rules]):
+                out = subprocess.run([sys.executable, __file__, "--child", target.url, "--batch", str(args.batch),
+                                      "--child-rules", rules], check=True, capture_output=True, text=True)  # fmt: skip
+                row = json.loads(out.stdout.strip().splitlines()[-1])
+                rows.append({"backend": backend, "mix": "simulator city" if spec == "city" else "CityMix",
+                             **{k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}})  # fmt: skip
+                print(rows[-1], file=sys.stderr, flush=True)
+    print(json.dumps({"what": "rebuild (drop + replay) vs raw read + decode of the same log; ratio = rebuild s / raw s",
+                      "results": rows}, indent=2))  # fmt: skip
+    if args.json:
+        return
+    print(f"{'backend':>8} {'mix':>15} {'rules':>5} {'events':>10} {'raw read+decode/s':>18} {'rebuild/s':>10} {'rebuild s':>10}"
+          f" {'cpu s':>6} {'ratio':>6} {'peak RSS MiB':>13} {'db MiB':>8}", file=sys.stderr)  # fmt: skip
     for r in rows:
-        print(f"{r['mix']:>15} {'on' if r['rules'] else 'off':>5} {r['events']:>10} {r['raw_per_s']:>18,.0f} {r['rebuild_per_s']:>10,.0f} {r['rebuild_s']:>10.1f}"
-              f" {r['rebuild_cpu_s']:>6.1f}"
-              f" {r['ratio']:>6.1f} {r['peak_rss_mib']:>13.0f} {r['db_mib']:>8.0f}")  # fmt: skip
+        print(f"{r['backend']:>8} {r['mix']:>15} {'on' if r['rules'] else 'off':>5} {r['events']:>10} {r['raw_per_s']:>18,.0f}"
+              f" {r['rebuild_per_s']:>10,.0f} {r['rebuild_s']:>10.1f} {r['rebuild_cpu_s']:>6.1f}"
+              f" {r['ratio']:>6.1f} {r['peak_rss_mib']:>13.0f} {r['db_mib']:>8.0f}", file=sys.stderr)  # fmt: skip
 
 
 if __name__ == "__main__":

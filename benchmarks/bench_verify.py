@@ -3,8 +3,13 @@
     .venv/bin/python benchmarks/bench_verify.py                     # 20k signed events
     .venv/bin/python benchmarks/bench_verify.py --events 100000
     .venv/bin/python benchmarks/bench_verify.py --db sqlite:///ledger.db --keys keys   # an existing ledger
+    .venv/bin/python benchmarks/bench_verify.py --db postgresql://postgres@127.0.0.1:5432/bench_rebuild_100000 \
+        --keys /tmp/bench_rebuild/keys-postgres-100000                                 # on PostgreSQL
 
-Builds a SQLite ledger of N signed events (a class-training mix: registrations, identity
+``benchmarks/run.py`` verifies ``bench_rebuild.py``'s cached CityMix ledgers this way, on SQLite
+and on PostgreSQL, at every size of its plan (growth).
+
+Without --db, builds a SQLite ledger of N signed events (a class-training mix: registrations, identity
 checks, class openings and approvals, enrolments, daily attendance of the whole class of 40 —
 2 KB envelopes —, completions), every one signed with real keys and appended through
 ``Ledger.append``; then, in this process:
@@ -188,16 +193,20 @@ def cpu_seconds() -> float:
     return me.ru_utime + me.ru_stime + children.ru_utime + children.ru_stime
 
 
-def main() -> None:
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20_000)
-    parser.add_argument("--db", help="verify this existing ledger instead of building one")
+    parser.add_argument("--db", help="verify this existing ledger (SQLite or PostgreSQL URL) instead of building one")
     parser.add_argument("--keys", help="its keystore (operator.pub)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--serial", action="store_true", help="also time verify in one process")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--dir", type=Path, help="build into (or reuse the ledger already in) this folder")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     cores = os.cpu_count() or 1
     tmp = tempfile.TemporaryDirectory(prefix="bench-verify-")
     if args.db:
@@ -235,6 +244,7 @@ def main() -> None:
     cpu_per_event = statistics.median(cpu) / size  # CPU time of the main process and its workers
 
     result = {
+        "backend": "sqlite" if db.startswith("sqlite") else "postgres",
         "events": size,
         "build_s": None if built is None else round(built, 1),
         "cores": cores,

@@ -2,51 +2,68 @@
 
     python benchmarks/run.py [--quick] [--json]
 
-Runs, one after another on this machine, the focused benchmarks and collects their JSON:
+Runs, one after another on this machine, the focused benchmarks and collects their JSON. Each
+is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without ``--quick``
+(growth: a linear cost keeps its rate):
 
-* ``bench_ingest.py``  — import and submit vs the Ed25519 verify limit and bare eventsourcing
-  (SQLite and PostgreSQL);
-* ``bench_verify.py``  — ``verify`` vs the Ed25519 limit × cores, at several sizes (growth);
+* ``bench_ingest.py``  — import and submit vs the Ed25519 verify limit and bare eventsourcing;
 * ``bench_rebuild.py`` — projection rebuild (read models, balances, anomaly rules) vs raw log
-  read + decode, at several sizes (growth; 1M only without ``--quick``);
-* ``bench_proofs.py``  — inclusion / consistency proof latency p50/p99 at 10k, 100k (and 1M);
+  read + decode; it builds the signed CityMix ledgers (cached in /tmp/bench_rebuild and in
+  PostgreSQL databases ``bench_rebuild_<size>``) that the next step reuses;
+* ``bench_verify.py``  — ``verify`` of those ledgers vs the Ed25519 limit × cores;
+* ``bench_proofs.py``  — inclusion / consistency proof latency p50/p99;
 * ``bench_detection.py`` — recall and precision of the anomaly rules on the simulator's
-  injected truth.
+  injected truth (small scale; the city too without ``--quick``).
 
 Each script can also run alone (see its own docstring). ``--quick`` keeps the whole run under
-ten minutes here; the full run's figures are recorded in ``docs/performance.md``.
+ten minutes here on a first run (ledgers are built; later runs reuse them); the full run's
+figures are recorded in ``docs/performance.md``. Progress goes to stderr, the report to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from common import bench_ledger  # noqa: E402
+
+
+REBUILD_DIR = Path("/tmp/bench_rebuild")
 
 
 def plan(quick: bool) -> list[tuple[str, list[str]]]:
-    if quick:
-        return [
-            ("ingest", ["bench_ingest.py", "--events", "4000", "--singles", "400", "--runs", "1", "--json"]),
-            ("verify_10k", ["bench_verify.py", "--events", "10000", "--rounds", "1"]),
-            ("rebuild", ["bench_rebuild.py", "--events", "10000", "100000", "--rules", "on"]),
-            ("proofs", ["bench_proofs.py", "--sizes", "10000", "100000", "--samples", "500"]),
-            ("detection", ["bench_detection.py", "--json"]),
-        ]
-    return [
-        ("ingest", ["bench_ingest.py", "--events", "8000", "--singles", "1000", "--runs", "3", "--json"]),
-        ("verify_10k", ["bench_verify.py", "--events", "10000"]),
-        ("verify_100k", ["bench_verify.py", "--events", "100000"]),
-        ("rebuild", ["bench_rebuild.py", "--events", "10000", "100000", "city", "1000000"]),
-        ("proofs", ["bench_proofs.py", "--sizes", "10000", "100000", "1000000"]),
-        ("detection", ["bench_detection.py", "--json", "--city"]),
+    """(name, script + arguments) in running order; verify reuses the ledgers rebuild built."""
+    sizes = ["10000", "100000"] if quick else ["10000", "100000", "1000000"]
+    steps: list[tuple[str, list[str]]] = [
+        ("ingest", ["bench_ingest.py", "--backend", "both", "--json",
+                    *(["--events", "4000", "--singles", "400", "--runs", "1"] if quick
+                      else ["--events", "8000", "--singles", "1000", "--runs", "3"])]),
+        ("rebuild", ["bench_rebuild.py", "--backend", "both", "--json", "--dir", str(REBUILD_DIR),
+                     "--events", *sizes, *(["--rules", "on"] if quick else ["city", "--rules", "both"])]),
+    ]  # fmt: skip
+    for backend in ("sqlite", "postgres"):
+        for spec in sizes:
+            target = bench_ledger(REBUILD_DIR, "rebuild", backend, spec)
+            rounds = "1" if quick or spec == "1000000" else "3"
+            steps.append((f"verify_{backend}_{spec}",
+                          ["bench_verify.py", "--db", target.url, "--keys", str(target.keys), "--rounds", rounds]))  # fmt: skip
+    steps += [
+        ("proofs", ["bench_proofs.py", "--backend", "both", "--sizes", *sizes, "--samples", "500" if quick else "2000"]),
+        ("detection", ["bench_detection.py", "--json", *([] if quick else ["--city"])]),
     ]
+    return steps
 
 
 def first_json(text: str) -> Any:
@@ -61,37 +78,68 @@ def first_json(text: str) -> Any:
     return None
 
 
+def run_step(command: list[str]) -> tuple[int, str, list[str]]:
+    """Run one script: its stderr (progress, human summary) streams through, its stdout is kept."""
+    child = subprocess.Popen([sys.executable, str(HERE / command[0]), *command[1:]], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True, bufsize=1)  # fmt: skip
+    tail: deque[str] = deque(maxlen=5)
+
+    def pump() -> None:
+        assert child.stderr is not None
+        for line in child.stderr:
+            tail.append(line.rstrip())
+            print(f"    {line.rstrip()}", file=sys.stderr, flush=True)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    out = child.stdout.read() if child.stdout else ""
+    code = child.wait()
+    thread.join()
+    return code, out, list(tail)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="run every benchmark and print the ratios")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, no 1M runs (< 10 min)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     args = parser.parse_args()
-    report: dict[str, Any] = {"quick": args.quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    for name, command in plan(args.quick):
-        script = HERE / command[0]
-        if not script.exists():
-            report[name] = {"skipped": f"{command[0]} not present"}
-            continue
-        print(f"[run] {name}: {' '.join(command)}", file=sys.stderr, flush=True)
+    began = time.monotonic()
+    report: dict[str, Any] = {"quick": args.quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                              "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
+                                          "platform": platform.platform()}}  # fmt: skip
+    steps = plan(args.quick)
+    for number, (name, command) in enumerate(steps, 1):
+        print(f"[{number}/{len(steps)} {time.monotonic() - began:6.0f} s] {name}: {' '.join(command)}",
+              file=sys.stderr, flush=True)  # fmt: skip
         started = time.monotonic()
-        done = subprocess.run([sys.executable, str(script), *command[1:]], capture_output=True, text=True)
-        result = first_json(done.stdout)
-        report[name] = {
-            "seconds": round(time.monotonic() - started, 1),
-            "exit": done.returncode,
-            "result": result,
-            **({"stderr_tail": done.stderr.strip().splitlines()[-3:]} if done.returncode else {}),
-        }
+        code, out, tail = run_step(command)
+        report[name] = {"seconds": round(time.monotonic() - started, 1), "exit": code, "result": first_json(out),
+                        **({"stderr_tail": tail} if code else {})}  # fmt: skip
         if not args.json:
             print(f"== {name} ({report[name]['seconds']} s) ==")
-            print(done.stdout.strip()[-3000:])
+            print(out.strip()[-3000:])
+    report["total_seconds"] = round(time.monotonic() - began, 1)
     report["ratios"] = ratios(report)
+    failed = [name for name, _ in steps if report[name]["exit"] != 0]
+    report["failed"] = failed
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
         print("== ratios ==")
         for key, value in report["ratios"].items():
             print(f"  {key}: {value}")
+    print(f"[done] {len(steps)} steps in {report['total_seconds']:.0f} s"
+          + (f"; FAILED: {', '.join(failed)}" if failed else ""), file=sys.stderr)  # fmt: skip
+    if failed:
+        sys.exit(1)
+
+
+def label(row: dict[str, Any], index: int) -> str:
+    """A list row's name in the ratio keys: what distinguishes it (backend, size, rules)."""
+    parts = [str(row[k]) for k in ("backend", "scale", "events", "leaves") if k in row]
+    if "rules" in row:
+        parts.append("rules " + ("on" if row["rules"] else "off"))
+    return "/".join(parts) or str(index)
 
 
 def ratios(report: dict[str, Any]) -> dict[str, Any]:
@@ -104,8 +152,7 @@ def ratios(report: dict[str, Any]) -> dict[str, Any]:
                 walk(f"{prefix}.{key}" if prefix else key, sub)
         elif isinstance(value, list):
             for i, sub in enumerate(value):
-                label = sub.get("backend") or sub.get("events") or sub.get("size") or i if isinstance(sub, dict) else i
-                walk(f"{prefix}[{label}]", sub)
+                walk(f"{prefix}[{label(sub, i) if isinstance(sub, dict) else i}]", sub)
         elif isinstance(value, (int, float)) and any(
             word in prefix.lower() for word in ("ratio", "recall", "precision", "p99")
         ):
