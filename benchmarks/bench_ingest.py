@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey  
 from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.domain import Aggregate  # noqa: E402
 
-from ledger.application import Item, Ledger, verify_many  # noqa: E402
+from ledger.application import verify_many  # noqa: E402
 from ledger.envelope import Envelope  # noqa: E402
 from ledger.service import Session  # noqa: E402
 from ledger.signing import parse_line  # noqa: E402
@@ -42,7 +42,6 @@ from ledger.store import DatabaseURL  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import PG_ADMIN, drop_pg_database, pg_url  # noqa: E402
-
 
 
 # --- databases ------------------------------------------------------------------------------------

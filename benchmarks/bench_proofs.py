@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from common import BenchLedger, backends, bench_ledger  # noqa: E402
+
 from ledger import merkle  # noqa: E402
 from ledger.application import Ledger  # noqa: E402
 from ledger.proofs import consistency_proof, inclusion_proof  # noqa: E402

@@ -39,7 +39,6 @@ sys.path.insert(0, str(HERE))
 
 from common import bench_ledger  # noqa: E402
 
-
 REBUILD_DIR = Path("/tmp/bench_rebuild")
 
 
@@ -60,7 +59,18 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             steps.append((f"verify_{backend}_{spec}",
                           ["bench_verify.py", "--db", target.url, "--keys", str(target.keys), "--rounds", rounds]))  # fmt: skip
     steps += [
-        ("proofs", ["bench_proofs.py", "--backend", "both", "--sizes", *sizes, "--samples", "500" if quick else "2000"]),
+        (
+            "proofs",
+            [
+                "bench_proofs.py",
+                "--backend",
+                "both",
+                "--sizes",
+                *sizes,
+                "--samples",
+                "500" if quick else "2000",
+            ],
+        ),
         ("detection", ["bench_detection.py", "--json", *([] if quick else ["--city"])]),
     ]
     return steps

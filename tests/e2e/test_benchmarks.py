@@ -52,7 +52,9 @@ def test_every_step_of_the_plan_parses_with_its_script(quick: bool) -> None:
             pytest.fail(f"{name}: {command[0]} rejects {' '.join(command[1:])}")
     names = [name for name, _ in steps]
     sizes = ["10000", "100000"] + ([] if quick else ["1000000"])
-    assert [n for n in names if n.startswith("verify_")] == [f"verify_{b}_{s}" for b in ("sqlite", "postgres") for s in sizes]
+    assert [n for n in names if n.startswith("verify_")] == [
+        f"verify_{b}_{s}" for b in ("sqlite", "postgres") for s in sizes
+    ]
 
 
 def test_ratios_name_each_row_by_what_distinguishes_it() -> None:
@@ -84,7 +86,9 @@ def test_rebuild_verify_and_proofs_measure_both_backends(tmp_path: Path) -> None
         for backend in ("sqlite", "postgres"):
             target = common.bench_ledger(tmp_path / "rebuild", "rebuild", backend, "300")
             assert target.built()["events"] == 300
-            verified = bench("bench_verify.py", "--db", target.url, "--keys", str(target.keys), "--rounds", "1")
+            verified = bench(
+                "bench_verify.py", "--db", target.url, "--keys", str(target.keys), "--rounds", "1"
+            )
             assert verified["backend"] == backend and verified["events"] == 300
             assert verified["checkpoints"] >= 1 and 0 < verified["ratio"]["cryptography"] < 5
         proofs = bench("bench_proofs.py", "--sizes", "500", "--samples", "50", "--backend", "both",

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vector_files import vectors_dir
 from ledger.merkle import (
     EMPTY_ROOT,
     CompactRange,
@@ -33,6 +31,7 @@ from ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from vector_files import vectors_dir
 
 VECTORS = vectors_dir()
 

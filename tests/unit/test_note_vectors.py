@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +16,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vector_files import vectors_dir
 from ledger.b64 import b64decode_strict
 from ledger.merkle import leaf_hash
 from ledger.note import (
@@ -47,6 +45,7 @@ from ledger.note import (
     verify_cosignature,
     verify_note,
 )
+from vector_files import vectors_dir
 
 VECTORS = vectors_dir()
 
