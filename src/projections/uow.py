@@ -172,6 +172,7 @@ class UnitOfWork:
         self.position = position  # the next seq to project
         self.log_clock = log_clock  # DESIGN §3: latest business date so far, registry excluded
         self.event: LeafEvent | None = None  # the event being applied (for hooks)
+        self.notes: dict[str, Any] = {}  # what hooks remember for the rest of the batch
         self.crash = crash or CrashPoint()
         self._cache: dict[sa.Table, dict[Key, Row | None]] = defaultdict(dict)
         self._stored: dict[sa.Table, set[Key]] = defaultdict(set)
@@ -194,8 +195,9 @@ class UnitOfWork:
     def prefetch(self, wanted: Iterable[tuple[sa.Table, Key]]) -> None:
         """Load many rows by key in a few queries; remember the absent ones too."""
         by_table: dict[sa.Table, set[Key]] = defaultdict(set)
+        caches = self._cache
         for table, key in wanted:
-            if key not in self._cache[table]:
+            if key not in caches[table]:
                 by_table[table].add(key)
         for table, key_set in by_table.items():
             keys = sorted(key_set)

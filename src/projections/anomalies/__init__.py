@@ -42,6 +42,9 @@ def _dispatch() -> dict[str, list[Rule]]:
 DISPATCH = _dispatch()
 CLOCK_RULES = DISPATCH.pop("@clock", [])  # judged after every event: the log clock may have moved
 
+
+CLOCK_IDS = frozenset(r.id for r in CLOCK_RULES)  # rules an event and the clock may both trigger
+
 # Cost accounting for benchmarks/bench_detection.py: rule id → [seconds, evaluations] when set.
 COSTS: dict[str, list[float]] | None = None
 
@@ -62,19 +65,25 @@ def detect(uow: Any, seq: int, envelope: dict[str, Any]) -> None:
     done: set[tuple[str, Subject]] = set()
     for r in DISPATCH.get(ev.type, ()):
         _evaluate(ctx, r, r.on[ev.type], done)
-    for r in CLOCK_RULES:
-        _evaluate(ctx, r, r.on["@clock"], done)
+    # The clock rules look only at what the log clock's move brought due: when the clock has not
+    # moved since they last looked in this batch, they have nothing to see.
+    if CLOCK_RULES and uow.notes.get("clock_rules_at", "") != ctx.clock:
+        uow.notes["clock_rules_at"] = ctx.clock
+        for r in CLOCK_RULES:
+            _evaluate(ctx, r, r.on["@clock"], done)
     if ev.type == "AnomalyDisposed":
         dispose(ctx)
 
 
 def _evaluate(ctx: Ctx, r: Rule, trigger: Any, done: set[tuple[str, Subject]]) -> None:
     started = perf_counter() if COSTS is not None else 0.0
-    subjects = [s for s in dict.fromkeys(trigger(ctx)) if (r.id, s) not in done]
+    subjects = list(dict.fromkeys(trigger(ctx)))
+    if r.id in CLOCK_IDS:  # the event may already have had this rule judge these subjects
+        subjects = [s for s in subjects if (r.id, s) not in done]
+        done.update((r.id, s) for s in subjects)
     if len(subjects) > 1:  # one query for the subjects' rows, not one each
         ctx.uow.prefetch(_subject_rows(subjects))
     for subject in subjects:
-        done.add((r.id, subject))
         settle(ctx, r, subject, r.check(ctx, subject))
     if COSTS is not None:
         cost = COSTS.setdefault(r.id, [0.0, 0])

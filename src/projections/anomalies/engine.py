@@ -170,7 +170,10 @@ def settle(ctx: Ctx, rule_: Rule, subject: Subject, findings: Findings) -> None:
     """Compare what ``subject``'s part supports now with what it supported before; move the flags."""
     kind, ident, part = subject
     held = ctx.state(kind, ident) or {}
-    before: dict[str, list[Any]] = held.get("sup", {}).get(rule_.id, {}).get(part, {})
+    supported = held.get("sup", {}).get(rule_.id)
+    if not findings and (not supported or part not in supported):
+        return  # nothing found, nothing held: most judgements end here
+    before: dict[str, list[Any]] = (supported or {}).get(part, {})
     now = {
         ("" if lid is None else lid): [sorted(set(f.evidence)), f.detail, f.jurisdiction]
         for lid, f in findings.items()
