@@ -63,12 +63,15 @@ def test_ratios_name_each_row_by_what_distinguishes_it() -> None:
         {"backend": "sqlite", "events": 10, "rules": True, "ratio": 2.0},
         {"backend": "sqlite", "events": 20, "rules": True, "ratio": 3.0},
         {"backend": "postgres", "events": 10, "rules": False, "ratio": 4.0},
-    ]}}, "verify_sqlite_10": {"result": {"ratio": {"cryptography": 0.7}, "events": 10}}}  # fmt: skip
+    ]}}, "verify_sqlite_10": {"result": {"ratio": {"cryptography": 0.7}, "events": 10}},
+              "detection": {"result": {"results": [{"scale": "small", "events": 5, "recall": 1.0,
+                                                    "per_rule": {"STD-DURATION": {"evaluations": 21}}}]}}}  # fmt: skip
     assert run.ratios(report) == {
         "rebuild.results[sqlite/10/rules on].ratio": 2.0,
         "rebuild.results[sqlite/20/rules on].ratio": 3.0,
         "rebuild.results[postgres/10/rules off].ratio": 4.0,
         "verify_sqlite_10.ratio.cryptography": 0.7,
+        "detection.results[small/5].recall": 1.0,
     }
 
 
