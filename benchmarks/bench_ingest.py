@@ -65,6 +65,8 @@ class Database:
             drop_pg_database(name)
 
 
+SMALL_SCALE_EVENTS = 5_500  # simulate("small", seed=7) yields ~6,000 events; more need the city
+
 # --- workload ------------------------------------------------------------------------------------------
 def workload(events: int, keys_dir: Path, db_url: str) -> tuple[Session, list[str]]:
     """A ledger with the simulator's actors registered, and ``events`` signed envelope lines."""
@@ -73,7 +75,7 @@ def workload(events: int, keys_dir: Path, db_url: str) -> tuple[Session, list[st
     session = Session.open(db_url, keys_dir)
     session.checkpoint_interval = 0
     session.init()
-    sim = simulate("city" if events > 60_000 else "small", seed=7, misuse_rate=0.0)
+    sim = simulate("small" if events <= SMALL_SCALE_EVENTS else "city", seed=7, misuse_rate=0.0)
     for actor in sim.actors:
         session.add_actor(actor.actor_id, actor.role, actor.jurisdiction, actor.name, None, actor.uscc)
     signer = session.signer()
@@ -86,6 +88,8 @@ def workload(events: int, keys_dir: Path, db_url: str) -> tuple[Session, list[st
         lines.append(json.dumps(item.envelope.raw, ensure_ascii=False))
         if len(lines) >= events:
             break
+    if len(lines) < events:
+        raise SystemExit(f"the simulation gave {len(lines)} events, fewer than the {events} asked for")
     return session, lines
 
 
