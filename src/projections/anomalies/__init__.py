@@ -41,8 +41,6 @@ def _dispatch() -> dict[str, list[Rule]]:
 
 DISPATCH = _dispatch()
 CLOCK_RULES = DISPATCH.pop("@clock", [])  # judged after every event: the log clock may have moved
-
-
 CLOCK_IDS = frozenset(r.id for r in CLOCK_RULES)  # rules an event and the clock may both trigger
 
 # Cost accounting for benchmarks/bench_detection.py: rule id → [seconds, evaluations] when set.
