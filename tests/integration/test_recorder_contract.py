@@ -9,6 +9,7 @@ prove theirs.
 from __future__ import annotations
 
 import tempfile
+import threading
 from pathlib import Path
 
 from eventsourcing.postgres import PostgresDatastore
@@ -17,6 +18,18 @@ from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
 from conftest import drop_pg_database, fresh_pg_database
 from ledger.store import LedgerPostgresRecorder, LedgerSQLiteRecorder
+
+
+def join_readers() -> None:
+    """Wait for the library's reader threads before the datastore closes.
+
+    ``test_concurrent_no_conflicts`` sets its two readers' stop flag but does not join them, so
+    a reader can still be inside ``select_notifications`` when ``tearDown`` closes the pool — on
+    SQLite that is a query on a closed connection, which crashed CI once with a segmentation
+    fault. Since Python 3.10 a thread's default name ends with its target's name."""
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and thread.name.endswith("(read_continuously)"):
+            thread.join(timeout=30)
 
 
 class TestLedgerSQLiteRecorder(ApplicationRecorderTestCase[LedgerSQLiteRecorder]):
@@ -28,6 +41,7 @@ class TestLedgerSQLiteRecorder(ApplicationRecorderTestCase[LedgerSQLiteRecorder]
         self.datastore = SQLiteDatastore(str(Path(self._tmp.name) / "contract.db"))
 
     def tearDown(self) -> None:
+        join_readers()
         self.datastore.close()
         self._tmp.cleanup()
         super().tearDown()
@@ -56,6 +70,7 @@ class TestLedgerPostgresRecorder(ApplicationRecorderTestCase[LedgerPostgresRecor
         )  # fmt: skip
 
     def tearDown(self) -> None:
+        join_readers()
         self.datastore.close()
         drop_pg_database(self._dbname)
         super().tearDown()
