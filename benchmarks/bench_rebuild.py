@@ -11,6 +11,11 @@ as ``import --sign`` signs it; a number N is about N events of this file's CityM
 the simulator's shape (labourers, classes with daily attendance of the whole class,
 inspections, certificates, training / living-allowance / employer claims, approvals, payments,
 a few returns and recoveries) and exists because one simulated city is smaller than 1M events.
+Like a real log it is chronological (four classes start a day; the cohorts' events are merged by
+time) and mostly clean: its flags are the ~2 % of attendance days signed ten days late and what
+few its random ages and categories raise (version 1 of this mix emitted whole cohorts one after
+another and paid at weekends, so every claim looked 90 days stale when approved, and about 15 %
+of its events raised or withdrew a flag — a flag storm, not a programme).
 Every event is signed with real keys and appended through ``Ledger.append``.
 
 Then, in a fresh child process per size (so peak RSS is that run's own):
@@ -29,6 +34,8 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import heapq
+import itertools
 import json
 import random
 import resource
@@ -67,6 +74,22 @@ def at(day: dt.date, hour: int = 10) -> str:
     return dt.datetime(day.year, day.month, day.day, hour, 0, tzinfo=SHANGHAI).isoformat()
 
 
+FIRST_START = dt.date(2018, 7, 1)
+FUND_YEARS = (2018, 2019, 2020, 2021)
+MIX_VERSION = 2  # 2: chronological, clean programme (v1 raised a flag for ~15 % of its events)
+
+
+def cohort_start(i: int) -> dt.date:
+    """Four classes start each day from July 2018 (1M events is ~3,000 classes: 2018-07 to 2020-07)."""
+    return FIRST_START + dt.timedelta(days=(i // 4) % 860)
+
+
+def next_working_day(day: dt.date) -> dt.date:
+    from ledger import holidays
+
+    return day if not holidays.covers(day) or holidays.is_working_day(day) else holidays.next_working_day(day)
+
+
 class CityMix:
     """Deterministic intents ``(actor, type, at, body)`` in the shape of a county programme."""
 
@@ -75,17 +98,39 @@ class CityMix:
         self.n = 0
 
     def funds(self) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-        for year in (2018, 2019, 2020):
+        for year in FUND_YEARS:
             for c in COUNTIES:
                 for purpose in ("training", "living_allowance", "employer"):
-                    yield (f"fin-{c}", "FundAllocated", at(dt.date(year, 1, 15)), {
+                    yield (f"fin-{c}", "FundAllocated", at(dt.date(year, 1, 1), 0), {
                         "fund_id": f"F-{year}-{c}-{purpose}", "jurisdiction": c, "source": "central",
                         "purpose": purpose, "year": year, "amount_fen": 2_000_000_000_00})  # fmt: skip
+
+    def stream(self) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        """Every cohort's events and the funds' allocations, merged by time as a real log is: a
+        cohort opens when its first event (registration, 40 days before its start) is due; each
+        cohort keeps its own order (a payment after its approval)."""
+        heap: list[tuple[str, int, tuple[str, str, str, dict[str, Any]], Iterator[Any]]] = []
+        tie = itertools.count()
+
+        def push(events: Iterator[tuple[str, str, str, dict[str, Any]]]) -> None:
+            item = next(events, None)
+            if item is not None:
+                heapq.heappush(heap, (item[2], next(tie), item, events))
+
+        push(self.funds())
+        i = 0
+        while True:
+            while not heap or at(cohort_start(i) - dt.timedelta(days=40)) <= heap[0][0]:
+                push(self.cohort(i))
+                i += 1
+            _, _, item, events = heapq.heappop(heap)
+            yield item
+            push(events)
 
     def cohort(self, i: int) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
         rng, c = self.rng, COUNTIES[i % len(COUNTIES)]
         inst, pov, hr, fin, emp = f"inst-{c}-{i % 3}", f"pov-{c}", f"hr-{c}", f"fin-{c}", f"emp-{c}"
-        start = dt.date(2018, 7, 1) + dt.timedelta(days=rng.randrange(0, 860))
+        start = cohort_start(i)
         size = rng.randint(20, 45)
         days = rng.randint(20, 28)
         end = start + dt.timedelta(days=days - 1)
@@ -95,12 +140,13 @@ class CityMix:
             yield (pov, "LaborerRegistered", at(start - dt.timedelta(days=40)), {
                 "laborer_id": lid, "household_id": f"H-{i:06d}-{k // 2:02d}", "jurisdiction": c,
                 "township": "吉强镇", "village": "龙王坝村", "birth_date": f"{rng.randint(1962, 2002)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}",
-                "gender": rng.choice(["male", "female"]), "category": rng.choice(["poor"] * 8 + ["eco_migrant", "non_poor"]),
+                "gender": rng.choice(["male", "female"]), "category": rng.choice(["poor"] * 8 + ["eco_migrant"]),
                 "id_fingerprint": f"{i:032x}{k:032x}", "pii_commitment": f"{k:032x}{i:032x}"})  # fmt: skip
             yield (pov, "IdentityConfirmed", at(start - dt.timedelta(days=35)), {"laborer_id": lid, "basis": "建档立卡系统比对"})
+        in_catalog = rng.random() < 0.5
         yield (inst, "ClassOpeningRequested", at(start - dt.timedelta(days=20)), {
             "class_id": cls, "programme": rng.choice(["employment_skill", "special_ability"]),
-            "occupation": rng.choice(["中式烹调", "家政服务", "电工", "焊工", "农机驾驶"]), "in_catalog": rng.random() < 0.5,
+            "occupation": rng.choice(["中式烹调", "家政服务", "电工", "焊工", "农机驾驶"]), "in_catalog": in_catalog,
             "jurisdiction": c, "site": "实训楼", "planned_start": start.isoformat(), "planned_end": end.isoformat(),
             "capacity": 50, "hours_per_day": 8, "practical_percent": 70, "subsidy_per_trainee_fen": 150000})  # fmt: skip
         yield (hr, "ClassOpeningApproved", at(start - dt.timedelta(days=10)), {"class_id": cls})
@@ -110,28 +156,31 @@ class CityMix:
         for lid in dropped:
             yield (inst, "TraineeWithdrawn", at(start + dt.timedelta(days=3)), {"class_id": cls, "laborer_id": lid, "reason": "外出务工"})
         stayed = [p for p in people if p not in dropped]
+        mid = start + dt.timedelta(days=days // 2)
+        seen: list[str] = []
         for d in range(days):
             day = start + dt.timedelta(days=d)
             present = [p for p in stayed if rng.random() > 0.04]
+            if day == mid:
+                seen = present
             signed = day + dt.timedelta(days=10 if rng.random() < 0.02 else 0)
             yield (inst, "AttendanceRecorded", at(signed, 18), {
                 "class_id": cls, "date": day.isoformat(),
                 "trainees": [{"laborer_id": p, "theory_hours": 2, "practical_hours": 6} for p in present]})  # fmt: skip
-        mid = start + dt.timedelta(days=days // 2)
-        yield (hr, "InspectionRecorded", at(mid), {
+        yield ("insp", "InspectionRecorded", at(mid), {
             "inspection_id": f"I-{i:06d}", "method": "site_visit", "subject_kind": "class", "subject_id": cls,
-            "date": mid.isoformat(), "class_id": cls, "present": stayed[:5], "absent": [],
+            "date": mid.isoformat(), "class_id": cls, "present": seen, "absent": [],
             "checklist": dict.fromkeys(("plan", "teachers", "facilities", "practical", "textbooks", "attendance"), True),
             "findings": [], "verdict": "pass"})  # fmt: skip
         yield (inst, "ClassCompleted", at(end), {"class_id": cls, "end_date": end.isoformat(), "completers": stayed})
         yield (hr, "CompletionReviewed", at(end + dt.timedelta(days=5)), {"class_id": cls, "approved": True, "note": "合格"})
         certs = {}
         for lid in stayed:
-            certs[lid] = f"T-{lid}"
-            yield (inst, "CertificateIssued", at(end + dt.timedelta(days=2)), {
-                "certificate_no": certs[lid], "certificate_type": "training_completion", "laborer_id": lid,
+            certs[lid] = f"{'Q' if in_catalog else 'T'}-{lid}"
+            yield ("apc" if in_catalog else inst, "CertificateIssued", at(end + dt.timedelta(days=2)), {
+                "certificate_no": certs[lid],
+                "certificate_type": "vocational_qualification" if in_catalog else "training_completion", "laborer_id": lid,
                 "class_id": cls, "occupation": "中式烹调", "issued_on": (end + dt.timedelta(days=2)).isoformat()})  # fmt: skip
-        year = min(max((end + dt.timedelta(days=20)).year, 2018), 2020)
         claim = f"CL-{i:06d}"
         lines = [{"laborer_id": lid, "amount_fen": 150000, "certificate_no": certs[lid]} for lid in stayed]
         yield (inst, "SubsidyClaimed", at(end + dt.timedelta(days=10)), {
@@ -141,7 +190,8 @@ class CityMix:
         yield (hr, "ClaimApproved", at(end + dt.timedelta(days=20)), {
             "claim_id": claim, "lines": [{"laborer_id": ln["laborer_id"], "amount_fen": ln["amount_fen"]} for ln in lines],
             "total_fen": 150000 * len(lines)})  # fmt: skip
-        paid_on = end + dt.timedelta(days=30)
+        paid_on = next_working_day(end + dt.timedelta(days=30))
+        year = paid_on.year
         yield (fin, "PaymentDisbursed", at(paid_on), {
             "payment_id": f"P-{i:06d}", "claim_id": claim, "fund_id": f"F-{year}-{c}-training",
             "amount_fen": 150000 * len(lines), "payee_account": f"{i:064x}", "bank_reference": f"B{i:08d}",
@@ -184,9 +234,9 @@ class CityMix:
             yield (hr, "ClaimApproved", at(proof_day + dt.timedelta(days=10)), {
                 "claim_id": ec, "lines": [{"laborer_id": ln["laborer_id"], "amount_fen": 100000} for ln in elines],
                 "total_fen": 100000 * len(elines)})  # fmt: skip
-            pay_day = proof_day + dt.timedelta(days=20)
+            pay_day = next_working_day(proof_day + dt.timedelta(days=20))
             yield (fin, "PaymentDisbursed", at(pay_day), {
-                "payment_id": f"PE-{i:06d}", "claim_id": ec, "fund_id": f"F-{min(pay_day.year, 2020)}-{c}-employer",
+                "payment_id": f"PE-{i:06d}", "claim_id": ec, "fund_id": f"F-{pay_day.year}-{c}-employer",
                 "amount_fen": 100000 * len(elines), "payee_account": f"{i + 7:064x}", "bank_reference": f"BE{i:08d}",
                 "value_date": pay_day.isoformat()})  # fmt: skip
 
@@ -246,16 +296,8 @@ def _build_generated(session: Any, events: int) -> int:
     mix, signing_keys = CityMix(), {}
     n = session.ledger.size()
     started = time.perf_counter()
-
-    def stream() -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-        yield from mix.funds()
-        i = 0
-        while True:
-            yield from mix.cohort(i)
-            i += 1
-
     batch: list[Item] = []
-    for actor, kind, when, body in stream():
+    for actor, kind, when, body in mix.stream():
         if n + len(batch) >= events:
             break
         key = signing_keys.get(actor) or signing_keys.setdefault(actor, session.keys.actor_key(actor))
@@ -324,11 +366,11 @@ def arguments() -> argparse.ArgumentParser:
 def ensure_built(folder: Path, backend: str, spec: str, fresh: bool) -> Any:
     """The cached ledger of ``spec`` on ``backend``, built first if missing (or ``fresh``)."""
     target = bench_ledger(folder, "rebuild", backend, spec)
-    if fresh or target.built() is None:
+    if fresh or (target.built() or {}).get("mix") != MIX_VERSION:
         target.reset()
         t0 = time.perf_counter()
         size = build(target.url, target.keys, None if spec == "city" else int(spec))
-        target.mark_built(events=size, build_s=round(time.perf_counter() - t0, 1))
+        target.mark_built(events=size, build_s=round(time.perf_counter() - t0, 1), mix=MIX_VERSION)
         print(f"built {size} events on {backend} in {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
     return target
 
