@@ -11,7 +11,7 @@ as ``import --sign`` signs it; a number N is about N events of this file's CityM
 the simulator's shape (labourers, classes with daily attendance of the whole class,
 inspections, certificates, training / living-allowance / employer claims, approvals, payments,
 a few returns and recoveries) and exists because one simulated city is smaller than 1M events.
-Like a real log it is chronological (four classes start a day; the cohorts' events are merged by
+Like a real log it is chronological (five classes start a day; the cohorts' events are merged by
 time) and mostly clean: its flags are the ~2 % of attendance days signed ten days late and what
 few its random ages and categories raise (version 1 of this mix emitted whole cohorts one after
 another and paid at weekends, so every claim looked 90 days stale when approved, and about 15 %
@@ -75,13 +75,16 @@ def at(day: dt.date, hour: int = 10) -> str:
 
 
 FIRST_START = dt.date(2018, 7, 1)
-FUND_YEARS = (2018, 2019, 2020, 2021)
-MIX_VERSION = 2  # 2: chronological, clean programme (v1 raised a flag for ~15 % of its events)
+CLASSES_PER_DAY = 5
+FUND_YEARS = tuple(range(2018, 2026))  # 1M events start classes until mid-2020; more run past it
+MIX_VERSION = 3  # 2 and 3: chronological and mostly clean (1 raised a flag for ~15 % of its events)
 
 
 def cohort_start(i: int) -> dt.date:
-    """Four classes start each day from July 2018 (1M events is ~3,000 classes: 2018-07 to 2020-07)."""
-    return FIRST_START + dt.timedelta(days=(i // 4) % 860)
+    """Five classes start each day from July 2018: 1M events are ~3,450 classes, starting until
+    May 2020 (version 2 wrapped back to 2018 after 860 days, so 1M events ended in a flag storm
+    of their own). Sizes beyond ~2.5M events run past the funds' years."""
+    return FIRST_START + dt.timedelta(days=i // CLASSES_PER_DAY)
 
 
 def next_working_day(day: dt.date) -> dt.date:
