@@ -14,16 +14,10 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "xiji-class.jsonl"
-ACTORS = [
-    ("tw-640422-jq", "township", "640422", "西吉县吉强镇人民政府"),
-    ("pov-640422", "poverty_office", "640422", "西吉县扶贫开发办公室"),
-    ("inst-640422-zj", "institution", "640422", "西吉县职业技术学校"),
-    ("hr-640422", "hr_bureau", "640422", "西吉县人力资源和社会保障局"),
-    ("apc-640400", "appraisal_center", "640400", "固原市职业技能鉴定中心"),
-    ("fin-640422", "finance_bureau", "640422", "西吉县财政局"),
-    ("insp-640400", "inspector", "640400", "固原市纪委监委"),
-]
+from support.xiji import ACTORS as XIJI_ACTORS
+from support.xiji import EXAMPLE, INSPECTOR
+
+ACTORS = [*XIJI_ACTORS, INSPECTOR]
 SECOND_PAYMENT = {
     "actor": "fin-640422", "type": "PaymentDisbursed", "at": "2019-06-08T10:00:00+08:00",
     "body": {"payment_id": "P-2019-640422-0002", "claim_id": "C-2019-640422-0001", "fund_id": "F-2019-640422-training",

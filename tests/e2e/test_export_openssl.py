@@ -22,16 +22,10 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLE = Path(__file__).parents[2] / "examples" / "xiji-class.jsonl"
-ACTORS = [
-    ("tw-640422-jq", "township", "640422", "西吉县吉强镇人民政府"),
-    ("pov-640422", "poverty_office", "640422", "西吉县扶贫开发办公室"),
-    ("inst-640422-zj", "institution", "640422", "西吉县职业技术学校"),
-    ("hr-640422", "hr_bureau", "640422", "西吉县人力资源和社会保障局"),
-    ("apc-640400", "appraisal_center", "640400", "固原市职业技能鉴定中心"),
-    ("fin-640422", "finance_bureau", "640422", "西吉县财政局"),
-    ("insp-640400", "inspector", "640400", "固原市纪委监委"),
-]
+from support.xiji import ACTORS as XIJI_ACTORS
+from support.xiji import EXAMPLE, INSPECTOR
+
+ACTORS = [*XIJI_ACTORS, INSPECTOR]
 DER_PREFIX = bytes.fromhex("302a300506032b6570032100")  # SubjectPublicKeyInfo header of an Ed25519 key
 PAYMENT = "P-2019-640422-0001"
 CLASS = "CLS-2019-640422-0001"

@@ -13,3 +13,4 @@ ACTORS = [
     ("apc-640400", "appraisal_center", "640400", "固原市职业技能鉴定中心"),
     ("fin-640422", "finance_bureau", "640422", "西吉县财政局"),
 ]
+INSPECTOR = ("insp-640400", "inspector", "640400", "固原市纪委监委")  # for the tests that inspect
