@@ -165,17 +165,51 @@ def shape(table: sa.Table) -> _Shape:
     return found
 
 
+class RowCache:
+    """Entity rows kept from one batch to the next of a long catch-up, such as a rebuild.
+
+    A unit of work forgets its rows when its batch commits, so the next batch loads again the
+    class, the labourers and the rules' state its events touch: on a chronological log most of
+    them are the same rows. While one runner follows the log batch after batch, nobody else can
+    change the projection tables between its commits (they change only under the position lock,
+    and the runner checks the position has not moved), so the rows it wrote or read stay true.
+
+    A cache started at position 0, on the empty tables a reset leaves, is **complete**: a row it
+    does not hold does not exist, so nothing is read back at all (no prefetch, no JSON decoding).
+    When it holds more than ``limit`` rows it is emptied and continues incomplete (rows are loaded
+    by key again, as each batch did before), so memory stays bounded however long the log is.
+    """
+
+    def __init__(self, position: int, limit: int, *, complete: bool = False):
+        self.position = position  # the next seq this cache's rows account for
+        self.complete = complete  # the caller knows the tables are empty (position 0 after a reset)
+        self.limit = limit
+        self.rows: dict[sa.Table, dict[Key, Row | None]] = defaultdict(dict)
+        self.stored: dict[sa.Table, set[Key]] = defaultdict(set)
+
+    def committed(self, position: int) -> None:
+        """The batch ending before ``position`` is committed; empty the cache if it is too full."""
+        self.position = position
+        if sum(len(rows) for rows in self.rows.values()) > self.limit:
+            self.rows.clear()
+            self.stored.clear()
+            self.complete = False
+
+
 class UnitOfWork:
     def __init__(self, conn: Connection, position: int, log_clock: str | None,
-                 crash: CrashPoint | None = None):  # fmt: skip
+                 crash: CrashPoint | None = None, cache: RowCache | None = None):  # fmt: skip
         self.conn = conn
         self.position = position  # the next seq to project
         self.log_clock = log_clock  # DESIGN §3: latest business date so far, registry excluded
         self.event: LeafEvent | None = None  # the event being applied (for hooks)
         self.notes: dict[str, Any] = {}  # what hooks remember for the rest of the batch
         self.crash = crash or CrashPoint()
-        self._cache: dict[sa.Table, dict[Key, Row | None]] = defaultdict(dict)
-        self._stored: dict[sa.Table, set[Key]] = defaultdict(set)
+        if cache is None:
+            cache = RowCache(position, 0)
+        self._cache = cache.rows
+        self._stored = cache.stored
+        self._complete = cache.complete and cache.position == position
         self._dirty: dict[sa.Table, dict[Key, Row]] = defaultdict(dict)
         self._facts: dict[sa.Table, list[list[Any]]] = defaultdict(list)
         self._facts_by_seq: dict[tuple[sa.Table, int], list[list[Any]]] = defaultdict(list)
@@ -189,11 +223,15 @@ class UnitOfWork:
         cache = self._cache[table]
         if key in cache:
             return cache[key]
+        if self._complete:
+            return None
         self._load(table, [key])
         return cache[key]
 
     def prefetch(self, wanted: Iterable[tuple[sa.Table, Key]]) -> None:
         """Load many rows by key in a few queries; remember the absent ones too."""
+        if self._complete:
+            return  # every row there is, is here
         by_table: dict[sa.Table, set[Key]] = defaultdict(set)
         caches = self._cache
         for table, key in wanted:
@@ -206,6 +244,8 @@ class UnitOfWork:
 
     def assume_new(self, created: Iterable[tuple[sa.Table, Key]]) -> None:
         """Rows the ledger guarantees do not exist yet (registry ``creates``): absent, unqueried."""
+        if self._complete:
+            return
         for table, key in created:
             self._cache[table].setdefault(key, None)
 

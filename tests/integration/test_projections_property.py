@@ -22,10 +22,12 @@ from hypothesis import strategies as st
 
 from conftest import drop_pg_database, fresh_pg_database
 from ledger.canonical import canonical
+from projections import runner
 from projections import tables as T
 from projections.balances import balances
 from projections.db import engine_for
 from projections.runner import catch_up, rebuild
+from projections.uow import UnitOfWork
 from support.scenario import LONGDE, XIJI, Scenario
 
 OPS = (
@@ -285,5 +287,50 @@ def test_a_longer_random_log_projects_the_same_in_one_batch_or_many(db_url: str,
         rebuild(sc.ledger)
         assert snapshot(engine) == many
         assert balances(engine)["trial_balance"]["total_fen"] == 0
+    finally:
+        sc.close()
+
+
+def test_rows_kept_between_batches_project_as_a_batch_by_batch_rebuild(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The runner's row cache (``uow.RowCache``) changes nothing but speed: a rebuild that keeps
+    every row (complete from seq 0), one that empties it after every batch, and one whose cache
+    another runner makes stale halfway all write exactly the same rows."""
+    rng = random.Random(3)
+    sc = Scenario.create(db_url, tmp_path)
+    try:
+        world = World(sc)
+        for _ in range(300):
+            world.apply(rng.choice(OPS), rng.randrange(2**32))
+        engine = engine_for(sc.ledger)
+        rebuild(sc.ledger, batch=40)  # the cache holds every row from seq 0 to the end
+        kept = snapshot(engine)
+
+        monkeypatch.setattr(runner, "CACHE_ROWS", 0)  # emptied at every commit: rows loaded by key
+        loads = 0
+        real_load = UnitOfWork._load
+
+        def counting_load(self: UnitOfWork, table: Any, keys: list[Any]) -> None:
+            nonlocal loads
+            loads += 1
+            real_load(self, table, keys)
+
+        monkeypatch.setattr(UnitOfWork, "_load", counting_load)
+        rebuild(sc.ledger, batch=40)
+        assert snapshot(engine) == kept and loads > 0
+        monkeypatch.undo()
+
+        # Another runner projects a few leaves between two of this rebuild's batches: the rows this
+        # rebuild holds are stale, so it must drop them and load from the tables again.
+        interfered: list[int] = []
+
+        def other_runner(done: int) -> None:
+            if not interfered:
+                interfered.append(catch_up(sc.ledger, stop=runner.position(engine) + 7))
+
+        rebuild(sc.ledger, batch=40, progress=other_runner)
+        assert interfered == [47]
+        assert snapshot(engine) == kept
     finally:
         sc.close()
