@@ -20,6 +20,7 @@ catch-up rebuilds from seq 0 instead of mixing rows of two versions.
 from __future__ import annotations
 
 import gc
+import os
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -38,7 +39,10 @@ from projections.uow import CrashPoint, RowCache, UnitOfWork
 
 DEFAULT_BATCH = 5000  # leaves per transaction while following the log: the write lock is held ~0.5 s
 REBUILD_BATCH = 10000  # a rebuild trades a longer lock for throughput (docs/projections.md)
-CACHE_ROWS = 3_000_000  # rows kept between batches (RowCache): about 1.5 GiB at most (docs/performance.md)
+# Rows kept between the batches of one catch-up (uow.RowCache), about 0.6 KiB each: 3M rows add
+# ~2 GiB at most (docs/performance.md). The environment variable overrides it; 0 keeps none.
+CACHE_ROWS = 3_000_000
+CACHE_ENV = "LEDGER_PROJECTIONS_CACHE_ROWS"
 RUNNER = "main"
 _ADVISORY_KEY = 640400_2018  # PostgreSQL advisory lock guarding table creation and rebuilds
 
@@ -52,22 +56,23 @@ def catch_up(ledger: Any, *, stop: int | None = None, batch: int = DEFAULT_BATCH
     Call it after every import or submit; it costs one short transaction when there is nothing
     new. ``progress(n)`` is told how many leaves each committed batch projected.
     """
+    limit = _cache_rows()
     load_plugins()
     engine = engine or engine_for(ledger)
     ensure_schema(engine)
     with _without_cyclic_gc() as between_batches:
-        return _catch_up(ledger, engine, stop, batch, progress, between_batches)
+        return _catch_up(ledger, engine, stop, batch, progress, between_batches, limit)
 
 
 def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progress: Progress | None,
-              between_batches: Callable[[], None]) -> int:  # fmt: skip
+              between_batches: Callable[[], None], cache_rows: int) -> int:  # fmt: skip
     crash = CrashPoint()
     cache: RowCache | None = None
     while True:
         with _writer(engine) as conn, conn.begin():
             pos, clock = _lock_position(conn)
             if cache is None or cache.position != pos:  # first batch, or another runner moved on
-                cache = RowCache(pos, CACHE_ROWS, complete=pos == 0)
+                cache = RowCache(pos, cache_rows, complete=pos == 0)
             end = pos + batch if stop is None else min(pos + batch, stop)
             if end <= pos:
                 return pos
@@ -89,6 +94,15 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
         between_batches()
         if progress is not None:
             progress(done)
+
+
+def _cache_rows() -> int:
+    text = os.environ.get(CACHE_ENV)
+    if text is None:
+        return CACHE_ROWS
+    if not text.strip().isdigit():
+        raise OperationalError(f"{CACHE_ENV} must be a number of rows (0 or more), not {text!r}")
+    return int(text)
 
 
 @contextmanager
@@ -148,6 +162,7 @@ def rebuild(ledger: Any, *, progress: Progress | None = None, batch: int = REBUI
     The reset is one transaction; the replay commits batch by batch like any catch-up, so an
     interrupted rebuild simply resumes on the next catch-up.
     """
+    _cache_rows()  # a bad setting must fail before the tables are dropped
     engine = engine or engine_for(ledger)
     reset(engine)
     return catch_up(ledger, progress=progress, batch=batch, engine=engine)

@@ -36,6 +36,7 @@ Key = tuple[Any, ...]
 Row = dict[str, Any]
 
 CRASH_ENV = "LEDGER_PROJECTIONS_CRASH"  # test hook: "rows:N" or "commits:N" (see runner)
+_MISSING: Any = object()  # a key not looked up yet (None is a known absent row)
 _CHUNK = 400  # keys per IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -221,12 +222,18 @@ class UnitOfWork:
     def get(self, table: sa.Table, *key: Any) -> Row | None:
         """The row with this primary key (None if absent). Do not change it: use ``edit``."""
         cache = self._cache[table]
-        if key in cache:
-            return cache[key]
+        row = cache.get(key, _MISSING)
+        if row is not _MISSING:
+            return row
         if self._complete:
             return None
         self._load(table, [key])
         return cache[key]
+
+    def rows(self, table: sa.Table) -> tuple[dict[Key, Row | None], bool]:
+        """(the rows held for ``table``, whether that is every row there is): for hot loops that
+        look up many keys of one table and fall back to :meth:`get` on a miss when incomplete."""
+        return self._cache[table], self._complete
 
     def prefetch(self, wanted: Iterable[tuple[sa.Table, Key]]) -> None:
         """Load many rows by key in a few queries; remember the absent ones too."""
@@ -275,10 +282,16 @@ class UnitOfWork:
     # --- writes ---------------------------------------------------------------------------------
     def edit(self, table: sa.Table, *key: Any) -> Row | None:
         """The row with this key, marked changed: mutate it in place."""
-        row = self.get(table, *key)
+        row = self._cache[table].get(key, _MISSING)
+        if row is _MISSING:
+            row = self.get(table, *key)
         if row is not None:
             self._dirty[table][key] = row
         return row
+
+    def dirty(self, table: sa.Table) -> dict[Key, Row]:
+        """The rows of ``table`` marked changed (to mark one: ``dirty(table)[key] = row``)."""
+        return self._dirty[table]
 
     def add(self, table: sa.Table, **values: Any) -> Row:
         """A new entity row (every column not given takes its default)."""

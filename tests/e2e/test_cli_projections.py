@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,10 +14,10 @@ import pytest
 from support.xiji import ACTORS, EXAMPLE
 
 
-def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "api", *args], cwd=cwd, capture_output=True, text=True,
-        env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0"}, timeout=300,
+        env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0", **(env or {})}, timeout=300,
     )  # fmt: skip
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
     return result
@@ -46,6 +47,18 @@ def test_balances_json_is_byte_identical_after_rebuild(ledger_dir: Path) -> None
         first = cli(ledger_dir, "balances", "--json", *flags).stdout
         cli(ledger_dir, "rebuild")
         assert cli(ledger_dir, "balances", "--json", *flags).stdout == first
+
+
+def test_the_row_cache_size_comes_from_the_environment_and_a_bad_one_is_one_line(ledger_dir: Path) -> None:
+    before = cli(ledger_dir, "balances", "--json").stdout
+    none_kept = cli(ledger_dir, "rebuild", env={"LEDGER_PROJECTIONS_CACHE_ROWS": "0"})
+    assert none_kept.returncode == 0, none_kept.stderr
+    assert cli(ledger_dir, "balances", "--json").stdout == before
+    bad = cli(ledger_dir, "--lang", "en", "rebuild", env={"LEDGER_PROJECTIONS_CACHE_ROWS": "lots"})
+    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+    assert "LEDGER_PROJECTIONS_CACHE_ROWS must be a number of rows" in bad.stderr
+    with sqlite3.connect(ledger_dir / "ledger.db") as db:  # refused before anything was dropped
+        assert db.execute("SELECT next_seq FROM pj_position").fetchone() == (89,)
 
 
 def test_the_human_table_speaks_chinese_first_and_english_on_request(ledger_dir: Path) -> None:

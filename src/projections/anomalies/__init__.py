@@ -79,10 +79,11 @@ def _evaluate(ctx: Ctx, r: Rule, trigger: Any, done: set[tuple[str, Subject]]) -
     if r.id in CLOCK_IDS:  # the event may already have had this rule judge these subjects
         subjects = [s for s in subjects if (r.id, s) not in done]
         done.update((r.id, s) for s in subjects)
-    if len(subjects) > 1:  # one query for the subjects' rows, not one each
+    if len(subjects) > 1 and not ctx.all_rows:  # one query for the subjects' rows, not one each
         ctx.uow.prefetch(_subject_rows(subjects))
+    check = r.check
     for subject in subjects:
-        settle(ctx, r, subject, r.check(ctx, subject))
+        settle(ctx, r, subject, check(ctx, subject))
     if COSTS is not None:
         cost = COSTS.setdefault(r.id, [0.0, 0])
         cost[0] += perf_counter() - started

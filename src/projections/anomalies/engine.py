@@ -45,6 +45,9 @@ STATUS_ZH = {"open": "待核查", "withdrawn": "已撤销", "confirmed": "核实
 SUBJECT_KINDS = ("laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment")
 
 
+_MISSING: Any = object()
+
+
 def anomaly_id(rule_id: str, kind: str, subject_id: str, laborer_id: str | None) -> str:
     """RULES.md: "A-" + the first 40 hex of SHA-256(JCS({"rule", "subject", "laborer_id"}))."""
     doc = {"rule": rule_id, "subject": {"kind": kind, "id": subject_id}, "laborer_id": laborer_id}
@@ -119,6 +122,9 @@ class Ctx:
         self.cfg = rules_config.CONFIG
         self.scratch: dict[str, Any] = {}  # what this event's state upkeep learnt (e.g. who left a day)
         self._history_n: dict[str, int] = {}
+        self._states, self._all_states = uow.rows(A.state)  # the rules' state rows held (hot path)
+        self.all_rows = self._all_states  # the unit of work holds every row there is: nothing to prefetch
+        self._changed = uow.dirty(A.state)
 
     @property
     def clock(self) -> str | None:
@@ -141,14 +147,21 @@ class Ctx:
     # the rules' own state (pj_rule_state)
     def state(self, space: str, key: str) -> Any:
         """Read-only: the value, or None. Use :meth:`keep` to change it."""
-        row = self.uow.get(A.state, f"{space}/{key}")
+        k = (f"{space}/{key}",)
+        row = self._states.get(k, _MISSING)
+        if row is _MISSING:
+            row = None if self._all_states else self.uow.get(A.state, *k)
         return None if row is None else row["value"]
 
     def keep(self, space: str, key: str, default: Callable[[], Any] = dict) -> Any:
         """The value, marked changed: mutate it in place (created from ``default`` if absent)."""
-        row = self.uow.edit(A.state, f"{space}/{key}")
-        if row is None:
-            row = self.uow.add(A.state, key=f"{space}/{key}", value=default())
+        k = (f"{space}/{key}",)
+        row = self._states.get(k, _MISSING)
+        if row is _MISSING and not self._all_states:
+            row = self.uow.get(A.state, *k)
+        if row is None or row is _MISSING:
+            return self.uow.add(A.state, key=k[0], value=default())["value"]
+        self._changed[k] = row
         return row["value"]
 
     # flags
