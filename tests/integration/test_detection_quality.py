@@ -21,7 +21,8 @@ from ledger.service import Session
 from ledger.simulate import RULE_IDS, InjectedCase, simulate
 from projections.anomalies.query import list_flags
 from projections.db import engine_for
-from projections.runner import catch_up
+from projections.runner import catch_up, rebuild
+from support.kept_rows import compare_kept_rows_at_every_commit
 
 Key = tuple[str, str, str, str | None]
 
@@ -68,6 +69,21 @@ def run(db_url: str, tmp_path: Path, seed: int, misuse_rate: float = 0.03) -> tu
         return score(session, sim), sim
     finally:
         session.close()
+
+
+def test_the_rows_a_rebuild_keeps_are_the_stored_rows_with_every_rule_raised(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The misuse simulation raises every rule: no rule or handler changes a row it only read."""
+    result, sim = run(db_url, tmp_path, seed=2019)
+    session = Session.open(db_url, tmp_path / "keys")
+    try:
+        checked = compare_kept_rows_at_every_commit(monkeypatch, engine_for(session.ledger))
+        rebuild(session.ledger, batch=1000)
+        assert checked[-1] == session.ledger.size() and len(checked) >= 6
+    finally:
+        session.close()
+    assert result.recall == 1.0
 
 
 def test_every_injected_case_is_found_and_almost_every_flag_is_explained(db_url: str, tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from projections.balances import balances
 from projections.db import engine_for
 from projections.runner import catch_up, rebuild
 from projections.uow import UnitOfWork
+from support.kept_rows import compare_kept_rows_at_every_commit
 from support.scenario import LONGDE, XIJI, Scenario
 
 OPS = (
@@ -332,5 +333,24 @@ def test_rows_kept_between_batches_project_as_a_batch_by_batch_rebuild(
         rebuild(sc.ledger, batch=40, progress=other_runner)
         assert interfered == [47]
         assert snapshot(engine) == kept
+    finally:
+        sc.close()
+
+
+def test_the_rows_a_rebuild_keeps_are_the_rows_in_the_tables_after_every_commit(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A handler or rule that changed a row it only read (``get`` instead of ``edit``) would
+    change the kept copy and not the table: later batches would then project from a row the
+    database does not have (see ``support.kept_rows``)."""
+    rng = random.Random(5)
+    sc = Scenario.create(db_url, tmp_path)
+    try:
+        world = World(sc)
+        for _ in range(300):
+            world.apply(rng.choice(OPS), rng.randrange(2**32))
+        checked = compare_kept_rows_at_every_commit(monkeypatch, engine_for(sc.ledger))
+        rebuild(sc.ledger, batch=25)
+        assert checked[-1] == sc.ledger.size() and len(checked) > 5
     finally:
         sc.close()
