@@ -271,15 +271,25 @@ def test_incremental_catch_up_equals_rebuild_and_trial_balance_is_zero(
             sc.close()
 
 
-@pytest.mark.parametrize("ops_seed", [1, 2])
-def test_a_longer_random_log_projects_the_same_in_one_batch_or_many(db_url: str, tmp_path: Path, ops_seed: int) -> None:
-    """A fixed larger log (about 300 events) as a regression anchor beside the property."""
-    rng = random.Random(ops_seed)
+@contextmanager
+def random_log(db_url: str, tmp_path: Path, seed: int, events: int = 300) -> Iterator[tuple[Scenario, random.Random]]:
+    """A scenario whose ledger holds ``events`` random operations of a fixed seed (a regression
+    anchor beside the property), and the seeded generator for what the test draws next."""
+    rng = random.Random(seed)
     sc = Scenario.create(db_url, tmp_path)
     try:
         world = World(sc)
-        for _ in range(300):
+        for _ in range(events):
             world.apply(rng.choice(OPS), rng.randrange(2**32))
+        yield sc, rng
+    finally:
+        sc.close()
+
+
+@pytest.mark.parametrize("ops_seed", [1, 2])
+def test_a_longer_random_log_projects_the_same_in_one_batch_or_many(db_url: str, tmp_path: Path, ops_seed: int) -> None:
+    """A fixed larger log (about 300 events) as a regression anchor beside the property."""
+    with random_log(db_url, tmp_path, ops_seed) as (sc, rng):
         engine = engine_for(sc.ledger)
         for _ in range(6):
             catch_up(sc.ledger, batch=rng.randint(1, 50), stop=rng.randint(0, sc.ledger.size()))
@@ -288,8 +298,6 @@ def test_a_longer_random_log_projects_the_same_in_one_batch_or_many(db_url: str,
         rebuild(sc.ledger)
         assert snapshot(engine) == many
         assert balances(engine)["trial_balance"]["total_fen"] == 0
-    finally:
-        sc.close()
 
 
 def test_rows_kept_between_batches_project_as_a_batch_by_batch_rebuild(
@@ -298,28 +306,23 @@ def test_rows_kept_between_batches_project_as_a_batch_by_batch_rebuild(
     """The runner's row cache (``uow.RowCache``) changes nothing but speed: a rebuild that keeps
     every row (complete from seq 0), one that empties it after every batch, and one whose cache
     another runner makes stale halfway all write exactly the same rows."""
-    rng = random.Random(3)
-    sc = Scenario.create(db_url, tmp_path)
-    try:
-        world = World(sc)
-        for _ in range(300):
-            world.apply(rng.choice(OPS), rng.randrange(2**32))
+    with random_log(db_url, tmp_path, 3) as (sc, _):
         engine = engine_for(sc.ledger)
-        rebuild(sc.ledger, batch=40)  # the cache holds every row from seq 0 to the end
-        kept = snapshot(engine)
-
-        monkeypatch.setattr(runner, "CACHE_ROWS", 0)  # emptied at every commit: rows loaded by key
-        loads = 0
+        loads: list[str] = []
         real_load = UnitOfWork._load
 
         def counting_load(self: UnitOfWork, table: Any, keys: list[Any]) -> None:
-            nonlocal loads
-            loads += 1
+            loads.append(table.name)
             real_load(self, table, keys)
 
         monkeypatch.setattr(UnitOfWork, "_load", counting_load)
+        rebuild(sc.ledger, batch=40)  # the cache holds every row from seq 0 to the end
+        kept = snapshot(engine)
+        assert loads == []  # so it never reads a row back
+
+        monkeypatch.setattr(runner, "CACHE_ROWS", 0)  # emptied at every commit: rows loaded by key
         rebuild(sc.ledger, batch=40)
-        assert snapshot(engine) == kept and loads > 0
+        assert snapshot(engine) == kept and loads
         monkeypatch.undo()
 
         # Another runner projects a few leaves between two of this rebuild's batches: the rows this
@@ -333,8 +336,6 @@ def test_rows_kept_between_batches_project_as_a_batch_by_batch_rebuild(
         rebuild(sc.ledger, batch=40, progress=other_runner)
         assert interfered == [47]
         assert snapshot(engine) == kept
-    finally:
-        sc.close()
 
 
 def test_the_rows_a_rebuild_keeps_are_the_rows_in_the_tables_after_every_commit(
@@ -343,14 +344,7 @@ def test_the_rows_a_rebuild_keeps_are_the_rows_in_the_tables_after_every_commit(
     """A handler or rule that changed a row it only read (``get`` instead of ``edit``) would
     change the kept copy and not the table: later batches would then project from a row the
     database does not have (see ``support.kept_rows``)."""
-    rng = random.Random(5)
-    sc = Scenario.create(db_url, tmp_path)
-    try:
-        world = World(sc)
-        for _ in range(300):
-            world.apply(rng.choice(OPS), rng.randrange(2**32))
+    with random_log(db_url, tmp_path, 5) as (sc, _):
         checked = compare_kept_rows_at_every_commit(monkeypatch, engine_for(sc.ledger))
         rebuild(sc.ledger, batch=25)
         assert checked[-1] == sc.ledger.size() and len(checked) > 5
-    finally:
-        sc.close()
