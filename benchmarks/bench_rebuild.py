@@ -25,7 +25,9 @@ Then, in a fresh child process per size (so peak RSS is that run's own):
    every leaf: what ``subsidy-ledger rebuild`` costs on a live ledger;
 and prints, as JSON on stdout and then as a table on stderr, events/s of both, their ratio, the
 rebuild's CPU seconds (the machine is shared: CPU time shows what wall time hides; on PostgreSQL
-the server's own CPU is not in it) and the child's peak RSS. ``--rules off`` measures the
+the server's own CPU is not in it) and the child's peak RSS — which includes the rows the rebuild
+keeps between batches, up to ``cache_rows`` (``LEDGER_PROJECTIONS_CACHE_ROWS``; 0 measures the
+batch-by-batch loading of earlier versions; see docs/projections.md). ``--rules off`` measures the
 read models and postings alone (no plugin hooks such as the anomaly rules), ``on`` the whole
 projection, ``both`` (default) each. Not a timed test.
 """
@@ -321,7 +323,7 @@ def _build_generated(session: Any, events: int) -> int:
 def measure(url: str, batch: int, rules: bool) -> dict[str, Any]:
     from ledger.application import Ledger
     from projections.registry import load_plugins
-    from projections.runner import catch_up, rebuild
+    from projections.runner import cache_rows, catch_up, rebuild
 
     if not rules:  # the base read models and balances alone: no plugin hooks (anomaly rules)
         registry = load_plugins()
@@ -346,7 +348,7 @@ def measure(url: str, batch: int, rules: bool) -> dict[str, Any]:
     ledger.close()
     return {"rules": rules, "events": size, "raw_s": raw, "raw_per_s": decoded / raw, "first_catch_up_s": first,
             "rebuild_s": took, "rebuild_cpu_s": cpu, "rebuild_per_s": size / took, "ratio": took / raw,
-            "peak_rss_mib": peak_kib / 1024, "db_mib": database_mib(url)}  # fmt: skip
+            "peak_rss_mib": peak_kib / 1024, "db_mib": database_mib(url), "cache_rows": cache_rows()}  # fmt: skip
 
 
 def arguments() -> argparse.ArgumentParser:

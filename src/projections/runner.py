@@ -56,7 +56,7 @@ def catch_up(ledger: Any, *, stop: int | None = None, batch: int = DEFAULT_BATCH
     Call it after every import or submit; it costs one short transaction when there is nothing
     new. ``progress(n)`` is told how many leaves each committed batch projected.
     """
-    limit = _cache_rows()
+    limit = cache_rows()
     load_plugins()
     engine = engine or engine_for(ledger)
     ensure_schema(engine)
@@ -65,14 +65,14 @@ def catch_up(ledger: Any, *, stop: int | None = None, batch: int = DEFAULT_BATCH
 
 
 def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progress: Progress | None,
-              between_batches: Callable[[], None], cache_rows: int) -> int:  # fmt: skip
+              between_batches: Callable[[], None], keep_rows: int) -> int:  # fmt: skip
     crash = CrashPoint()
     cache: RowCache | None = None
     while True:
         with _writer(engine) as conn, conn.begin():
             pos, clock = _lock_position(conn)
             if cache is None or cache.position != pos:  # first batch, or another runner moved on
-                cache = RowCache(pos, cache_rows, complete=pos == 0)
+                cache = RowCache(pos, keep_rows, complete=pos == 0)
             end = pos + batch if stop is None else min(pos + batch, stop)
             if end <= pos:
                 return pos
@@ -96,7 +96,8 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
             progress(done)
 
 
-def _cache_rows() -> int:
+def cache_rows() -> int:
+    """How many rows a catch-up keeps between batches (``CACHE_ROWS``, or the environment's)."""
     text = os.environ.get(CACHE_ENV)
     if text is None:
         return CACHE_ROWS
@@ -162,7 +163,7 @@ def rebuild(ledger: Any, *, progress: Progress | None = None, batch: int = REBUI
     The reset is one transaction; the replay commits batch by batch like any catch-up, so an
     interrupted rebuild simply resumes on the next catch-up.
     """
-    _cache_rows()  # a bad setting must fail before the tables are dropped
+    cache_rows()  # a bad setting must fail before the tables are dropped
     engine = engine or engine_for(ledger)
     reset(engine)
     return catch_up(ledger, progress=progress, batch=batch, engine=engine)
