@@ -5,7 +5,9 @@ recorders cannot push (LIMITS.md) — and PostgreSQL. Each batch is one transact
 
 1. lock and read the position (``BEGIN IMMEDIATE`` on SQLite, ``SELECT … FOR UPDATE`` on
    PostgreSQL), so two runners never project the same leaf;
-2. read and decode the next leaves, load the rows they name in a few ``IN`` queries;
+2. read and decode the next leaves, load the rows they name in a few ``IN`` queries (rows an
+   earlier batch of this catch-up held are kept, and a catch-up from seq 0 holds every row, so
+   it loads none: ``uow.RowCache``);
 3. apply each event's handler, then every registered hook, in one in-memory unit of work;
 4. write the changed rows in bulk and the new position, and commit.
 

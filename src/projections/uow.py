@@ -3,8 +3,8 @@
 A batch of thousands of leaves touches far fewer rows than it has events (one class gets all its
 enrolments and attendance days), so handlers work on dicts held here and the database sees one bulk
 ``INSERT`` of the new rows and one bulk ``UPDATE`` of the changed rows per table, then the
-runner's position, then ``COMMIT``. Nothing outlives the batch, so memory stays flat however
-long the log is.
+runner's position, then ``COMMIT``. Only the entity rows outlive the batch, in the runner's
+:class:`RowCache` (bounded), so the next batch of the same catch-up need not load them again.
 
 Three kinds of write:
 
