@@ -55,7 +55,7 @@ def test_the_row_cache_size_comes_from_the_environment_and_a_bad_one_is_one_line
     assert none_kept.returncode == 0, none_kept.stderr
     assert cli(ledger_dir, "balances", "--json").stdout == before
     bad = cli(ledger_dir, "--lang", "en", "rebuild", env={"LEDGER_PROJECTIONS_CACHE_ROWS": "lots"})
-    assert bad.returncode != 0 and len(bad.stderr.strip().splitlines()) == 1
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
     assert "LEDGER_PROJECTIONS_CACHE_ROWS must be a number of rows" in bad.stderr
     with sqlite3.connect(ledger_dir / "ledger.db") as db:  # refused before anything was dropped
         assert db.execute("SELECT next_seq FROM pj_position").fetchone() == (89,)
