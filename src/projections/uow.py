@@ -36,7 +36,7 @@ Key = tuple[Any, ...]
 Row = dict[str, Any]
 
 CRASH_ENV = "LEDGER_PROJECTIONS_CRASH"  # test hook: "rows:N" or "commits:N" (see runner)
-_MISSING: Any = object()  # a key not looked up yet (None is a known absent row)
+MISSING: Any = object()  # a key not looked up yet (None is a known absent row)
 _CHUNK = 400  # keys per IN (...): well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -222,8 +222,8 @@ class UnitOfWork:
     def get(self, table: sa.Table, *key: Any) -> Row | None:
         """The row with this primary key (None if absent). Do not change it: use ``edit``."""
         cache = self._cache[table]
-        row = cache.get(key, _MISSING)
-        if row is not _MISSING:
+        row = cache.get(key, MISSING)
+        if row is not MISSING:
             return row
         if self._complete:
             return None
@@ -282,9 +282,7 @@ class UnitOfWork:
     # --- writes ---------------------------------------------------------------------------------
     def edit(self, table: sa.Table, *key: Any) -> Row | None:
         """The row with this key, marked changed: mutate it in place."""
-        row = self._cache[table].get(key, _MISSING)
-        if row is _MISSING:
-            row = self.get(table, *key)
+        row = self.get(table, *key)
         if row is not None:
             self._dirty[table][key] = row
         return row

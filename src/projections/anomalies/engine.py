@@ -35,7 +35,7 @@ from projections import rules_config
 from projections import tables as T
 from projections.anomalies import tables as A
 from projections.events import LeafEvent
-from projections.uow import Row, UnitOfWork
+from projections.uow import MISSING, Row, UnitOfWork
 
 SEVERITIES = ("critical", "high", "medium", "low")
 SEVERITY_ZH = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
@@ -43,9 +43,6 @@ STATUSES = ("open", "withdrawn", "confirmed", "rectified", "false_positive")
 STATUS_ZH = {"open": "待核查", "withdrawn": "已撤销", "confirmed": "核实属实", "rectified": "已整改",
              "false_positive": "误报"}  # fmt: skip
 SUBJECT_KINDS = ("laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment")
-
-
-_MISSING: Any = object()
 
 
 def anomaly_id(rule_id: str, kind: str, subject_id: str, laborer_id: str | None) -> str:
@@ -122,8 +119,9 @@ class Ctx:
         self.cfg = rules_config.CONFIG
         self.scratch: dict[str, Any] = {}  # what this event's state upkeep learnt (e.g. who left a day)
         self._history_n: dict[str, int] = {}
-        self._states, self._all_states = uow.rows(A.state)  # the rules' state rows held (hot path)
-        self.all_rows = self._all_states  # the unit of work holds every row there is: nothing to prefetch
+        # The rules' state rows held, read straight (the hot path); all_rows: the unit of work
+        # holds every row there is, so a miss is an absent row and nothing needs prefetching.
+        self._states, self.all_rows = uow.rows(A.state)
         self._changed = uow.dirty(A.state)
 
     @property
@@ -147,22 +145,23 @@ class Ctx:
     # the rules' own state (pj_rule_state)
     def state(self, space: str, key: str) -> Any:
         """Read-only: the value, or None. Use :meth:`keep` to change it."""
-        k = (f"{space}/{key}",)
-        row = self._states.get(k, _MISSING)
-        if row is _MISSING:
-            row = None if self._all_states else self.uow.get(A.state, *k)
+        row = self._state_row((f"{space}/{key}",))
         return None if row is None else row["value"]
 
     def keep(self, space: str, key: str, default: Callable[[], Any] = dict) -> Any:
         """The value, marked changed: mutate it in place (created from ``default`` if absent)."""
         k = (f"{space}/{key}",)
-        row = self._states.get(k, _MISSING)
-        if row is _MISSING and not self._all_states:
-            row = self.uow.get(A.state, *k)
-        if row is None or row is _MISSING:
+        row = self._state_row(k)
+        if row is None:
             return self.uow.add(A.state, key=k[0], value=default())["value"]
         self._changed[k] = row
         return row["value"]
+
+    def _state_row(self, k: tuple[str]) -> Row | None:
+        row = self._states.get(k, MISSING)
+        if row is MISSING:
+            return None if self.all_rows else self.uow.get(A.state, *k)
+        return row  # type: ignore[no-any-return]
 
     # flags
     def flag(self, flag_id: str) -> Row | None:
