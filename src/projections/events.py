@@ -8,11 +8,11 @@ bodies with pydantic would cost more than the whole rebuild budget (LIMITS.md).
 from __future__ import annotations
 
 import datetime as dt
-import json
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from ledger.canonical import loads_trusted
 from ledger.domain import SUBJECT
 from ledger.schema import REGISTRY_TYPES, business_date
 
@@ -44,7 +44,7 @@ class LeafEvent:
 
 
 def decode(seq: int, recorded_at: str, leaf: bytes) -> LeafEvent:
-    envelope = json.loads(leaf)["envelope"]
+    envelope = loads_trusted(leaf)["envelope"]
     kind = envelope["type"]
     body = envelope["body"]
     aggregate, field_name = SUBJECT[kind]

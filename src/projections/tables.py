@@ -25,7 +25,6 @@ drops and recreates them with the rest.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,7 +32,7 @@ from sqlalchemy.dialects import sqlite as _sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
-from ledger.canonical import canonical_str
+from ledger.canonical import canonical_str, loads_trusted
 
 PREFIX = "pj_"
 
@@ -55,7 +54,7 @@ class CanonicalJSON(TypeDecorator[Any]):
         return None if value is None else canonical_str(value)
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
-        return None if value is None else json.loads(value)
+        return None if value is None else loads_trusted(value)
 
 
 def _text(name: str, **kw: Any) -> sa.Column[Any]:

@@ -18,7 +18,6 @@ the rare lookup that is not by primary key.
 
 from __future__ import annotations
 
-import json
 import operator
 import os
 from collections import defaultdict
@@ -28,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Result
 
-from ledger.canonical import canonical_str
+from ledger.canonical import canonical_str, loads_trusted
 from projections.events import LeafEvent
 from projections.tables import CanonicalJSON
 
@@ -141,19 +140,29 @@ class _Shape:
         row = dict(zip(self.names, values, strict=True))
         for name in self.json_names:
             if row[name] is not None:
-                row[name] = json.loads(row[name])
+                row[name] = loads_trusted(row[name])
         for name in self.bool_names:
             if row[name] is not None:
                 row[name] = bool(row[name])
         return row
 
-    def values(self, row: Row, names: list[str]) -> tuple[Any, ...]:
-        if not self.json_names:
-            return tuple([row[n] for n in names])
-        return tuple([
-            (None if row[n] is None else canonical_str(row[n])) if n in self.json_names else row[n]
-            for n in names
-        ])  # fmt: skip
+    def params(self, rows: Iterable[Row], names: list[str]) -> list[Any]:
+        """The driver's parameters for ``rows``: ``names``' values in order, JSON columns as
+        canonical text (one C ``itemgetter`` per row; the few JSON positions patched after)."""
+        getter = operator.itemgetter(*names)
+        if len(names) == 1:
+            out: list[Any] = [(getter(row),) for row in rows]
+        else:
+            out = [getter(row) for row in rows]
+        positions = [i for i, n in enumerate(names) if n in self.json_names]
+        if positions:
+            for k, values in enumerate(out):
+                values = list(values)
+                for i in positions:
+                    if values[i] is not None:
+                        values[i] = canonical_str(values[i])
+                out[k] = values
+        return out
 
 
 _SHAPES: dict[sa.Table, _Shape] = {}
@@ -356,12 +365,12 @@ class UnitOfWork:
                 new = [row for key, row in dirty.items() if key not in stored]
                 old = [row for key, row in dirty.items() if key in stored]
                 if new:
-                    cursor.executemany(insert, [sh.values(row, sh.names) for row in new])
+                    cursor.executemany(insert, sh.params(new, sh.names))
                     written += self._wrote(len(new))
                     stored.update(sh.key(row) for row in new)
                 if old and update:
                     names = sh.other_names + sh.key_names
-                    cursor.executemany(update, [sh.values(row, names) for row in old])
+                    cursor.executemany(update, sh.params(old, names))
                     written += self._wrote(len(old))
                 dirty.clear()
             for table in sorted(self._facts, key=lambda t: t.name):

@@ -9,7 +9,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.canonical import MAX_SAFE_INTEGER, canonical, loads_strict
+from ledger import canonical as canonical_module
+from ledger.canonical import MAX_SAFE_INTEGER, canonical, canonical_str, loads_strict, loads_trusted
 from ledger.errors import InvalidJSON
 
 ascii_keys = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)
@@ -26,6 +27,24 @@ values = st.recursive(
 @given(values)
 def test_fast_canonical_equals_rfc8785(value: object) -> None:
     assert canonical(value) == rfc8785.dumps(value)
+
+
+@settings(max_examples=400)
+@given(values)
+def test_both_encoder_paths_write_the_same_text(value: object) -> None:
+    """orjson (the hot path) and json.dumps (its fallback) agree byte for byte, and round-trip."""
+    slow = canonical_module._encoder.encode(value)
+    assert canonical_str(value) == slow
+    assert canonical(value) == slow.encode("utf-8")
+    assert loads_trusted(slow) == json.loads(slow)
+
+
+def test_what_orjson_refuses_is_encoded_as_json_dumps_encodes_it() -> None:
+    big = {"fen": 2**60, "k": [1, {"z": None, "a": "中"}]}  # beyond ±(2^53−1): orjson refuses, json writes it
+    assert canonical_str(big) == '{"fen":1152921504606846976,"k":[1,{"a":"中","z":null}]}'
+    assert canonical_str({3: "x"}) == json.dumps({3: "x"}, separators=(",", ":"))
+    with pytest.raises(TypeError):
+        canonical({"x": {1, 2}})  # a set is not JSON on either path
 
 
 @settings(max_examples=200)
