@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import os
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -169,6 +169,87 @@ def rebuild(ledger: Any, *, progress: Progress | None = None, batch: int = REBUI
     engine = engine or engine_for(ledger)
     reset(engine)
     return catch_up(ledger, progress=progress, batch=batch, engine=engine)
+
+
+def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progress | None = None,
+                 batch: int = REBUILD_BATCH, engine: Engine | None = None) -> int:  # fmt: skip
+    """Recompute ``tables`` alone from seq 0, leave every other table as it is; return the position.
+
+    For when only those tables' logic or thresholds changed (the anomaly rules:
+    ``subsidy-ledger rebuild --anomalies``). The log is replayed in memory exactly as a rebuild
+    replays it — every handler and hook, on rows held from seq 0 (a complete :class:`RowCache`) —
+    but nothing is written while it runs and no lock is held: the base read models are neither
+    read back (the database holds them as of a later leaf) nor rewritten. Then one transaction,
+    under the position lock, replays what other runners projected meanwhile, empties ``tables``
+    and writes their replayed rows, at the position the other tables are at. A crash or an error
+    at any point leaves the old rows. Every row of the projection must fit in memory: beyond
+    :func:`cache_rows` rows it stops with an error (a full :func:`rebuild` is bounded instead).
+    """
+    limit = cache_rows()
+    load_plugins()
+    engine = engine or engine_for(ledger)
+    ensure_schema(engine)
+    keep = sorted(set(tables), key=lambda t: t.name)
+    unknown = [t.name for t in keep if t.metadata is not T.metadata or not t.name.startswith(T.PREFIX)]
+    if unknown:
+        raise ValueError(f"not projection tables: {', '.join(unknown)}")
+    target = position(engine)
+    cache = RowCache(0, limit, complete=True)
+    sink: dict[sa.Table, list[list[Any]]] = {t: [] for t in keep}
+    with _without_cyclic_gc() as between_batches:
+        pos, clock = _replay(ledger, engine, None, 0, None, target, batch, cache, sink, progress, between_batches)
+        with _writer(engine) as conn, conn.begin():
+            now, _clock = _lock_position(conn)
+            wanted = T.fingerprint(REGISTRY.versions)
+            found = conn.execute(sa.select(T.position.c.schema).where(T.position.c.name == RUNNER)).scalar()
+            if found != wanted or now < pos:
+                raise OperationalError("the projections were reset while the replay ran: run the rebuild again")
+            pos, clock = _replay(ledger, engine, conn, pos, clock, now, batch, cache, sink, progress, between_batches)
+            if is_postgres(conn):
+                conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t.name}"' for t in keep))
+            else:
+                for table in keep:
+                    conn.exec_driver_sql(f'DELETE FROM "{table.name}"')
+            uow = UnitOfWork(conn, pos, clock)
+            for table in keep:
+                uow.write_new(table, (row for row in cache.rows[table].values() if row is not None), sink.pop(table))
+            cache.rows.clear()
+            uow.flush()
+    return pos
+
+
+def _replay(ledger: Any, engine: Engine, conn: Connection | None, pos: int, clock: str | None, stop: int,
+            batch: int, cache: RowCache, sink: dict[sa.Table, list[list[Any]]], progress: Progress | None,
+            between_batches: Callable[[], None]) -> tuple[int, str | None]:  # fmt: skip
+    """Apply leaves ``pos``..``stop - 1`` to rows held in ``cache``, writing nothing (``sink``).
+
+    A hook's rare SQL lookup (``uow.execute``) reads the database's facts through ``conn``, or a
+    short read transaction per batch when none is given: they are complete beyond ``stop``.
+    """
+    while pos < stop:
+        events = [decode(*leaf) for leaf in ledger.leaves(pos, min(pos + batch, stop), batch=batch)]
+        if not events or events[0].seq != pos or events[-1].seq != pos + len(events) - 1:
+            raise OperationalError(f"the log has a gap after seq {pos - 1}: projections cannot continue")
+        if conn is None:
+            with engine.connect() as reader, reader.begin():
+                uow = UnitOfWork(reader, pos, clock, None, cache, sink)
+                apply(uow, events)
+        else:
+            uow = UnitOfWork(conn, pos, clock, None, cache, sink)
+            apply(uow, events)
+        pos, clock = uow.position, uow.log_clock
+        if cache.size() > cache.limit:
+            raise OperationalError(
+                f"replaying the projections needs more than {cache.limit:,} rows in memory ({CACHE_ENV}); "
+                "run a full rebuild instead"
+            )
+        cache.committed(pos)
+        done = len(events)
+        del uow, events
+        between_batches()
+        if progress is not None:
+            progress(done)
+    return pos, clock
 
 
 def reset(engine: Engine) -> None:

@@ -197,10 +197,13 @@ class RowCache:
         self.rows: dict[sa.Table, dict[Key, Row | None]] = defaultdict(dict)
         self.stored: dict[sa.Table, set[Key]] = defaultdict(set)
 
+    def size(self) -> int:
+        return sum(len(rows) for rows in self.rows.values())
+
     def committed(self, position: int) -> None:
         """The batch ending before ``position`` is committed; empty the cache if it is too full."""
         self.position = position
-        if sum(len(rows) for rows in self.rows.values()) > self.limit:
+        if self.size() > self.limit:
             self.rows.clear()
             self.stored.clear()
             self.complete = False
@@ -208,7 +211,8 @@ class RowCache:
 
 class UnitOfWork:
     def __init__(self, conn: Connection, position: int, log_clock: str | None,
-                 crash: CrashPoint | None = None, cache: RowCache | None = None):  # fmt: skip
+                 crash: CrashPoint | None = None, cache: RowCache | None = None,
+                 sink: dict[sa.Table, list[list[Any]]] | None = None):  # fmt: skip
         self.conn = conn
         self.position = position  # the next seq to project
         self.log_clock = log_clock  # DESIGN §3: latest business date so far, registry excluded
@@ -226,6 +230,9 @@ class UnitOfWork:
         self._retired: dict[tuple[sa.Table, tuple[str, ...], tuple[str, ...]], list[tuple[Any, ...]]] = (
             defaultdict(list)
         )
+        # A replay that writes nothing (runner.rebuild_only): the facts of the tables it keeps go
+        # to ``sink`` at each flush, everything else is dropped (entity rows live on in the cache).
+        self._sink = sink
 
     # --- reads ----------------------------------------------------------------------------------
     def get(self, table: sa.Table, *key: Any) -> Row | None:
@@ -314,6 +321,8 @@ class UnitOfWork:
 
     def append(self, table: sa.Table, **values: Any) -> None:
         """A new fact row (held as a list in column order until the flush)."""
+        if self._sink is not None and table not in self._sink:
+            return  # a replay that does not keep this table: nothing would ever read the row
         sh = shape(table)
         if not sh.index.keys() >= values.keys():
             raise KeyError(f"{table.name} has no column {sorted(values.keys() - sh.index.keys())[0]!r}")
@@ -345,6 +354,8 @@ class UnitOfWork:
         Superseded facts are stamped first, so the batch's own new facts (already stamped in
         memory where needed) are never touched by those updates.
         """
+        if self._sink is not None:
+            return self._to_sink(self._sink)
         written = 0
         cursor = self.conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         try:
@@ -387,6 +398,28 @@ class UnitOfWork:
         finally:
             cursor.close()
         return written
+
+    def _to_sink(self, sink: dict[sa.Table, list[list[Any]]]) -> int:
+        for table, _names, _match in self._retired:
+            if table in sink:  # its earlier facts are in the sink, out of the database's reach
+                raise NotImplementedError(f"a replay cannot keep {table.name}: its facts are retired")
+        for table, facts in self._facts.items():
+            if table in sink:
+                sink[table].extend(facts)
+        self._facts.clear()
+        self._facts_by_seq.clear()
+        self._retired.clear()
+        self._dirty.clear()
+        return 0
+
+    def write_new(self, table: sa.Table, rows: Iterable[Row], facts: Iterable[list[Any]] = ()) -> None:
+        """Queue ``rows`` (entity rows held elsewhere, absent from the table) and ``facts`` (in
+        column order, as :meth:`append` holds them) for the next flush, as inserts."""
+        sh = shape(table)
+        dirty = self._dirty[table]
+        for row in rows:
+            dirty[sh.key(row)] = row
+        self._facts[table].extend(facts)
 
     def _wrote(self, n: int) -> int:
         self.crash.wrote(n)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +30,10 @@ SHAPE = ["id", "rule", "severity", "subject", "laborer_id", "jurisdiction", "evi
          "status", "message", "message_en", "source"]  # fmt: skip
 
 
-def cli(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(cwd: Path, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         [sys.executable, "-m", "api", *args], cwd=cwd, capture_output=True, text=True, input=stdin,
-        env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0", "LEDGER_LANG": "zh"}, timeout=300,
+        env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0", "LEDGER_LANG": "zh", **(env or {})}, timeout=300,
     )  # fmt: skip
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
     return result
@@ -76,6 +77,27 @@ def test_json_and_ids_are_identical_after_rebuild(ledger_dir: Path) -> None:
     before = cli(ledger_dir, "anomalies", "--json", "--status", "all").stdout
     assert cli(ledger_dir, "rebuild").returncode == 0
     assert cli(ledger_dir, "anomalies", "--json", "--status", "all").stdout == before
+
+
+def test_rebuild_anomalies_recomputes_the_flags_alone(ledger_dir: Path) -> None:
+    before = cli(ledger_dir, "anomalies", "--json", "--status", "all").stdout
+    assert json.loads(before)
+    with sqlite3.connect(ledger_dir / "ledger.db") as db:  # flags lost, and a mark on a base table
+        db.execute("DELETE FROM pj_anomalies")
+        officer = db.execute("SELECT officer FROM pj_events WHERE seq = 0").fetchone()[0]
+        db.execute("UPDATE pj_events SET officer = 'marker' WHERE seq = 0")
+        (leaves,) = db.execute("SELECT next_seq FROM pj_position").fetchone()
+    assert flags(ledger_dir, "--status", "all") == []
+    small = cli(ledger_dir, "--lang", "en", "rebuild", "--anomalies", env={"LEDGER_PROJECTIONS_CACHE_ROWS": "10"})
+    assert small.returncode == 2 and len(small.stderr.strip().splitlines()) == 1, small.stderr
+    assert "more than 10 rows in memory" in small.stderr and flags(ledger_dir, "--status", "all") == []
+    result = cli(ledger_dir, "rebuild", "--anomalies")
+    assert result.returncode == 0 and result.stdout == "", result.stderr
+    assert f"已重建异常标记：重放 {leaves} 条日志记录" in result.stderr and "其他投影未改动" in result.stderr
+    assert cli(ledger_dir, "anomalies", "--json", "--status", "all").stdout == before
+    with sqlite3.connect(ledger_dir / "ledger.db") as db:
+        assert db.execute("SELECT officer FROM pj_events WHERE seq = 0").fetchone() == ("marker",)  # not rewritten
+        db.execute("UPDATE pj_events SET officer = ? WHERE seq = 0", (officer,))
 
 
 def test_the_listing_speaks_chinese_first_and_english_on_request(ledger_dir: Path) -> None:

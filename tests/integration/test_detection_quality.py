@@ -15,13 +15,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from ledger.errors import OperationalError
 from ledger.pii import payee_account
 from ledger.service import Session
 from ledger.simulate import RULE_IDS, InjectedCase, simulate
+from projections import tables as T
+from projections.anomalies import TABLES
 from projections.anomalies.query import list_flags
 from projections.db import engine_for
-from projections.runner import catch_up, rebuild
+from projections.runner import catch_up, position, rebuild, rebuild_only, reset
 from support.kept_rows import compare_kept_rows_at_every_commit
 
 Key = tuple[str, str, str, str | None]
@@ -84,6 +88,72 @@ def test_the_rows_a_rebuild_keeps_are_the_stored_rows_with_every_rule_raised(
     finally:
         session.close()
     assert {c.rule for c in sim.truth} == set(RULE_IDS) and result.recall == 1.0  # every rule raised
+
+
+def test_the_anomaly_tables_rebuilt_alone_are_a_full_rebuilds_and_nothing_else_is_written(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rebuild --anomalies`` on the misuse simulation (every rule raised, a key revoked): the
+    flags come back exactly as a full rebuild writes them, even when another runner projects
+    more leaves while the replay runs; the base read models are not rewritten; a replay that
+    cannot finish changes nothing."""
+    run(db_url, tmp_path, seed=2019)
+    session = Session.open(db_url, tmp_path / "keys")
+    try:
+        ledger, engine = session.ledger, engine_for(session.ledger)
+        size = ledger.size()
+        with engine.connect() as conn:
+            full = T.dump(conn)
+        assert len(full["pj_anomalies"]) > 50 and full["pj_rule_state"]
+
+        def tamper() -> None:
+            with engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM pj_anomalies"))
+                conn.execute(sa.text("DELETE FROM pj_rule_state WHERE key LIKE 'class/%'"))
+                conn.execute(sa.text("UPDATE pj_anomaly_history SET note = 'forged'"))
+                conn.execute(sa.text("UPDATE pj_events SET officer = 'marker' WHERE seq = 0"))
+
+        def dump() -> dict[str, list[dict[str, object]]]:
+            with engine.connect() as conn:
+                rows = T.dump(conn)
+            assert rows["pj_events"][0]["officer"] == "marker"  # the base tables were not rewritten
+            rows["pj_events"][0]["officer"] = full["pj_events"][0]["officer"]
+            return rows
+
+        tamper()
+        assert rebuild_only(ledger, TABLES) == size
+        assert dump() == full
+
+        # Another runner projects the second half while the replay runs: the swap catches up too.
+        reset(engine)
+        catch_up(ledger, stop=size // 2)
+        tamper()
+        moved: list[int] = []
+
+        def another_runner(_done: int) -> None:
+            if not moved:
+                moved.append(catch_up(ledger))
+
+        assert rebuild_only(ledger, TABLES, batch=500, progress=another_runner) == size
+        assert moved == [size] and dump() == full
+
+        # Too many rows for memory, or the projections reset under the replay: an error, no change.
+        tamper()
+        with engine.connect() as conn:
+            tampered = T.dump(conn)
+        monkeypatch.setenv("LEDGER_PROJECTIONS_CACHE_ROWS", "1000")
+        with pytest.raises(OperationalError, match="more than 1,000 rows in memory"):
+            rebuild_only(ledger, TABLES)
+        monkeypatch.delenv("LEDGER_PROJECTIONS_CACHE_ROWS")
+        with pytest.raises(OperationalError, match="reset while the replay ran"):
+            rebuild_only(ledger, TABLES, batch=500, progress=lambda _done: reset(engine))
+        assert position(engine) == 0
+        catch_up(ledger)
+        with engine.connect() as conn:
+            assert T.dump(conn) == full  # (the reset and catch-up rewrote every table)
+        assert tampered["pj_anomalies"] == []
+    finally:
+        session.close()
 
 
 def test_every_injected_case_is_found_and_almost_every_flag_is_explained(db_url: str, tmp_path: Path) -> None:

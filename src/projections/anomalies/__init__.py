@@ -43,6 +43,8 @@ DISPATCH = _dispatch()
 CLOCK_RULES = DISPATCH.pop("@clock", [])  # judged after every event: the log clock may have moved
 CLOCK_IDS = frozenset(r.id for r in CLOCK_RULES)  # rules an event and the clock may both trigger
 
+TABLES = (A.anomalies, A.evidence, A.history, A.state)  # what `rebuild --anomalies` recomputes
+
 # Cost accounting for benchmarks/bench_detection.py: rule id → [seconds, evaluations] when set.
 COSTS: dict[str, list[float]] | None = None
 
@@ -99,4 +101,4 @@ def _subject_rows(subjects: list[Subject]) -> Any:
             yield T.laborers, (s.id,)
 
 
-__all__ = ["COSTS", "LOGIC_VERSION", "RULES", "detect"]
+__all__ = ["COSTS", "LOGIC_VERSION", "RULES", "TABLES", "detect"]
