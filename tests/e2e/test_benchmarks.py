@@ -86,6 +86,7 @@ def test_rebuild_verify_and_proofs_measure_both_backends(tmp_path: Path) -> None
         rows = rebuilt["results"]
         assert [(r["backend"], r["rules"]) for r in rows] == [("sqlite", True), ("postgres", True)]
         assert all(r["events"] == 300 and r["rebuild_s"] > 0 and r["raw_per_s"] > 0 for r in rows)
+        assert all(r["anomaly_rebuild_s"] > 0 and r["anomaly_ratio"] > 0 for r in rows)  # rebuild --anomalies
         for backend in ("sqlite", "postgres"):
             target = common.bench_ledger(tmp_path / "rebuild", "rebuild", backend, "300")
             assert target.built()["events"] == 300
