@@ -125,13 +125,12 @@ def rebuild(
         if anomalies:
             from projections.anomalies import TABLES
 
-            project(s.ledger, strict=True)  # the replay ends where the other tables are: the log's end
-            total = position(engine_for(s.ledger))
             started = time.monotonic()
-            with progress_bar(say("rebuilding_anomalies"), total) as advance:
-                total = rebuild_only(s.ledger, TABLES, progress=advance)
+            with progress_bar(say("rebuilding_anomalies"), position(engine_for(s.ledger))) as advance:
+                total = rebuild_only(s.ledger, TABLES, progress=advance)  # up to where the other tables are
             took = max(time.monotonic() - started, 1e-6)
             typer.echo(say("rebuilt_anomalies", n=total, s=took, rate=total / took), err=True)
+            project(s.ledger, strict=True)  # then whatever the log holds beyond, as every verb does
             return
         total = s.ledger.size()
         started = time.monotonic()

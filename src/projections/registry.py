@@ -13,7 +13,9 @@
   (it refuses an id that exists, EVENTS.md): they are known absent without a query. Were that
   ever wrong, the insert would fail on the primary key and roll the batch back — loudly.
 * :func:`register_version` — a module's logic version; changing it (like changing a table's
-  shape) makes the next catch-up rebuild from seq 0, so no row is left computed by old code.
+  shape) makes the next catch-up rebuild from seq 0, so no row is left computed by old code. A
+  module that names the tables only its hooks write (the anomaly rules) has them recomputed
+  alone instead, when only its version or those tables' shape changed (``runner.rebuild_only``).
 
 Plugin modules listed in :data:`PLUGINS` are imported on first use if they exist.
 """
@@ -49,6 +51,7 @@ class Registry:
     hooks: list[Hook] = field(default_factory=list)
     hook_reads: list[Reads] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
+    owned: dict[str, tuple[sa.Table, ...]] = field(default_factory=dict)  # module → tables only it writes
     loaded: bool = False
 
 
@@ -83,8 +86,11 @@ def hook(fn: Hook | None = None, *, reads: Reads | None = None) -> Any:
     return register(fn) if fn is not None else register
 
 
-def register_version(name: str, version: str) -> None:
+def register_version(name: str, version: str, *, tables: Iterable[sa.Table] = ()) -> None:
+    """``name``'s logic version; ``tables``: the tables only its hooks write, if any."""
     REGISTRY.versions[name] = version
+    if tables:
+        REGISTRY.owned[name] = tuple(tables)
 
 
 def load_plugins() -> Registry:

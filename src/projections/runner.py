@@ -61,7 +61,9 @@ def catch_up(ledger: Any, *, stop: int | None = None, batch: int = DEFAULT_BATCH
     limit = cache_rows()
     load_plugins()
     engine = engine or engine_for(ledger)
-    ensure_schema(engine)
+    stale = ensure_schema(engine)
+    if stale:  # only a plugin's logic or tables changed (a rule, a threshold): redo those alone
+        rebuild_only(ledger, [t for name in stale for t in REGISTRY.owned[name]], progress=progress, engine=engine)
     with _without_cyclic_gc() as between_batches:
         return _catch_up(ledger, engine, stop, batch, progress, between_batches, limit)
 
@@ -188,33 +190,37 @@ def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progres
     limit = cache_rows()
     load_plugins()
     engine = engine or engine_for(ledger)
-    ensure_schema(engine)
+    ensure_schema(engine)  # a full reset if the other tables are stale too
     keep = sorted(set(tables), key=lambda t: t.name)
     unknown = [t.name for t in keep if t.metadata is not T.metadata or not t.name.startswith(T.PREFIX)]
     if unknown:
         raise ValueError(f"not projection tables: {', '.join(unknown)}")
+    redone = [name for name, owned in REGISTRY.owned.items() if set(owned) <= set(keep)]
     target = position(engine)
     cache = RowCache(0, limit, complete=True)
     sink: dict[sa.Table, list[list[Any]]] = {t: [] for t in keep}
     with _without_cyclic_gc() as between_batches:
         pos, clock = _replay(ledger, engine, None, 0, None, target, batch, cache, sink, progress, between_batches)
         with _writer(engine) as conn, conn.begin():
+            _guard(conn)
             now, _clock = _lock_position(conn)
-            wanted = T.fingerprint(REGISTRY.versions)
             found = conn.execute(sa.select(T.position.c.schema).where(T.position.c.name == RUNNER)).scalar()
-            if found != wanted or now < pos:
+            stale = _stale_modules(found, schema_id())
+            if stale is None or not set(stale) <= set(redone) or now < pos:
                 raise OperationalError("the projections were reset while the replay ran: run the rebuild again")
             pos, clock = _replay(ledger, engine, conn, pos, clock, now, batch, cache, sink, progress, between_batches)
-            if is_postgres(conn):
-                conn.exec_driver_sql("TRUNCATE " + ", ".join(f'"{t.name}"' for t in keep))
-            else:
-                for table in keep:
-                    conn.exec_driver_sql(f'DELETE FROM "{table.name}"')
+            for table in keep:  # recreated: a plugin's new version may have changed their shape
+                table.drop(conn, checkfirst=True)
+                table.create(conn)
             uow = UnitOfWork(conn, pos, clock)
             for table in keep:
                 uow.write_new(table, (row for row in cache.rows[table].values() if row is not None), sink.pop(table))
             cache.rows.clear()
             uow.flush()
+            if stale:
+                conn.execute(T.position.update().where(T.position.c.name == RUNNER).values(schema=schema_id()))
+    if stale:
+        _VERIFIED.add(engine)
     return pos
 
 
@@ -305,20 +311,50 @@ def position(engine: Engine | Connection) -> int:
 _VERIFIED: weakref.WeakSet[Engine] = weakref.WeakSet()  # engines whose tables are checked
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Create the tables on first use; rebuild them (empty, position 0) if their shape changed."""
+def ensure_schema(engine: Engine) -> list[str]:
+    """Create the tables on first use; rebuild them (empty, position 0) if their shape changed.
+
+    Returns the plugins whose own tables alone are stale (only their version or those tables'
+    shape changed): :func:`catch_up` recomputes them with :func:`rebuild_only` before going on.
+    """
     if engine in _VERIFIED:
-        return
+        return []
     with _writer(engine) as conn, conn.begin():
         _guard(conn)
-        wanted = T.fingerprint(REGISTRY.versions)
         found = None
         if sa.inspect(conn).has_table(T.position.name):
             row = conn.execute(sa.select(T.position.c.schema).where(T.position.c.name == RUNNER)).first()
             found = None if row is None else row[0]
-        if found != wanted:
+        stale = _stale_modules(found, schema_id())
+        if stale is None:
             _reset(conn)
-    _VERIFIED.add(engine)
+            stale = []
+    if not stale:
+        _VERIFIED.add(engine)
+    return stale
+
+
+def schema_id() -> str:
+    """What the rows were computed by, as ``pj_position.schema`` records it: one hash of the
+    shape of the tables and the logic versions shared by all, then one per plugin that owns
+    tables (``registry.register_version(..., tables=...)``), e.g. ``=3f…;projections.anomalies=9c…``."""
+    owned = {t for tables in REGISTRY.owned.values() for t in tables}
+    shared = [t for t in T.metadata.tables.values() if t not in owned]
+    parts = {"": T.fingerprint({k: v for k, v in REGISTRY.versions.items() if k not in REGISTRY.owned}, shared)}
+    for name, tables in REGISTRY.owned.items():
+        parts[name] = T.fingerprint({name: REGISTRY.versions[name]}, tables)
+    return ";".join(f"{name}={digest}" for name, digest in sorted(parts.items()))
+
+
+def _stale_modules(found: str | None, wanted: str) -> list[str] | None:
+    """The plugins whose own tables alone are stale ([] none); None if every table must be rebuilt."""
+    if found == wanted:
+        return []
+    parts = [dict(part.partition("=")[::2] for part in text.split(";")) for text in (found or "", wanted)]
+    old, new = parts
+    if old.keys() != new.keys() or old.get("") != new[""]:
+        return None  # the shared tables or versions changed, a plugin came or went, or an older format
+    return sorted(name for name in new if old[name] != new[name])
 
 
 def _reset(conn: Connection) -> None:
@@ -328,7 +364,7 @@ def _reset(conn: Connection) -> None:
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
     T.metadata.create_all(conn)
     conn.execute(T.position.insert().values(
-        name=RUNNER, next_seq=0, log_clock=None, schema=T.fingerprint(REGISTRY.versions)))  # fmt: skip
+        name=RUNNER, next_seq=0, log_clock=None, schema=schema_id()))  # fmt: skip
 
 
 def _guard(conn: Connection) -> None:

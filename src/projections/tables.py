@@ -25,6 +25,7 @@ drops and recreates them with the rest.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
@@ -503,10 +504,11 @@ postings = _table(
 
 
 # --- helpers -------------------------------------------------------------------------------------------------
-def fingerprint(extra: dict[str, str] | None = None) -> str:
-    """Hash of every table's shape (and plugins' versions): a change means the rows must be rebuilt."""
+def fingerprint(extra: dict[str, str] | None = None, tables: Iterable[sa.Table] | None = None) -> str:
+    """Hash of the tables' shape (every table's by default) and of plugins' versions: a change
+    means the rows must be rebuilt."""
     parts: list[Any] = []
-    for table in sorted(metadata.tables.values(), key=lambda t: t.name):
+    for table in sorted(metadata.tables.values() if tables is None else tables, key=lambda t: t.name):
         cols = [[c.name, str(c.type.compile(dialect=_DIALECT)), bool(c.nullable), bool(c.primary_key)]
                 for c in table.columns]  # fmt: skip
         idx = sorted([i.name or "", [c.name for c in i.columns]] for i in table.indexes)

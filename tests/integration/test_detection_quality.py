@@ -156,6 +156,39 @@ def test_the_anomaly_tables_rebuilt_alone_are_a_full_rebuilds_and_nothing_else_i
         session.close()
 
 
+def test_a_changed_threshold_recomputes_the_flags_as_a_full_rebuild_would_and_leaves_the_rest(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projections import anomalies, rules_config, runner
+    from projections.registry import REGISTRY
+
+    run(db_url, tmp_path, seed=2019)
+    session = Session.open(db_url, tmp_path / "keys")
+    try:
+        ledger, engine = session.ledger, engine_for(session.ledger)
+        size = ledger.size()
+        before = {f["id"] for f in list_flags(engine) if f["rule"] == "STD-CLASS-SIZE"}
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE pj_events SET officer = 'marker' WHERE seq = 0"))
+        config = rules_config.RulesConfig(class_size_max=20)  # a county tightens the class size
+        monkeypatch.setattr(rules_config, "CONFIG", config)
+        monkeypatch.setitem(REGISTRY.versions, "projections.anomalies", f"{anomalies.LOGIC_VERSION}:{config.fingerprint()}")
+        monkeypatch.setattr(runner, "_VERIFIED", type(runner._VERIFIED)())  # a new process starts
+        assert catch_up(ledger) == size
+        after = {f["id"] for f in list_flags(engine) if f["rule"] == "STD-CLASS-SIZE"}
+        assert before < after  # classes of 21–50 trainees are flagged now
+        with engine.connect() as conn:
+            replayed = T.dump(conn)
+        assert replayed["pj_events"][0]["officer"] == "marker"  # the base tables were not rewritten
+        rebuild(ledger)
+        with engine.connect() as conn:
+            full = T.dump(conn)
+        replayed["pj_events"][0]["officer"] = full["pj_events"][0]["officer"]
+        assert replayed == full
+    finally:
+        session.close()
+
+
 def test_every_injected_case_is_found_and_almost_every_flag_is_explained(db_url: str, tmp_path: Path) -> None:
     result, sim = run(db_url, tmp_path, seed=2019)
     assert {c.rule for c in sim.truth} == set(RULE_IDS)  # one case of every rule at least

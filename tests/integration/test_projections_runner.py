@@ -209,6 +209,45 @@ def test_a_changed_table_shape_rebuilds_on_the_next_catch_up(sc: Scenario, monke
     assert one(sc, T.laborers, laborer_id="L-1")["registered_seq"] == size - 1
 
 
+def test_a_changed_rules_version_recomputes_the_anomaly_tables_alone_a_changed_base_version_everything(
+    sc: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projections import runner
+
+    sc.laborer("L-1")
+    engine = engine_for(sc.ledger)
+    size = catch_up(sc.ledger)
+
+    def mark() -> None:  # a row a full rebuild would rewrite
+        with engine.begin() as conn:
+            conn.execute(T.events.update().where(T.events.c.seq == 0).values(officer="marker"))
+
+    def marked() -> bool:
+        return one(sc, T.events, seq=0)["officer"] == "marker"
+
+    def schema() -> str:
+        with engine.connect() as conn:
+            return str(conn.execute(sa.select(T.position.c.schema)).scalar())
+
+    mark()
+    replayed: list[list[str]] = []
+    real = runner.rebuild_only
+    monkeypatch.setattr(runner, "rebuild_only", lambda ledger, tables, **kw: replayed.append(
+        sorted(t.name for t in tables)) or real(ledger, tables, **kw))  # fmt: skip
+    monkeypatch.setitem(registry.REGISTRY.versions, "projections.anomalies", "a new threshold")
+    monkeypatch.setattr(runner, "_VERIFIED", type(runner._VERIFIED)())  # a new process
+    assert schema() != runner.schema_id()
+    assert catch_up(sc.ledger) == size
+    assert replayed == [["pj_anomalies", "pj_anomaly_evidence", "pj_anomaly_history", "pj_rule_state"]]
+    assert marked() and schema() == runner.schema_id()  # the base tables were left alone
+    assert catch_up(sc.ledger) == size and len(replayed) == 1  # and it is done once
+
+    monkeypatch.setitem(registry.REGISTRY.versions, "projections.readmodels", "2")
+    monkeypatch.setattr(runner, "_VERIFIED", type(runner._VERIFIED)())
+    assert catch_up(sc.ledger) == size
+    assert not marked() and len(replayed) == 1 and schema() == runner.schema_id()  # everything rebuilt
+
+
 def test_projecting_after_an_import_warns_instead_of_failing_the_import(
     sc: Scenario, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -26,9 +26,12 @@ from projections.anomalies import tables as A  # (importing adds the tables to t
 from projections.anomalies.engine import RULES, Ctx, Rule, Subject, dispose, settle
 from projections.registry import hook, register_version
 
-# Bump when a rule's logic changes; the thresholds' fingerprint is part of the version too.
+TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules alone: `rebuild --anomalies`
+
+# Bump when a rule's logic changes; the thresholds' fingerprint is part of the version too. A change
+# of either makes the next catch-up recompute TABLES alone (runner.rebuild_only), not every table.
 LOGIC_VERSION = "1"
-register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}")
+register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}", tables=TABLES)
 
 
 def _dispatch() -> dict[str, list[Rule]]:
@@ -42,8 +45,6 @@ def _dispatch() -> dict[str, list[Rule]]:
 DISPATCH = _dispatch()
 CLOCK_RULES = DISPATCH.pop("@clock", [])  # judged after every event: the log clock may have moved
 CLOCK_IDS = frozenset(r.id for r in CLOCK_RULES)  # rules an event and the clock may both trigger
-
-TABLES = (A.anomalies, A.evidence, A.history, A.state)  # what `rebuild --anomalies` recomputes
 
 # Cost accounting for benchmarks/bench_detection.py: rule id → [seconds, evaluations] when set.
 COSTS: dict[str, list[float]] | None = None
