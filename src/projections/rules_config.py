@@ -2,7 +2,8 @@
 
 A projection must be reproducible, so the thresholds are part of the rules' logic version: the
 fingerprint of :data:`CONFIG` is registered with the projections, and a changed threshold makes
-the next catch-up rebuild every flag from seq 0 rather than mix flags judged by two settings.
+the next catch-up rebuild every flag from seq 0 rather than mix flags judged by two settings (the
+anomaly tables alone, by an in-memory replay: ``runner.rebuild_only``; the other read models stay).
 
 To run with other thresholds, replace the object before the projections load, e.g. in a
 deployment's start-up code::

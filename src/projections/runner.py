@@ -34,13 +34,17 @@ from sqlalchemy.pool import StaticPool
 
 from ledger.errors import OperationalError
 from projections import tables as T
-from projections.db import WRITE, engine_for, is_postgres
+from projections.db import WRITE, database_url, engine_for, is_postgres
 from projections.events import LeafEvent, decode
 from projections.registry import REGISTRY, creates_for, load_plugins, reads_for
 from projections.uow import CrashPoint, RowCache, UnitOfWork
 
 DEFAULT_BATCH = 5000  # leaves per transaction while following the log: the write lock is held ~0.5 s
 REBUILD_BATCH = 10000  # a rebuild trades a longer lock for throughput (docs/projections.md)
+# From this many leaves a rebuild uses a second process for the anomaly rules' tables: below it
+# the process's start (~1 s) costs more than the overlap saves.
+PARALLEL_FROM = 50_000
+PENDING = "pending"  # a plugin's part of pj_position.schema while another process replays its tables
 # Rows kept between the batches of one catch-up (uow.RowCache), about 0.6 KiB each: 3M rows add
 # ~2 GiB at most (docs/performance.md). The environment variable overrides it; 0 keeps none.
 CACHE_ROWS = 3_000_000
@@ -61,22 +65,40 @@ def catch_up(ledger: Any, *, stop: int | None = None, batch: int = DEFAULT_BATCH
     limit = cache_rows()
     load_plugins()
     engine = engine or engine_for(ledger)
-    stale = ensure_schema(engine)
-    if stale:  # only a plugin's logic or tables changed (a rule, a threshold): redo those alone
-        rebuild_only(ledger, [t for name in stale for t in REGISTRY.owned[name]], progress=progress, engine=engine)
-    with _without_cyclic_gc() as between_batches:
-        return _catch_up(ledger, engine, stop, batch, progress, between_batches, limit)
+    while True:
+        stale = ensure_schema(engine)
+        if stale:  # only a plugin's logic or tables changed (a rule, a threshold): redo those alone
+            rebuild_only(ledger, [t for name in stale for t in REGISTRY.owned[name]], progress=progress, engine=engine)
+        try:
+            with _without_cyclic_gc() as between_batches:
+                return _catch_up(ledger, engine, stop, batch, progress, between_batches, limit)
+        except _Pending:  # a two-process rebuild left a plugin's tables to be replayed (it died?)
+            _VERIFIED.discard(engine)
+
+
+class _Pending(Exception):
+    """A plugin's tables are marked ``pending`` in ``pj_position.schema``: replay them first."""
 
 
 def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progress: Progress | None,
-              between_batches: Callable[[], None], keep_rows: int) -> int:  # fmt: skip
+              between_batches: Callable[[], None], keep_rows: int, *, base_only: bool = False) -> int:  # fmt: skip
+    """The batch loop. ``base_only`` (a two-process rebuild's main process): while the schema
+    marks plugins' tables ``pending`` (another process replays them), skip those plugins' hooks;
+    once it no longer does (someone replayed them), run every hook on rows loaded again."""
     crash = CrashPoint()
     cache: RowCache | None = None
+    skipping = False
     while True:
         with _writer(engine) as conn, conn.begin():
-            pos, clock = _lock_position(conn)
+            pos, clock, schema = _lock_position(conn, schema=True)
+            pending = _pending_modules(schema)
+            if pending and not base_only:
+                raise _Pending(pending)
+            if skipping and not pending:  # its rows lack the skipped hooks' rows: load from the tables
+                cache = None
+            skipping = bool(pending)
             if cache is None or cache.position != pos:  # first batch, or another runner moved on
-                cache = RowCache(pos, keep_rows, complete=pos == 0)
+                cache = RowCache(pos, keep_rows, complete=pos == 0 and not skipping)
             end = pos + batch if stop is None else min(pos + batch, stop)
             if end <= pos:
                 return pos
@@ -86,7 +108,7 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
             if events[0].seq != pos or events[-1].seq != pos + len(events) - 1:
                 raise OperationalError(f"the log has a gap after seq {pos - 1}: projections cannot continue")
             uow = UnitOfWork(conn, pos, clock, crash, cache)
-            apply(uow, events)
+            apply(uow, events, skip=pending)
             conn.execute(
                 T.position.update().where(T.position.c.name == RUNNER)
                 .values(next_seq=uow.position, log_clock=uow.log_clock)
@@ -134,9 +156,13 @@ def _without_cyclic_gc() -> Iterator[Callable[[], None]]:
             gc.enable()
 
 
-def apply(uow: UnitOfWork, events: Sequence[LeafEvent]) -> None:
-    """Apply a batch of consecutive leaves to the unit of work, then write it (not commit)."""
+def apply(uow: UnitOfWork, events: Sequence[LeafEvent], *, skip: Collection[str] = ()) -> None:
+    """Apply a batch of consecutive leaves to the unit of work, then write it (not commit).
+
+    ``skip``: plugins whose hooks do not run (their tables are replayed elsewhere)."""
     handlers, hooks = REGISTRY.handlers, REGISTRY.hooks
+    if skip:
+        hooks = [h for h in hooks if not any(h.__module__ == m or h.__module__.startswith(m + ".") for m in skip)]
     uow.assume_new(created for ev in events for created in creates_for(ev))
     uow.prefetch(wanted for ev in events for wanted in reads_for(ev))
     for ev in events:
@@ -161,16 +187,88 @@ def apply(uow: UnitOfWork, events: Sequence[LeafEvent]) -> None:
 
 
 def rebuild(ledger: Any, *, progress: Progress | None = None, batch: int = REBUILD_BATCH,
-            engine: Engine | None = None) -> int:  # fmt: skip
+            engine: Engine | None = None, parallel_from: int | None = None) -> int:  # fmt: skip
     """Drop and recreate every projection table, then replay the log from seq 0.
 
     The reset is one transaction; the replay commits batch by batch like any catch-up, so an
-    interrupted rebuild simply resumes on the next catch-up.
+    interrupted rebuild simply resumes on the next catch-up. From ``parallel_from`` leaves
+    (:data:`PARALLEL_FROM`) on a database file or server, plugins that own their tables (the
+    anomaly rules) are replayed by a second process meanwhile (:func:`_rebuild_in_two`).
     """
     cache_rows()  # a bad setting must fail before the tables are dropped
     engine = engine or engine_for(ledger)
+    load_plugins()
+    least = PARALLEL_FROM if parallel_from is None else parallel_from
+    if REGISTRY.owned and engine.url.database not in (None, "", ":memory:") and ledger.size() >= least:
+        return _rebuild_in_two(ledger, engine, progress, batch)
     reset(engine)
     return catch_up(ledger, progress=progress, batch=batch, engine=engine)
+
+
+def _rebuild_in_two(ledger: Any, engine: Engine, progress: Progress | None, batch: int) -> int:
+    """A rebuild on both cores: this process projects the shared tables with the plugins' hooks
+    off, while a second process replays the log in memory for the plugins' own tables and swaps
+    them in (:func:`rebuild_only`'s two halves) once this one has reached the same leaf.
+
+    The reset marks the plugins' part of ``pj_position.schema`` ``pending``, so whatever happens
+    to either process, no runner projects on top of those tables before they are replayed: a
+    catch-up that finds them pending replays them itself (:class:`_Pending`).
+    """
+    import multiprocessing
+
+    from projections import rules_config
+
+    names = sorted(REGISTRY.owned)
+    reset(engine, pending=names)
+    target = ledger.size()
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
+    ours, theirs = context.Pipe()
+    settings = (rules_config.CONFIG, getattr(ledger, "jurisdictions", None), schema_id())
+    child = context.Process(target=_replay_child, args=(database_url(ledger), names, target, batch, settings, theirs),
+                            name="projections-replay", daemon=True)  # fmt: skip
+    child.start()
+    theirs.close()
+    try:
+        with _without_cyclic_gc() as between_batches:
+            reached = _catch_up(ledger, engine, target, batch, progress, between_batches, cache_rows(), base_only=True)
+        ours.send(reached)
+        reply = ours.recv()
+    except EOFError:
+        raise OperationalError(f"the replay process for {', '.join(names)} stopped (exit {child.exitcode})") from None
+    finally:
+        ours.close()
+        child.join(timeout=60)
+        if child.is_alive():
+            child.terminate()
+    if isinstance(reply, str):
+        raise OperationalError(reply)
+    return catch_up(ledger, progress=progress, batch=batch, engine=engine)
+
+
+def _replay_child(url: str, names: list[str], target: int, batch: int, settings: tuple[Any, Any, str],
+                  pipe: Any) -> None:  # fmt: skip
+    """The second process of :func:`_rebuild_in_two`: replay, wait for the go, swap; reply."""
+    try:
+        from ledger.application import Ledger
+        from projections import rules_config
+
+        config, jurisdictions, wanted = settings
+        rules_config.CONFIG = config  # before the plugins register their versions
+        load_plugins()
+        if schema_id() != wanted:
+            raise OperationalError("the replay process computes with other settings than the rebuild: not swapped")
+        ledger = Ledger.open(url) if jurisdictions is None else Ledger.open(url, jurisdictions)
+        engine = engine_for(url)
+        tables = [t for name in names for t in REGISTRY.owned[name]]
+        with _without_cyclic_gc() as between_batches:
+            replayed = _replay_only(ledger, engine, tables, target, batch, None, between_batches)
+            pipe.recv()  # the main process has projected the shared tables up to ``target``
+            pipe.send(_swap_only(ledger, engine, tables, replayed, None, between_batches))
+    except EOFError:
+        pass  # the main process is gone: leave everything pending
+    except BaseException as exc:  # noqa: BLE001 - the reply is the main process's one-line error
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        pipe.send(f"{type(exc).__name__}: {first}" if not isinstance(exc, OperationalError) else first)
 
 
 def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progress | None = None,
@@ -187,53 +285,77 @@ def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progres
     at any point leaves the old rows. Every row of the projection must fit in memory: beyond
     :func:`cache_rows` rows it stops with an error (a full :func:`rebuild` is bounded instead).
     """
-    limit = cache_rows()
+    cache_rows()
     load_plugins()
     engine = engine or engine_for(ledger)
     ensure_schema(engine)  # a full reset if the other tables are stale too
+    with _without_cyclic_gc() as between_batches:
+        replayed = _replay_only(ledger, engine, tables, position(engine), batch, progress, between_batches)
+        return _swap_only(ledger, engine, tables, replayed, progress, between_batches)
+
+
+class _Replayed:
+    """What :func:`_replay_only` holds for :func:`_swap_only`: every row, the kept tables' facts."""
+
+    def __init__(self, keep: list[sa.Table], limit: int, batch: int):
+        self.keep = keep
+        self.batch = batch
+        self.cache = RowCache(0, limit, complete=True)
+        self.sink: dict[sa.Table, list[list[Any]]] = {t: [] for t in keep}
+        self.position = 0
+        self.clock: str | None = None
+
+
+def _replay_only(ledger: Any, engine: Engine, tables: Collection[sa.Table], target: int, batch: int,
+                 progress: Progress | None, between_batches: Callable[[], None]) -> _Replayed:  # fmt: skip
+    """The first half of :func:`rebuild_only`: replay leaves 0..target - 1 in memory, no lock."""
     keep = sorted(set(tables), key=lambda t: t.name)
     unknown = [t.name for t in keep if t.metadata is not T.metadata or not t.name.startswith(T.PREFIX)]
     if unknown:
         raise ValueError(f"not projection tables: {', '.join(unknown)}")
+    replayed = _Replayed(keep, cache_rows(), batch)
+    _replay(ledger, engine, None, replayed, target, progress, between_batches)
+    return replayed
+
+
+def _swap_only(ledger: Any, engine: Engine, tables: Collection[sa.Table], replayed: _Replayed,
+               progress: Progress | None, between_batches: Callable[[], None]) -> int:  # fmt: skip
+    """The second half: under the lock, replay what others projected since, swap the tables in."""
+    keep = replayed.keep
     redone = [name for name, owned in REGISTRY.owned.items() if set(owned) <= set(keep)]
-    target = position(engine)
-    cache = RowCache(0, limit, complete=True)
-    sink: dict[sa.Table, list[list[Any]]] = {t: [] for t in keep}
-    with _without_cyclic_gc() as between_batches:
-        pos, clock = _replay(ledger, engine, None, 0, None, target, batch, cache, sink, progress, between_batches)
-        with _writer(engine) as conn, conn.begin():
-            _guard(conn)
-            now, _clock = _lock_position(conn)
-            found = conn.execute(sa.select(T.position.c.schema).where(T.position.c.name == RUNNER)).scalar()
-            stale = _stale_modules(found, schema_id())
-            if stale is None or not set(stale) <= set(redone) or now < pos:
-                raise OperationalError("the projections were reset while the replay ran: run the rebuild again")
-            pos, clock = _replay(ledger, engine, conn, pos, clock, now, batch, cache, sink, progress, between_batches)
-            for table in keep:  # recreated: a plugin's new version may have changed their shape
-                table.drop(conn, checkfirst=True)
-                table.create(conn)
-            uow = UnitOfWork(conn, pos, clock)
-            for table in keep:
-                uow.write_new(table, (row for row in cache.rows[table].values() if row is not None), sink.pop(table))
-            cache.rows.clear()
-            uow.flush()
-            if stale:
-                conn.execute(T.position.update().where(T.position.c.name == RUNNER).values(schema=schema_id()))
+    with _writer(engine) as conn, conn.begin():
+        _guard(conn)
+        now, _clock, found = _lock_position(conn, schema=True)
+        stale = _stale_modules(found, schema_id())
+        if stale is None or not set(stale) <= set(redone) or now < replayed.position:
+            raise OperationalError("the projections were reset while the replay ran: run the rebuild again")
+        _replay(ledger, engine, conn, replayed, now, progress, between_batches)
+        for table in keep:  # recreated: a plugin's new version may have changed their shape
+            table.drop(conn, checkfirst=True)
+            table.create(conn)
+        uow = UnitOfWork(conn, replayed.position, replayed.clock)
+        rows = replayed.cache.rows
+        for table in keep:
+            uow.write_new(table, (row for row in rows[table].values() if row is not None), replayed.sink.pop(table))
+        rows.clear()
+        uow.flush()
+        if stale:
+            conn.execute(T.position.update().where(T.position.c.name == RUNNER).values(schema=schema_id()))
     if stale:
         _VERIFIED.add(engine)
-    return pos
+    return replayed.position
 
 
-def _replay(ledger: Any, engine: Engine, conn: Connection | None, pos: int, clock: str | None, stop: int,
-            batch: int, cache: RowCache, sink: dict[sa.Table, list[list[Any]]], progress: Progress | None,
-            between_batches: Callable[[], None]) -> tuple[int, str | None]:  # fmt: skip
-    """Apply leaves ``pos``..``stop - 1`` to rows held in ``cache``, writing nothing (``sink``).
+def _replay(ledger: Any, engine: Engine, conn: Connection | None, replayed: _Replayed, stop: int,
+            progress: Progress | None, between_batches: Callable[[], None]) -> None:  # fmt: skip
+    """Apply leaves ``replayed.position``..``stop - 1`` to the rows it holds, writing nothing.
 
     A hook's rare SQL lookup (``uow.execute``) reads the database's facts through ``conn``, or a
     short read transaction per batch when none is given: they are complete beyond ``stop``.
     """
+    cache, sink, pos, clock = replayed.cache, replayed.sink, replayed.position, replayed.clock
     while pos < stop:
-        events = [decode(*leaf) for leaf in ledger.leaves(pos, min(pos + batch, stop), batch=batch)]
+        events = [decode(*leaf) for leaf in ledger.leaves(pos, min(pos + replayed.batch, stop), batch=replayed.batch)]
         if not events or events[0].seq != pos or events[-1].seq != pos + len(events) - 1:
             raise OperationalError(f"the log has a gap after seq {pos - 1}: projections cannot continue")
         if conn is None:
@@ -243,7 +365,7 @@ def _replay(ledger: Any, engine: Engine, conn: Connection | None, pos: int, cloc
         else:
             uow = UnitOfWork(conn, pos, clock, None, cache, sink)
             apply(uow, events)
-        pos, clock = uow.position, uow.log_clock
+        pos, clock = replayed.position, replayed.clock = uow.position, uow.log_clock
         if cache.size() > cache.limit:
             raise OperationalError(
                 f"replaying the projections needs more than {cache.limit:,} rows in memory ({CACHE_ENV}); "
@@ -255,16 +377,20 @@ def _replay(ledger: Any, engine: Engine, conn: Connection | None, pos: int, cloc
         between_batches()
         if progress is not None:
             progress(done)
-    return pos, clock
 
 
-def reset(engine: Engine) -> None:
-    """Drop every projection table and recreate them empty, at position 0 (one transaction)."""
+def reset(engine: Engine, *, pending: Collection[str] = ()) -> None:
+    """Drop every projection table and recreate them empty, at position 0 (one transaction).
+
+    ``pending``: plugins whose tables another process will replay (a two-process rebuild)."""
     load_plugins()
     with _writer(engine) as conn, conn.begin():
         _guard(conn)
-        _reset(conn)
-    _VERIFIED.add(engine)
+        _reset(conn, pending)
+    if pending:
+        _VERIFIED.discard(engine)
+    else:
+        _VERIFIED.add(engine)
 
 
 def snapshot(ledger: Any, as_of: int, *, batch: int = REBUILD_BATCH) -> Engine:
@@ -334,7 +460,7 @@ def ensure_schema(engine: Engine) -> list[str]:
     return stale
 
 
-def schema_id() -> str:
+def schema_id(pending: Collection[str] = ()) -> str:
     """What the rows were computed by, as ``pj_position.schema`` records it: one hash of the
     shape of the tables and the logic versions shared by all, then one per plugin that owns
     tables (``registry.register_version(..., tables=...)``), e.g. ``=3f…;projections.anomalies=9c…``."""
@@ -342,8 +468,14 @@ def schema_id() -> str:
     shared = [t for t in T.metadata.tables.values() if t not in owned]
     parts = {"": T.fingerprint({k: v for k, v in REGISTRY.versions.items() if k not in REGISTRY.owned}, shared)}
     for name, tables in REGISTRY.owned.items():
-        parts[name] = T.fingerprint({name: REGISTRY.versions[name]}, tables)
+        parts[name] = PENDING if name in pending else T.fingerprint({name: REGISTRY.versions[name]}, tables)
     return ";".join(f"{name}={digest}" for name, digest in sorted(parts.items()))
+
+
+def _pending_modules(found: str | None) -> list[str]:
+    """The plugins whose tables ``found`` marks as waiting for a replay."""
+    return sorted(name for name, _, digest in (part.partition("=") for part in (found or "").split(";"))
+                  if name and digest == PENDING)  # fmt: skip
 
 
 def _stale_modules(found: str | None, wanted: str) -> list[str] | None:
@@ -357,14 +489,14 @@ def _stale_modules(found: str | None, wanted: str) -> list[str] | None:
     return sorted(name for name in new if old[name] != new[name])
 
 
-def _reset(conn: Connection) -> None:
+def _reset(conn: Connection, pending: Collection[str] = ()) -> None:
     """Drop every ``pj_`` table (today's and any left by older versions) and start at seq 0."""
     for name in sa.inspect(conn).get_table_names():
         if name.startswith(T.PREFIX):
             conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
     T.metadata.create_all(conn)
     conn.execute(T.position.insert().values(
-        name=RUNNER, next_seq=0, log_clock=None, schema=schema_id()))  # fmt: skip
+        name=RUNNER, next_seq=0, log_clock=None, schema=schema_id(pending)))  # fmt: skip
 
 
 def _guard(conn: Connection) -> None:
@@ -377,11 +509,13 @@ def _writer(engine: Engine) -> Connection:
     return engine.connect().execution_options(**{WRITE: True})
 
 
-def _lock_position(conn: Connection) -> tuple[int, str | None]:
-    query = sa.select(T.position.c.next_seq, T.position.c.log_clock).where(T.position.c.name == RUNNER)
+def _lock_position(conn: Connection, *, schema: bool = False) -> Any:
+    """(next seq, log clock) under the write lock; with ``schema``, also ``pj_position.schema``."""
+    p = T.position.c
+    query = sa.select(p.next_seq, p.log_clock, p.schema).where(p.name == RUNNER)
     if is_postgres(conn):
         query = query.with_for_update()
     row = conn.execute(query).first()
     if row is None:
         raise OperationalError("projection position is missing: run `subsidy-ledger rebuild`")
-    return int(row[0]), row[1]
+    return (int(row[0]), row[1], row[2]) if schema else (int(row[0]), row[1])

@@ -189,6 +189,50 @@ def test_a_changed_threshold_recomputes_the_flags_as_a_full_rebuild_would_and_le
         session.close()
 
 
+def test_a_rebuild_on_two_processes_writes_what_one_process_writes_and_heals_if_the_second_fails(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``rebuild`` from ``PARALLEL_FROM`` leaves: the anomaly tables replayed by a second process
+    and swapped in; if that process fails, the flags stay ``pending`` and the next catch-up —
+    even in a process that checked the schema before — replays them itself."""
+    from projections import runner
+
+    run(db_url, tmp_path, seed=2019)
+    session = Session.open(db_url, tmp_path / "keys")
+    try:
+        ledger, engine = session.ledger, engine_for(session.ledger)
+        size = ledger.size()
+        rebuild(ledger, parallel_from=size + 1)  # one process
+        with engine.connect() as conn:
+            one = T.dump(conn)
+        replays: list[int] = []
+        real = runner._replay_only
+        monkeypatch.setattr(runner, "_replay_only", lambda *a, **kw: replays.append(1) or real(*a, **kw))
+        skipped: list[tuple[str, ...]] = []
+        real_apply = runner.apply
+        monkeypatch.setattr(runner, "apply", lambda uow, events, **kw: skipped.append(tuple(kw.get("skip", ())))
+                            or real_apply(uow, events, **kw))  # fmt: skip
+        assert rebuild(ledger, parallel_from=size) == size
+        assert replays == [] and set(skipped) == {("projections.anomalies",)}  # this process ran no rule
+        with engine.connect() as conn:
+            assert T.dump(conn) == one
+            assert conn.execute(sa.select(T.position.c.schema)).scalar() == runner.schema_id()
+
+        monkeypatch.setenv("LEDGER_PROJECTIONS_CACHE_ROWS", "1000")  # the second process cannot hold its rows
+        with pytest.raises(OperationalError, match="more than 1,000 rows in memory"):
+            rebuild(ledger, parallel_from=size)
+        monkeypatch.delenv("LEDGER_PROJECTIONS_CACHE_ROWS")
+        with engine.connect() as conn:
+            assert "projections.anomalies=pending" in conn.execute(sa.select(T.position.c.schema)).scalar()
+            assert conn.execute(sa.select(T.position.c.next_seq)).scalar() == size  # the base tables are done
+        runner._VERIFIED.add(engine)  # as a server that checked the schema before the rebuild
+        assert catch_up(ledger) == size and replays == [1]
+        with engine.connect() as conn:
+            assert T.dump(conn) == one
+    finally:
+        session.close()
+
+
 def test_every_injected_case_is_found_and_almost_every_flag_is_explained(db_url: str, tmp_path: Path) -> None:
     result, sim = run(db_url, tmp_path, seed=2019)
     assert {c.rule for c in sim.truth} == set(RULE_IDS)  # one case of every rule at least
