@@ -21,8 +21,12 @@ catch-up rebuilds from seq 0 instead of mixing rows of two versions.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+import pickle
+import subprocess
+import sys
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -94,11 +98,11 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
             pending = _pending_modules(schema)
             if pending and not base_only:
                 raise _Pending(pending)
-            if skipping and not pending:  # its rows lack the skipped hooks' rows: load from the tables
+            if skipping and not pending:  # it holds none of the skipped hooks' rows: load from the tables
                 cache = None
             skipping = bool(pending)
             if cache is None or cache.position != pos:  # first batch, or another runner moved on
-                cache = RowCache(pos, keep_rows, complete=pos == 0 and not skipping)
+                cache = RowCache(pos, keep_rows, complete=pos == 0)
             end = pos + batch if stop is None else min(pos + batch, stop)
             if end <= pos:
                 return pos
@@ -214,45 +218,55 @@ def _rebuild_in_two(ledger: Any, engine: Engine, progress: Progress | None, batc
     to either process, no runner projects on top of those tables before they are replayed: a
     catch-up that finds them pending replays them itself (:class:`_Pending`).
     """
-    import multiprocessing
-
     from projections import rules_config
 
     names = sorted(REGISTRY.owned)
     reset(engine, pending=names)
     target = ledger.size()
-    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no inherited connections
-    ours, theirs = context.Pipe()
     settings = (rules_config.CONFIG, getattr(ledger, "jurisdictions", None), schema_id())
-    child = context.Process(target=_replay_child, args=(database_url(ledger), names, target, batch, settings, theirs),
-                            name="projections-replay", daemon=True)  # fmt: skip
-    child.start()
-    theirs.close()
+    # A fresh interpreter (not fork: no inherited connections; not multiprocessing's spawn, which
+    # re-runs the caller's main module), on this one's import path, talking pickles over its pipes.
+    child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-c", "from projections.runner import _replay_child; _replay_child()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )  # fmt: skip
     try:
+        assert child.stdin is not None and child.stdout is not None
+        with contextlib.suppress(BrokenPipeError):  # if it stopped already, its reply says why
+            pickle.dump((database_url(ledger), names, target, batch, settings), child.stdin)
+            child.stdin.flush()
         with _without_cyclic_gc() as between_batches:
             reached = _catch_up(ledger, engine, target, batch, progress, between_batches, cache_rows(), base_only=True)
-        ours.send(reached)
-        reply = ours.recv()
-    except EOFError:
-        raise OperationalError(f"the replay process for {', '.join(names)} stopped (exit {child.exitcode})") from None
+        with contextlib.suppress(BrokenPipeError):
+            pickle.dump(reached, child.stdin)  # go: the shared tables are projected up to ``target``
+            child.stdin.flush()
+        try:
+            reply = pickle.load(child.stdout)
+        except (EOFError, pickle.UnpicklingError):
+            child.wait(timeout=60)
+            raise OperationalError(
+                f"the replay process for {', '.join(names)} stopped (exit {child.returncode})") from None  # fmt: skip
     finally:
-        ours.close()
-        child.join(timeout=60)
-        if child.is_alive():
-            child.terminate()
+        if child.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(timeout=60)
+        if child.poll() is None:
+            child.kill()
+            child.wait()
     if isinstance(reply, str):
         raise OperationalError(reply)
     return catch_up(ledger, progress=progress, batch=batch, engine=engine)
 
 
-def _replay_child(url: str, names: list[str], target: int, batch: int, settings: tuple[Any, Any, str],
-                  pipe: Any) -> None:  # fmt: skip
+def _replay_child() -> None:
     """The second process of :func:`_rebuild_in_two`: replay, wait for the go, swap; reply."""
+    inbox, outbox = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # stdout carries the reply alone
     try:
+        url, names, target, batch, (config, jurisdictions, wanted) = pickle.load(inbox)
         from ledger.application import Ledger
         from projections import rules_config
 
-        config, jurisdictions, wanted = settings
         rules_config.CONFIG = config  # before the plugins register their versions
         load_plugins()
         if schema_id() != wanted:
@@ -262,13 +276,15 @@ def _replay_child(url: str, names: list[str], target: int, batch: int, settings:
         tables = [t for name in names for t in REGISTRY.owned[name]]
         with _without_cyclic_gc() as between_batches:
             replayed = _replay_only(ledger, engine, tables, target, batch, None, between_batches)
-            pipe.recv()  # the main process has projected the shared tables up to ``target``
-            pipe.send(_swap_only(ledger, engine, tables, replayed, None, between_batches))
+            pickle.load(inbox)  # the main process has projected the shared tables up to ``target``
+            reply: Any = _swap_only(ledger, engine, tables, replayed, None, between_batches)
     except EOFError:
-        pass  # the main process is gone: leave everything pending
+        return  # the main process is gone: everything stays pending
     except BaseException as exc:  # noqa: BLE001 - the reply is the main process's one-line error
         first = str(exc).splitlines()[0] if str(exc) else ""
-        pipe.send(f"{type(exc).__name__}: {first}" if not isinstance(exc, OperationalError) else first)
+        reply = first if isinstance(exc, OperationalError) else f"{type(exc).__name__}: {first}"
+    pickle.dump(reply, outbox)
+    outbox.flush()
 
 
 def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progress | None = None,
