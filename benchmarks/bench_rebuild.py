@@ -25,9 +25,10 @@ Then, in a fresh child process per size (so peak RSS is that run's own):
    every leaf: what ``subsidy-ledger rebuild`` costs on a live ledger (with the rules on, from
    ``PARALLEL_FROM`` leaves, on two processes: ``rebuild_processes``; ``rebuild_cpu_s`` is this
    process's CPU, ``rebuild_child_cpu_s`` the rules' replay process's);
-4. with the rules on, ``projections.runner.rebuild_only`` of the anomaly tables — what
-   ``subsidy-ledger rebuild --anomalies`` costs: the log replayed in memory, only the flags and
-   the rules' state written (``anomaly_rebuild_s``);
+4. with the rules on, in another fresh child, ``projections.runner.rebuild_only`` of the
+   anomaly tables — what ``subsidy-ledger rebuild --anomalies`` costs: the log replayed in
+   memory, only the flags and the rules' state written (``anomaly_rebuild_s``, its own raw read
+   ``anomaly_raw_s`` and ``anomaly_ratio``, its peak ``anomaly_peak_rss_mib``);
 and prints, as JSON on stdout and then as a table on stderr, events/s of both, their ratio, the
 rebuild's CPU seconds (the machine is shared: CPU time shows what wall time hides; on PostgreSQL
 the server's own CPU is not in it) and the child's peak RSS — which includes the rows the rebuild
@@ -328,7 +329,7 @@ def _build_generated(session: Any, events: int) -> int:
 def measure(url: str, batch: int, rules: bool) -> dict[str, Any]:
     from ledger.application import Ledger
     from projections.registry import load_plugins
-    from projections.runner import PARALLEL_FROM, cache_rows, catch_up, rebuild, rebuild_only
+    from projections.runner import PARALLEL_FROM, cache_rows, catch_up, rebuild
 
     if not rules:  # the base read models and balances alone: no plugin hooks (anomaly rules)
         registry = load_plugins()
@@ -354,21 +355,34 @@ def measure(url: str, batch: int, rules: bool) -> dict[str, Any]:
     after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the rules' replay process, when there is one
     child_cpu = (after.ru_utime + after.ru_stime) - (children.ru_utime + children.ru_stime)
     processes = 2 if rules and size >= PARALLEL_FROM else 1
-    alone: dict[str, float] = {}
-    if rules:  # `rebuild --anomalies`: the anomaly tables alone, by an in-memory replay
-        from projections.anomalies import TABLES
-
-        t0, anomaly_cpu = time.perf_counter(), time.process_time()
-        rebuild_only(ledger, TABLES, batch=batch)
-        anomaly_took = time.perf_counter() - t0
-        alone = {"anomaly_rebuild_s": anomaly_took, "anomaly_rebuild_cpu_s": time.process_time() - anomaly_cpu,
-                 "anomaly_rebuild_per_s": size / anomaly_took, "anomaly_ratio": anomaly_took / raw}  # fmt: skip
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ledger.close()
     return {"rules": rules, "events": size, "raw_s": raw, "raw_per_s": decoded / raw, "first_catch_up_s": first,
             "rebuild_s": took, "rebuild_cpu_s": cpu, "rebuild_child_cpu_s": child_cpu, "rebuild_processes": processes,
-            "rebuild_per_s": size / took, "ratio": took / raw, **alone,
+            "rebuild_per_s": size / took, "ratio": took / raw,
             "peak_rss_mib": peak_kib / 1024, "db_mib": database_mib(url), "cache_rows": cache_rows()}  # fmt: skip
+
+
+def measure_anomalies(url: str, batch: int) -> dict[str, Any]:
+    """`rebuild --anomalies` in a fresh process of its own: the anomaly tables alone."""
+    from ledger.application import Ledger
+    from projections.anomalies import TABLES
+    from projections.runner import catch_up, rebuild_only
+
+    ledger = Ledger.open(url)
+    size = ledger.size()
+    t0 = time.perf_counter()
+    for _seq, _recorded_at, leaf in ledger.leaves(0, None, batch=5000):
+        json.loads(leaf)
+    raw = time.perf_counter() - t0
+    catch_up(ledger, batch=batch)
+    t0, cpu = time.perf_counter(), time.process_time()
+    rebuild_only(ledger, TABLES, batch=batch)
+    took, cpu = time.perf_counter() - t0, time.process_time() - cpu
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ledger.close()
+    return {"anomaly_rebuild_s": took, "anomaly_rebuild_cpu_s": cpu, "anomaly_rebuild_per_s": size / took,
+            "anomaly_raw_s": raw, "anomaly_ratio": took / raw, "anomaly_peak_rss_mib": peak_kib / 1024}  # fmt: skip
 
 
 def arguments() -> argparse.ArgumentParser:
@@ -384,7 +398,7 @@ def arguments() -> argparse.ArgumentParser:
                         help="measure without the plugin hooks (anomaly rules), with them, or both")
     parser.add_argument("--json", action="store_true", help="print only the JSON document on stdout")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--child-rules", choices=["off", "on"], default="on", help=argparse.SUPPRESS)
+    parser.add_argument("--child-rules", choices=["off", "on", "anomalies"], default="on", help=argparse.SUPPRESS)
     return parser
 
 
@@ -400,20 +414,29 @@ def ensure_built(folder: Path, backend: str, spec: str, fresh: bool) -> Any:
     return target
 
 
+def child(url: str, batch: int, rules: str) -> dict[str, Any]:
+    out = subprocess.run([sys.executable, __file__, "--child", url, "--batch", str(batch), "--child-rules", rules],
+                         check=True, capture_output=True, text=True)  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
 def main() -> None:
     args = arguments().parse_args()
     if args.child:
         url = args.child if "://" in args.child else f"sqlite:///{args.child}"
-        print(json.dumps(measure(url, args.batch, args.child_rules == "on")))
+        if args.child_rules == "anomalies":
+            print(json.dumps(measure_anomalies(url, args.batch)))
+        else:
+            print(json.dumps(measure(url, args.batch, args.child_rules == "on")))
         return
     rows = []
     for backend in backends(args.backend):
         for spec in args.events:
             target = ensure_built(args.dir, backend, spec, args.fresh)
             for rules in (["off", "on"] if args.rules == "both" else [args.rules]):
-                out = subprocess.run([sys.executable, __file__, "--child", target.url, "--batch", str(args.batch),
-                                      "--child-rules", rules], check=True, capture_output=True, text=True)  # fmt: skip
-                row = json.loads(out.stdout.strip().splitlines()[-1])
+                row = child(target.url, args.batch, rules)
+                if rules == "on":  # and `rebuild --anomalies`, in a fresh process too
+                    row.update(child(target.url, args.batch, "anomalies"))
                 rows.append({"backend": backend, "mix": "simulator city" if spec == "city" else "CityMix",
                              **{k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}})  # fmt: skip
                 print(rows[-1], file=sys.stderr, flush=True)

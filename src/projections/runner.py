@@ -230,6 +230,7 @@ def _rebuild_in_two(ledger: Any, engine: Engine, progress: Progress | None, batc
         [sys.executable, "-c", "from projections.runner import _replay_child; _replay_child()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )  # fmt: skip
+    reply: Any = None
     try:
         assert child.stdin is not None and child.stdout is not None
         with contextlib.suppress(BrokenPipeError):  # if it stopped already, its reply says why
@@ -247,9 +248,10 @@ def _rebuild_in_two(ledger: Any, engine: Engine, progress: Progress | None, batc
             raise OperationalError(
                 f"the replay process for {', '.join(names)} stopped (exit {child.returncode})") from None  # fmt: skip
     finally:
-        if child.poll() is None:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                child.wait(timeout=60)
+        if reply is None:  # this process failed (or was interrupted): the replay is of no use now
+            child.kill()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            child.wait(timeout=60)
         if child.poll() is None:
             child.kill()
             child.wait()
@@ -277,7 +279,7 @@ def _replay_child() -> None:
         with _without_cyclic_gc() as between_batches:
             replayed = _replay_only(ledger, engine, tables, target, batch, None, between_batches)
             pickle.load(inbox)  # the main process has projected the shared tables up to ``target``
-            reply: Any = _swap_only(ledger, engine, tables, replayed, None, between_batches)
+            reply: Any = _swap_only(ledger, engine, replayed, None, between_batches)
     except EOFError:
         return  # the main process is gone: everything stays pending
     except BaseException as exc:  # noqa: BLE001 - the reply is the main process's one-line error
@@ -296,7 +298,7 @@ def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progres
     replays it — every handler and hook, on rows held from seq 0 (a complete :class:`RowCache`) —
     but nothing is written while it runs and no lock is held: the base read models are neither
     read back (the database holds them as of a later leaf) nor rewritten. Then one transaction,
-    under the position lock, replays what other runners projected meanwhile, empties ``tables``
+    under the position lock, replays what other runners projected meanwhile, recreates ``tables``
     and writes their replayed rows, at the position the other tables are at. A crash or an error
     at any point leaves the old rows. Every row of the projection must fit in memory: beyond
     :func:`cache_rows` rows it stops with an error (a full :func:`rebuild` is bounded instead).
@@ -307,7 +309,7 @@ def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progres
     ensure_schema(engine)  # a full reset if the other tables are stale too
     with _without_cyclic_gc() as between_batches:
         replayed = _replay_only(ledger, engine, tables, position(engine), batch, progress, between_batches)
-        return _swap_only(ledger, engine, tables, replayed, progress, between_batches)
+        return _swap_only(ledger, engine, replayed, progress, between_batches)
 
 
 class _Replayed:
@@ -334,8 +336,8 @@ def _replay_only(ledger: Any, engine: Engine, tables: Collection[sa.Table], targ
     return replayed
 
 
-def _swap_only(ledger: Any, engine: Engine, tables: Collection[sa.Table], replayed: _Replayed,
-               progress: Progress | None, between_batches: Callable[[], None]) -> int:  # fmt: skip
+def _swap_only(ledger: Any, engine: Engine, replayed: _Replayed, progress: Progress | None,
+               between_batches: Callable[[], None]) -> int:  # fmt: skip
     """The second half: under the lock, replay what others projected since, swap the tables in."""
     keep = replayed.keep
     redone = [name for name, owned in REGISTRY.owned.items() if set(owned) <= set(keep)]
