@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import pytest
@@ -45,6 +46,13 @@ def test_what_orjson_refuses_is_encoded_as_json_dumps_encodes_it() -> None:
     assert canonical_str({3: "x"}) == json.dumps({3: "x"}, separators=(",", ":"))
     with pytest.raises(TypeError):
         canonical({"x": {1, 2}})  # a set is not JSON on either path
+    with pytest.raises(TypeError):
+        canonical({"at": datetime.date(2019, 6, 1)})  # orjson would write a date: json.dumps refuses, as before
+
+    class Code(str):
+        pass
+
+    assert canonical_str({"code": Code("640422")}) == '{"code":"640422"}'  # a str subclass: json.dumps's path
 
 
 @settings(max_examples=200)
