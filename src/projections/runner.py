@@ -16,7 +16,9 @@ between batches or halfway through writing one — leaves either the whole batch
 and the next run resumes from the committed position (exactly-once).
 
 If the tables' shape or a registered logic version changed since the rows were written, the next
-catch-up rebuilds from seq 0 instead of mixing rows of two versions.
+catch-up rebuilds from seq 0 instead of mixing rows of two versions — or, when only a plugin's own
+tables or version changed (a rule, a threshold), recomputes those tables alone (:func:`rebuild_only`).
+A large :func:`rebuild` uses a second process for those tables (:func:`_rebuild_in_two`).
 """
 
 from __future__ import annotations
