@@ -96,7 +96,7 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
     skipping = False
     while True:
         with _writer(engine) as conn, conn.begin():
-            pos, clock, schema = _lock_position(conn, schema=True)
+            pos, clock, schema = _lock_position(conn)
             pending = _pending_modules(schema)
             if pending and not base_only:
                 raise _Pending(pending)
@@ -108,11 +108,9 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
             end = pos + batch if stop is None else min(pos + batch, stop)
             if end <= pos:
                 return pos
-            events = [decode(*leaf) for leaf in ledger.leaves(pos, end, batch=batch)]
+            events = _read(ledger, pos, end, batch)
             if not events:
                 return pos
-            if events[0].seq != pos or events[-1].seq != pos + len(events) - 1:
-                raise OperationalError(f"the log has a gap after seq {pos - 1}: projections cannot continue")
             uow = UnitOfWork(conn, pos, clock, crash, cache)
             apply(uow, events, skip=pending)
             conn.execute(
@@ -126,6 +124,14 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
         between_batches()
         if progress is not None:
             progress(done)
+
+
+def _read(ledger: Any, pos: int, end: int, batch: int) -> list[LeafEvent]:
+    """Leaves ``pos``..``end - 1`` decoded (fewer at the log's end); a gap in seqs is an error."""
+    events = [decode(*leaf) for leaf in ledger.leaves(pos, end, batch=batch)]
+    if events and (events[0].seq != pos or events[-1].seq != pos + len(events) - 1):
+        raise OperationalError(f"the log has a gap after seq {pos - 1}: projections cannot continue")
+    return events
 
 
 def cache_rows() -> int:
@@ -345,7 +351,7 @@ def _swap_only(ledger: Any, engine: Engine, replayed: _Replayed, progress: Progr
     redone = [name for name, owned in REGISTRY.owned.items() if set(owned) <= set(keep)]
     with _writer(engine) as conn, conn.begin():
         _guard(conn)
-        now, _clock, found = _lock_position(conn, schema=True)
+        now, _clock, found = _lock_position(conn)
         stale = _stale_modules(found, schema_id())
         if stale is None or not set(stale) <= set(redone) or now < replayed.position:
             raise OperationalError("the projections were reset while the replay ran: run the rebuild again")
@@ -375,9 +381,9 @@ def _replay(ledger: Any, engine: Engine, conn: Connection | None, replayed: _Rep
     """
     cache, sink, pos, clock = replayed.cache, replayed.sink, replayed.position, replayed.clock
     while pos < stop:
-        events = [decode(*leaf) for leaf in ledger.leaves(pos, min(pos + replayed.batch, stop), batch=replayed.batch)]
-        if not events or events[0].seq != pos or events[-1].seq != pos + len(events) - 1:
-            raise OperationalError(f"the log has a gap after seq {pos - 1}: projections cannot continue")
+        events = _read(ledger, pos, min(pos + replayed.batch, stop), replayed.batch)
+        if not events:
+            raise OperationalError(f"the log ends before seq {pos}: projections cannot continue")
         if conn is None:
             with engine.connect() as reader, reader.begin():
                 uow = UnitOfWork(reader, pos, clock, None, cache, sink)
@@ -529,8 +535,8 @@ def _writer(engine: Engine) -> Connection:
     return engine.connect().execution_options(**{WRITE: True})
 
 
-def _lock_position(conn: Connection, *, schema: bool = False) -> Any:
-    """(next seq, log clock) under the write lock; with ``schema``, also ``pj_position.schema``."""
+def _lock_position(conn: Connection) -> tuple[int, str | None, str]:
+    """(next seq, log clock, ``pj_position.schema``) under the write lock."""
     p = T.position.c
     query = sa.select(p.next_seq, p.log_clock, p.schema).where(p.name == RUNNER)
     if is_postgres(conn):
@@ -538,4 +544,4 @@ def _lock_position(conn: Connection, *, schema: bool = False) -> Any:
     row = conn.execute(query).first()
     if row is None:
         raise OperationalError("projection position is missing: run `subsidy-ledger rebuild`")
-    return (int(row[0]), row[1], row[2]) if schema else (int(row[0]), row[1])
+    return int(row[0]), row[1], row[2]
