@@ -9,6 +9,7 @@ living-allowance claim, ``employment_id`` on employer lines) live in the models'
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 from typing import Annotated, Any, Literal
@@ -539,6 +540,5 @@ def business_date(event_type: str, body: Body, at: dt.datetime) -> dt.date:
             return dt.date.fromisoformat(value)
     if event_type == "PayrollRecorded":
         year, month = map(int, body.month.split("-"))  # type: ignore[attr-defined]
-        nxt = dt.date(year + month // 12, month % 12 + 1, 1)
-        return nxt - dt.timedelta(days=1)
+        return dt.date(year, month, calendar.monthrange(year, month)[1])  # no "next month" of 9999-12
     return at.astimezone(SHANGHAI).date()

@@ -15,8 +15,9 @@ breaking ties; "now" is the log clock.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -1321,7 +1322,7 @@ def backdated(ctx: Ctx, s: Subject) -> Findings:
     b = ctx.body
     if ctx.ev.type == "PayrollRecorded":
         y, m = int(b["month"][:4]), int(b["month"][5:7])
-        date = (dt.date(y + m // 12, m % 12 + 1, 1) - dt.timedelta(days=1)).isoformat()
+        date = f"{b['month']}-{calendar.monthrange(y, m)[1]:02d}"  # no date arithmetic: 9999-12 has no next month
         what, what_en = f"就业记录 {s.id} 的 {b['month']} 工资表", f"payroll of {b['month']} for employment {s.id}"
     else:
         date = b["date"]
@@ -1376,7 +1377,12 @@ def weekend_payment(ctx: Ctx, s: Subject) -> Findings:
 
 
 def stale_due(ctx: Ctx) -> Iterator[Subject]:
-    """Claims whose 90 days ran out between the last clock this rule saw and the clock now."""
+    """Claims whose 90 days ran out between the last clock this rule saw and the clock now.
+
+    It walks the months that hold a due date (the ``due/months`` index), never the calendar
+    between two clocks: an event dated far ahead moves the clock, and no loop may be driven by a
+    date an event carries (issue 12: a month loop once compared ``"10000-01" <= "9999-12"``).
+    """
     now = ctx.clock
     meta = ctx.state("meta", "clock") or {}
     seen = meta.get("stale")
@@ -1385,18 +1391,12 @@ def stale_due(ctx: Ctx) -> Iterator[Subject]:
     ctx.keep("meta", "clock")["stale"] = now
     if seen is None or now < seen:
         return
-    month = seen[:7]
-    while month <= now[:7]:
+    months = (ctx.state("due", "months") or {}).get("months", [])
+    for month in months[bisect_left(months, seen[:7]) : bisect_right(months, now[:7])]:
         for due, claim_ids in sorted((ctx.state("due", month) or {}).items()):
             if seen < due <= now:
                 for claim_id in claim_ids:
                     yield Subject("claim", claim_id)
-        month = _next_month(month)
-
-
-def _next_month(month: str) -> str:
-    y, m = int(month[:4]), int(month[5:7])
-    return f"{y + 1:04d}-01" if m == 12 else f"{y:04d}-{m + 1:02d}"
 
 
 @rule("TIME-STALE-CLAIM", severity="medium", subject="claim", source="backlog",

@@ -36,7 +36,7 @@ what the rules need of them is kept above.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -192,6 +192,9 @@ def claim_approved(ctx: Ctx) -> None:
     if claim is not None and claim["approved_date"] is not None:
         due = add_days(claim["approved_date"], ctx.cfg.stale_claim_days + 1)
         _add(ctx.keep("due", due[:7]).setdefault(due, []), claim["claim_id"])
+        index = ctx.keep("due", "months").setdefault("months", [])
+        if due[:7] not in index:
+            insort(index, due[:7])
 
 
 def payment_disbursed(ctx: Ctx) -> None:
