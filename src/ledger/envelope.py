@@ -19,8 +19,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.canonical import canonical, check_value
-from ledger.errors import InvalidField, InvalidJSON, SignatureInvalid
-from ledger.schema import Body, business_date, parse_body, parse_rfc3339
+from ledger.errors import DateOutOfRange, InvalidField, InvalidJSON, SignatureInvalid
+from ledger.schema import (
+    Body,
+    business_date,
+    check_timestamp_in_range,
+    parse_body,
+    parse_rfc3339,
+    screen_personal_data,
+)
 
 try:  # libsodium verifies ~2.7× faster than OpenSSL (LIMITS.md); same RFC 8032 result.
     from nacl.bindings import crypto_sign_open as _sodium_open
@@ -86,8 +93,14 @@ class Envelope:
     officer: str | None
 
     @classmethod
-    def from_dict(cls, obj: Any, *, parsed: bool = False) -> Envelope:
-        """Validate ``obj``; ``parsed`` says it came from :func:`loads_strict` (already checked)."""
+    def from_dict(cls, obj: Any, *, parsed: bool = False, recorded: bool = False) -> Envelope:
+        """Validate ``obj``; ``parsed`` says it came from :func:`loads_strict` (already checked).
+
+        ``recorded`` says ``obj`` is a leaf's envelope already in the log (``verify``): it is
+        judged by the format alone, without the refusals of what arrives (EVENTS.md
+        ``date_out_of_range`` and ``personal_data_in_text``) — a leaf recorded before those
+        refusals existed is not a tampered one.
+        """
         if not isinstance(obj, dict):
             raise InvalidJSON("an envelope must be a JSON object")
         keys = set(obj)
@@ -112,6 +125,11 @@ class Envelope:
             at = parse_rfc3339(obj["at"])
         except ValueError as exc:
             raise InvalidField(f"at: {exc}") from None
+        try:
+            if not recorded:
+                check_timestamp_in_range(obj["at"], at)
+        except DateOutOfRange as exc:
+            raise DateOutOfRange(f"at: {exc}") from None
         officer = obj.get("officer")
         if "officer" in obj and (
             not isinstance(officer, str) or not 1 <= len(officer) <= 64 or not officer.isprintable()
@@ -125,7 +143,9 @@ class Envelope:
             raise InvalidField(f"sig: {exc}") from None
         if len(sig) != 64:
             raise InvalidField("sig: an Ed25519 signature is 64 bytes")
-        body = parse_body(obj["type"], obj["body"])
+        body = parse_body(obj["type"], obj["body"], recorded=recorded)
+        if not recorded:
+            screen_personal_data(obj["type"], obj["body"])
         if obj["type"] in ("ActorRegistered", "KeyRotated"):
             try:
                 if len(b64decode_strict(obj["body"]["public_key"])) != 32:

@@ -124,6 +124,22 @@ class FromTheFuture(Refused):
     code = "at_in_future"
 
 
+class DateOutOfRange(Malformed):
+    """A date, month or timestamp after 2099-12-31: not a date of this programme's world."""
+
+    code = "date_out_of_range"
+
+
+# --- personal data (DESIGN §7) -----------------------------------------------------------------
+class PersonalDataInText(Refused):
+    """An ID, mobile or card number written where no personal data belongs (EVENTS.md).
+
+    The message names the field and the kind of number, never the number itself.
+    """
+
+    code = "personal_data_in_text"
+
+
 # --- the tamper-evident log ----------------------------------------------------------------
 class VerificationFailed(LedgerError):
     """The ledger is not intact; ``seq`` (or ``checkpoint``) names the first bad place."""

@@ -4,7 +4,10 @@ Each event type is a pydantic model in strict mode with ``extra="forbid"``: a mi
 mistyped field is refused at the boundary, so code past :func:`parse_body` trusts its input.
 Strict mode keeps JSON's types exact (``true`` is not ``1``, ``"80000"`` is not a number).
 Cross-field rules that EVENTS.md lists as refusals (``total_fen`` = Σ lines, one line on a
-living-allowance claim, ``employment_id`` on employer lines) live in the models' validators.
+living-allowance claim, ``employment_id`` on employer lines) live in the models' validators, and
+so does the last date a body may carry (``date_out_of_range``). Personal data written into a
+free-text field (``personal_data_in_text``) is screened by :func:`screen_personal_data`, which
+names the fields of each type it reads (EVENTS.md "What is refused").
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -21,10 +24,20 @@ from pydantic import (
     Field,
     StringConstraints,
     ValidationError,
+    ValidationInfo,
     model_validator,
 )
 
-from ledger.errors import InvalidField, TooManyLines, TotalMismatch, UnknownEventType
+from ledger import pii_text
+from ledger.errors import (
+    DateOutOfRange,
+    InvalidField,
+    PersonalDataInText,
+    TooManyLines,
+    TotalMismatch,
+    UnknownEventType,
+)
+from ledger.i18n import lang
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 MAX_FEN = 2**53 - 1
@@ -34,16 +47,38 @@ _RFC3339 = re.compile(
 )
 
 
-def _date(value: str) -> str:
+# The last day a date may name (EVENTS.md, reason date_out_of_range): a business date is a
+# date of this programme's world; a year-9999 event once stopped every projection (issue 12).
+# Read at each check, so a test can stand in for a ledger written before the refusal existed.
+MAX_DATE = "2099-12-31"
+
+
+def _out_of_range(value: str) -> DateOutOfRange:
+    # The code is in the text too: ``import --json`` reports a refusal's message.
+    if lang() == "zh":
+        return DateOutOfRange(f"{value} 晚于 {MAX_DATE}（date_out_of_range：日期超出本项目的时间范围）")
+    return DateOutOfRange(f"{value} is after {MAX_DATE} (date_out_of_range)")
+
+
+def _recorded(info: ValidationInfo) -> bool:
+    """A leaf already in the log (``verify``) is judged by the format, not by ingest's range."""
+    return bool(info.context and info.context.get("recorded"))
+
+
+def _date(value: str, info: ValidationInfo) -> str:
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError("must be a date YYYY-MM-DD")
     dt.date.fromisoformat(value)
+    if value > MAX_DATE and not _recorded(info):  # ISO dates order as strings
+        raise _CrossField(_out_of_range(value))
     return value
 
 
-def _month(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+def _month(value: str, info: ValidationInfo) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value) or value < "0001":
         raise ValueError("must be a month YYYY-MM")
+    if value > MAX_DATE[:7] and not _recorded(info):
+        raise _CrossField(_out_of_range(value))
     return value
 
 
@@ -54,8 +89,27 @@ def parse_rfc3339(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _rfc3339(value: str) -> str:
-    parse_rfc3339(value)
+def check_timestamp_in_range(value: str, parsed: dt.datetime) -> None:
+    """Refuse a timestamp whose date — as written, or in Asia/Shanghai (the business date of an
+    event without a date of its own, EVENTS.md) — is after :data:`MAX_DATE`."""
+    if value[:10] > MAX_DATE:
+        raise _out_of_range(value)
+    try:
+        shanghai = parsed.astimezone(SHANGHAI).date().isoformat()
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 has no Shanghai date
+        raise _out_of_range(value) from None
+    if shanghai > MAX_DATE:
+        raise _out_of_range(value)
+
+
+def _rfc3339(value: str, info: ValidationInfo) -> str:
+    parsed = parse_rfc3339(value)
+    if _recorded(info):
+        return value
+    try:
+        check_timestamp_in_range(value, parsed)
+    except DateOutOfRange as exc:
+        raise _CrossField(exc) from None
     return value
 
 
@@ -491,6 +545,79 @@ BODIES: dict[str, type[Body]] = {
 
 REGISTRY_TYPES = frozenset({"ActorRegistered", "KeyRotated", "KeyRevoked"})
 
+# --- personal data in text (EVENTS.md "What is refused", reason personal_data_in_text) --------
+# Free text is judged for ID, mobile and card numbers; a certificate_no or bank_reference for ID
+# numbers only (a driving licence's number *is* its holder's ID number). Other ids, codes,
+# hashes and fingerprints are not judged.
+FREE_TEXT_FIELDS = frozenset(
+    {"name", "site", "township", "village", "occupation", "position", "basis", "note", "reason", "purpose"}
+)
+ID_NUMBER_FIELDS = frozenset({"certificate_no", "bank_reference"})
+
+# (field, field of each object in it or None, free text?) — derived once from the models, so a
+# field added to EVENTS.md under one of these names is screened without another list to edit.
+TextPath = tuple[str, str | None, bool]
+
+
+def _list_item_model(annotation: Any) -> type[Body] | None:
+    for arg in (annotation, *get_args(annotation)):
+        if get_origin(arg) is list:
+            (item,) = get_args(arg)
+            if isinstance(item, type) and issubclass(item, Body):
+                return item
+    return None
+
+
+def _text_paths(model: type[Body]) -> tuple[TextPath, ...]:
+    paths: list[TextPath] = []
+    for name, field in model.model_fields.items():
+        if name in FREE_TEXT_FIELDS or name in ID_NUMBER_FIELDS:
+            paths.append((name, None, name in FREE_TEXT_FIELDS))
+            continue
+        item = _list_item_model(field.annotation)
+        for sub in () if item is None else item.model_fields:
+            if sub in FREE_TEXT_FIELDS or sub in ID_NUMBER_FIELDS:
+                paths.append((name, sub, sub in FREE_TEXT_FIELDS))
+    return tuple(paths)
+
+
+TEXT_PATHS: dict[str, tuple[TextPath, ...]] = {name: _text_paths(cls) for name, cls in BODIES.items()}
+_KIND_NAMES = {
+    "id_number": ("身份证号", "an ID number"),
+    "mobile": ("手机号", "a mobile number"),
+    "card": ("银行卡号", "a card number"),
+}
+
+
+def _personal_data_refusal(where: str, kind: pii_text.Kind) -> PersonalDataInText:
+    zh, en = _KIND_NAMES[kind]
+    if lang() == "zh":
+        return PersonalDataInText(
+            f"body.{where}：疑似{zh}（personal_data_in_text：个人信息不得写入不可更改的日志，"
+            "请放入意图的 pii 由账本服务处理）"
+        )
+    return PersonalDataInText(
+        f"body.{where}: holds what looks like {en} (personal_data_in_text: personal data never"
+        " enters the immutable log; send it in the intent's pii for the ledger service)"
+    )
+
+
+def screen_personal_data(event_type: str, body: dict[str, Any]) -> None:
+    """Refuse a body (already parsed by :func:`parse_body`) that writes personal data in text.
+
+    The message names the field and the kind of number, never the number itself.
+    """
+    for field, sub, free_text in TEXT_PATHS.get(event_type, ()):
+        value = body.get(field)
+        if sub is None:
+            if isinstance(value, str) and (kind := pii_text.find(value, free_text=free_text)):
+                raise _personal_data_refusal(field, kind)
+            continue
+        for i, item in enumerate(value or ()):
+            text = item.get(sub) if isinstance(item, dict) else None
+            if isinstance(text, str) and (kind := pii_text.find(text, free_text=free_text)):
+                raise _personal_data_refusal(f"{field}.{i}.{sub}", kind)
+
 
 class _CrossField(ValueError):
     """Carries a specific refusal out of a pydantic validator."""
@@ -504,9 +631,11 @@ def _describe(exc: ValidationError) -> InvalidField | Exception:
     err = exc.errors(include_url=False)[0]
     ctx = err.get("ctx") or {}
     original = ctx.get("error")
-    if isinstance(original, _CrossField):
-        return original.error
     where = ".".join(str(p) for p in err["loc"]) or "body"
+    if isinstance(original, _CrossField):
+        if isinstance(original.error, DateOutOfRange):  # a field's check: say which field
+            return DateOutOfRange(f"body.{where}: {original.error}")
+        return original.error
     kind = err["type"]
     if kind == "missing":
         return InvalidField(f"body.{where}: missing")
@@ -518,8 +647,12 @@ def _describe(exc: ValidationError) -> InvalidField | Exception:
     return InvalidField(f"body.{where}: {msg}")
 
 
-def parse_body(event_type: str, body: Any) -> Body:
-    """Validate ``body`` as EVENTS.md defines ``event_type``; raise a specific refusal."""
+def parse_body(event_type: str, body: Any, *, recorded: bool = False) -> Body:
+    """Validate ``body`` as EVENTS.md defines ``event_type``; raise a specific refusal.
+
+    ``recorded``: a leaf already in the log, judged by its format alone — a date after
+    :data:`MAX_DATE` recorded before that refusal existed is not a malformed leaf.
+    """
     try:
         model = BODIES[event_type]
     except (KeyError, TypeError):
@@ -527,7 +660,7 @@ def parse_body(event_type: str, body: Any) -> Body:
     if not isinstance(body, dict):
         raise InvalidField("body: must be a JSON object")
     try:
-        return model.model_validate(body)
+        return model.model_validate(body, context={"recorded": True} if recorded else None)
     except ValidationError as exc:
         raise _describe(exc) from None
 

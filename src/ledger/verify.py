@@ -388,7 +388,7 @@ def _check_leaf(row: _Row, keys: dict[str, bytes]) -> _Fact:
     #    and every integer field of the schema is bounded within ±(2^53−1)
     #    (tests/unit/test_verify_leaf.py keeps that last point true).
     try:
-        env = Envelope.from_dict(obj["envelope"], parsed=True)
+        env = Envelope.from_dict(obj["envelope"], parsed=True, recorded=True)
     except Refused as exc:
         raise _Bad("leaf_tampered", f"envelope refused: {exc}") from None
     if (env.actor, env.type, env.nonce) != (actor_col, type_col, nonce_col):
