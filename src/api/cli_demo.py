@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -18,14 +19,13 @@ def _zh(zh: str, en: str) -> str:
     return zh if lang() == "zh" else en
 
 
-def _truth_json(sim: Any, pepper: bytes) -> dict[str, Any]:
+def _truth_json(sim: Any, payee_account: Callable[[str], str]) -> dict[str, Any]:
     """The injected truth, with raw account numbers replaced by their payee hashes (DESIGN §7)."""
-    from ledger.pii import payee_account
 
     def case(c: Any) -> dict[str, Any]:
         subject_id = c.subject_id
         if subject_id.startswith("raw:"):
-            subject_id = payee_account(pepper, subject_id.removeprefix("raw:"))
+            subject_id = payee_account(subject_id.removeprefix("raw:"))
         return {"rule": c.rule, "subject": {"kind": c.subject_kind, "id": subject_id},
                 "laborer_id": c.laborer_id, "note": c.note}  # fmt: skip
 
@@ -40,7 +40,7 @@ def run_simulation(s: Any, scale: str, seed: int, misuse_rate: float, truth: Pat
     with progress_bar(_zh("模拟导入", "simulating"), sim.count()) as advance:
         counts = s.run_simulation(sim, progress=advance)
     if truth is not None:
-        truth.write_text(json.dumps(_truth_json(sim, s.keys.pepper), ensure_ascii=False, indent=1), encoding="utf-8")
+        truth.write_text(json.dumps(_truth_json(sim, s.payee_account), ensure_ascii=False, indent=1), encoding="utf-8")
     return {"counts": counts, "sim": sim}
 
 

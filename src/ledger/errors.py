@@ -140,6 +140,13 @@ class PersonalDataInText(Refused):
     code = "personal_data_in_text"
 
 
+class PersonalDataNeedsService(Refused):
+    """An intent carries ``pii`` but this keystore holds no pepper: only the ledger service may
+    fill fingerprints (DESIGN §7, ``POST /v1/intents/prepare``)."""
+
+    code = "personal_data_needs_service"
+
+
 # --- the tamper-evident log ----------------------------------------------------------------
 class VerificationFailed(LedgerError):
     """The ledger is not intact; ``seq`` (or ``checkpoint``) names the first bad place."""

@@ -8,7 +8,9 @@ Layout (all created by ``init``; private files are mode 0600):
 - ``operator.pem`` / ``operator.pub`` — the log operator's checkpoint key and its C2SP
   verifier key; ``origin`` — the checkpoint origin line.
 - ``pepper`` — the ledger's secret for fingerprints (DESIGN §7); ``vault.key`` — the AES-GCM
-  key of the personal-data vault (never given to offices).
+  key of the personal-data vault. Both stay with the ledger service — the operator's keystore —
+  and are never given to offices: an office keystore holds only ``actors/<id>.pem``. Nothing
+  reads them until personal data is handled (:attr:`Keystore.pepper`, :attr:`Keystore.vault_key`).
 - ``trusted.json`` — the largest checkpoint ``verify`` has seen (trust anchor, DESIGN §6).
 - ``cosigned/<actor_id>.json`` — the last checkpoint that actor cosigned.
 """
@@ -61,7 +63,12 @@ class Keystore:
     # --- existence -------------------------------------------------------------------------
     @property
     def initialised(self) -> bool:
-        return (self.root / "operator.pem").exists() and (self.root / "pepper").exists()
+        """The operator's keystore (``init`` made it); an office keystore is not one."""
+        return (self.root / "operator.pem").exists()
+
+    @property
+    def holds_pepper(self) -> bool:
+        return (self.root / "pepper").exists()
 
     def require(self) -> None:
         if not self.initialised:
@@ -97,7 +104,7 @@ class Keystore:
     # --- operator, pepper, vault ---------------------------------------------------------------
     def create(self, origin: str) -> Ed25519PrivateKey:
         """Create the operator key, pepper and vault key; refuse to overwrite a keystore."""
-        if self.initialised:
+        if self.initialised or self.holds_pepper:
             raise OperationalError(f"a keystore already exists at {self.root}/")
         operator = Ed25519PrivateKey.generate()
         _write_private(self.root / "operator.pem", private_pem(operator))
@@ -125,7 +132,6 @@ class Keystore:
         return (self.root / "operator.pub").read_text(encoding="utf-8").strip()
 
     def _hex_secret(self, name: str) -> bytes:
-        self.require()
         try:
             return bytes.fromhex((self.root / name).read_text().strip())
         except (ValueError, FileNotFoundError):
@@ -133,6 +139,10 @@ class Keystore:
 
     @property
     def pepper(self) -> bytes:
+        """The fingerprint secret (DESIGN §7), read when personal data is handled and only then.
+
+        Only the ledger service reads it (``tests/unit/test_pepper_readers.py`` holds the list).
+        """
         return self._hex_secret("pepper")
 
     @property

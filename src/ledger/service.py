@@ -54,8 +54,13 @@ class Session:
         return self.ledger.meta("admin_id") or "admin"
 
     def signer(self) -> IntentSigner:
-        self.keys.require()
-        return IntentSigner(self.keys.actor_key, self.keys.pepper, Vault(self.keys.vault_key))
+        """Signs intents with this keystore's actor keys. The pepper and vault key are handed over
+        as loaders, read on the first intent carrying ``pii``, and only where this keystore is the
+        ledger service's (it holds the pepper, DESIGN §7); an office's keystore gets neither."""
+        if not self.keys.holds_pepper:
+            return IntentSigner(self.keys.actor_key)
+        keys = self.keys
+        return IntentSigner(keys.actor_key, lambda: keys.pepper, lambda: keys.vault_key)
 
     def record(self, actor: str, event_type: str, body: dict[str, Any], *, at: str | None = None) -> Outcome:
         """Sign ``body`` as ``actor`` now and append it; a refusal is raised."""
@@ -177,7 +182,7 @@ class Session:
             progress(len(chunk))
 
     def submit(self, text: str) -> Outcome:
-        signer = self.signer() if self.keys.initialised else None
+        signer = self.signer() if self.keys.root.is_dir() else None
         item = parse_line(text, signer)
         outcome = self.ledger.append([item])[0]
         if outcome.status == "accepted":
@@ -231,6 +236,12 @@ class Session:
         if row is None:
             raise OperationalError(f"no personal data held for {laborer_id} (never stored or erased)")
         return Vault(self.keys.vault_key).open(laborer_id, row[1], row[2])
+
+    def payee_account(self, account: str) -> str:
+        """The ``payee_account`` of a raw account number (DESIGN §7), on the service's side."""
+        from ledger.pii import payee_account
+
+        return payee_account(self.keys.pepper, account)
 
     def erase_pii(self, laborer_id: str, as_actor: str, reason: str) -> Outcome:
         outcome = self.record(as_actor, "PersonalDataErased", {"laborer_id": laborer_id, "reason": reason})

@@ -3,8 +3,12 @@
 An unsigned intent ``{"actor", "type", "at", "body", "nonce"?, "officer"?, "pii"?}`` is signed
 with the actor's key from the keystore (DESIGN §9). Personal data in ``pii`` is replaced by its
 fingerprint, commitment or payee hash and sealed for the vault (DESIGN §7); it never reaches
-the signed envelope. Without a nonce the intent gets hex(SHA-256(JCS(intent without pii)))[:32],
-so importing the same file twice records nothing new.
+the signed envelope. Only that step needs the pepper, and only the ledger service holds it: the
+signer asks for it when an intent carries ``pii`` and not before, so an office keystore (its
+actors' keys alone) signs every other intent, and an intent with ``pii`` signed there is
+refused with a pointer to the service's ``POST /v1/intents/prepare``. Without a nonce the
+intent gets hex(SHA-256(JCS(intent without pii)))[:32], so importing the same file twice records
+nothing new.
 """
 
 from __future__ import annotations
@@ -19,9 +23,19 @@ from ledger import pii as p
 from ledger.application import Item
 from ledger.canonical import canonical, check_value, loads_strict
 from ledger.envelope import INTENT_KEYS, Envelope, sign_envelope
-from ledger.errors import InvalidField, InvalidJSON, LedgerError, OperationalError, Refused, UnknownKey
+from ledger.errors import (
+    InvalidField,
+    InvalidJSON,
+    LedgerError,
+    OperationalError,
+    PersonalDataNeedsService,
+    Refused,
+    UnknownKey,
+)
+from ledger.i18n import lang
 
 KeyLoader = Callable[[str], Ed25519PrivateKey]
+SecretLoader = Callable[[], bytes]
 
 
 def intent_nonce(intent: dict[str, Any]) -> str:
@@ -29,13 +43,30 @@ def intent_nonce(intent: dict[str, Any]) -> str:
 
 
 class IntentSigner:
-    """Signs intents for actors whose keys this keystore holds."""
+    """Signs intents for actors whose keys this keystore holds.
 
-    def __init__(self, key_loader: KeyLoader, pepper: bytes, vault: p.Vault | None):
+    ``pepper`` and ``vault_key`` load the ledger service's secrets (DESIGN §7); they are called
+    the first time an intent carries ``pii``, never otherwise. Without them (an office's
+    keystore) such an intent is refused: :class:`PersonalDataNeedsService`.
+    """
+
+    def __init__(self, key_loader: KeyLoader, pepper: SecretLoader | None = None,
+                 vault_key: SecretLoader | None = None):  # fmt: skip
         self.key_loader = key_loader
-        self.pepper = pepper
-        self.vault = vault
+        self._pepper_loader = pepper
+        self._vault_key_loader = vault_key
+        self._secrets: tuple[bytes, p.Vault | None] | None = None
         self._keys: dict[str, Ed25519PrivateKey] = {}
+
+    def _service_secrets(self) -> tuple[bytes, p.Vault | None]:
+        """The pepper and the vault, read once, on the first intent that carries ``pii``."""
+        if self._secrets is None:
+            if self._pepper_loader is None:
+                raise _needs_service()
+            pepper = self._pepper_loader()
+            vault = p.Vault(self._vault_key_loader()) if self._vault_key_loader is not None else None
+            self._secrets = (pepper, vault)
+        return self._secrets
 
     def _key(self, actor: str) -> Ed25519PrivateKey:
         if actor not in self._keys:
@@ -77,13 +108,12 @@ class IntentSigner:
             laborer_id = body.get("laborer_id")
             if not isinstance(laborer_id, str):
                 raise InvalidField("body.laborer_id: missing")
-            body["id_fingerprint"] = p.id_fingerprint(self.pepper, record["id_number"])
-            body["pii_commitment"] = p.pii_commitment(
-                record, p.commitment_salt(self.pepper, laborer_id)
-            )
+            pepper, vault = self._service_secrets()
+            body["id_fingerprint"] = p.id_fingerprint(pepper, record["id_number"])
+            body["pii_commitment"] = p.pii_commitment(record, p.commitment_salt(pepper, laborer_id))
             sealed = None
-            if self.vault is not None:
-                nonce, ciphertext = self.vault.seal(laborer_id, record)
+            if vault is not None:
+                nonce, ciphertext = vault.seal(laborer_id, record)
                 sealed = (laborer_id, nonce, ciphertext)
             return body, sealed
         if event_type in ("SubsidyClaimed", "PaymentDisbursed"):
@@ -91,9 +121,23 @@ class IntentSigner:
                 pii["bank_account"], str
             ):
                 raise InvalidField("pii: must be {\"bank_account\": \"…\"} on " + event_type)
-            body["payee_account"] = p.payee_account(self.pepper, pii["bank_account"])
+            pepper, _ = self._service_secrets()
+            body["payee_account"] = p.payee_account(pepper, pii["bank_account"])
             return body, None
         raise InvalidField(f"pii: not accepted on {event_type}")
+
+
+def _needs_service() -> PersonalDataNeedsService:
+    """One line: personal data is prepared by the ledger service, which alone holds the pepper."""
+    if lang() == "zh":
+        return PersonalDataNeedsService(
+            "个人信息须由账本服务准备（POST /v1/intents/prepare）：本密钥库不持有 pepper，不能计算指纹"
+            "（personal_data_needs_service）"
+        )
+    return PersonalDataNeedsService(
+        "personal data must be prepared by the ledger service (POST /v1/intents/prepare):"
+        " this keystore holds no pepper to compute fingerprints (personal_data_needs_service)"
+    )
 
 
 def parse_line(text: str, signer: IntentSigner | None) -> Item:
