@@ -40,6 +40,29 @@ TEXT: dict[str, tuple[str, str]] = {
     "not_intact": ("防篡改校验未通过：{where} —— {what}：{reason}", "verify: NOT intact — {where}: {what}: {reason}"),
     "at_seq": ("seq {seq}", "seq {seq}"),
     "at_checkpoint": ("检查点 {size}", "checkpoint {size}"),
+    "at_log": ("日志", "log"),
+    "witnessed": ("；见证方 {names} 已联署", "; witnessed by {names}"),
+    "tofu": (
+        "注意：首次使用即信任（TOFU）——没有信任锚（{path} 不存在），也没有 --operator-key 或 --witness："
+        "运营方公钥和检查点都来自运营方自己的密钥库和数据库，运营方改写全部历史并重新签名同样能通过。"
+        "未写入信任锚；确认无误后加 --trust-first-use 记录，或用 --anchor 指定存放在运营方之外的信任锚",
+        "warning: trusting on first use (TOFU) — no trust anchor ({path} does not exist), no --operator-key,"
+        " no --witness: the operator key and checkpoints come from the operator's own keystore and database,"
+        " so a history the operator rewrote and re-signed would pass too. No anchor written; pass"
+        " --trust-first-use to record one, or --anchor FILE for an anchor kept outside the operator's keystore",
+    ),
+    "tofu_recorded": (
+        "注意：首次使用即信任（TOFU，--trust-first-use）：已把本次校验通过的检查点 {size} 记录为信任锚 → {path}",
+        "warning: trust on first use (TOFU, --trust-first-use): recorded the verified checkpoint {size} as the trust anchor → {path}",
+    ),
+    "anchor_recorded": (
+        "已把本次校验通过的检查点 {size} 记录为信任锚（--trust-first-use）→ {path}",
+        "recorded the verified checkpoint {size} as the trust anchor (--trust-first-use) → {path}",
+    ),
+    "no_anchor": (
+        "注意：没有信任锚（{path} 不存在），未写入；加 --trust-first-use 把本次校验通过的检查点记录为信任锚",
+        "note: no trust anchor ({path} does not exist) and none written; pass --trust-first-use to record the verified checkpoint",
+    ),
     "signed": ("已签署检查点：{origin} 大小 {size}，根 {root}", "checkpoint signed: {origin} size {size}, root {root}"),
     "cosigned": (
         "{actor} 已联署检查点 {size}（与上次联署的检查点 {previous} 一致）",
@@ -48,6 +71,11 @@ TEXT: dict[str, tuple[str, str]] = {
     "cosigned_first": ("{actor} 已联署检查点 {size}（首次联署）", "{actor} cosigned checkpoint {size} (its first cosignature)"),
     "already": ("{actor} 已联署过检查点 {size}", "{actor} had already cosigned checkpoint {size}"),
     "no_checkpoint": ("尚无检查点", "no checkpoint yet"),
+    "rotated": (
+        "运营方密钥已更换：检查点 {size} 由旧密钥与新密钥双签，此后只用新密钥签署。新公钥（请公布）：{new}；旧公钥：{old}",
+        "operator key changed: checkpoint {size} is signed by the old and the new key; only the new key signs from now on."
+        " New key (publish it): {new}; old key: {old}",
+    ),
     "show": ("检查点：{origin} 大小 {size}，根 {root}，签署于 {signed_at}", "checkpoint: {origin} size {size}, root {root}, signed {signed_at}"),
     "operator_ok": ("运营方签名：有效", "operator signature: valid"),
     "operator_bad": ("运营方签名：无效（与受信任的运营方公钥不符）", "operator signature: INVALID (not by the trusted operator key)"),
@@ -79,6 +107,7 @@ WHAT: dict[str, tuple[str, str]] = {
     "checkpoint_inconsistent": ("检查点不一致", "checkpoint inconsistent"),
     "trust_anchor_mismatch": ("与此前信任的检查点不符", "trust anchor mismatch"),
     "key_index_mismatch": ("密钥索引不符", "key index mismatch"),
+    "witness_missing": ("缺少见证方联署", "witness cosignature missing"),
 }
 
 
@@ -117,23 +146,32 @@ def verify(
     operator_key: OperatorKey = None,
     workers: Annotated[int | None, typer.Option(help="worker processes for signatures (default: every core)")] = None,
     lang_: Lang = None,
+    anchor_file: Annotated[str | None, typer.Option("--anchor", metavar="FILE",
+                           help="trust anchor kept outside the operator's keystore (default: keys/trusted.json)")] = None,  # fmt: skip
+    witness: Annotated[list[str] | None, typer.Option("--witness", metavar="KEY",
+                       help="require this witness's cosignature (C2SP verifier key, or a file of one); repeatable")] = None,  # fmt: skip
+    trust_first_use: Annotated[bool, typer.Option("--trust-first-use",
+                               help="with no anchor yet, record the verified checkpoint as the anchor")] = False,  # fmt: skip
 ) -> None:
     """防篡改校验: check every leaf, signature, Merkle node and checkpoint; exit 1 at the first bad one."""
     from ledger.progress import progress_bar
-    from ledger.verify import failure_json, run_verify
+    from ledger.verify import failure_json, load_trust, run_verify
 
     _set_lang(lang_)
     with session() as s:
         size = s.ledger.size()
+        trust = load_trust(s.keys, operator_key, anchor_file, witness or ())
         try:
             with progress_bar(say("verifying"), size) as advance:
-                intact = run_verify(s.ledger, s.keys, operator_key, workers=workers, progress=advance)
+                intact = run_verify(s.ledger, s.keys, workers=workers, progress=advance, trust=trust,
+                                    trust_first_use=trust_first_use)  # fmt: skip
         except VerificationFailed as exc:
             if as_json:
-                _echo_json(failure_json(exc, size))
+                _echo_json({**failure_json(exc, size), **trust.as_json(False)})
             else:
                 where = (say("at_seq", seq=exc.seq) if exc.seq is not None
-                         else say("at_checkpoint", size=exc.checkpoint))  # fmt: skip
+                         else say("at_checkpoint", size=exc.checkpoint) if exc.checkpoint is not None
+                         else say("at_log"))  # fmt: skip
                 typer.echo(say("not_intact", where=where, what=_what(exc.code), reason=exc), err=True)
             raise typer.Exit(1) from None
         if as_json:
@@ -143,9 +181,25 @@ def verify(
         line = say("intact", size=intact.size, checkpoints=intact.checkpoints,
                    latest=intact.latest_checkpoint if intact.latest_checkpoint is not None else "—",
                    tail=tail, elapsed=intact.elapsed)  # fmt: skip
-        anchor = max(intact.latest_checkpoint or 0, intact.trusted_size or 0)
+        anchored = intact.trust["anchor_written"] or intact.trusted_size is not None
+        anchor = max(intact.latest_checkpoint or 0, intact.trusted_size or 0) if anchored else 0
         cosigners = say("cosigners", names=", ".join(intact.cosigners)) if intact.cosigners else ""
-        typer.echo(line + cosigners + (say("anchor", size=anchor) if anchor else ""))
+        witnessed = say("witnessed", names=", ".join(intact.witnesses)) if intact.witnesses else ""
+        typer.echo(line + cosigners + witnessed + (say("anchor", size=anchor) if anchor else ""))
+        notice = _trust_notice(intact.trust, intact.trusted_size, intact.latest_checkpoint)
+        if notice:  # on stdout: stderr keeps its one line for errors; --json has the same as fields
+            typer.echo(notice)
+
+
+def _trust_notice(trust: dict[str, Any], trusted_before: int | None, latest: int | None) -> str | None:
+    """Where this verification's trust came from: TOFU is said out loud, never implied."""
+    if trust["anchor_written"] and trusted_before is None:  # a new anchor: only with --trust-first-use
+        return say("tofu_recorded" if trust["tofu"] else "anchor_recorded", size=latest, path=trust["anchor"])
+    if trust["tofu"]:
+        return say("tofu", path=trust["anchor"])
+    if trusted_before is None:
+        return say("no_anchor", path=trust["anchor"])
+    return None
 
 
 # --- checkpoint -------------------------------------------------------------------------------------------
@@ -210,6 +264,26 @@ def checkpoint_show(
         typer.echo(info["note"], nl=False)
         if not info["operator_signature_valid"]:
             raise typer.Exit(1)
+
+
+@checkpoint_app.command("rotate-operator")
+def checkpoint_rotate_operator() -> None:
+    """运营方密钥更换: sign one checkpoint with the old and a new operator key, then sign with the new one."""
+    from ledger.cosign import rotate_operator
+
+    with session() as s:
+        changed = rotate_operator(s.ledger, s.keys)
+        typer.echo(say("rotated", size=changed.size, new=changed.new, old=changed.old))
+        typer.echo(changed.note, nl=False)
+
+
+@checkpoint_app.command("witness-key")
+def checkpoint_witness_key(actor: Annotated[str, typer.Argument(metavar="ACTOR", help="a finance_bureau or inspector")]) -> None:
+    """The cosigner's current key as a C2SP verifier key, for `verify --witness`."""
+    from ledger.cosign import witness_key
+
+    with session() as s:
+        typer.echo(witness_key(s.ledger, actor))
 
 
 # --- proofs ---------------------------------------------------------------------------------------------------

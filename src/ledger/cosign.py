@@ -16,40 +16,70 @@ The cosignature line is appended to the stored note (a cosigned checkpoint is on
 with several signatures, as C2SP witnesses publish them); the append is a single atomic SQL
 update, so concurrent cosigners never lose each other's lines. Operator signature and
 checkpoint history are untouched: verifiers ignore signature lines of keys they do not know.
+
+An operator key change (:func:`rotate_operator`, DESIGN §6: "made by dual-signing one
+checkpoint") signs one checkpoint whose body names the new key in a ``next-operator-key``
+extension line (tlog-checkpoint) with both the old and the new key; the old key's signature
+is what vouches for the new key, so nobody can introduce one without it. From then on only
+the new key signs (``ledger.verify`` refuses the old one after that checkpoint).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.b64 import b64decode_strict, b64encode
 from ledger.envelope import key_id_of, public_key_bytes
 from ledger.errors import OperationalError, Refused, VerificationFailed
 from ledger.merkle import ConsistencyProofInvalid
 from ledger.note import (
+    SIG_TYPE_COSIGNATURE_V1,
     Checkpoint,
     CosignatureInvalid,
     Verifier,
     add_signature,
     cosign,
     cosignature_key_id,
+    format_verifier_key,
     parse_cosignature,
     parse_note,
+    sign_note,
+    signature_line,
     verify_cosignature,
 )
 from ledger.policy import COSIGNERS
 from ledger.proofs import consistency_proof
-from ledger.verify import CheckpointMismatch, verify_checkpoint_note
+from ledger.verify import (
+    NEXT_OPERATOR_KEY,
+    RETIRED_OPERATOR_KEYS,
+    CheckpointMismatch,
+    load_operator_verifiers,
+    verify_checkpoint_note,
+)
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
     from ledger.keys import Keystore
 
-__all__ = ["CheckpointInconsistent", "Cosigned", "NotACosigner", "cosign_latest", "cosignatures", "latest_checkpoint_info"]
+__all__ = [
+    "CheckpointInconsistent",
+    "Cosigned",
+    "NotACosigner",
+    "OperatorKeyChanged",
+    "cosign_latest",
+    "cosignatures",
+    "latest_checkpoint_info",
+    "rotate_operator",
+    "witness_key",
+]
 
 
 class NotACosigner(Refused):
@@ -222,3 +252,85 @@ def latest_checkpoint_info(ledger: Ledger, verifiers: Sequence[Verifier]) -> dic
         "cosignatures": cosignatures(ledger, note),
         "note": note,
     }
+
+
+# --- witnesses' keys ------------------------------------------------------------------------------------
+def witness_key(ledger: Ledger, actor_id: str) -> str:
+    """A cosigner's current key as a C2SP tlog-cosignature/v1 verifier key, for ``verify --witness``."""
+    actor = ledger.actor(actor_id)
+    if actor is None or actor.role not in COSIGNERS:
+        raise NotACosigner(f"{actor_id!r} is not a registered finance_bureau or inspector")
+    for key in actor.keys:
+        raw = b64decode_strict(key["public_key"])
+        if key_id_of(raw) == actor.current_key_id:
+            return format_verifier_key(actor_id, raw, SIG_TYPE_COSIGNATURE_V1)
+    raise NotACosigner(f"{actor_id} has no current key (revoked)")
+
+
+# --- operator key change ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class OperatorKeyChanged:
+    size: int
+    old: str  # verifier keys, C2SP name+hexid+base64
+    new: str
+    note: str  # the dual-signed checkpoint
+
+
+def rotate_operator(ledger: Ledger, keys: Keystore, new_key: Ed25519PrivateKey | None = None) -> OperatorKeyChanged:
+    """Change the operator key by dual-signing one checkpoint (DESIGN §6), then sign with the new key.
+
+    1. The keystore's operator key must be the one ``operator.pub`` publishes (last line).
+    2. The new private key is written beside the old (``operator.pem.new``) before the database
+       is touched, so no crash leaves a checkpoint naming a key nobody holds.
+    3. One transaction stores the dual-signed checkpoint over the current tree (body with a
+       ``next-operator-key <verifier key>`` line, signed by the old key, then by the new) and,
+       at the same size, the same checkpoint signed by the new key alone: what ``checkpoint``,
+       cosigners and exports use from now on (a plain three-line body, as VERIFY.md expects).
+    4. The keystore moves on: the old key to ``retired/``, its verifier key appended to
+       ``operator-retired.pub`` (so ``verify`` from this keystore still checks older
+       checkpoints), the new one in ``operator.pem`` / ``operator.pub``.
+    """
+    from ledger.application import format_recorded_at, utc_now
+    from ledger.keys import private_pem
+
+    origin = keys.origin
+    old_key = keys.operator_key()
+    published = load_operator_verifiers(keys)[-1]
+    if published.public_key != public_key_bytes(old_key):
+        raise OperationalError("operator.pem is not the key operator.pub publishes: finish the earlier key change first")
+    new_key = Ed25519PrivateKey.generate() if new_key is None else new_key
+    old_v = format_verifier_key(origin, public_key_bytes(old_key))
+    new_v = format_verifier_key(origin, public_key_bytes(new_key))
+    if new_v == old_v:
+        raise OperationalError("the new operator key is the old one")
+    # 2.
+    pending = keys.root / "operator.pem.new"
+    _write_private(pending, private_pem(new_key))
+    # 3.
+    head = ledger.head()
+    root = head.frontier.root()
+    body = Checkpoint(origin, head.size, root, (NEXT_OPERATOR_KEY + new_v,)).body()
+    dual = add_signature(sign_note(body, origin, old_key), signature_line(body, origin, new_key))
+    plain = sign_note(Checkpoint(origin, head.size, root).body(), origin, new_key)
+    now = utc_now()
+    with ledger.sql.cursor(commit=True) as cur:
+        cur.execute("INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?)", (head.size, root, dual, format_recorded_at(now)))
+        cur.execute("INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?)",
+                    (head.size, root, plain, format_recorded_at(now + dt.timedelta(microseconds=1))))  # fmt: skip
+    # 4.
+    retired = keys.root / "retired"
+    retired.mkdir(parents=True, exist_ok=True)
+    (keys.root / "operator.pem").rename(retired / f"operator.{time.time_ns()}.pem")
+    with (keys.root / RETIRED_OPERATOR_KEYS).open("a", encoding="utf-8") as f:
+        f.write(old_v + "\n")
+    pending.replace(keys.root / "operator.pem")
+    tmp = keys.root / "operator.pub.tmp"
+    tmp.write_text(new_v + "\n", encoding="utf-8")
+    tmp.replace(keys.root / "operator.pub")
+    return OperatorKeyChanged(head.size, old_v, new_v, dual)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)

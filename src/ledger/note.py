@@ -57,6 +57,7 @@ __all__ = [
     "parse_verifier_key",
     "sign_checkpoint",
     "sign_note",
+    "signature_line",
     "verify_cosignature",
     "verify_note",
 ]
@@ -355,6 +356,16 @@ def sign_note(text: str, name: str, private_key: Ed25519PrivateKey) -> str:
     signature = private_key.sign(text.encode())
     line = SignatureLine(name, key_id(name, private_key.public_key()), signature)
     return f"{text}\n{line.format()}\n"
+
+
+def signature_line(text: str, name: str, private_key: Ed25519PrivateKey) -> str:
+    """One more Ed25519 signature line (no trailing newline) over a note's text.
+
+    With :func:`add_signature` a note gets several signers: an operator key change is one
+    checkpoint signed by the old and the new key (DESIGN §6), each line checked on its own.
+    """
+    _check_note_text(text)
+    return SignatureLine(name, key_id(name, private_key.public_key()), private_key.sign(text.encode())).format()
 
 
 def add_signature(note: str, line: str) -> str:

@@ -18,12 +18,18 @@ batch of rows, the Merkle frontier and the key registry) checks, leaf by leaf in
 8. every stored checkpoint is signed by a *trusted* operator key (from the keystore or the
    caller, never from the database), its root is the recomputed root at its size, and each is
    consistent with the one before it (RFC 9162 §2.1.4 proof from the stored nodes, verified);
-9. the trust anchor (``trusted.json``: the largest checkpoint verified before) is not beyond
-   the log and has the same root, so a log cut back together with its checkpoints is caught.
+9. the trust anchors — the largest checkpoint verified before (``trusted.json`` or
+   ``--anchor FILE``) and each cosigner's last cosigned checkpoint (``cosigned/<actor>.json``) —
+   are not beyond the log and have the same root there, so a log cut back or rewritten together
+   with its checkpoints is caught; with the anchor's leaf hashes (``*.leaves``), the first
+   rewritten ``seq`` is named;
+10. an operator key change is accepted only through one checkpoint signed by the old and the
+   new key (a ``next-operator-key`` line in its signed body); later checkpoints need the new key.
 
 After the pass: no checkpoint or Merkle node lies beyond the log, there are no domain events
-without a leaf, the key index (``ledger_keys``) is what the registry leaves say, and every
-cosignature by a registered cosigner verifies.
+without a leaf, the key index (``ledger_keys``) is what the registry leaves say, every
+cosignature by a registered cosigner verifies, and the latest checkpoint carries a valid
+cosignature of every witness the caller requires (``--witness``).
 
 Signature checks — the physical limit of this pass (LIMITS.md) — run on every core: worker
 processes parse and check whole batches of leaves and verify each signature with the key its
@@ -55,6 +61,8 @@ from ledger.domain import SUBJECT, KeyPeriod, subject_uuid
 from ledger.envelope import Envelope, key_id_of, verify_ed25519
 from ledger.errors import OperationalError, Refused, VerificationFailed
 from ledger.note import (
+    SIG_TYPE_COSIGNATURE_V1,
+    SIG_TYPE_ED25519,
     Checkpoint,
     CheckpointMalformed,
     CosignatureInvalid,
@@ -67,6 +75,7 @@ from ledger.note import (
     parse_note,
     parse_verifier_key,
     verify_cosignature,
+    verify_note,
 )
 from ledger.policy import COSIGNERS, SIGNERS
 from ledger.schema import REGISTRY_TYPES
@@ -82,19 +91,29 @@ __all__ = [
     "KeyIndexMismatch",
     "KeyNotValidAt",
     "LeafMissing",
+    "NEXT_OPERATOR_KEY",
     "LeafTampered",
     "RegistryInvalidAt",
     "SignatureInvalidAt",
     "TreeMismatch",
+    "Trust",
     "TrustAnchor",
     "TrustAnchorMismatch",
+    "WitnessMissing",
+    "leaf_hashes_path",
     "load_operator_verifiers",
+    "load_trust",
+    "load_witnesses",
     "remember",
     "run_verify",
     "verify_ledger",
 ]
 
 TRUSTED_STATE = "trusted.json"
+RETIRED_OPERATOR_KEYS = "operator-retired.pub"  # verifier keys the operator signed with before a key change
+NEXT_OPERATOR_KEY = "next-operator-key "  # checkpoint extension line: the key that signs from here on
+COSIGNED_DIR = "cosigned"  # cosigned/<actor>.json: the last checkpoint that cosigner signed (ledger.cosign)
+_HASH = 32  # bytes per leaf hash in an anchor's leaf-hash file
 RECORDED_AT_BEFORE_AT = dt.timedelta(minutes=5)  # DESIGN §6: recorded_at never > 5 min before at
 PARALLEL_THRESHOLD = 4000  # below this many leaves, starting worker processes costs more than it saves
 _RECORDED_AT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z", re.ASCII)
@@ -163,6 +182,12 @@ class KeyIndexMismatch(VerificationFailed):
     code = "key_index_mismatch"
 
 
+class WitnessMissing(VerificationFailed):
+    """The checkpoint ``verify`` relies on lacks a valid cosignature of a witness the caller requires."""
+
+    code = "witness_missing"
+
+
 _ERRORS: dict[str, type[VerificationFailed]] = {
     cls.code: cls
     for cls in (LeafTampered, EventMismatch, SignatureInvalidAt, TreeMismatch)
@@ -180,15 +205,27 @@ class TrustAnchor:
 
     @classmethod
     def load(cls, keys: Keystore) -> TrustAnchor | None:
-        state = keys.read_state(TRUSTED_STATE)
-        if state is None:
+        return cls.load_file(keys.root / TRUSTED_STATE)
+
+    @classmethod
+    def load_file(cls, path: Path) -> TrustAnchor | None:
+        """The anchor kept in ``path`` (``trusted.json``, ``--anchor FILE``), or None if there is none yet."""
+        if not path.exists():
             return None
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise OperationalError(f"{path} is unreadable") from None
+        return cls.from_state(state, str(path))
+
+    @classmethod
+    def from_state(cls, state: Any, where: str) -> TrustAnchor:
         try:
             size, root, origin = state["size"], b64decode_strict(state["root"]), state["origin"]
             if type(size) is not int or size < 0 or len(root) != 32 or not isinstance(origin, str):
                 raise ValueError
         except (KeyError, TypeError, ValueError, Base64Invalid):
-            raise OperationalError(f"{keys.root}/{TRUSTED_STATE} is not a trust anchor") from None
+            raise OperationalError(f"{where} is not a trust anchor") from None
         return cls(origin, size, root)
 
     def as_state(self, note: str | None = None) -> dict[str, Any]:
@@ -196,6 +233,22 @@ class TrustAnchor:
         if note is not None:
             state["checkpoint"] = note
         return state
+
+    def save(self, path: Path, note: str | None, leaf_hashes: Path | None = None) -> None:
+        """Write the anchor (and move its leaf-hash file into place first), each atomically."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        state = self.as_state(note)
+        if leaf_hashes is not None:
+            leaf_hashes.replace(leaf_hashes_path(path))
+            state["leaf_hashes"] = leaf_hashes_path(path).name
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
+        tmp.replace(path)
+
+
+def leaf_hashes_path(anchor: Path) -> Path:
+    """The anchor's leaf-hash file: ``trusted.json`` → ``trusted.leaves`` (32 bytes per leaf, seq order)."""
+    return anchor.with_suffix(".leaves")
 
 
 def load_operator_verifiers(keys: Keystore, operator_key: str | None = None) -> list[Verifier]:
@@ -217,6 +270,16 @@ def load_operator_verifiers(keys: Keystore, operator_key: str | None = None) -> 
         path = keys.root / "operator.pub"
         if not path.is_file():
             raise OperationalError(f"no operator key: {path} is missing (pass --operator-key)")
+        retired = keys.root / RETIRED_OPERATOR_KEYS  # keys before `checkpoint rotate-operator`
+        if retired.is_file():
+            verifiers = _verifier_file(retired) + _verifier_file(path)
+            if len({v.name for v in verifiers}) != 1:
+                raise OperationalError(f"{retired} and {path} name different origins")
+            return verifiers
+    return _verifier_file(path)
+
+
+def _verifier_file(path: Path) -> list[Verifier]:
     try:
         lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as exc:
@@ -230,6 +293,26 @@ def load_operator_verifiers(keys: Keystore, operator_key: str | None = None) -> 
     if len({v.name for v in verifiers}) != 1:
         raise OperationalError(f"{path}: all operator keys must name the same origin")
     return verifiers
+
+
+def load_witnesses(specs: Sequence[str]) -> list[Verifier]:
+    """``--witness KEY``: a C2SP cosigner verifier key (``name+hexid+base64(0x04 || key)``) or a file holding one."""
+    witnesses: list[Verifier] = []
+    for spec in specs:
+        text = spec.strip()
+        if "+" not in text or Path(spec).is_file():
+            try:
+                text = Path(spec).read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError) as exc:
+                raise OperationalError(f"--witness: {spec!r} is neither a verifier key nor a readable file ({exc})") from None
+        try:
+            witness = parse_verifier_key(text)
+        except VerifierKeyInvalid as exc:
+            raise OperationalError(f"--witness {spec}: {exc}") from None
+        if witness.signature_type != SIG_TYPE_COSIGNATURE_V1:
+            raise OperationalError(f"--witness {spec}: not a tlog-cosignature/v1 key (type 0x04)")
+        witnesses.append(witness)
+    return witnesses
 
 
 # --- the result --------------------------------------------------------------------------------
@@ -247,6 +330,12 @@ class Intact:
     cosigners: list[str] = field(default_factory=list)
     elapsed: float = 0.0
     workers: int = 0
+    witnesses: list[str] = field(default_factory=list)  # witnesses whose cosignature the latest checkpoint carries
+    cosigned_anchors: dict[str, int] = field(default_factory=dict)  # cosigner -> size of its saved checkpoint
+    operator_key_changes: list[int] = field(default_factory=list)  # sizes of dual-signed checkpoints
+    leaves_compared: int = 0  # leaves compared with the anchor's leaf hashes
+    trust: dict[str, Any] = field(default_factory=dict)  # filled by run_verify: see Trust.as_json
+    leaf_hashes_file: Path | None = None  # the recorded leaf hashes up to latest_checkpoint, for the next anchor
 
     @property
     def uncovered(self) -> int:
@@ -275,6 +364,11 @@ class Intact:
             "elapsed_s": round(self.elapsed, 3),
             "events_per_s": round(self.events_per_second, 1),
             "workers": self.workers,
+            "witnesses": self.witnesses,
+            "cosigned_anchors": self.cosigned_anchors,
+            "operator_key_changes": self.operator_key_changes,
+            "leaves_compared": self.leaves_compared,
+            **self.trust,
         }
 
 
@@ -287,6 +381,76 @@ def failure_json(exc: VerificationFailed, size: int) -> dict[str, Any]:
         "reason": str(exc),
         "code": exc.code,
     }
+
+
+# --- the monitor's leaf hashes -------------------------------------------------------------------------
+class _LeafMonitor:
+    """Compares each leaf hash with the one this verifier saw under its anchor, and records the new ones.
+
+    The anchor's leaf-hash file (32 bytes per leaf, ``seq`` order) lets a rewrite be named by its
+    first changed ``seq``, not only by the checkpoint whose root moved. The file is read a chunk
+    at a time and proven against the anchor's root (RFC 9162 tree) before it accuses a leaf, so
+    a damaged file is an operational error, never a false "rewritten at seq k".
+    """
+
+    _CHUNK = 4096  # leaf hashes read at a time
+
+    def __init__(self, anchor: TrustAnchor | None, known: Path | None, record: Path | None):
+        self.anchor = anchor
+        self.known = None
+        self.count = 0
+        if anchor is not None and known is not None and known.is_file():
+            if known.stat().st_size != anchor.size * _HASH:
+                raise OperationalError(f"{known} does not hold the {anchor.size} leaf hashes of its trust anchor")
+            self.known = known.open("rb")
+            self.count = anchor.size
+        self.buffer = b""
+        self.buffer_start = 0
+        self.record_path = record
+        self.record = None if record is None else record.open("wb")
+        self.compared = 0
+
+    def see(self, seq: int, leaf_hash: bytes) -> None:
+        if self.record is not None:
+            self.record.write(leaf_hash)
+        if seq >= self.count or self.known is None:
+            return
+        offset = seq - self.buffer_start
+        if not 0 <= offset * _HASH < len(self.buffer):
+            self.known.seek(seq * _HASH)
+            self.buffer, self.buffer_start, offset = self.known.read(self._CHUNK * _HASH), seq, 0
+        seen = self.buffer[offset * _HASH : (offset + 1) * _HASH]
+        self.compared += 1
+        if seen != leaf_hash:
+            self._prove_known()
+            assert self.anchor is not None
+            raise TrustAnchorMismatch(
+                f"leaf {seq} differs from the leaf this verifier saw under its trusted checkpoint"
+                f" {self.anchor.size}: history was rewritten from seq {seq}", seq=seq, checkpoint=self.anchor.size,
+            )  # fmt: skip
+
+    def _prove_known(self) -> None:
+        assert self.known is not None and self.anchor is not None
+        self.known.seek(0)
+        frontier = merkle.CompactRange()
+        while chunk := self.known.read(self._CHUNK * _HASH):
+            for i in range(0, len(chunk), _HASH):
+                frontier.append(chunk[i : i + _HASH])
+        if frontier.root() != self.anchor.root:
+            raise OperationalError(f"{self.known.name} does not hash to its trust anchor's root: it was damaged")
+
+    def close(self, keep: int | None = None) -> Path | None:
+        """Close both files; return the recorded file cut to ``keep`` leaves (None: discard it)."""
+        if self.known is not None:
+            self.known.close()
+        if self.record is None or self.record_path is None:
+            return None
+        self.record.close()
+        if keep is None:
+            self.record_path.unlink(missing_ok=True)
+            return None
+        os.truncate(self.record_path, keep * _HASH)
+        return self.record_path
 
 
 # --- per-leaf checks (run in worker processes) ---------------------------------------------------
@@ -749,11 +913,18 @@ def verify_ledger(
     workers: int | None = None,
     batch: int = 1000,
     progress: Callable[[int], None] | None = None,
+    cosigned: Sequence[tuple[str, TrustAnchor]] = (),
+    witnesses: Sequence[Verifier] = (),
+    known_leaves: Path | None = None,
+    record_leaves: Path | None = None,
 ) -> Intact:
     """Verify the whole ledger; return what was covered, or raise at the first failure.
 
     ``verifiers`` are the trusted operator keys (never read from the database); ``anchor`` is
-    the largest checkpoint verified before (``trusted.json``). ``workers`` processes check
+    the largest checkpoint verified before (``trusted.json`` or ``--anchor``), ``known_leaves``
+    its leaf-hash file; ``cosigned`` are the checkpoints cosigners saved; ``witnesses`` must have
+    cosigned the latest checkpoint. ``record_leaves`` receives every leaf hash of the pass (the
+    next anchor's leaf-hash file; the caller cuts and keeps it). ``workers`` processes check
     leaves and signatures (default: every core for a log large enough to be worth it; 0: here).
     """
     if not verifiers:
@@ -761,6 +932,20 @@ def verify_ledger(
     origin = verifiers[0].name
     if anchor is not None and anchor.origin != origin:
         raise OperationalError(f"the trust anchor is for log {anchor.origin!r}, not {origin!r}")
+    monitor = _LeafMonitor(anchor, known_leaves, record_leaves)
+    try:
+        return _verify_pass(ledger, verifiers, anchor, workers, batch, progress, cosigned, witnesses, monitor)
+    except BaseException:
+        monitor.close(None)
+        raise
+
+
+def _verify_pass(
+    ledger: Ledger, verifiers: Sequence[Verifier], anchor: TrustAnchor | None, workers: int | None, batch: int,
+    progress: Callable[[int], None] | None, cosigned: Sequence[tuple[str, TrustAnchor]],
+    witnesses: Sequence[Verifier], monitor: _LeafMonitor,
+) -> Intact:  # fmt: skip
+    origin = verifiers[0].name
     started = time.perf_counter()
     stop = ledger.size()
     if workers is None:
@@ -768,7 +953,8 @@ def verify_ledger(
     intact = Intact(size=stop, workers=workers, trusted_size=None if anchor is None else anchor.size)
     registry = _Registry()
     frontier = merkle.CompactRange()
-    checkpoints = _CheckpointChecker(ledger, verifiers, origin, anchor, intact)
+    checkpoints = _CheckpointChecker(ledger, verifiers, origin, anchor, intact, cosigned)
+    intact.cosigned_anchors = {who: seen.size for who, seen in cosigned}
     checkpoints.reach(frontier)  # a checkpoint of size 0, if any
     expected = 0
     last_recorded = ""
@@ -792,6 +978,8 @@ def verify_ledger(
                 raise SignatureInvalidAt(f"signature of {fact.actor!r} ({fact.key_id}) does not verify", seq=seq)
             intact.signatures += 1
             registry.apply(fact)
+            # The leaf this verifier saw there before, if it kept the anchor's leaf hashes.
+            monitor.see(seq, fact.leaf_hash)
             # 4. The Merkle tree: every node this leaf completes is stored, and equal (level 0
             #    was compared with the leaf hash by the per-leaf check).
             for level, idx, node in frontier.append(fact.leaf_hash)[1:]:
@@ -813,7 +1001,10 @@ def verify_ledger(
             progress(end - start)
     _after_the_pass(ledger, registry, checkpoints, stop)
     intact.cosigners = checkpoints.cosigners(registry)
+    intact.witnesses = checkpoints.witnessed(witnesses)
+    intact.leaves_compared = monitor.compared
     intact.elapsed = time.perf_counter() - started
+    intact.leaf_hashes_file = monitor.close(intact.latest_checkpoint)
     return intact
 
 
@@ -821,29 +1012,34 @@ class _CheckpointChecker:
     """Checks stored checkpoints as the pass reaches their sizes (DESIGN §6 "Checkpoint")."""
 
     def __init__(self, ledger: Ledger, verifiers: Sequence[Verifier], origin: str,
-                 anchor: TrustAnchor | None, intact: Intact):  # fmt: skip
+                 anchor: TrustAnchor | None, intact: Intact,
+                 cosigned: Sequence[tuple[str, TrustAnchor]] = ()):  # fmt: skip
         self.ledger = ledger
-        self.verifiers = verifiers
+        self.verifiers = list(verifiers)  # the operator keys trusted at this point of the log
         self.origin = origin
         self.anchor = anchor
+        # Every checkpoint this verifier (None) or a cosigner saw, by size: the log must still hold each.
+        self.anchors: dict[int, list[tuple[str | None, TrustAnchor]]] = {}
+        for who, seen in [(None, anchor), *cosigned]:
+            if seen is not None:
+                self.anchors.setdefault(seen.size, []).append((who, seen))
         self.intact = intact
         self.rows = _checkpoint_rows(ledger)
         self.next = next(self.rows, None)
         self.previous: tuple[int, bytes] | None = None
         self.cosigned: list[tuple[int, str]] = []  # notes carrying more than the operator's signature
+        self.latest_notes: list[str] = []  # every stored note of the latest checkpoint's size
 
     def reach(self, frontier: merkle.CompactRange) -> None:
         size = frontier.size
-        if self.next is not None and self.next[0] == size or self.anchor is not None and self.anchor.size == size:
+        if self.next is not None and self.next[0] == size or size in self.anchors:
             root = frontier.root()
             while self.next is not None and self.next[0] == size:
                 self._check(self.next, root)
                 self.next = next(self.rows, None)
-            if self.anchor is not None and self.anchor.size == size and self.anchor.root != root:
-                raise TrustAnchorMismatch(
-                    f"the root at size {size} differs from the checkpoint this verifier trusted before:"
-                    " history was rewritten", checkpoint=size,
-                )  # fmt: skip
+            for who, seen in self.anchors.get(size, ()):
+                if seen.root != root:
+                    raise _anchor_lost(who, seen, f"the root at size {size} differs from", "history was rewritten")
 
     def _check(self, row: tuple[int, bytes, str, str], root: bytes) -> None:
         size, root_column, note, _ = row
@@ -882,13 +1078,44 @@ class _CheckpointChecker:
                 raise CheckpointMismatch(
                     f"checkpoint {size} is not consistent with checkpoint {old_size}: {exc}", checkpoint=size
                 ) from None
+        # 5. An operator key change: the new key is in the body the old key signed, and signs it too.
+        self._key_change(size, note, checkpoint)
         self.previous = (size, checkpoint.root_hash)
         self.intact.checkpoints += 1
+        if self.intact.latest_checkpoint != size:
+            self.latest_notes = []
+        self.latest_notes.append(note)
         self.intact.latest_checkpoint = size
         self.intact.latest_root = checkpoint.root_hash
         self.intact.latest_note = note
         if len(parse_note(note).signatures) > 1:
             self.cosigned.append((size, note))
+
+    def _key_change(self, size: int, note: str, checkpoint: Checkpoint) -> None:
+        """DESIGN §6: "an operator key change is made by dual-signing one checkpoint"."""
+        lines = [line for line in checkpoint.extensions if line.startswith(NEXT_OPERATOR_KEY)]
+        if not lines:
+            return
+        if len(lines) > 1:
+            raise CheckpointMismatch(f"checkpoint {size} names more than one next operator key", checkpoint=size)
+        text = lines[0][len(NEXT_OPERATOR_KEY) :]
+        try:
+            new = parse_verifier_key(text)
+        except VerifierKeyInvalid as exc:
+            raise CheckpointMismatch(f"checkpoint {size}: next operator key: {exc}", checkpoint=size) from None
+        if new.name != self.origin or new.signature_type != SIG_TYPE_ED25519:
+            raise CheckpointMismatch(f"checkpoint {size}: the next operator key is not an Ed25519 key of {self.origin}",
+                                     checkpoint=size)  # fmt: skip
+        try:
+            verify_note(note, new)
+        except NoteSignatureInvalid:
+            raise CheckpointMismatch(
+                f"checkpoint {size} names the next operator key {text} but is not signed by it"
+                " (a key change needs one checkpoint signed by the old and the new key)", checkpoint=size,
+            ) from None  # fmt: skip
+        # From here on only the new key signs: a stolen old key can no longer sign checkpoints.
+        self.verifiers = [new]
+        self.intact.operator_key_changes.append(size)
 
     def beyond(self, current_size: int) -> VerificationFailed | None:
         """A checkpoint larger than the log means leaves were removed after it was signed."""
@@ -904,6 +1131,27 @@ class _CheckpointChecker:
                 )  # fmt: skip
             row = next(self.rows, None)  # newer than this pass: appended while we verified
         return None
+
+    def witnessed(self, witnesses: Sequence[Verifier]) -> list[str]:
+        """Every required witness must have cosigned the latest checkpoint (the one the anchor moves to)."""
+        if not witnesses:
+            return []
+        size = self.intact.latest_checkpoint
+        if size is None:
+            raise WitnessMissing("there is no checkpoint for the required witnesses to have cosigned")
+        for witness in witnesses:
+            for note in self.latest_notes:
+                try:
+                    verify_cosignature(note, witness.name, witness.public_key)
+                    break
+                except CosignatureInvalid:
+                    continue
+            else:
+                raise WitnessMissing(
+                    f"checkpoint {size} carries no valid cosignature by witness {witness.name}+{witness.key_id.hex()}",
+                    checkpoint=size,
+                )  # fmt: skip
+        return [w.name for w in witnesses]
 
     def cosigners(self, registry: _Registry) -> list[str]:
         """Verify every cosignature by a registered cosigner; name those on the latest checkpoint."""
@@ -934,18 +1182,17 @@ def _after_the_pass(ledger: Ledger, registry: _Registry, checkpoints: _Checkpoin
     beyond = checkpoints.beyond(current)
     if beyond is not None:
         failures.append(beyond)
-    anchor = checkpoints.anchor
-    if anchor is not None and anchor.size > stop:
-        if anchor.size > current:
-            failures.append(TrustAnchorMismatch(
-                f"the log holds {current} leaves but this verifier trusted a checkpoint of size"
-                f" {anchor.size} before: leaves were removed", seq=current, checkpoint=anchor.size,
-            ))  # fmt: skip
-        elif ledger.root(anchor.size) != anchor.root:
-            failures.append(TrustAnchorMismatch(
-                f"the root at size {anchor.size} differs from the checkpoint trusted before",
-                checkpoint=anchor.size,
-            ))  # fmt: skip
+    for size, seen_by in checkpoints.anchors.items():
+        if size <= stop:
+            continue
+        for who, anchor in seen_by:
+            if size > current:
+                failures.append(_anchor_lost(
+                    who, anchor, f"the log holds {current} leaves, fewer than", "leaves were removed (rolled back)",
+                    seq=current,
+                ))  # fmt: skip
+            elif ledger.root(size) != anchor.root:
+                failures.append(_anchor_lost(who, anchor, f"the root at size {size} differs from", "history was rewritten"))
     # 2. No Merkle node beyond the log (a truncation that forgot the tree).
     # One statement, so nodes and leaves appended meanwhile are seen together.
     for level, max_idx, max_seq in ledger.sql.all(
@@ -969,6 +1216,11 @@ def _after_the_pass(ledger: Ledger, registry: _Registry, checkpoints: _Checkpoin
         failures.append(mismatch)
     if failures:
         raise min(failures, key=lambda f: (f.seq if f.seq is not None else current, f.checkpoint or 0))
+
+
+def _anchor_lost(who: str | None, anchor: TrustAnchor, what: str, verdict: str, seq: int | None = None) -> TrustAnchorMismatch:
+    whose = "the checkpoint this verifier trusted before" if who is None else f"the checkpoint cosigner {who} saved"
+    return TrustAnchorMismatch(f"{what} {whose} (size {anchor.size}): {verdict}", seq=seq, checkpoint=anchor.size)
 
 
 def _extra_event(ledger: Ledger) -> VerificationFailed | None:
@@ -1031,6 +1283,66 @@ def _key_index_mismatch(ledger: Ledger, registry: _Registry, stop: int) -> Verif
 
 
 # --- the operation: trust anchor in, trust anchor out ----------------------------------------------------
+@dataclass(frozen=True)
+class Trust:
+    """Where one verification's trust comes from (DESIGN §6 "Trust anchor"; docs/security.md).
+
+    ``tofu`` (trust on first use): no anchor file yet, no ``--operator-key`` and no ``--witness``
+    — the operator key and every checkpoint then come from the operator's own keystore and
+    database, so a history the operator rewrote and re-signed would verify too.
+    """
+
+    verifiers: list[Verifier]
+    operator_key_given: bool
+    anchor_path: Path
+    anchor: TrustAnchor | None
+    witnesses: list[Verifier]
+    cosigned: list[tuple[str, TrustAnchor]]
+
+    @property
+    def tofu(self) -> bool:
+        return self.anchor is None and not self.operator_key_given and not self.witnesses
+
+    def as_json(self, anchor_written: bool) -> dict[str, Any]:
+        return {
+            "tofu": self.tofu,
+            "anchor": str(self.anchor_path),
+            "anchor_written": anchor_written,
+            "operator_key": "given" if self.operator_key_given else "keystore",
+            "required_witnesses": [w.name for w in self.witnesses],
+        }
+
+
+def load_trust(
+    keys: Keystore, operator_key: str | None = None, anchor_file: str | Path | None = None,
+    witnesses: Sequence[str] = (),
+) -> Trust:  # fmt: skip
+    """Gather what this verifier trusts: operator key(s), its anchor, cosigners' saved checkpoints, witnesses."""
+    verifiers = load_operator_verifiers(keys, operator_key)
+    path = Path(anchor_file) if anchor_file is not None else keys.root / TRUSTED_STATE
+    if path.is_dir():
+        raise OperationalError(f"--anchor {path} is a folder, not a file")
+    return Trust(verifiers, operator_key is not None, path, TrustAnchor.load_file(path), load_witnesses(witnesses),
+                 _cosigned_anchors(keys, verifiers[0].name))  # fmt: skip
+
+
+def _cosigned_anchors(keys: Keystore, origin: str) -> list[tuple[str, TrustAnchor]]:
+    """``cosigned/<actor>.json``: what each cosigner witnessed; the log must still contain it."""
+    folder = keys.root / COSIGNED_DIR
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raise OperationalError(f"{path} is unreadable") from None
+        anchor = TrustAnchor.from_state(state, str(path))
+        if anchor.origin == origin:  # a keystore may witness other logs too
+            found.append((path.stem, anchor))
+    return found
+
+
 def run_verify(
     ledger: Ledger,
     keys: Keystore,
@@ -1039,24 +1351,57 @@ def run_verify(
     workers: int | None = None,
     progress: Callable[[int], None] | None = None,
     update_anchor: bool = True,
+    trust: Trust | None = None,
+    trust_first_use: bool = False,
 ) -> Intact:
-    """Verify with the keystore's trust (operator key, ``trusted.json``); remember a larger checkpoint."""
-    verifiers = load_operator_verifiers(keys, operator_key)
-    anchor = TrustAnchor.load(keys)
-    intact = verify_ledger(ledger, verifiers, anchor, workers=workers, progress=progress)
-    if update_anchor:
-        remember(keys, intact, verifiers[0].name)
+    """Verify with this verifier's trust (:func:`load_trust`); move its anchor to a larger checkpoint.
+
+    The anchor file is written only when it already exists (then it only ever grows) or when
+    the caller asks for trust on first use (``trust_first_use``): never silently from what the
+    database says. Its leaf-hash file is rewritten with it.
+    """
+    trust = load_trust(keys, operator_key) if trust is None else trust
+    write = update_anchor and (trust.anchor is not None or trust_first_use)
+    intact = verify_ledger(
+        ledger, trust.verifiers, trust.anchor, workers=workers, progress=progress, cosigned=trust.cosigned,
+        witnesses=trust.witnesses, known_leaves=leaf_hashes_path(trust.anchor_path),
+        record_leaves=_recording_path(trust.anchor_path) if write else None,
+    )  # fmt: skip
+    written = False
+    if write:
+        written = remember(keys, intact, trust.verifiers[0].name, trust.anchor_path)
+    if intact.leaf_hashes_file is not None:
+        intact.leaf_hashes_file.unlink(missing_ok=True)
+        intact.leaf_hashes_file = None
+    intact.trust = trust.as_json(written)
     return intact
 
 
-def remember(keys: Keystore, intact: Intact, origin: str) -> None:
-    """Keep the largest verified checkpoint in ``trusted.json`` (DESIGN §6 "Trust anchor")."""
+def _recording_path(anchor: Path) -> Path:
+    anchor.parent.mkdir(parents=True, exist_ok=True)
+    return leaf_hashes_path(anchor).with_name(leaf_hashes_path(anchor).name + f".{os.getpid()}.tmp")
+
+
+def remember(keys: Keystore, intact: Intact, origin: str, path: Path | None = None) -> bool:
+    """Keep the largest verified checkpoint as the anchor (DESIGN §6 "Trust anchor"); True if written.
+
+    ``path`` defaults to the keystore's ``trusted.json``. The leaf hashes recorded by the pass
+    (``intact.leaf_hashes_file``) go beside it, so a later rewrite is named by its first seq; an
+    anchor of the same size gets them too if it had none.
+    """
+    path = keys.root / TRUSTED_STATE if path is None else path
     if intact.latest_checkpoint is None or intact.latest_root is None:
-        return
+        return False
+    hashes = intact.leaf_hashes_file
     if intact.trusted_size is not None and intact.trusted_size >= intact.latest_checkpoint:
-        return
+        if intact.trusted_size == intact.latest_checkpoint and hashes is not None and not leaf_hashes_path(path).exists():
+            hashes.replace(leaf_hashes_path(path))
+            intact.leaf_hashes_file = None
+        return False
     anchor = TrustAnchor(origin, intact.latest_checkpoint, intact.latest_root)
-    keys.write_state(TRUSTED_STATE, anchor.as_state(intact.latest_note))
+    anchor.save(path, intact.latest_note, hashes)
+    intact.leaf_hashes_file = None
+    return True
 
 
 def verify_checkpoint_note(note: str, verifiers: Sequence[Verifier]) -> Checkpoint:

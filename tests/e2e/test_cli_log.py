@@ -58,8 +58,12 @@ def test_verify_says_intact_in_chinese_then_english_and_json(ledger_dir: Path) -
     assert cli(ledger_dir, "verify", "--lang", "en").stdout.startswith("verify: intact")
     report = json.loads(cli(ledger_dir, "verify", "--json").stdout)
     assert report["intact"] is True and report["size"] == 89 and report["first_bad_seq"] is None
-    assert report["latest_checkpoint"] == 89 and report["trusted_size"] == 89
+    assert report["latest_checkpoint"] == 89 and report["trusted_size"] is None and report["tofu"] is True
+    assert not (ledger_dir / "keys" / "trusted.json").exists()  # never recorded silently
+    recorded = json.loads(cli(ledger_dir, "verify", "--json", "--trust-first-use").stdout)
+    assert recorded["anchor_written"] is True
     assert json.loads((ledger_dir / "keys" / "trusted.json").read_text())["size"] == 89
+    assert json.loads(cli(ledger_dir, "verify", "--json").stdout)["trusted_size"] == 89
 
 
 def test_verify_names_the_first_bad_seq_and_exits_1(ledger_dir: Path) -> None:

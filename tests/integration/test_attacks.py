@@ -66,7 +66,7 @@ def sc(db_url: str, tmp_path: Path):
         "amount_fen": 450000, "payee_account": "ab" * 32, "bank_reference": "XJ20190601", "value_date": "2019-06-01",
     })  # fmt: skip
     s.c2 = checkpoint(s)
-    intact = verify(s)
+    intact = run_verify(s.ledger, s.session.keys, workers=0, trust_first_use=True)  # records trusted.json
     assert intact.latest_checkpoint == s.c2 and intact.size == s.c2
     yield s
     s.close()
@@ -135,6 +135,11 @@ def set_event_envelope(sc: Scenario, seq: int, envelope: dict[str, Any], new_seq
         f"UPDATE {events_table(sc)} SET state = ? WHERE originator_id = ? AND originator_version = ?",
         (json.dumps(decoded, separators=(",", ":"), ensure_ascii=False).encode(), oid, row(sc, seq)[8]),
     )
+
+
+def forget_leaf_hashes(sc: Scenario) -> None:
+    """A verifier that kept only trusted.json, not the leaf hashes beside it."""
+    (sc.session.keys.root / "trusted.leaves").unlink()
 
 
 def rebuild_tree(sc: Scenario) -> None:
@@ -242,6 +247,10 @@ def test_forged_row_inserted_in_the_middle_is_caught_by_the_next_checkpoint(sc: 
          json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()),
     )  # fmt: skip
     rebuild_tree(sc)
+    # The leaf hashes kept beside trusted.json name the forged leaf itself ...
+    assert caught(sc, TrustAnchorMismatch).seq == k
+    # ... and without them the operator's checkpoint still catches it.
+    forget_leaf_hashes(sc)
     error = caught(sc, CheckpointMismatch)
     assert error.checkpoint == sc.c1 and error.seq is None
 
@@ -301,6 +310,8 @@ def test_registered_public_key_replaced_and_resigned_with_the_admin_key_is_caugh
         "UPDATE ledger_keys SET key_id = ? WHERE seq = ?", (key_id_of(public_key_bytes(attacker)), seq)
     )
     rebuild_tree(sc)
+    assert caught(sc, TrustAnchorMismatch).seq == seq  # the leaf hashes kept beside trusted.json
+    forget_leaf_hashes(sc)
     error = caught(sc, CheckpointMismatch)
     assert error.checkpoint == seq + 1  # Scenario.create signs a checkpoint after each registration
 

@@ -41,11 +41,13 @@ def test_intact_ledger_verifies_and_remembers_its_largest_checkpoint(db_url: str
         _laborers(sc, 1, 5)
         sc.session.checkpoint()
         _laborers(sc, 6, 2)  # two leaves not yet under a checkpoint
-        intact = run_verify(sc.ledger, sc.session.keys, workers=0)
+        # With no anchor yet, only an explicit trust-on-first-use records one (never silently).
+        intact = run_verify(sc.ledger, sc.session.keys, workers=0, trust_first_use=True)
         assert intact.size == sc.ledger.size() == 19
         assert intact.signatures == 19
         assert intact.latest_checkpoint == 17 and intact.uncovered == 2
         assert intact.checkpoints == 13  # init, eleven actors, then the one above
+        assert intact.trust["tofu"] and intact.trust["anchor_written"]
         anchor = TrustAnchor.load(sc.session.keys)
         assert anchor is not None and (anchor.size, anchor.root) == (17, sc.ledger.root(17))
         assert json.loads((sc.session.keys.root / "trusted.json").read_text())["checkpoint"].startswith(anchor.origin)
