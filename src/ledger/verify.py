@@ -299,16 +299,17 @@ def load_witnesses(specs: Sequence[str]) -> list[Verifier]:
     """``--witness KEY``: a C2SP cosigner verifier key (``name+hexid+base64(0x04 || key)``) or a file holding one."""
     witnesses: list[Verifier] = []
     for spec in specs:
-        text = spec.strip()
-        if "+" not in text or Path(spec).is_file():
+        try:
+            witness = parse_verifier_key(spec.strip())
+        except VerifierKeyInvalid:
             try:
                 text = Path(spec).read_text(encoding="utf-8").strip()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise OperationalError(f"--witness: {spec!r} is neither a verifier key nor a readable file ({exc})") from None
-        try:
-            witness = parse_verifier_key(text)
-        except VerifierKeyInvalid as exc:
-            raise OperationalError(f"--witness {spec}: {exc}") from None
+            except (OSError, UnicodeDecodeError):
+                raise OperationalError(f"--witness: {spec[:80]!r} is neither a verifier key nor a readable file") from None
+            try:
+                witness = parse_verifier_key(text)
+            except VerifierKeyInvalid as exc:
+                raise OperationalError(f"--witness {spec}: {exc}") from None
         if witness.signature_type != SIG_TYPE_COSIGNATURE_V1:
             raise OperationalError(f"--witness {spec}: not a tlog-cosignature/v1 key (type 0x04)")
         witnesses.append(witness)

@@ -46,7 +46,7 @@ def sc(db_url: str, tmp_path: Path):
 
 def verify(sc: Scenario, **kw):  # type: ignore[no-untyped-def]
     trust = load_trust(sc.session.keys, kw.pop("operator_key", None), kw.pop("anchor", None), kw.pop("witnesses", ()))
-    return run_verify(sc.ledger, sc.session.keys, workers=0, trust=trust, **kw)
+    return run_verify(sc.ledger, sc.session.keys, workers=kw.pop("workers", 0), trust=trust, **kw)
 
 
 def caught(sc: Scenario, error: type, **kw):  # type: ignore[no-untyped-def]
@@ -75,6 +75,11 @@ def test_no_anchor_is_trust_on_first_use_and_writes_nothing_silently(sc: Scenari
     later = verify(sc)
     assert later.trust["tofu"] is False and later.trust["anchor_written"] is True and later.trusted_size == 17
     assert (keys / "trusted.leaves").stat().st_size == 18 * 32
+    # A witness must be a cosigner key (0x04), not an operator key; a bad one is an operational error.
+    from ledger.errors import OperationalError
+
+    with pytest.raises(OperationalError, match="0x04"):
+        verify(sc, witnesses=[sc.session.keys.operator_verifier()])
 
 
 def test_operator_rewrite_plus_trusted_json_edit_caught_by_external_anchor(sc: Scenario, tmp_path: Path) -> None:
@@ -115,6 +120,7 @@ def test_monitor_names_first_changed_seq(sc: Scenario) -> None:
     rewrite.rewrite_leaf(sc, later, *BIRTH)
     error = caught(sc, TrustAnchorMismatch)
     assert (error.seq, error.checkpoint) == (k, 17) and f"from seq {k}" in str(error)
+    assert caught(sc, TrustAnchorMismatch, workers=2).seq == k  # leaves checked in worker processes
     # Without the leaf hashes, only the checkpoint whose root moved can be named.
     (sc.session.keys.root / "trusted.leaves").unlink()
     error = caught(sc, TrustAnchorMismatch)
