@@ -21,7 +21,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
-from ledger.errors import LedgerError, OperationalError, Refused, VerificationFailed
+from ledger.errors import ImportStopped, LedgerError, OperationalError, Refused, VerificationFailed
 from ledger.i18n import t
 
 app = typer.Typer(
@@ -46,14 +46,24 @@ def fail(message: str, status: int) -> NoReturn:
 
 
 @contextmanager
-def session() -> Iterator[Any]:
-    """Open the ledger named by --db with the keystore of --keys; map errors to exit codes."""
+def session(*, create: bool = False, heal: bool = False) -> Iterator[Any]:
+    """Open the ledger named by --db with the keystore of --keys; map errors to exit codes.
+
+    Only ``create`` (init, demo) may make a new database: every other verb refuses to, so a
+    mistyped ``--db`` or a run in the wrong folder leaves no empty ledger behind. ``heal`` (the
+    verbs that write the log) first signs the checkpoint a crashed command left unsigned.
+    """
     from ledger.service import Session
+    from ledger.store import DatabaseURL
 
     sess = None
     try:
+        if not create and not DatabaseURL(STATE["db"]).holds_ledger():
+            raise OperationalError(t("no_ledger", db=STATE["db"]))
         sess = Session.open(STATE["db"], STATE["keys"])
         sess.checkpoint_interval = float(os.environ.get("LEDGER_CHECKPOINT_INTERVAL", "1"))
+        if heal and (size := sess.sign_missing_checkpoint()) is not None:
+            typer.echo(t("checkpoint_healed", size=size), err=True)
         yield sess
     except typer.Exit:
         raise
@@ -63,6 +73,8 @@ def session() -> Iterator[Any]:
         fail(str(exc), 2)
     except KeyboardInterrupt:
         fail("interrupted", 2)
+    except BrokenPipeError:
+        raise  # the reader went away (``log --json | head``): click ends quietly, exit status 1
     except Exception as exc:  # no traceback reaches a user
         fail(f"{t('internal')}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}", 2)
     finally:
@@ -91,7 +103,7 @@ def init(
     jurisdiction: Annotated[str, typer.Option(help="admin's jurisdiction code")] = "640400",
 ) -> None:
     """Create the genesis admin (leaf 0), the operator key and the pepper."""
-    with session() as s:
+    with session(create=True) as s:
         s.init(admin_id, origin, admin_name, jurisdiction)
         typer.echo(t("init_done", admin=admin_id, verifier=s.keys.operator_verifier()))
 
@@ -108,7 +120,7 @@ def actor_add(
     """Register an actor (signed by the admin); without --public-key the keystore makes its key."""
     from ledger.service import read_public_key
 
-    with session() as s:
+    with session(heal=True) as s:
         raw = read_public_key(public_key) if public_key else None
         out = s.add_actor(id, role, jurisdiction, name, raw, uscc)
         typer.echo(t("actor_added", actor=id, role=role, jurisdiction=jurisdiction, seq=out.seq))
@@ -123,7 +135,7 @@ def actor_rotate(
     """Rotate an actor's key: its old key signs nothing after this leaf."""
     from ledger.service import read_public_key
 
-    with session() as s:
+    with session(heal=True) as s:
         raw = read_public_key(public_key) if public_key else None
         out = s.rotate_actor(actor_id, raw, by_self)
         actor = s.ledger.actor(actor_id)
@@ -138,7 +150,7 @@ def actor_revoke(
     key_id: Annotated[str | None, typer.Option(help="key to revoke (default: current)")] = None,
 ) -> None:
     """Revoke an actor's key (signed by the admin)."""
-    with session() as s:
+    with session(heal=True) as s:
         actor = s.ledger.actor(actor_id)
         target = key_id or (actor.current_key_id if actor else None)
         out = s.revoke_actor(actor_id, reason, effective_at, key_id)
@@ -171,7 +183,7 @@ def submit(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Record one envelope, or one intent signed with the actor's key from the keystore."""
-    with session() as s:
+    with session(heal=True) as s:
         out = s.submit(_read_text(file))
         if out.status == "accepted":
             _project(s)
@@ -194,11 +206,14 @@ def import_(
     """Import JSON Lines; report each line: accepted (seq), duplicate (seq) or refused (reason)."""
     from ledger.progress import progress_bar
 
+    if file != "-" and Path(file).is_dir():
+        fail(t("is_folder", path=file), 2)
     if file != "-" and not Path(file).is_file():
         fail(f"cannot read {file}: no such file", 2)
     counts: Counter[str] = Counter()
-    with session() as s:
+    with session(heal=True) as s:
         handle = sys.stdin if file == "-" else open(file, encoding="utf-8")  # noqa: SIM115
+        stopped: ImportStopped | None = None
         try:
             total = None if file == "-" else _count_lines(file)
             with progress_bar(t("importing"), total) as advance:
@@ -210,6 +225,8 @@ def import_(
                         typer.echo(t("line_refused", line=line, reason=out.reason), err=True)
         except UnicodeDecodeError:
             raise OperationalError(f"{file} is not UTF-8 text") from None
+        except ImportStopped as exc:
+            stopped = exc  # the lines before it were appended, reported and checkpointed
         finally:
             if handle is not sys.stdin:
                 handle.close()
@@ -219,7 +236,9 @@ def import_(
             "import_summary", total=sum(counts.values()), accepted=counts["accepted"],
             duplicate=counts["duplicate"], refused=counts["refused"], size=s.ledger.size(),
         )  # fmt: skip
-        typer.echo(summary, err=as_json)
+        typer.echo(summary, err=as_json or stopped is not None)
+        if stopped is not None:
+            fail(f"{t('internal')}: {stopped}" if stopped.internal else str(stopped), 2)
     if counts["refused"]:
         raise typer.Exit(1)
 
@@ -260,7 +279,7 @@ def pii_show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show a labourer's personal data; the read is recorded first (PersonalDataAccessed)."""
-    with session() as s:
+    with session(heal=True) as s:
         record = s.show_pii(laborer_id, as_actor, purpose)
         if as_json:
             typer.echo(json.dumps(record, ensure_ascii=False, sort_keys=True))
@@ -278,15 +297,21 @@ def pii_erase(
     reason: Annotated[str, typer.Option(help="why")] = "本人申请删除 erasure requested",
 ) -> None:
     """Erase a labourer's personal data from the vault and record PersonalDataErased."""
-    with session() as s:
-        out = s.erase_pii(laborer_id, as_actor, reason)
+    from ledger.errors import AlreadyErased
+
+    with session(heal=True) as s:
+        try:
+            out = s.erase_pii(laborer_id, as_actor, reason)
+        except AlreadyErased as done:  # like a duplicate: reported with its seq, not recorded twice
+            typer.echo(t("pii_already_erased", laborer=laborer_id, seq=done.seq))
+            return
         typer.echo(t("pii_erased", laborer=laborer_id, seq=out.seq))
 
 
 def _register_other_verbs() -> None:
     import importlib
 
-    for module in ("api.cli_log", "api.cli_projections", "api.cli_anomalies", "api.cli_demo"):
+    for module in ("api.cli_log", "api.cli_projections", "api.cli_anomalies", "api.cli_demo", "api.cli_backup"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

@@ -91,7 +91,7 @@ def demo(
         extra.unlink()
     STATE["db"] = "sqlite:///ledger.db"
     started = time.monotonic()
-    with session() as s:
+    with session(create=True) as s:
         s.init()
         result = run_simulation(s, scale, seed, 0.03, Path("truth.json"))
         _catch_up(s)

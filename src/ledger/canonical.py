@@ -58,6 +58,9 @@ def loads_trusted(text: str | bytes) -> Any:
     return orjson.loads(text)
 
 
+_MAX_INT_CHARS = len(str(-MAX_SAFE_INTEGER))  # the sign and 16 digits
+
+
 def _reject_float(text: str) -> Any:
     raise InvalidJSON(f"numbers must be integers, not {text!r}")
 
@@ -67,6 +70,11 @@ def _reject_constant(text: str) -> Any:
 
 
 def _parse_int(text: str) -> int:
+    # Bounded before conversion: int() of a 5,000-digit literal raises ValueError (Python's
+    # int_max_str_digits) and a long one costs quadratic time. ±(2^53−1) has 16 digits.
+    if len(text) > _MAX_INT_CHARS:
+        shown = f"{text[:20]}…({len(text)} characters)"
+        raise InvalidJSON(f"integer {shown} is outside ±(2^53−1)")
     value = int(text)
     if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
         raise InvalidJSON(f"integer {text} is outside ±(2^53−1)")
@@ -119,6 +127,8 @@ def loads_strict(text: str | bytes) -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
             raise InvalidJSON("not UTF-8") from None
+    if text.startswith("\ufeff"):
+        raise InvalidJSON("starts with a byte-order mark (BOM, U+FEFF): save the file as UTF-8 without BOM")
     try:
         value, end = _decoder.raw_decode(text.strip())
     except InvalidJSON:

@@ -211,6 +211,7 @@ class Laborer(LedgerAggregate):
     def init(self) -> None:
         super().init()
         self.erased = False
+        self.erased_seq: int | None = None
 
     def on_LaborerRegistered(self, body: dict[str, Any], e: LedgerEvent) -> None:
         self.on_first(body, e)
@@ -218,6 +219,8 @@ class Laborer(LedgerAggregate):
 
     def on_PersonalDataErased(self, body: dict[str, Any], e: LedgerEvent) -> None:
         self.erased = True
+        if self.erased_seq is None:
+            self.erased_seq = e.seq
 
 
 class TrainingClass(LedgerAggregate):

@@ -147,6 +147,34 @@ class PersonalDataNeedsService(Refused):
     code = "personal_data_needs_service"
 
 
+class AlreadyErased(Refused):
+    """``pii erase`` of a labourer whose personal data an earlier ``PersonalDataErased`` removed:
+    reported, not recorded a second time."""
+
+    code = "already_erased"
+
+    def __init__(self, laborer_id: str, seq: int | None):
+        self.laborer_id, self.seq = laborer_id, seq
+        super().__init__(f"personal data of {laborer_id} was already erased (seq {seq})")
+
+
+# --- import -----------------------------------------------------------------------------------
+class ImportStopped(OperationalError):
+    """A line could not be handled at all (not a refusal): the import stopped at it.
+
+    Every line before it was appended and reported, and a checkpoint signed over them.
+    ``line`` is its number; ``__cause__`` the error itself.
+    """
+
+    code = "import_stopped"
+
+    def __init__(self, line: int, cause: BaseException):
+        self.line = line
+        self.internal = not isinstance(cause, LedgerError)
+        detail = f"{type(cause).__name__}: {cause}" if self.internal else str(cause)
+        super().__init__(f"line {line}: {detail.splitlines()[0] if detail else type(cause).__name__}")
+
+
 # --- the tamper-evident log ----------------------------------------------------------------
 class VerificationFailed(LedgerError):
     """The ledger is not intact; ``seq`` (or ``checkpoint``) names the first bad place."""

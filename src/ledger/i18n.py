@@ -8,6 +8,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error": ("错误", "error"),
     "refused": ("拒绝", "refused"),
     "internal": ("内部错误", "internal error"),
+    "checkpoint_healed": (
+        "已补签检查点（大小 {size}）：上一条命令在签署检查点之前中断",
+        "signed the missing checkpoint (size {size}): an earlier command stopped before signing it",
+    ),
+    "no_ledger": (
+        "{db} 处没有账本（先运行 `subsidy-ledger init`，或用 --db 指定账本）",
+        "no ledger at {db} (run `subsidy-ledger init` first, or pass --db)",
+    ),
+    "is_folder": ("{path} 是文件夹，不是文件：请给出一个 JSON Lines 文件", "{path} is a folder, not a file: give a JSON Lines file"),
     "init_done": (
         "已初始化账本：创世记录 seq 0（管理员 {admin}），运营方公钥 {verifier}",
         "ledger initialised: genesis leaf seq 0 (admin {admin}); operator key {verifier}",
@@ -24,6 +33,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "importing": ("导入", "importing"),
     "pii_shown": ("（本次查阅已记录：seq {seq}）", "(this read was recorded: seq {seq})"),
+    "pii_already_erased": (
+        "{laborer} 的个人信息已于 seq {seq} 删除；未重复记录",
+        "personal data of {laborer} was already erased at seq {seq}; nothing recorded again",
+    ),
     "pii_erased": ("已删除 {laborer} 的个人信息：seq {seq}；日志未改动", "personal data of {laborer} erased: seq {seq}; the log is unchanged"),
     "log_empty": ("日志为空", "the log is empty"),
 }

@@ -18,8 +18,9 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ledger.application import Item, Ledger, Outcome, iter_chunks, utc_now
 from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.domain import Laborer
 from ledger.envelope import Envelope, public_key_bytes, sign_envelope
-from ledger.errors import OperationalError, Refused
+from ledger.errors import AlreadyErased, ImportStopped, OperationalError, Refused
 from ledger.keys import Keystore
 from ledger.pii import Vault
 from ledger.signing import IntentSigner, parse_line
@@ -82,6 +83,22 @@ class Session:
         return self.ledger.sign_checkpoint(
             self.keys.origin, self.keys.operator_key(), min_interval=min_interval
         )
+
+    def sign_missing_checkpoint(self) -> int | None:
+        """Sign a checkpoint over leaves a stopped command left uncovered; the size signed, or None.
+
+        A command killed between its append and its checkpoint leaves accepted leaves that no
+        checkpoint covers. The next writing command signs them first (only where this keystore is
+        the operator's), so a witness or monitor never waits on a crash.
+        """
+        if not self.keys.initialised:
+            return None
+        size = self.ledger.size()
+        latest = self.ledger.latest_checkpoint()
+        if size == 0 or latest is not None and latest[0] >= size:
+            return None
+        self.checkpoint()
+        return size
 
     # --- init and actors -----------------------------------------------------------------------
     def init(self, admin_id: str = "admin", origin: str = DEFAULT_ORIGIN,
@@ -155,21 +172,48 @@ class Session:
         batch: int = 500,
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[tuple[int, Outcome]]:
-        """Yield ``(line number, outcome)`` for every non-blank line, streaming in batches."""
+        """Yield ``(line number, outcome)`` for every non-blank line, streaming in batches.
+
+        If a line cannot be handled at all (an operational or internal error, not a refusal),
+        every line before it is still appended and yielded, a checkpoint is signed over what was
+        appended, and :class:`ImportStopped` names the line (issue 12: such an error once left a
+        batch of valid lines unreported and the log without a checkpoint).
+        """
         signer = self.signer() if sign else None
         numbered = ((n, text) for n, text in enumerate(lines, start=1) if text.strip())
         pending: tuple[list[tuple[int, str]], list[Item], Any] | None = None
-        for chunk in iter_chunks(numbered, batch):
-            # Parse this batch and start its signature checks on the other cores, then append
-            # the previous batch: the maths overlaps the single-threaded work.
-            items = [parse_line(text, signer) for _, text in chunk]
-            started = (chunk, items, self.ledger.verify_async(items))
+        failed = True
+        try:
+            for chunk in iter_chunks(numbered, batch):
+                # Parse this batch and start its signature checks on the other cores, then append
+                # the previous batch: the maths overlaps the single-threaded work.
+                items: list[Item] = []
+                for n, text in chunk:
+                    try:
+                        items.append(parse_line(text, signer))
+                    except Exception as exc:
+                        if pending is not None:
+                            yield from self._append_pending(pending, progress)
+                            pending = None
+                        if items:
+                            before = chunk[: len(items)]
+                            yield from self._append_pending((before, items, self.ledger.verify_async(items)), progress)
+                        raise ImportStopped(n, exc) from exc
+                started = (chunk, items, self.ledger.verify_async(items))
+                if pending is not None:
+                    yield from self._append_pending(pending, progress)
+                pending = started
             if pending is not None:
                 yield from self._append_pending(pending, progress)
-            pending = started
-        if pending is not None:
-            yield from self._append_pending(pending, progress)
-        self.checkpoint()
+            failed = False
+        finally:
+            # Sign over whatever was appended, even when stopped; a checkpoint that cannot be
+            # signed then must not hide the error that stopped the import.
+            try:
+                self.checkpoint()
+            except Exception:
+                if not failed:
+                    raise
 
     def _append_pending(
         self, pending: tuple[list[tuple[int, str]], list[Item], Any], progress: Callable[[int], None] | None
@@ -244,6 +288,10 @@ class Session:
         return payee_account(self.keys.pepper, account)
 
     def erase_pii(self, laborer_id: str, as_actor: str, reason: str) -> Outcome:
+        self.ledger.head()  # another writer may have erased it: drop stale aggregates first
+        laborer = self.ledger.lookup(Laborer, laborer_id)
+        if laborer.exists and laborer.erased and self.ledger.vault_record(laborer_id) is None:
+            raise AlreadyErased(laborer_id, laborer.erased_seq)
         outcome = self.record(as_actor, "PersonalDataErased", {"laborer_id": laborer_id, "reason": reason})
         self.ledger.erase_vault(laborer_id)
         return outcome

@@ -186,6 +186,25 @@ class DatabaseURL:
             }
         raise OperationalError(f"unsupported database URL {self.url!r}: use sqlite:/// or postgresql://")
 
+    def holds_ledger(self) -> bool:
+        """Whether a ledger was created here, found without creating anything (no file, no table)."""
+        env = self.eventsourcing_env("ledger")
+        if not self.is_postgres:
+            path = env["SQLITE_DBNAME"]
+            return path == ":memory:" or Path(path).is_file()
+        import psycopg
+
+        try:
+            with psycopg.connect(
+                dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
+                user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None,
+                connect_timeout=int(env["POSTGRES_CONNECT_TIMEOUT"]),
+            ) as conn:  # fmt: skip
+                row = conn.execute("SELECT to_regclass('ledger_leaves') IS NOT NULL").fetchone()
+        except psycopg.Error as exc:
+            raise OperationalError(f"cannot open database {self.url}: {str(exc).strip().splitlines()[0]}") from None
+        return bool(row and row[0])
+
 
 class SQL:
     """Plain reads and small writes on the recorder's own connection pool (one paramstyle: ?)."""
