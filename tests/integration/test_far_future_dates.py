@@ -29,7 +29,7 @@ def sc(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     from ledger import schema
 
     # A ledger from before the refusal: every date up to 9999-12-31 was accepted.
-    monkeypatch.setattr(schema, "MAX_DATE", "9999-12-31", raising=False)
+    monkeypatch.setattr(schema, "MAX_DATE", "9999-12-31")
     scenario = RuleScenario.create(db_url, tmp_path)
     yield scenario
     scenario.close()
