@@ -65,9 +65,21 @@ def check_laborer_pii(pii: Any) -> dict[str, str]:
     if extra:
         raise InvalidField(f"pii.{sorted(extra)[0]}: not a personal-data field")
     for key in LABORER_PII:
-        if not isinstance(pii.get(key), str) or not pii[key].strip():
+        if key not in pii:
             raise InvalidField(f"pii.{key}: missing")
+        if not isinstance(pii[key], str):  # a phone given as 13912345678 is a number, not text
+            raise InvalidField(f"pii.{key}: must be a string, not {_json_type(pii[key])}")
+        if not pii[key].strip():
+            raise InvalidField(f"pii.{key}: empty")
     return {k: pii[k] for k in LABORER_PII}
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    return {dict: "an object", list: "an array", type(None): "null"}.get(type(value), type(value).__name__)
 
 
 class Vault:

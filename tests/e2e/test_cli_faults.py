@@ -202,3 +202,21 @@ def test_erasing_twice_is_reported_as_already_erased_not_recorded_twice(ledger_d
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == f"L-640422-000002 的个人信息已于 seq {erased_at} 删除；未重复记录"
     assert _size(ledger_dir) == size
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    (13912345678, "pii.phone: must be a string, not an integer"),
+    (None, "pii.phone: must be a string, not null"),
+    ("  ", "pii.phone: empty"),
+])  # fmt: skip
+def test_pii_phone_given_as_an_integer_gets_a_type_error_not_missing(ledger_dir: Path, value: object,
+                                                                     reason: str) -> None:  # fmt: skip
+    intent = json.loads(next(line for line in _intents() if '"pii"' in line))
+    intent["body"]["laborer_id"] = "L-640422-009999"
+    intent["pii"]["phone"] = value
+    before = _size(ledger_dir)
+    result = cli(ledger_dir, "import", "--sign", "--json", "-", stdin=json.dumps(intent, ensure_ascii=False) + "\n")
+    assert result.returncode == 1
+    row = json.loads(result.stdout)
+    assert row["status"] == "refused" and row["reason"] == reason
+    assert _size(ledger_dir) == before
