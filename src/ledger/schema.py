@@ -94,11 +94,15 @@ def check_timestamp_in_range(value: str, parsed: dt.datetime) -> None:
     event without a date of its own, EVENTS.md) — is after :data:`MAX_DATE`."""
     if value[:10] > MAX_DATE:
         raise _out_of_range(value)
-    if value[:4] < MAX_DATE[:4]:  # an offset moves the date two days at most: still in range
+    if "0001" < value[:4] < MAX_DATE[:4]:  # an offset moves the date two days at most: still in range
         return
     try:
         shanghai = parsed.astimezone(SHANGHAI).date().isoformat()
-    except OverflowError:  # 9999-12-31T23:00:00-05:00 has no Shanghai date
+    except OverflowError:  # 9999-12-31T23:00:00-05:00 and 0001-01-01T00:00:00+14:00 have no Shanghai date
+        if value[:4] == "0001":  # fuzzing (issue 12): its business date stopped every projection
+            if lang() == "zh":
+                raise DateOutOfRange(f"{value} 在北京时间没有日期（date_out_of_range：日期超出本项目的时间范围）") from None
+            raise DateOutOfRange(f"{value} has no date in Asia/Shanghai (date_out_of_range)") from None
         raise _out_of_range(value) from None
     if shanghai > MAX_DATE:
         raise _out_of_range(value)
