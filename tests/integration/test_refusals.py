@@ -303,6 +303,22 @@ def test_refuses_at_more_than_five_minutes_ahead(sc: Scenario) -> None:
     sc.ok("hr-xj", "ClassOpeningApproved", {"class_id": "CLS-1"}, at=near)
 
 
+def test_refuses_any_date_after_2099_12_31(sc: Scenario) -> None:
+    """The attacks and every date field: tests/integration/test_refusals_dates_pii.py."""
+    body = {"class_id": "CLS-1", "end_date": "2100-01-01", "completers": ["L-0001"]}
+    assert "body.end_date" in refused(sc, sc.envelope("inst-xj", "ClassCompleted", body), "date_out_of_range")
+    sc.ok("inst-xj", "ClassCompleted", {**body, "end_date": "2099-12-31"})
+
+
+# --- personal data where it does not belong ---------------------------------------------------------------------
+def test_refuses_an_id_number_written_into_free_text(sc: Scenario) -> None:
+    """Every field and kind, and the near misses: tests/unit/test_pii_text.py and test_refusals_dates_pii.py."""
+    body = {"class_id": "CLS-1", "laborer_id": "L-0001", "reason": "本人（64042219850601123X）外出务工"}
+    reason = refused(sc, sc.envelope("inst-xj", "TraineeWithdrawn", body), "personal_data_in_text")
+    assert "body.reason" in reason and "64042219850601123X" not in reason
+    sc.ok("inst-xj", "TraineeWithdrawn", {**body, "reason": "本人外出务工"})
+
+
 # --- policy breaches are recorded, not refused -----------------------------------------------------------------
 def test_payment_without_approval_is_recorded(sc: Scenario) -> None:
     sc.fund()
