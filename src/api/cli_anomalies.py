@@ -23,7 +23,6 @@ anomalies_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
 app.add_typer(anomalies_app, name="anomalies")
 
 TEXT: dict[str, tuple[str, str]] = {
-    "catching_up": ("投影追赶日志", "catching up projections"),
     "title": ("异常（截至 seq {seq}；日志时钟 {clock}）：共 {n} 条", "anomalies (as of seq {seq}; log clock {clock}): {n}"),
     "by_severity": ("严重 {critical}，高 {high}，中 {medium}，低 {low}", "critical {critical}, high {high}, medium {medium}, low {low}"),
     "filters": ("筛选：{f}", "filters: {f}"),
@@ -70,15 +69,12 @@ def say(key: str, table: dict[str, tuple[str, str]] = TEXT, **kw: Any) -> str:
 
 
 def _catch_up(s: Any) -> Any:
-    from ledger.progress import progress_bar
+    """Catch up as ``balances`` does: an inconsistent projection is one line naming ``rebuild``."""
+    from api.cli_projections import project
     from projections.db import engine_for
-    from projections.runner import catch_up, position
 
-    engine = engine_for(s.ledger)
-    behind = s.ledger.size() - position(engine)
-    with progress_bar(say("catching_up"), behind) as advance:
-        catch_up(s.ledger, progress=advance)
-    return engine
+    project(s.ledger, strict=True)
+    return engine_for(s.ledger)
 
 
 @anomalies_app.callback()

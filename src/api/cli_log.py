@@ -152,6 +152,8 @@ def verify(
                        help="require this witness's cosignature (C2SP verifier key, or a file of one); repeatable")] = None,  # fmt: skip
     trust_first_use: Annotated[bool, typer.Option("--trust-first-use",
                                help="with no anchor yet, record the verified checkpoint as the anchor")] = False,  # fmt: skip
+    projections: Annotated[bool, typer.Option("--projections",
+                           help="also replay the log and compare every projection table with it (投影一致性)")] = False,  # fmt: skip
 ) -> None:
     """防篡改校验: check every leaf, signature, Merkle node and checkpoint; exit 1 at the first bad one."""
     from ledger.progress import progress_bar
@@ -174,8 +176,14 @@ def verify(
                          else say("at_log"))  # fmt: skip
                 typer.echo(say("not_intact", where=where, what=_what(exc.code), reason=exc), err=True)
             raise typer.Exit(1) from None
+        if projections:  # the log is intact: are the tables derived from it too? (api/cli_projections.py)
+            from api.cli_projections import check_projections, say_projections
+
+            checked = check_projections(s.ledger)
         if as_json:
-            _echo_json(intact.as_json())
+            _echo_json({**intact.as_json(), "projections": checked} if projections else intact.as_json())
+            if projections and not checked["ok"]:
+                raise typer.Exit(1)
             return
         tail = say("tail", n=intact.uncovered) if intact.uncovered else ""
         line = say("intact", size=intact.size, checkpoints=intact.checkpoints,
@@ -189,6 +197,8 @@ def verify(
         notice = _trust_notice(intact.trust, intact.trusted_size, intact.latest_checkpoint)
         if notice:  # on stdout: stderr keeps its one line for errors; --json has the same as fields
             typer.echo(notice)
+        if projections:
+            say_projections(checked)  # one line; on a difference, on stderr with exit 1
 
 
 def _trust_notice(trust: dict[str, Any], trusted_before: int | None, latest: int | None) -> str | None:

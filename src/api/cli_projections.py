@@ -2,7 +2,10 @@
 
 Registered on the shared typer app by :mod:`api.cli`. ``balances`` first catches the
 projections up with the log, so it never answers from stale rows; ``rebuild`` replays the whole
-log (progress on stderr) and must leave every answer byte-identical.
+log (progress on stderr) and must leave every answer byte-identical. A projection inconsistent
+with its position (rewound, forwarded, a table altered) stops every catch-up with one line naming
+``rebuild`` (exit 2: the report could not run). ``verify --projections`` (in :mod:`api.cli_log`)
+calls :func:`check_projections` and :func:`say_projections` here.
 """
 
 from __future__ import annotations
@@ -43,6 +46,38 @@ TEXT: dict[str, tuple[str, str]] = {
     "bad_period": ("--period 须为 YYYY-MM", "--period must be YYYY-MM"),
     "not_projected": ("警告：投影未更新（{error}）；日志已记录，可运行 subsidy-ledger rebuild",
                       "warning: projections not updated ({error}); the log is recorded — run subsidy-ledger rebuild"),  # fmt: skip
+    "inconsistent": ("投影表与其位置不一致：{detail}；请运行 subsidy-ledger rebuild 重建投影",
+                     "projection tables inconsistent with their position: {detail}; run subsidy-ledger rebuild"),  # fmt: skip
+    "checking": ("投影一致性校验（重放日志）", "checking projections (replaying the log)"),
+    "consistent": ("投影一致性校验通过：{tables} 张投影表共 {rows} 行与日志重放（seq 0–{last}）一致；用时 {s:.1f} 秒",
+                   "projections: consistent — {rows} rows in {tables} tables match a replay of seq 0–{last}; {s:.1f} s"),  # fmt: skip
+    "not_projected_yet": ("投影一致性校验：尚无投影，无可比对", "projections: nothing projected yet, nothing to compare"),
+    "mismatch": ("投影一致性校验未通过：{name} 行 {row}{at} —— {what}{more}；请运行 subsidy-ledger rebuild 重建投影",
+                 "projections: NOT consistent — {name} row {row}{at}: {what}{more}; run subsidy-ledger rebuild"),  # fmt: skip
+    "at": ("（seq {seq}）", " at seq {seq}"),
+    "more": ("；共 {n} 处不一致（{tables}）", "; {n} differences in all ({tables})"),
+}
+# ProjectionInconsistent.problem → the detail of "inconsistent" (projections.runner)
+PROBLEMS: dict[str, tuple[str, str]] = {
+    "ahead": ("投影位置 {position} 超出日志长度（{size} 条记录）", "position {position} is beyond the log ({size} leaves)"),
+    "behind": ("投影表已含 seq {seq}，不早于其位置 {position}（位置被回退？）",
+               "the tables hold seq {seq}, at or beyond their position {position} (a rewound position?)"),  # fmt: skip
+    "short": ("投影位置 {position} 超前于其数据（pj_events 止于 seq {seq}）",
+              "position {position} is ahead of its rows (pj_events ends at seq {seq})"),  # fmt: skip
+    "rows": ("{name} 已有追赶将写入的行（位置被回退？）", "{name} already holds a row the catch-up would write (a rewound position?)"),
+    "shape": ("表 {name} 缺失或结构被改动", "table {name} is missing or altered"),
+}
+# projections.integrity.Difference.kind → what differs
+DIFFERENCES: dict[str, tuple[str, str]] = {
+    "missing": ("日志重放产生此行，表中缺失", "a row the log produces is missing"),
+    "extra": ("表中有此行，日志重放不产生", "a row the log does not produce"),
+    "changed": ("{columns} 与日志重放不符（表中为 {stored}，重放得 {replayed}）",
+                "{columns}: stored {stored}, the log's replay gives {replayed}"),  # fmt: skip
+    "table_missing": ("表缺失", "the table is missing"),
+    "no_position": ("缺少投影位置", "the projection position is missing"),
+    "ahead": ("投影位置 {stored} 超出日志长度 {replayed}", "the position {stored} is beyond the log's {replayed} leaves"),
+    "rewound": ("表中已有投影位置 {stored} 及其后的行（位置被回退？）", "the tables hold rows at or beyond their position {stored} (a rewound position?)"),
+    "schema": ("投影由其他版本或阈值计算（schema 不符）", "computed by another version or other thresholds (schema differs)"),
 }
 KINDS: dict[str, tuple[str, str]] = {
     "fund": ("专项资金", "fund"),
@@ -96,17 +131,71 @@ def project(ledger: Any, *, strict: bool = False) -> None:
     """
     from ledger.progress import progress_bar
     from projections.db import engine_for
-    from projections.runner import catch_up, position
+    from projections.runner import ProjectionInconsistent, catch_up, position
 
     try:
         behind = ledger.size() - position(engine_for(ledger))
         with progress_bar(say("catching_up"), behind) as advance:
             catch_up(ledger, progress=advance)
+    except ProjectionInconsistent as exc:  # edited, rewound or cut short: one line naming the fix
+        if strict:
+            fail(say("inconsistent", detail=_problem(exc)), 2)
+        typer.echo(say("not_projected", error=_problem(exc)), err=True)
     except Exception as exc:
         if strict:
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
         typer.echo(say("not_projected", error=f"{type(exc).__name__}: {first}"), err=True)
+
+
+def _problem(exc: Any) -> str:
+    """A :class:`projections.runner.ProjectionInconsistent` in the user's language."""
+    facts = {("name" if k == "table" else k): v for k, v in exc.facts.items()}  # ``table`` is say()'s own
+    return say(exc.problem, PROBLEMS, **facts)
+
+
+def check_projections(ledger: Any) -> dict[str, Any]:
+    """``verify --projections``: replay the log up to the projections' position and compare every
+    projection table with it (:mod:`projections.integrity`); the JSON object, ``ok`` or the first
+    difference. Nothing is written."""
+    from ledger.progress import progress_bar
+    from projections.db import engine_for
+    from projections.integrity import ProjectionMismatch, verify_projections
+    from projections.runner import position
+
+    with progress_bar(say("checking"), position(engine_for(ledger))) as advance:
+        try:
+            return verify_projections(ledger, progress=advance).as_json()
+        except ProjectionMismatch as exc:
+            return exc.report.as_json()
+
+
+def say_projections(checked: dict[str, Any]) -> None:
+    """``verify --projections``' one line: on stdout when consistent; on stderr, exit 1, when not."""
+    first = checked["first"]
+    if first is None:
+        if checked["tables"] == 0:
+            typer.echo(say("not_projected_yet"))
+        else:
+            typer.echo(say("consistent", tables=checked["tables"], rows=checked["rows"],
+                           last=checked["position"] - 1, s=checked["elapsed"]))  # fmt: skip
+        return
+    row = ", ".join(f"{k}={v}" for k, v in first["key"].items()) or "—"
+    stored, replayed = (
+        _short(next(iter(side.values()))) if len(side) == 1 else ", ".join(f"{k}={_short(v)}" for k, v in side.items())
+        for side in (first["stored"], first["replayed"])
+    )  # fmt: skip
+    what = say(first["kind"], DIFFERENCES, columns=", ".join(first["columns"]), stored=stored, replayed=replayed)
+    tables = ", ".join(f"{t} {n}" for t, n in checked["by_table"].items())
+    more = say("more", n=checked["differences"], tables=tables) if checked["differences"] > 1 else ""
+    at = say("at", seq=first["seq"]) if first["seq"] is not None else ""
+    typer.echo(say("mismatch", name=first["table"], row=row, at=at, what=what, more=more), err=True)
+    raise typer.Exit(1)
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 @app.command()

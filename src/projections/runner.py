@@ -27,6 +27,7 @@ import contextlib
 import gc
 import os
 import pickle
+import re
 import subprocess
 import sys
 import weakref
@@ -43,7 +44,7 @@ from projections import tables as T
 from projections.db import WRITE, database_url, engine_for, is_postgres
 from projections.events import LeafEvent, decode
 from projections.registry import REGISTRY, creates_for, load_plugins, reads_for
-from projections.uow import CrashPoint, RowCache, UnitOfWork
+from projections.uow import CrashPoint, RowCache, Trace, UnitOfWork
 
 DEFAULT_BATCH = 5000  # leaves per transaction while following the log: the write lock is held ~0.5 s
 REBUILD_BATCH = 10000  # a rebuild trades a longer lock for throughput (docs/projections.md)
@@ -59,6 +60,29 @@ RUNNER = "main"
 _ADVISORY_KEY = 640400_2018  # PostgreSQL advisory lock guarding table creation and rebuilds
 
 Progress = Callable[[int], None]
+
+
+class ProjectionInconsistent(OperationalError):
+    """The projection tables contradict their own position or shape (edited, rewound, restored
+    from elsewhere): projecting on top of them would fail or mix rows; a rebuild repairs them.
+
+    ``problem`` says which contradiction (``ahead``, ``behind``, ``short``, ``rows``, ``shape``) and
+    ``facts`` its numbers, for the CLI's one line in the user's language; ``str()`` is English.
+    """
+
+    code = "projection_inconsistent"
+    ENGLISH = {
+        "ahead": "the projection position {position} is beyond the log ({size} leaves)",
+        "behind": "the projection tables hold seq {seq}, at or beyond their position {position}",
+        "short": "the projection position {position} is ahead of its rows (pj_events ends at seq {seq})",
+        "rows": "{table} already holds a row the catch-up would write (a rewound position?)",
+        "shape": "table {table} does not have the shape pj_position.schema records",
+    }
+
+    def __init__(self, problem: str, **facts: Any):
+        super().__init__(self.ENGLISH[problem].format(**facts) + ": run `subsidy-ledger rebuild`")
+        self.problem = problem
+        self.facts = facts
 
 
 def catch_up(ledger: Any, *, stop: int | None = None, batch: int = DEFAULT_BATCH,
@@ -80,6 +104,11 @@ def catch_up(ledger: Any, *, stop: int | None = None, batch: int = DEFAULT_BATCH
                 return _catch_up(ledger, engine, stop, batch, progress, between_batches, limit)
         except _Pending:  # a two-process rebuild left a plugin's tables to be replayed (it died?)
             _VERIFIED.discard(engine)
+        except (sa.exc.IntegrityError, engine.dialect.loaded_dbapi.IntegrityError) as exc:
+            # A key the catch-up writes is there already (bulk writes use the driver's own cursor).
+            found = re.search(r"pj_[a-z_]*[a-z]", str(getattr(exc, "orig", exc)))
+            table = found.group(0).removesuffix("_pkey") if found else "a projection table"
+            raise ProjectionInconsistent("rows", table=table) from None
 
 
 class _Pending(Exception):
@@ -94,9 +123,13 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
     crash = CrashPoint()
     cache: RowCache | None = None
     skipping = False
+    checked = False
     while True:
         with _writer(engine) as conn, conn.begin():
             pos, clock, schema = _lock_position(conn)
+            if not checked:  # once per call: later batches start where this call's commits left them
+                _check_position(conn, ledger, pos)
+                checked = True
             pending = _pending_modules(schema)
             if pending and not base_only:
                 raise _Pending(pending)
@@ -124,6 +157,21 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
         between_batches()
         if progress is not None:
             progress(done)
+
+
+def _check_position(conn: Connection, ledger: Any, pos: int) -> None:
+    """Refuse to project on tables that contradict their position: the log must reach it and the
+    rows must end right before it (every leaf has its ``pj_events`` row, written in the same commit
+    as the position). A rewound or forwarded position would otherwise fail on a duplicate key or
+    silently skip leaves."""
+    size = ledger.size()
+    if pos > size:
+        raise ProjectionInconsistent("ahead", position=pos, size=size)
+    last = conn.execute(sa.select(sa.func.max(T.events.c.seq))).scalar()
+    if last is not None and last >= pos:
+        raise ProjectionInconsistent("behind", position=pos, seq=last)
+    if pos > 0 and last != pos - 1:
+        raise ProjectionInconsistent("short", position=pos, seq="—" if last is None else last)
 
 
 def _read(ledger: Any, pos: int, end: int, batch: int) -> list[LeafEvent]:
@@ -323,13 +371,14 @@ def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progres
 class _Replayed:
     """What :func:`_replay_only` holds for :func:`_swap_only`: every row, the kept tables' facts."""
 
-    def __init__(self, keep: list[sa.Table], limit: int, batch: int):
+    def __init__(self, keep: list[sa.Table], limit: int, batch: int, trace: Trace | None = None):
         self.keep = keep
         self.batch = batch
         self.cache = RowCache(0, limit, complete=True)
         self.sink: dict[sa.Table, list[list[Any]]] = {t: [] for t in keep}
         self.position = 0
         self.clock: str | None = None
+        self.trace = trace
 
 
 def _replay_only(ledger: Any, engine: Engine, tables: Collection[sa.Table], target: int, batch: int,
@@ -341,6 +390,24 @@ def _replay_only(ledger: Any, engine: Engine, tables: Collection[sa.Table], targ
         raise ValueError(f"not projection tables: {', '.join(unknown)}")
     replayed = _Replayed(keep, cache_rows(), batch)
     _replay(ledger, engine, None, replayed, target, progress, between_batches)
+    return replayed
+
+
+def replay(ledger: Any, stop: int, *, progress: Progress | None = None, batch: int = REBUILD_BATCH,
+           engine: Engine | None = None) -> _Replayed:  # fmt: skip
+    """Leaves 0..``stop - 1`` replayed in memory into every projection table, nothing written, no
+    lock taken (:func:`rebuild_only`'s replay keeping every table, with a :class:`~projections.uow.Trace`):
+    for ``verify --projections`` (:mod:`projections.integrity`), which compares it with the tables.
+
+    Entity rows are in ``.cache.rows``, facts in ``.sink`` (in column order), the last leaf that
+    changed each entity row in ``.trace.touched``. Bounded like :func:`rebuild_only` (every row in memory).
+    """
+    load_plugins()
+    engine = engine or engine_for(ledger)
+    keep = sorted((t for t in T.metadata.tables.values() if t is not T.position), key=lambda t: t.name)
+    replayed = _Replayed(keep, cache_rows(), batch, Trace())
+    with _without_cyclic_gc() as between_batches:
+        _replay(ledger, engine, None, replayed, stop, progress, between_batches)
     return replayed
 
 
@@ -386,10 +453,10 @@ def _replay(ledger: Any, engine: Engine, conn: Connection | None, replayed: _Rep
             raise OperationalError(f"the log ends before seq {pos}: projections cannot continue")
         if conn is None:
             with engine.connect() as reader, reader.begin():
-                uow = UnitOfWork(reader, pos, clock, None, cache, sink)
+                uow = UnitOfWork(reader, pos, clock, None, cache, sink, replayed.trace)
                 apply(uow, events)
         else:
-            uow = UnitOfWork(conn, pos, clock, None, cache, sink)
+            uow = UnitOfWork(conn, pos, clock, None, cache, sink, replayed.trace)
             apply(uow, events)
         pos, clock = replayed.position, replayed.clock = uow.position, uow.log_clock
         if cache.size() > cache.limit:
@@ -481,6 +548,8 @@ def ensure_schema(engine: Engine) -> list[str]:
         if stale is None:
             _reset(conn)
             stale = []
+        elif not stale:
+            _check_shape(conn)
     if not stale:
         _VERIFIED.add(engine)
     return stale
@@ -523,6 +592,23 @@ def _reset(conn: Connection, pending: Collection[str] = ()) -> None:
     T.metadata.create_all(conn)
     conn.execute(T.position.insert().values(
         name=RUNNER, next_seq=0, log_clock=None, schema=schema_id(pending)))  # fmt: skip
+
+
+def _check_shape(conn: Connection) -> None:
+    """The tables are those ``pj_position.schema`` says the rows were written into: every table
+    there, with its columns (one catalogue query). Someone dropped or altered one otherwise."""
+    if is_postgres(conn):
+        query = ("SELECT table_name, column_name FROM information_schema.columns"
+                 " WHERE table_schema = current_schema() AND table_name LIKE :pattern ESCAPE '!'")  # fmt: skip
+    else:
+        query = ("SELECT m.name, p.name FROM sqlite_master AS m JOIN pragma_table_info(m.name) AS p"
+                 " WHERE m.type = 'table' AND m.name LIKE :pattern ESCAPE '!'")  # fmt: skip
+    found: dict[str, set[str]] = {}
+    for table, column in conn.execute(sa.text(query), {"pattern": T.PREFIX.replace("_", "!_") + "%"}):
+        found.setdefault(table, set()).add(column)
+    for table in sorted(T.metadata.tables.values(), key=lambda t: t.name):
+        if found.get(table.name) != {c.name for c in table.columns}:
+            raise ProjectionInconsistent("shape", table=table.name)
 
 
 def _guard(conn: Connection) -> None:

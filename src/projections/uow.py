@@ -209,10 +209,45 @@ class RowCache:
             self.complete = False
 
 
+class Trace:
+    """What a replay that keeps every table needs beyond the sink (``verify --projections``): the
+    kept facts by ``(table, seq)``, so a later batch can retire them as the database would, and
+    the last leaf that changed each entity row, so a difference can name it."""
+
+    def __init__(self) -> None:
+        self.facts_by_seq: dict[tuple[sa.Table, int], list[list[Any]]] = defaultdict(list)
+        self.touched: dict[sa.Table, dict[Key, int]] = defaultdict(dict)
+
+
+class _Touching(dict[Key, Row]):
+    """One table's changed rows of a batch that also note the leaf changing each (a traced replay)."""
+
+    def __init__(self, seqs: dict[Key, int], uow: UnitOfWork):
+        super().__init__()
+        self._seqs = seqs
+        self._uow = uow
+
+    def __setitem__(self, key: Key, row: Row) -> None:
+        super().__setitem__(key, row)
+        event = self._uow.event
+        self._seqs[key] = event.seq if event is not None else self._uow.position - 1
+
+
+class _TouchingTables(dict[sa.Table, dict[Key, Row]]):
+    def __init__(self, trace: Trace, uow: UnitOfWork):
+        super().__init__()
+        self._trace = trace
+        self._uow = uow
+
+    def __missing__(self, table: sa.Table) -> dict[Key, Row]:
+        found = self[table] = _Touching(self._trace.touched[table], self._uow)
+        return found
+
+
 class UnitOfWork:
     def __init__(self, conn: Connection, position: int, log_clock: str | None,
                  crash: CrashPoint | None = None, cache: RowCache | None = None,
-                 sink: dict[sa.Table, list[list[Any]]] | None = None):  # fmt: skip
+                 sink: dict[sa.Table, list[list[Any]]] | None = None, trace: Trace | None = None):  # fmt: skip
         self.conn = conn
         self.position = position  # the next seq to project
         self.log_clock = log_clock  # DESIGN §3: latest business date so far, registry excluded
@@ -233,6 +268,9 @@ class UnitOfWork:
         # A replay that writes nothing (runner.rebuild_only): the facts of the tables it keeps go
         # to ``sink`` at each flush, everything else is dropped (entity rows live on in the cache).
         self._sink = sink
+        self._trace = trace  # a replay that keeps every table to compare them (projections.integrity)
+        if trace is not None:
+            self._dirty = _TouchingTables(trace, self)
 
     # --- reads ----------------------------------------------------------------------------------
     def get(self, table: sa.Table, *key: Any) -> Row | None:
@@ -400,12 +438,27 @@ class UnitOfWork:
         return written
 
     def _to_sink(self, sink: dict[sa.Table, list[list[Any]]]) -> int:
-        for table, _names, _match in self._retired:
-            if table in sink:  # its earlier facts are in the sink, out of the database's reach
+        trace = self._trace
+        for (table, names, match), params in self._retired.items():
+            if table not in sink:
+                continue
+            if trace is None:  # its earlier facts are in the sink, out of the database's reach
                 raise NotImplementedError(f"a replay cannot keep {table.name}: its facts are retired")
+            # As flush's UPDATE would: earlier batches' facts only (this batch's were stamped in memory).
+            index, width = shape(table).index, len(names)
+            for values in params:
+                wanted = dict(zip(match, values[width:], strict=True))
+                for row in trace.facts_by_seq.get((table, wanted["seq"]), ()):
+                    if all(row[index[k]] == v for k, v in wanted.items()):
+                        for name, value in zip(names, values[:width], strict=True):
+                            row[index[name]] = value
         for table, facts in self._facts.items():
             if table in sink:
                 sink[table].extend(facts)
+                if trace is not None and shape(table).has_seq:
+                    at = shape(table).index["seq"]
+                    for row in facts:
+                        trace.facts_by_seq[(table, row[at])].append(row)
         self._facts.clear()
         self._facts_by_seq.clear()
         self._retired.clear()
