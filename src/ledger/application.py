@@ -35,6 +35,7 @@ from ledger.domain import (
     Fund,
     Laborer,
     LedgerAggregate,
+    LedgerEvent,
     TrainingClass,
     subject_uuid,
 )
@@ -253,15 +254,16 @@ class Ledger(Application[UUID]):
             if not events:
                 self._cache[uid] = cls.blank(uid, now)
                 continue
-            agg = None
+            agg: Any = None
             for stored in sorted(events, key=lambda s: s.originator_version):
-                agg = self.mapper.to_domain_event(stored).mutate(agg)
+                event: LedgerEvent = self.mapper.to_domain_event(stored)  # type: ignore[assignment]
+                agg = event.mutate(agg)
             self._cache[uid] = agg
 
     def _select_events(self, ids: Sequence[UUID]) -> list[Any]:
         from eventsourcing.persistence import StoredEvent
 
-        table = self.recorder.events_table_name
+        table = self.recorder.events_table_name  # type: ignore[attr-defined]  # both SQL recorders have it
         if self.sql.postgres:
             params: list[Any] = list(ids)
         else:

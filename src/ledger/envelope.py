@@ -33,7 +33,7 @@ try:  # libsodium verifies ~2.7× faster than OpenSSL (LIMITS.md); same RFC 8032
     from nacl.bindings import crypto_sign_open as _sodium_open
     from nacl.exceptions import BadSignatureError as _SodiumBad
 except ImportError:  # pragma: no cover - PyNaCl is a declared dependency
-    _sodium_open = None
+    _sodium_open = None  # type: ignore[assignment]
 
 ENVELOPE_KEYS = frozenset({"v", "type", "actor", "key_id", "at", "nonce", "body", "sig"})
 OPTIONAL_KEYS = frozenset({"officer"})

@@ -121,7 +121,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         super().__init__(datastore, events_table_name=events_table_name)
         from psycopg.sql import SQL as PgSQL
 
-        self.sql_create_statements.extend(PgSQL(t.format(blob="BYTEA")) for t in LEDGER_TABLES)  # type: ignore[arg-type]
+        statements: list[Any] = self.sql_create_statements  # the library's list of Composed statements
+        statements.extend(PgSQL(t.format(blob="BYTEA")) for t in LEDGER_TABLES)
 
     def create_table(self) -> None:
         """Create tables under an advisory lock: concurrent first opens must not race on DDL."""

@@ -134,8 +134,8 @@ def _summary(conn: Connection, seq: int, filters: dict[str, str | None], where: 
         sa.select(p.c.entry, p.c.kind, sa.func.sum(p.c.debit_fen), sa.func.sum(p.c.credit_fen))
         .where(*where).group_by(p.c.entry, p.c.kind)
     ).all()  # fmt: skip
-    for entry, kind, debit, credit in rows:
-        sums[(entry, kind)] = (as_int(debit), as_int(credit))
+    for entry, kind, debit_sum, credit_sum in rows:
+        sums[(entry, kind)] = (as_int(debit_sum), as_int(credit_sum))
 
     def debit(entry: str, kind: str) -> int:
         return sums.get((entry, kind), (0, 0))[0]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import sqlalchemy as sa
 
@@ -73,7 +73,14 @@ def handles(*types: str, reads: Reads | None = None, creates: Reads | None = Non
     return register
 
 
-def hook(fn: Hook | None = None, *, reads: Reads | None = None) -> Any:
+H = TypeVar("H", bound=Hook)
+
+
+@overload
+def hook(fn: H, *, reads: Reads | None = None) -> H: ...
+@overload
+def hook(fn: None = None, *, reads: Reads | None = None) -> Callable[[H], H]: ...
+def hook(fn: Any = None, *, reads: Reads | None = None) -> Any:
     """Register ``fn(uow, seq, envelope)`` to run after every event's handler."""
 
     def register(f: Hook) -> Hook:

@@ -457,7 +457,11 @@ def test_rule_ids_are_those_of_rules_md() -> None:
     if not rules.exists():
         pytest.skip("RULES.md not available here")
     listed = set(re.findall(r"^\| `([A-Z]+(?:-[A-Z]+)+)` \|", rules.read_text(), flags=re.M))
-    assert listed == set(RULE_IDS)
+    assert set(RULE_IDS) <= listed
+    # Rules RULES.md has that wait on a capability not built yet; the issue that builds it
+    # implements them (and its injectors) and empties this set.
+    awaiting = {"FIN-RECON-EXCEPTION", "FIN-BANK-UNMATCHED"}  # reconciliation (issue 14)
+    assert listed - set(RULE_IDS) == awaiting
 
 
 def test_truth_names_subjects_as_rules_md_fixes_them(small: Any) -> None:

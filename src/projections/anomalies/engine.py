@@ -24,9 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 
@@ -90,7 +90,7 @@ RULES: list[Rule] = []  # every rule, in RULES.md's order: adding a rule is one 
 
 
 def rule(rule_id: str, *, severity: str, subject: str | tuple[str, ...], source: str, zh: str, en: str,
-         on: dict[str, Trigger]) -> Callable[[Check], Check]:  # fmt: skip
+         on: Mapping[str, Trigger]) -> Callable[[Check], Check]:  # fmt: skip
     """Register ``check`` as the rule ``rule_id`` (STYLE.md habit 7)."""
     kinds = (subject,) if isinstance(subject, str) else subject
     assert severity in SEVERITIES and set(kinds) <= set(SUBJECT_KINDS), rule_id
@@ -206,10 +206,11 @@ def settle(ctx: Ctx, rule_: Rule, subject: Subject, findings: Findings) -> None:
         if not parts:
             _withdraw(ctx, rule_, subject, laborer_id)
             continue
-        evidence, _, jurisdiction = now.get(key, ([], None, None))
+        evidence, _, jurisdiction = now.get(key, ([], None, None))  # [seqs, detail, jurisdiction]
         first = sup[parts[0]][key]
         detail = dict(first[1], n=len(parts))
-        _raise(ctx, rule_, subject, laborer_id, evidence, detail, jurisdiction or first[2])
+        _raise(ctx, rule_, subject, laborer_id, cast(list[int], evidence), detail,
+               cast(str | None, jurisdiction) or first[2])  # fmt: skip
 
 
 def _raise(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None, evidence: list[int],

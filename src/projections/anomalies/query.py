@@ -104,20 +104,20 @@ def _as_of(conn: Connection, rows: list[dict[str, Any]], last: int) -> list[dict
     latest: dict[str, dict[str, Any]] = {}
     evidence: dict[str, list[int]] = {i: [] for i in by_id}
     for ids in _chunks(sorted(by_id)):
-        for change in conn.execute(
+        for changed in conn.execute(
             sa.select(h).where(h.c.anomaly_id.in_(ids), h.c.seq <= last).order_by(h.c.anomaly_id, h.c.seq, h.c.n)
         ).mappings():  # fmt: skip
-            latest[change["anomaly_id"]] = dict(change)
+            latest[changed["anomaly_id"]] = dict(changed)
         for anomaly_id, seq in conn.execute(
             sa.select(e.c.anomaly_id, e.c.seq).where(e.c.anomaly_id.in_(ids), e.c.added_seq <= last)
         ):  # fmt: skip
             evidence[anomaly_id].append(int(seq))
     out = []
-    for anomaly_id, row in by_id.items():
+    for anomaly_id, flag in by_id.items():
         change = latest.get(anomaly_id)
         if change is None:
             continue
-        out.append(dict(row, status=change["status"], raised_seq=change["raised_seq"],
+        out.append(dict(flag, status=change["status"], raised_seq=change["raised_seq"],
                         withdrawn_seq=change["withdrawn_seq"], jurisdiction=change["jurisdiction"],
                         message=change["message"], message_en=change["message_en"],
                         evidence=sorted(evidence[anomaly_id])))  # fmt: skip

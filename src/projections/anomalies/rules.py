@@ -19,7 +19,7 @@ import calendar
 import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,7 +73,8 @@ def stands(claim: Row) -> bool:
 def claim_lines(ctx: Ctx, claim_id: str) -> list[list[Any]]:
     """[labourer, amount, certificate_no, employment_id] as claimed."""
     held = ctx.state("claim", claim_id) or {}
-    return held.get("lines", [])
+    lines: list[list[Any]] = held.get("lines", [])
+    return lines
 
 
 def standing_lines(ctx: Ctx, claim: Row) -> list[list[Any]]:
@@ -103,7 +104,7 @@ def _standing_lines(ctx: Ctx, claim: Row) -> list[list[Any]]:
     if claim["approved_seq"] is None or claim["approved_lines"] is None:
         out = [line for line in claimed if line[1] > 0]
     else:
-        first = {}
+        first: dict[str, list[Any]] = {}
         for line in claimed:
             first.setdefault(line[0], line)
         out = []
@@ -209,12 +210,14 @@ def age_at(birth: str, day: str) -> int:
 
 
 def class_end(klass: Row) -> str:
-    return klass["end_date"] or klass["last_attendance"] or klass["planned_end"]
+    end: str = klass["end_date"] or klass["last_attendance"] or klass["planned_end"]
+    return end
 
 
 def cday(ctx: Ctx, class_id: str, date: str) -> list[Any] | None:
     """[seq, labourers, Σ theory, Σ practical] of the class-day's current attendance record."""
-    return ctx.state("cday", f"{class_id}|{date}")
+    day: list[Any] | None = ctx.state("cday", f"{class_id}|{date}")
+    return day
 
 
 def inspections_of(ctx: Ctx, class_id: str) -> list[list[Any]]:
@@ -1434,7 +1437,7 @@ def signed_after_revocation(ctx: Ctx, s: Subject) -> Findings:
     effective = _instant(b["effective_at"])
     until = key["until_seq"] if key["until_seq"] is not None else ctx.seq
     e = T.events.c
-    rows = ctx.uow.execute(
+    rows: Sequence[Any] = ctx.uow.execute(
         sa.select(e.seq, e.at).where(e.seq >= key["from_seq"], e.seq <= until, e.seq < ctx.seq, e.actor == s.id)
         .order_by(e.seq)
     ).all()  # fmt: skip
