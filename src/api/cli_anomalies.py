@@ -63,7 +63,7 @@ CHANGE = {"raised": ("提出", "raised"), "withdrawn": ("撤销（已纠正）",
           "message": ("说明更新", "message updated")}  # fmt: skip
 
 
-def say(key: str, table: dict[str, tuple[str, str]] = TEXT, **kw: Any) -> str:
+def say(key: str, table: dict[str, tuple[str, str]] = TEXT, /, **kw: Any) -> str:
     zh, en = table.get(key, (key, key))
     return (zh if lang() == "zh" else en).format(**kw)
 

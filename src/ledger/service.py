@@ -76,13 +76,23 @@ class Session:
         outcome = self.ledger.append([Item(envelope)])[0]
         if outcome.status == "refused":
             raise _refusal(outcome)
-        self.checkpoint(min_interval=self.checkpoint_interval)
+        self.checkpoint_after_write(min_interval=self.checkpoint_interval)
         return outcome
 
     def checkpoint(self, *, min_interval: float = 0.0) -> str | None:
         return self.ledger.sign_checkpoint(
             self.keys.origin, self.keys.operator_key(), min_interval=min_interval
         )
+
+    def checkpoint_after_write(self, *, min_interval: float = 0.0) -> str | None:
+        """The checkpoint a write ends with — signed only where this keystore is the operator's.
+
+        An office's keystore (its own actor key, no operator key) appends and leaves the
+        checkpoint to the operator, whose next writing command signs it (:meth:`sign_missing_checkpoint`).
+        """
+        if not self.keys.initialised:
+            return None
+        return self.checkpoint(min_interval=min_interval)
 
     def sign_missing_checkpoint(self) -> int | None:
         """Sign a checkpoint over leaves a stopped command left uncovered; the size signed, or None.
@@ -210,7 +220,7 @@ class Session:
             # Sign over whatever was appended, even when stopped; a checkpoint that cannot be
             # signed then must not hide the error that stopped the import.
             try:
-                self.checkpoint()
+                self.checkpoint_after_write()
             except Exception:
                 if not failed:
                     raise
@@ -230,7 +240,7 @@ class Session:
         item = parse_line(text, signer)
         outcome = self.ledger.append([item])[0]
         if outcome.status == "accepted":
-            self.checkpoint(min_interval=self.checkpoint_interval)
+            self.checkpoint_after_write(min_interval=self.checkpoint_interval)
         return outcome
 
     # --- simulation ---------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ import sys
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -515,7 +515,7 @@ def memory_engine() -> Engine:
 def position(engine: Engine | Connection) -> int:
     """The next seq to project (0 when nothing is projected or the tables do not exist yet)."""
     conn_ctx = engine.connect() if isinstance(engine, Engine) else None
-    conn = conn_ctx if conn_ctx is not None else engine
+    conn: Connection = conn_ctx if conn_ctx is not None else cast(Connection, engine)
     try:
         if not sa.inspect(conn).has_table(T.position.name):
             return 0

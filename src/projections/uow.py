@@ -79,7 +79,7 @@ class _Shape:
         for column in table.columns:
             default = column.default
             self.template[column.name] = (
-                default.arg if default is not None and getattr(default, "is_scalar", False) else None
+                getattr(default, "arg", None) if getattr(default, "is_scalar", False) else None
             )
         self.index = {name: i for i, name in enumerate(self.names)}
         self.defaults = [(name, self.template[name]) for name in self.names]
@@ -87,7 +87,7 @@ class _Shape:
         self._sql: dict[str, tuple[str, str, str]] = {}
 
     def key(self, row: Row) -> Key:
-        return self._key(row)  # type: ignore[no-any-return]
+        return self._key(row)
 
     def where(self, key: Key) -> Any:
         return sa.and_(*[c == v for c, v in zip(self.key_cols, key, strict=True)])
@@ -278,7 +278,7 @@ class UnitOfWork:
         cache = self._cache[table]
         row = cache.get(key, MISSING)
         if row is not MISSING:
-            return row
+            return row  # type: ignore[no-any-return]  # a Row (the hot path: no cast() call)
         if self._complete:
             return None
         self._load(table, [key])
@@ -418,8 +418,8 @@ class UnitOfWork:
                     written += self._wrote(len(new))
                     stored.update(sh.key(row) for row in new)
                 if old and update:
-                    names = sh.other_names + sh.key_names
-                    cursor.executemany(update, sh.params(old, names))
+                    columns = sh.other_names + sh.key_names
+                    cursor.executemany(update, sh.params(old, columns))
                     written += self._wrote(len(old))
                 dirty.clear()
             for table in sorted(self._facts, key=lambda t: t.name):

@@ -220,3 +220,23 @@ def test_pii_phone_given_as_an_integer_gets_a_type_error_not_missing(ledger_dir:
     row = json.loads(result.stdout)
     assert row["status"] == "refused" and row["reason"] == reason
     assert _size(ledger_dir) == before
+
+
+def test_office_keystore_without_operator_key_imports_and_leaves_the_checkpoint_to_the_operator(
+        ledger_dir: Path, tmp_path: Path) -> None:  # fmt: skip
+    assert cli(ledger_dir, "import", "--sign", str(EXAMPLE)).returncode == 0  # the class (duplicates if in)
+    # The institution's own keystore: its key only — no operator key, no pepper.
+    office = tmp_path / "office-keys"
+    (office / "actors").mkdir(parents=True)
+    (office / "actors" / "inst-640422-zj.pem").write_bytes((ledger_dir / "keys" / "actors" / "inst-640422-zj.pem").read_bytes())
+    intent = json.loads(next(line for line in _intents() if '"TraineeWithdrawn"' in line or '"TraineeEnrolled"' in line))
+    intent["nonce"] = "office-keystore-1"
+    intent["type"], intent["body"] = "ClassCancelled", {"class_id": intent["body"]["class_id"], "reason": "测试：机构自己签名"}
+    before = _size(ledger_dir)
+    result = cli(ledger_dir, "--keys", str(office), "import", "--sign", "--json", "-",
+                 stdin=json.dumps(intent, ensure_ascii=False) + "\n")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] == "accepted" and _size(ledger_dir) == before + 1
+    assert _latest_checkpoint_size(ledger_dir) == before  # the office signs no checkpoint …
+    healed = cli(ledger_dir, "import", "--sign", "-", stdin=json.dumps(intent, ensure_ascii=False) + "\n")
+    assert healed.returncode == 0 and f"已补签检查点（大小 {before + 1}）" in healed.stderr  # … the operator does
