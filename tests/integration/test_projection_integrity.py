@@ -204,6 +204,12 @@ def test_a_rewound_projection_position_is_refused_by_catch_up_with_rebuild_named
     first = caught(sc).first  # compared at the rewound position: rows of later leaves are extra
     assert first.kind in ("extra", "changed") and first.seq is not None and first.seq <= size - 1
 
+    tamper(sc, T.position.update().values(next_seq=size - 3))  # forwarded within the log: leaves would be skipped
+    with pytest.raises(ProjectionInconsistent) as info:
+        catch_up(sc.ledger)
+    assert info.value.problem == "short" and info.value.facts == {"position": size - 3, "seq": size - 7}
+    assert "pj_events" in str(caught(sc).report.by_table)  # the replay has the leaves the tables lack
+
     tamper(sc, T.position.update().values(next_seq=size + 5))
     with pytest.raises(ProjectionInconsistent) as info:
         catch_up(sc.ledger)
