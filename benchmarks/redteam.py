@@ -306,6 +306,12 @@ def build_base(dbs: Databases, backend: str) -> tuple[Target, dict[str, Any]]:
             if actor and b'"type":"ActorRegistered"' in leaf
         }  # fmt: skip
         catch_up(s.ledger)
+        # the finance bureau witnesses checkpoint 25 (its saved checkpoint: keys/cosigned/fin-xj.json)
+        from ledger.cosign import cosign_latest, witness_key
+        from ledger.verify import load_operator_verifiers
+
+        cosign_latest(s.ledger, s.keys, "fin-xj", load_operator_verifiers(s.keys, None))
+        info["witness"] = witness_key(s.ledger, "fin-xj")
         intact = run_verify(s.ledger, s.keys, workers=0, trust_first_use=True)
         assert intact.size == info["c2"] and intact.latest_checkpoint == info["c2"], intact
     auditor = target.keys / "auditor"  # the auditor's own copy of the anchor (a machine the operator cannot write)
@@ -800,9 +806,27 @@ def a_rewrite_vs_auditor_anchor(a: Attacker) -> dict[str, Any]:
     return {"seq": seq}
 
 
-def a_rewrite_and_anchor_edit_keystore_only(a: Attacker) -> dict[str, Any]:
+def a_rewrite_vs_cosigner(a: Attacker) -> dict[str, Any]:
+    """The keystore anchor "fixed" too; the finance bureau's saved checkpoint (its own keystore) is not."""
     seq = _operator_rewrite(a)
     a.edit_keystore_anchor()
+    (a.keys_root / "trusted.leaves").unlink()
+    return {"seq": None, "checkpoint": a.info["c2"], "touched": seq}
+
+
+def a_rewrite_vs_witness(a: Attacker) -> dict[str, Any]:
+    """Everything the operator holds "fixed" (anchor, cosigner files); verify --witness fin-xj's key."""
+    seq = _operator_rewrite(a)
+    a.edit_keystore_anchor()
+    shutil.rmtree(a.keys_root / "cosigned", ignore_errors=True)
+    return {"seq": None, "checkpoint": a.info["c2"], "touched": seq}
+
+
+def a_rewrite_and_anchor_edit_keystore_only(a: Attacker) -> dict[str, Any]:
+    """The one-machine TOFU limit: the operator "fixes" every anchor its own keystore holds."""
+    seq = _operator_rewrite(a)
+    a.edit_keystore_anchor()
+    shutil.rmtree(a.keys_root / "cosigned", ignore_errors=True)
     return {"seq": seq}
 
 
@@ -925,6 +949,18 @@ def p_position_rewound(a: Attacker) -> dict[str, Any]:
     return {"seq": size - 1}
 
 
+def p_rows_deleted(a: Attacker) -> dict[str, Any]:
+    """Every projection row of the last five leaves deleted, the position left at the log's end."""
+    import sqlalchemy as sa
+
+    from projections import tables as T
+
+    first = a.ledger.size() - 5
+    a.projections(sa.delete(T.events).where(T.events.c.seq >= first),
+                  sa.delete(T.postings).where(T.postings.c.seq >= first))  # fmt: skip
+    return {"seq": first}
+
+
 def p_claim_paid(a: Attacker) -> dict[str, Any]:
     from projections import tables as T
 
@@ -942,7 +978,7 @@ def v_vault_swap(a: Attacker) -> dict[str, Any]:
     _nonce, ciphertext = a.sql.one("SELECT nonce, ciphertext FROM pii_vault WHERE subject_id = ?", ("L-0042",))
     forged = bytes(b ^ 0x01 for b in bytes(ciphertext))
     a.sql.execute("UPDATE pii_vault SET ciphertext = ? WHERE subject_id = ?", (forged, "L-0042"))
-    return {"seq": a.info["L-0042"]}
+    return {"seq": None}  # not a leaf: the read names the labourer
 
 
 ATTACKS = [
@@ -980,7 +1016,11 @@ ATTACKS = [
     Attack("operator rewrite (re-signed leaf + checkpoints) vs keystore anchor", a_rewrite_vs_keystore_anchor),
     Attack("operator rewrite + keystore anchor edited, vs auditor's --anchor", a_rewrite_vs_auditor_anchor,
            anchor="auditor"),
-    Attack("operator rewrite + keystore anchor edited, keystore anchor only", a_rewrite_and_anchor_edit_keystore_only,
+    Attack("operator rewrite + keystore anchor and leaf hashes edited, vs the cosigner's saved checkpoint",
+           a_rewrite_vs_cosigner),
+    Attack("operator rewrite + every keystore anchor edited, verify --witness (the finance bureau)",
+           a_rewrite_vs_witness, anchor="witness"),
+    Attack("operator rewrite + every keystore anchor edited, no outside anchor or witness", a_rewrite_and_anchor_edit_keystore_only,
            should_catch=False),
     Attack("genesis replaced (new admin key), checkpoints re-signed", a_rewrite_genesis),
     Attack("recorded_at column edited", a_recorded_at_column),
@@ -994,6 +1034,7 @@ ATTACKS = [
     Attack("projection: critical flag deleted", p_flag_deleted, layer="projections"),
     Attack("projection: position rewound", p_position_rewound, layer="projections"),
     Attack("projection: claim's paid amount zeroed", p_claim_paid, layer="projections"),
+    Attack("projection: rows of the last 5 leaves deleted, position kept", p_rows_deleted, layer="projections"),
     Attack("vault row deleted (erasure without PersonalDataErased)", v_vault_delete, layer="vault"),
     Attack("vault ciphertext altered", v_vault_swap, layer="vault"),
 ]
@@ -1028,6 +1069,8 @@ def run_tamper(dbs: Databases, backend: str, base: Target, info: dict[str, Any])
             args = ["verify", "--json", "--workers", "0"]
             if attack.anchor == "auditor":
                 args += ["--anchor", str(target.keys / "auditor" / "anchor.json")]
+            if attack.anchor == "witness":
+                args += ["--witness", info["witness"]]
             log = cli(target.url, target.keys, *args)
             found = (log.json_lines() or [{}])[-1]
             record.update(exit=log.code, code=found.get("code"), seq=found.get("first_bad_seq"),
@@ -1863,9 +1906,12 @@ def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
         named = [r for r in seq_named if r.get("named_seq")]
         limits = [r for r in t if not r["should_catch"]]
         kinds = len({r["attack"] for r in t})
+        absent = [r for r in t if r.get("projections_option") is False]
         rows.append({"row": "tamper", "tried": len(should), "held": len(caught), "failed": len(should) - len(caught),
                      "notes": f"{kinds} kinds; named the seq {len(named)}/{len(seq_named)} (others: a checkpoint or no seq to "
-                              f"name); {len(limits)} documented limits passed as expected"})  # fmt: skip
+                              f"name); {len(limits)} documented limits passed as expected"
+                              + (f"; `verify --projections` absent: {len(absent)} projection attacks counted not caught"
+                                 if absent else "")})  # fmt: skip
     if "bad_input" in result:
         b = result["bad_input"]
         clear = [r for r in b if r["clear"]]
@@ -1928,7 +1974,7 @@ def print_report(result: dict[str, Any]) -> None:
         for r in result["tamper"]:
             flag = "caught" if r["caught"] else ("passes — documented limit" if not r["should_catch"] else "NOT CAUGHT")
             named = {True: "seq ok", False: f"seq {r.get('seq')} ≠ {r.get('expected_seq')}", None: "no seq"}[r.get("named_seq")]
-            print(f"  [{r['backend']:8}] {r['attack']:<78} {flag:<26} {named:<12} {r.get('code') or r.get('error') or ''}")
+            print(f"  [{r['backend']:8}] {r['attack']:<92} {flag:<26} {named:<12} {r.get('code') or r.get('error') or ''}")
     if "bad_input" in result:
         failed = [r for r in result["bad_input"] if not r["clear"]]
         print(f"\nBad input: {len(failed)} not clear" + ("" if failed else " (every kind refused in one line, nothing written)"))
@@ -1972,6 +2018,14 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(rows) - set(ROWS)
     if unknown:
         parser.error(f"unknown rows: {', '.join(sorted(unknown))}")
+    if "postgres" in backends(args.backend):
+        try:
+            import psycopg
+
+            psycopg.connect(PG_ADMIN, connect_timeout=5).close()
+        except Exception as exc:
+            say(f"error: PostgreSQL at {PG_ADMIN} unreachable ({type(exc).__name__}); use --backend sqlite")
+            return 2
     work = args.dir or Path(tempfile.mkdtemp(prefix="redteam-"))
     work.mkdir(parents=True, exist_ok=True)
     dbs = Databases(work)
