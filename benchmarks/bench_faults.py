@@ -205,22 +205,26 @@ def discard(dbs: Databases, db: Ledgerish) -> None:
 
 
 # --- the kill ---------------------------------------------------------------------------------------------
-def run_killed(db: Ledgerish, args: list[str], delay: float, log: Path) -> int | None:
-    """Start the command, SIGKILL its whole process group after ``delay`` s; None if it was killed."""
+def run_killed(db: Ledgerish, args: list[str], delay: float, log: Path) -> tuple[int | None, float]:
+    """Start the command, SIGKILL its whole process group after ``delay`` s.
+
+    Returns its exit status (None: it was killed) and the seconds it ran.
+    """
+    started = time.perf_counter()
     with open(log, "wb") as err:
         proc = subprocess.Popen([sys.executable, "-m", "api", "--db", db.url, "--keys", str(db.keys), *args],
                                 stdout=subprocess.DEVNULL, stderr=err, env=cli_env(), start_new_session=True)  # fmt: skip
         try:
-            return proc.wait(timeout=delay)
+            return proc.wait(timeout=delay), time.perf_counter() - started
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=60)
-            return None
+            return None, time.perf_counter() - started
 
 
-def stratified(rng: random.Random, points: int, span: float) -> list[float]:
-    """``points`` delays in (0, span): one uniformly inside each of ``points`` equal slices."""
-    return [span * (i + rng.random()) / points for i in range(points)]
+def stratified(rng: random.Random, points: int) -> list[float]:
+    """``points`` fractions of a run in (0, 1): one uniformly inside each of ``points`` equal slices."""
+    return [(i + rng.random()) / points for i in range(points)]
 
 
 # --- checks after a fault -----------------------------------------------------------------------------------
@@ -238,7 +242,7 @@ def log_problems(url: str) -> list[str]:
     ledger = Ledger.open(url)
     try:
         q = ledger.sql.one
-        table = ledger.recorder.events_table_name
+        table = getattr(ledger.recorder, "events_table_name", "stored_events")
         leaves, top = q("SELECT COUNT(*), COALESCE(MAX(seq) + 1, 0) FROM ledger_leaves") or (0, 0)
         events = (q(f"SELECT COUNT(*) FROM {table}") or (0,))[0]
         if leaves != top:
@@ -269,18 +273,15 @@ def has_option(verb: str, option: str) -> bool:
     from api.cli import app
 
     command = get_command(app)
-    sub = command.commands.get(verb) if hasattr(command, "commands") else None  # type: ignore[attr-defined]
+    sub = command.commands.get(verb) if hasattr(command, "commands") else None
     return sub is not None and any(option in p.opts for p in sub.params)
 
 
 def verify_problems(db: Ledgerish) -> list[str]:
-    done = cli(db, "verify")
-    problems = [] if done.returncode == 0 else [f"verify exit {done.returncode}: {done.stderr.strip()[-300:]}"]
-    if has_option("verify", "--projections"):
-        done = cli(db, "verify", "--projections")
-        if done.returncode != 0:
-            problems.append(f"verify --projections exit {done.returncode}: {done.stderr.strip()[-300:]}")
-    return problems
+    """``verify`` exits 0 — as ``verify --projections`` (the log, then every projection table) once it exists."""
+    args = ["verify", "--projections"] if has_option("verify", "--projections") else ["verify"]
+    done = cli(db, *args)
+    return [] if done.returncode == 0 else [f"{' '.join(args)} exit {done.returncode}: {done.stderr.strip()[-300:]}"]
 
 
 def one_line_error(done: subprocess.CompletedProcess[str] | tuple[int | None, str], status: int = 2) -> list[str]:
@@ -339,12 +340,13 @@ class Point:
     landed: str
     recovery: float
     problems: list[str] = field(default_factory=list)
+    ran: float = 0.0  # seconds the command ran before it was killed (or finished)
 
 
 def kill_import(dbs: Databases, templates: Templates, delay: float, work: Path, thorough: bool = True) -> Point:
     db = copy(dbs, templates.actors)
     try:
-        rc = run_killed(db, ["import", "--sign", str(templates.lines_file)], delay, work / "stderr.txt")
+        rc, ran = run_killed(db, ["import", "--sign", str(templates.lines_file)], delay, work / "stderr.txt")
         after = size_of(db.url)
         appended = after - db.size
         landed = ("finished" if rc is not None else "before any append" if appended == 0
@@ -359,7 +361,7 @@ def kill_import(dbs: Databases, templates: Templates, delay: float, work: Path, 
         problems += checkpoint_problems(db.url)
         if thorough:  # the re-imported log verifies, and the projection caught up equals a rebuild
             problems += log_problems(db.url) + verify_problems(db) + projection_problems(db.url)
-        return Point("import", dbs.backend, delay, landed, recovery, problems)
+        return Point("import", dbs.backend, delay, landed, recovery, problems, ran)
     finally:
         discard(dbs, db)
 
@@ -407,7 +409,7 @@ def projection_position(url: str) -> int:
 def kill_rebuild(dbs: Databases, templates: Templates, delay: float, work: Path, thorough: bool = True) -> Point:
     db = copy(dbs, templates.full)
     try:
-        rc = run_killed(db, ["rebuild"], delay, work / "stderr.txt")
+        rc, ran = run_killed(db, ["rebuild"], delay, work / "stderr.txt")
         problems = [] if rc in (None, 0) else [f"the rebuild exited {rc}"]
         at = projection_position(db.url)  # the template's projection stops EXTRA leaves short
         landed = ("finished" if rc is not None else "before the reset" if at == db.size - EXTRA
@@ -416,7 +418,7 @@ def kill_rebuild(dbs: Databases, templates: Templates, delay: float, work: Path,
         timing: list[float] = []
         problems += projection_problems(db.url, timing)  # the catch-up, then the comparison
         recovery = timing[0] if timing else float("nan")
-        return Point("rebuild", dbs.backend, delay, landed, recovery, problems)
+        return Point("rebuild", dbs.backend, delay, landed, recovery, problems, ran)
     finally:
         discard(dbs, db)
 
@@ -434,7 +436,7 @@ def kill_checkpoint(dbs: Databases, templates: Templates, delay: float, work: Pa
 
     db = copy(dbs, templates.full)
     try:
-        rc = run_killed(db, ["checkpoint"], delay, work / "stderr.txt")
+        rc, ran = run_killed(db, ["checkpoint"], delay, work / "stderr.txt")
         landed = "finished" if rc is not None else "signed" if latest() == db.size else "not signed yet"
         problems = [] if rc in (None, 0) else [f"checkpoint exited {rc}"]
         problems += log_problems(db.url) + verify_problems(db)
@@ -445,7 +447,7 @@ def kill_checkpoint(dbs: Databases, templates: Templates, delay: float, work: Pa
             problems.append(f"checkpoint after the kill: exit {done.returncode}, latest {latest()}")
         if thorough:
             problems += verify_problems(db)
-        return Point("checkpoint", dbs.backend, delay, landed, recovery, problems)
+        return Point("checkpoint", dbs.backend, delay, landed, recovery, problems, ran)
     finally:
         discard(dbs, db)
 
@@ -472,11 +474,14 @@ def calibrate(dbs: Databases, templates: Templates, command: str) -> float:
 
 
 def campaign(dbs: Databases, templates: Templates, plan: dict[str, int], seed: int, work: Path,
-             report: Callable[[Point], None] | None = None, thorough: bool = True) -> list[Point]:  # fmt: skip
+             report: Callable[[Point], None] | None = None, thorough: bool = True,
+             attempts: int = 3) -> list[Point]:  # fmt: skip
     """``plan[command]`` kill points per command, their delays stratified over a measured run.
 
     Not ``thorough``: skip the second ``verify`` after the re-run and the import's projection
-    comparison (the test suite's bounded sample; the campaign does every check).
+    comparison (the test suite's bounded sample; the campaign does every check). A command that
+    finished before its kill is tried again (up to ``attempts`` runs) with the delay rescaled to
+    the run it just made: the machine's load changes the run time between calibration and kill.
     """
     rng = random.Random(seed)
     points: list[Point] = []
@@ -484,8 +489,12 @@ def campaign(dbs: Databases, templates: Templates, plan: dict[str, int], seed: i
         if not count:
             continue
         span = calibrate(dbs, templates, command)
-        for delay in stratified(rng, count, span):
-            point = KILLERS[command](dbs, templates, delay, work, thorough)
+        for fraction in stratified(rng, count):
+            for _ in range(attempts):
+                point = KILLERS[command](dbs, templates, fraction * span, work, thorough)
+                if point.landed != "finished":
+                    break
+                span = point.ran  # the machine got faster than the calibration: spread over today's run
             points.append(point)
             if report is not None:
                 report(point)
@@ -658,7 +667,8 @@ def summarise(points: list[Point]) -> dict[str, Any]:
                     "median_recovery_s": round(statistics.median(p.recovery for p in mine), 2),
                 })  # fmt: skip
     return {
-        "kill_points": len(points),
+        "kill_points": sum(1 for p in points if p.landed != "finished"),
+        "finished_before_the_kill": sum(1 for p in points if p.landed == "finished"),
         "mid_append": sum(1 for p in points if p.landed == "mid-append"),
         "failures": sum(1 for p in points if p.problems),
         "rows": rows,

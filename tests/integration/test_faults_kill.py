@@ -21,8 +21,8 @@ import pytest
 from conftest import PG_ADMIN, require_postgres
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
-LINES = 1000  # an import of ~1 s: kill points spread over start-up, appends, catch-up, checkpoint
-POINTS = 3  # per command and backend
+LINES = 800  # an import of ~1 s: kill points spread over start-up, appends, catch-up, checkpoint
+POINTS = {"import": 3, "rebuild": 2, "checkpoint": 2}  # per backend: the suite stays near a minute
 
 
 def _load() -> ModuleType:
@@ -53,9 +53,10 @@ def prepared(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 @pytest.mark.parametrize("command", ["import", "rebuild", "checkpoint"])
 def test_a_kill_9_anywhere_leaves_no_partial_event_and_the_rerun_completes(prepared: Any, command: str) -> None:
     dbs, templates, work = prepared
-    points = faults.campaign(dbs, templates, {command: POINTS}, seed=12, work=work, thorough=False)
-    assert len(points) == POINTS
-    assert [p.problems for p in points] == [[]] * POINTS, [(p.delay, p.landed) for p in points]
+    points = faults.campaign(dbs, templates, {command: POINTS[command]}, seed=12, work=work,
+                             thorough=False, attempts=1)  # fmt: skip
+    assert len(points) == POINTS[command]
+    assert [p.problems for p in points] == [[]] * len(points), [(p.delay, p.landed) for p in points]
 
 
 def test_postgres_lost_mid_import_is_one_line_and_a_retry_records_each_envelope_once(tmp_path: Path) -> None:
