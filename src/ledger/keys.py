@@ -11,8 +11,16 @@ Layout (all created by ``init``; private files are mode 0600):
   key of the personal-data vault. Both stay with the ledger service — the operator's keystore —
   and are never given to offices: an office keystore holds only ``actors/<id>.pem``. Nothing
   reads them until personal data is handled (:attr:`Keystore.pepper`, :attr:`Keystore.vault_key`).
-- ``trusted.json`` — the largest checkpoint ``verify`` has seen (trust anchor, DESIGN §6).
-- ``cosigned/<actor_id>.json`` — the last checkpoint that actor cosigned.
+- ``trusted.json`` and ``trusted.leaves`` — the largest checkpoint ``verify`` has verified and
+  the leaf hashes under it (trust anchor, DESIGN §6). Written only by ``verify
+  --trust-first-use`` or when it already exists; ``verify --anchor FILE`` keeps them outside
+  this keystore instead, which is what protects against the operator itself.
+- ``cosigned/<actor_id>.json`` — the last checkpoint that actor cosigned (also an anchor).
+- ``operator-retired.pub`` and ``retired/`` — operator keys replaced by a dual-signed
+  checkpoint (``checkpoint rotate-operator``).
+
+An office's keystore holds ``actors/<its id>.pem`` alone: it signs intents without personal
+data, and leaves checkpoints and fingerprints to the operator (DESIGN §7).
 """
 
 from __future__ import annotations
