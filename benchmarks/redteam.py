@@ -14,9 +14,11 @@ PostgreSQL: ``CREATE DATABASE … TEMPLATE``), everything seeded:
 * **bad input** — malformed or refused lines and files through ``import FILE --json`` (the CLI's app
   in-process for every kind; the real ``python -m api`` in a subprocess for a sample): a clear
   refusal is one line per refusal, no traceback, the documented exit status, nothing written.
-* **crash** — ``kill -9`` of a real ``import`` subprocess at seeded random moments; then no partial
-  event, ``verify`` passes, a re-import reports duplicates (same seq) plus accepted for lines never
-  appended, and no line reported accepted before the kill is lost.
+* **crash** — ``kill -9`` of a real ``import --sign`` subprocess (registrations carrying personal
+  data, so vault rows are at stake too) at seeded moments: while starting, after the k-th reported
+  line, after the last; then no partial event (leaves gapless, one domain event per leaf, a vault
+  row exactly for each registration in the log), ``verify`` passes, a re-import reports duplicates
+  (same seq) plus accepted for lines never appended, and no line reported accepted is lost.
 * **concurrency** — four importer processes at once writing different files (with shared lines):
   gapless seq, every envelope once, the stored Merkle root equals a recomputed one, verify passes.
 * **personal data** — with the pepper, ID numbers reversed from ``id_fingerprint`` given county,
@@ -1506,14 +1508,32 @@ def _registrations(sg: Signer, tag: str, count: int) -> list[dict[str, Any]]:
 
 
 def _log_state(target: Target) -> dict[str, Any]:
-    """Leaves (seq → (actor, nonce)), the domain events' count, gaps."""
+    """Leaves (seq → (actor, nonce)), registered labourers (id → seq), vault rows, the domain events' count, gaps."""
     with target.session() as s:
         rows = s.ledger.sql.all("SELECT seq, actor, nonce FROM ledger_leaves ORDER BY seq")
         events = int(s.ledger.sql.one(f"SELECT COUNT(*) FROM {s.ledger.recorder.events_table_name}")[0])
+        registered = s.ledger.sql.all("SELECT seq, leaf FROM ledger_leaves WHERE type = 'LaborerRegistered'")
+        vault = {str(r[0]) for r in s.ledger.sql.all("SELECT subject_id FROM pii_vault")}
     _dispose()
     seqs = [int(r[0]) for r in rows]
+    laborers = {json.loads(bytes(leaf))["envelope"]["body"]["laborer_id"]: int(seq) for seq, leaf in registered}
     return {"by_seq": {int(r[0]): (r[1], r[2]) for r in rows}, "nonces": {(r[1], r[2]): int(r[0]) for r in rows},
-            "size": len(rows), "gapless": seqs == list(range(len(seqs))), "events": events}  # fmt: skip
+            "size": len(rows), "gapless": seqs == list(range(len(seqs))), "events": events,
+            "laborers": laborers, "vault": vault}  # fmt: skip
+
+
+def _pii_intents(tag: str, count: int) -> list[dict[str, Any]]:
+    """Registrations as intents carrying personal data: ``import --sign`` fingerprints them and seals the vault."""
+    out = []
+    for i in range(count):
+        n = int(hashlib.sha256(f"{tag}-{i}".encode()).hexdigest()[:12], 16)
+        first17 = f"{XIJI}{1960 + n % 40}{1 + n % 12:02d}{1 + n % 28:02d}{n % 1000:03d}"
+        body = {**laborer_body(f"L-{tag}-{i:04d}", n % 10**9), "household_id": f"H-{tag}-{i:04d}",
+                "id_fingerprint": "", "pii_commitment": ""}  # fmt: skip
+        out.append({"actor": "tw-jq" if i % 2 else "pov-xj", "type": "LaborerRegistered", "at": "2019-03-05T10:00:00+08:00",
+                    "body": body, "pii": {"name": f"测试{i:04d}", "id_number": first17 + id_check(first17),
+                                          "phone": f"139{n % 10**8:08d}", "bank_account": f"62284800{n % 10**11:011d}"}})  # fmt: skip
+    return out
 
 
 def _watched_import(cmd: list[str], env: dict[str, str],
@@ -1550,18 +1570,15 @@ def run_crash(dbs: Databases, backend: str, base: Target, rng: random.Random, po
               work: Path) -> dict[str, Any]:  # fmt: skip
     target = dbs.new(backend, "crash", template=base)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "LEDGER_LANG": "en"}
-    cmd = [PYTHON, "-m", "api", "--db", target.url, "--keys", str(target.keys), "import"]
+    cmd = [PYTHON, "-m", "api", "--db", target.url, "--keys", str(target.keys), "import", "--sign"]
     rounds: list[dict[str, Any]] = []
     failures: list[str] = []
     try:
-        with target.session() as s:
-            sg = Signer(s, "crash")
-            files = []
-            for r in range(points + 1):
-                path = work / f"crash-{backend}-{r:02d}.jsonl"
-                _write_lines(path, _registrations(sg, f"K{r:02d}", lines))
-                files.append(path)
-        _dispose()
+        files = []
+        for r in range(points + 1):
+            path = work / f"crash-{backend}-{r:02d}.jsonl"
+            _write_lines(path, _pii_intents(f"K{r:02d}", lines))
+            files.append(path)
         start = _log_state(target)
         extra_events = start["events"] - start["size"]  # domain events that are not leaves (none expected)
         calibration = _watched_import(cmd + [str(files[0]), "--json"], env, lambda out, elapsed: False)
@@ -1591,14 +1608,15 @@ def run_crash(dbs: Databases, backend: str, base: Target, rng: random.Random, po
             reported = [json.loads(x) for x in out if x.startswith("{")]
             accepted_before = [(o["line"], o["seq"]) for o in reported if o["status"] == "accepted"]
             state = _log_state(target)
-            mine = [(e["actor"], e["nonce"]) for e in map(json.loads, path.read_text(encoding="utf-8").splitlines())]
-            present = [state["nonces"].get(key) for key in mine]
+            mine = [e["body"]["laborer_id"] for e in map(json.loads, path.read_text(encoding="utf-8").splitlines())]
+            present = [state["laborers"].get(lid) for lid in mine]
+            half_sealed = sum((lid in state["laborers"]) != (lid in state["vault"]) for lid in mine)
             appended = sum(p is not None for p in present)
-            lost = sum(1 for line, seq in accepted_before if state["by_seq"].get(seq) != mine[line - 1])
-            partial = (not state["gapless"]) or state["events"] - state["size"] != extra_events
+            lost = sum(1 for line, seq in accepted_before if state["laborers"].get(mine[line - 1]) != seq)
+            partial = (not state["gapless"]) or state["events"] - state["size"] != extra_events or half_sealed > 0
             check = cli(target.url, target.keys, "verify", "--json", "--workers", "0")
             _dispose()
-            again = cli(target.url, target.keys, "import", str(path), "--json")
+            again = cli(target.url, target.keys, "import", str(path), "--sign", "--json")
             _dispose()
             outcomes = again.json_lines()
             wrong = [o for o, p in zip(outcomes, present, strict=False)
@@ -1613,7 +1631,7 @@ def run_crash(dbs: Databases, backend: str, base: Target, rng: random.Random, po
                      else "after the last append (checkpoint, projections)")  # fmt: skip
             record = {
                 "point": r, "mode": mode, "delay_s": round(delay, 2), "killed": killed, "phase": phase, "reported_accepted": len(accepted_before),
-                "appended_before_kill": appended, "lost": lost, "partial_event": partial,
+                "appended_before_kill": appended, "lost": lost, "partial_event": partial, "vault_mismatch": half_sealed,
                 "verify_after_kill": check.code, "reimport_exit": again.code,
                 "reimport": {"duplicate": sum(o["status"] == "duplicate" for o in outcomes),
                              "accepted": sum(o["status"] == "accepted" for o in outcomes),
