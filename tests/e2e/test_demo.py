@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 
@@ -13,10 +12,8 @@ def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 def test_demo_in_an_empty_folder_then_verify(tmp_path: Path) -> None:
-    started = time.monotonic()
-    result = run(tmp_path, "demo")
+    result = run(tmp_path, "demo")  # its duration is the benchmarks' business, not this test's
     assert result.returncode == 0, result.stderr[-2000:]
-    assert time.monotonic() - started < 120  # the issue's 60 s is measured by hand, not asserted
     out = result.stdout
     assert "试算平衡：0" in out and "防篡改校验：完好" in out and "anomalies show A-" in out
     assert (tmp_path / "ledger.db").is_file() and (tmp_path / "keys" / "operator.pub").is_file()

@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from ledger.canonical import loads_strict
@@ -37,16 +36,22 @@ def test_four_concurrent_importers(db_url: str, tmp_path: Path) -> None:
         files.append(path)
     sc.close()
 
-    start_at = str(time.time() + 2.0)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parents[1]), *sys.path])}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "support.importer", db_url, str(tmp_path / "keys"), str(f),
-             str(tmp_path / f"report-{p}.json"), start_at],
-            env=env, cwd=Path(__file__).parents[1],
+             str(tmp_path / f"report-{p}.json")],
+            env=env, cwd=Path(__file__).parents[1], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
         )  # fmt: skip
         for p, f in enumerate(files)
     ]
+    # A barrier on pipes: every importer has opened its session before any of them appends.
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.close()
     for proc in procs:
         assert proc.wait(timeout=300) == 0
 

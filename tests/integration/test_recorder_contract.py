@@ -19,6 +19,9 @@ from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 from conftest import drop_pg_database, fresh_pg_database
 from ledger.store import LedgerPostgresRecorder, LedgerSQLiteRecorder
 
+# The library's timed cases: speed is measured by benchmarks/ (bench_ingest.py), never asserted.
+NOT_HERE = "a throughput measurement, not a contract: see benchmarks/bench_ingest.py"
+
 
 def join_readers() -> None:
     """Wait for the library's reader threads before the datastore closes.
@@ -51,11 +54,11 @@ class TestLedgerSQLiteRecorder(ApplicationRecorderTestCase[LedgerSQLiteRecorder]
         recorder.create_table()
         return recorder
 
-    def test_concurrent_throughput(self) -> None:  # throughput is measured by benchmarks/
-        pass
+    def test_concurrent_throughput(self) -> None:
+        self.skipTest(NOT_HERE)
 
     def test_performance(self) -> None:
-        pass
+        self.skipTest(NOT_HERE)
 
 
 class TestLedgerPostgresRecorder(ApplicationRecorderTestCase[LedgerPostgresRecorder]):
@@ -81,7 +84,7 @@ class TestLedgerPostgresRecorder(ApplicationRecorderTestCase[LedgerPostgresRecor
         return recorder
 
     def test_concurrent_throughput(self) -> None:
-        pass
+        self.skipTest(NOT_HERE)
 
     def test_performance(self) -> None:
-        pass
+        self.skipTest(NOT_HERE)

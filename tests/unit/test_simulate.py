@@ -12,7 +12,6 @@ import datetime as dt
 import hashlib
 import json
 import re
-import time
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
@@ -172,11 +171,10 @@ def test_progress_is_reported_every_thousand_intents() -> None:
     assert seen == [1000 * k for k in range(1, total // 1000 + 1)] + ([total] if total % 1000 else [])
 
 
-def test_small_scale_is_generated_in_under_five_seconds() -> None:
-    start = time.perf_counter()
+def test_small_scale_is_one_season_of_a_county() -> None:
+    # How fast it is generated is measured by benchmarks/, never asserted here.
     sim = simulate("small", seed=11)
     n = sum(1 for _ in sim.intents())
-    assert time.perf_counter() - start < 5
     assert 4000 <= n <= 10000
 
 
