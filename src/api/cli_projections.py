@@ -207,7 +207,7 @@ def rebuild(
     """Drop and rebuild every projection from seq 0 (重建投影); progress on stderr."""
     from ledger.progress import progress_bar
     from projections.db import engine_for
-    from projections.runner import position, rebuild_only
+    from projections.runner import ProjectionInconsistent, position, rebuild_only
     from projections.runner import rebuild as replay
 
     with session() as s:
@@ -215,8 +215,11 @@ def rebuild(
             from projections.anomalies import TABLES
 
             started = time.monotonic()
-            with progress_bar(say("rebuilding_anomalies"), position(engine_for(s.ledger))) as advance:
-                total = rebuild_only(s.ledger, TABLES, progress=advance)  # up to where the other tables are
+            try:
+                with progress_bar(say("rebuilding_anomalies"), position(engine_for(s.ledger))) as advance:
+                    total = rebuild_only(s.ledger, TABLES, progress=advance)  # up to where the other tables are
+            except ProjectionInconsistent as exc:  # only a full rebuild repairs the other tables
+                fail(say("inconsistent", detail=_problem(exc)), 2)
             took = max(time.monotonic() - started, 1e-6)
             typer.echo(say("rebuilt_anomalies", n=total, s=took, rate=total / took), err=True)
             project(s.ledger, strict=True)  # then whatever the log holds beyond, as every verb does

@@ -363,8 +363,11 @@ def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progres
     load_plugins()
     engine = engine or engine_for(ledger)
     ensure_schema(engine)  # a full reset if the other tables are stale too
+    with engine.connect() as conn:  # before a long replay: tables at odds with their position stop here
+        start = position(conn)
+        _check_position(conn, ledger, start)
     with _without_cyclic_gc() as between_batches:
-        replayed = _replay_only(ledger, engine, tables, position(engine), batch, progress, between_batches)
+        replayed = _replay_only(ledger, engine, tables, start, batch, progress, between_batches)
         return _swap_only(ledger, engine, replayed, progress, between_batches)
 
 
@@ -419,6 +422,7 @@ def _swap_only(ledger: Any, engine: Engine, replayed: _Replayed, progress: Progr
     with _writer(engine) as conn, conn.begin():
         _guard(conn)
         now, _clock, found = _lock_position(conn)
+        _check_position(conn, ledger, now)
         stale = _stale_modules(found, schema_id())
         if stale is None or not set(stale) <= set(redone) or now < replayed.position:
             raise OperationalError("the projections were reset while the replay ran: run the rebuild again")

@@ -21,12 +21,13 @@ from ledger.simulate import simulate
 from ledger.verify import run_verify
 from projections import runner
 from projections import tables as T
+from projections.anomalies import TABLES
 from projections.anomalies import tables as A
 from projections.anomalies.query import list_flags
 from projections.balances import balances
 from projections.db import engine_for
 from projections.integrity import ProjectionMismatch, verify_projections
-from projections.runner import ProjectionInconsistent, catch_up, rebuild
+from projections.runner import ProjectionInconsistent, catch_up, rebuild, rebuild_only
 from support.scenario import Scenario
 
 CLASS = "CLS-2019-640422-001"
@@ -193,6 +194,8 @@ def test_a_rewound_projection_position_is_refused_by_catch_up_with_rebuild_named
         catch_up(sc.ledger)
     assert info.value.problem == "behind" and info.value.facts == {"position": size - 6, "seq": size - 1}
     assert "run `subsidy-ledger rebuild`" in str(info.value)
+    with pytest.raises(ProjectionInconsistent):  # rebuild --anomalies cannot repair it: refused before replaying
+        rebuild_only(sc.ledger, TABLES)
     first = caught(sc).first
     assert (first.table, first.seq, first.kind, first.stored) == ("pj_position", size - 1, "rewound", {"next_seq": size - 6})
 
