@@ -43,6 +43,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -1622,8 +1623,9 @@ def run_crash(dbs: Databases, backend: str, base: Target, rng: random.Random, po
             wrong = [o for o, p in zip(outcomes, present, strict=False)
                      if (p is None and o["status"] != "accepted") or (p is not None and (o["status"], o["seq"]) != ("duplicate", p))]  # fmt: skip
             healed = any("missing checkpoint" in x for x in again.stderr.splitlines())  # the documented heal
-            warned = [x for x in again.stderr.splitlines()
-                      if x.strip() and not x.startswith("import done") and "missing checkpoint" not in x]  # fmt: skip
+            warned = [x for x in again.stderr.replace("\r", "\n").splitlines()
+                      if x.strip() and not x.startswith("import done") and "missing checkpoint" not in x
+                      and not re.search(r"\d+/\d+\s*$", x)]  # progress lines ("catching up projections: 4800/4800")  # fmt: skip
             after = cli(target.url, target.keys, "verify", "--json", "--workers", "0")
             _dispose()
             phase = ("finished before the kill" if not killed else "before any append" if not appended
