@@ -174,6 +174,12 @@ def test_postgres_backup_is_pg_dump_and_restore_pg_restore_then_verify(tmp_path:
         refused = cli(source, keys, "restore", str(dump))
         no_traceback(refused)
         assert refused.returncode == 2 and "refusing to overwrite" in refused.stderr
+        # without pg_dump on PATH: one line giving the command to run, nothing written
+        bare = subprocess.run([sys.executable, "-m", "api", "--db", source, "--keys", str(keys), "backup",
+                               str(tmp_path / "none.dump")], capture_output=True, text=True,
+                              env={**faults.cli_env(), "PATH": str(tmp_path)}, timeout=300)  # fmt: skip
+        assert bare.returncode == 2 and "pg_dump --format=custom" in bare.stderr, bare.stderr
+        assert len(bare.stderr.strip().splitlines()) == 1 and not (tmp_path / "none.dump").exists()
     finally:
         drop_pg_database(source_name)
         drop_pg_database(target_name)
