@@ -1028,7 +1028,7 @@ ATTACKS = [
     Attack("genesis replaced (new admin key), checkpoints re-signed", a_rewrite_genesis),
     Attack("recorded_at column edited", a_recorded_at_column),
     Attack("recorded_at moved out of order, leaf/hash/event/tree fixed", a_recorded_at_order),
-    Attack("…and every later checkpoint re-signed", a_recorded_at_order_resigned),
+    Attack("recorded_at moved out of order, all fixed, later checkpoints re-signed", a_recorded_at_order_resigned),
     Attack("leaf index columns edited (actor, type)", a_leaf_columns),
     Attack("leaf re-pointed at another domain event", a_leaf_originator),
     Attack("projection: balanced forged posting", p_forged_posting, layer="projections"),
