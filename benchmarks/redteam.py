@@ -1898,14 +1898,41 @@ def run_personal_data(dbs: Databases, backend: str, base: Target, rng: random.Ra
         in_db = [what for what, form in forbidden.items()
                  if not what.startswith(("pepper", "vault")) and (form in blob or form.hex().encode() in blob)]  # fmt: skip
         failures += [f"in the database in clear: {x}" for x in in_db[:5]]
+
+        # erasure: by `pii erase`, and by a PersonalDataErased the poverty office signed and imported
+        with target.session() as s:
+            erased = Signer(s, "erase").envelope("pov-xj", "PersonalDataErased",
+                                                 {"laborer_id": "L-P000", "reason": "本人申请删除"})  # fmt: skip
+        _dispose()
+        erase_file = work / f"erase-{backend}.jsonl"
+        _write_lines(erase_file, [erased])
+        imported = cli(target.url, target.keys, "import", str(erase_file), "--json")
+        by_cli = cli(target.url, target.keys, "pii", "erase", "L-P001", "--as", "pov-xj")
+        with target.session() as s:
+            left = {lid: s.ledger.vault_record(lid) is not None for lid in ("L-P000", "L-P001", "L-P002")}
+        _dispose()
+        erased_by_import = imported.code == 0 and not left["L-P000"]
+        erased_by_verb = by_cli.code == 0 and not left["L-P001"]
+        if not erased_by_import:
+            failures.append(f"an imported PersonalDataErased left the vault record readable (import exit {imported.code})")
+        if not erased_by_verb:
+            failures.append(f"`pii erase` left the vault record (exit {by_cli.code}: {by_cli.stderr.strip()[:120]})")
+        if not left["L-P002"]:
+            failures.append("an erasure removed another labourer's record")
+        checks = {"office keystore computes no fingerprint": office_refused,
+                  "no pepper, vault key or number in any export": bool(files) and not leaks,
+                  "no number in the database in clear": not in_db,
+                  "`pii erase` deletes the vault record": erased_by_verb,
+                  "an imported PersonalDataErased deletes the vault record": erased_by_import and left["L-P002"]}  # fmt: skip
         say(f"  [{backend}] personal data: {reversed_}/{people} reversed with the pepper in {attack_s:.2f}s; "
-            f"office refused {office_refused}; export files {len(files)}, leaks {len(leaks)}; db clear {len(in_db)}")  # fmt: skip
+            f"office refused {office_refused}; export files {len(files)}, leaks {len(leaks)}; db clear {len(in_db)}; "
+            f"erased by import {erased_by_import}, by pii erase {erased_by_verb}")  # fmt: skip
         return {"backend": backend, "people": people, "reversed_with_pepper": reversed_, "attack_s": round(attack_s, 3),
                 "registered": len(registered), "reversed_from_log": from_log, "office_keystore": office_files,
                 "office_cannot_fingerprint": office_refused, "office_exit": office_run.code,
                 "office_stderr": office_run.stderr.strip()[:200], "office_reason": (office_out.get("reason") or "")[:200],
                 "export_files": len(files), "export_forms_checked": len(forbidden), "export_leaks": leaks,
-                "database_plaintext": in_db, "failures": failures}  # fmt: skip
+                "database_plaintext": in_db, "checks": checks, "failures": failures}  # fmt: skip
     finally:
         _dispose()
         dbs.drop(target)
@@ -1960,8 +1987,8 @@ def summarise(result: dict[str, Any]) -> list[dict[str, Any]]:
                                         for x in c)})  # fmt: skip
     if "personal_data" in result:
         p = result["personal_data"]
-        checks = 3 * len(p)  # office cannot fingerprint, exports clean, database clean
-        failed = sum(bool(x["failures"]) for x in p)
+        checks = sum(len(x["checks"]) for x in p)
+        failed = sum(not ok for x in p for ok in x["checks"].values())
         rows.append({"row": "personal data", "tried": checks, "held": checks - failed, "failed": failed,
                      "notes": "; ".join(f"{x['backend']}: with the pepper {x['reversed_with_pepper']}/{x['people']} ID "
                                         f"numbers reversed in {x['attack_s']} s (from the log: {x['reversed_from_log']}/"
