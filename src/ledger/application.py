@@ -385,7 +385,13 @@ class Ledger(Application[UUID]):
                 raw_key = b64decode_strict(env.raw["body"]["public_key"])
                 ledger.keys.append((key_id_of(raw_key), env.raw["body"]["actor_id"], seq))
             if item.vault is not None:
+                if item.vault[0] in ledger.erased:  # stored again after an erasure in this batch
+                    ledger.erased.remove(item.vault[0])
                 ledger.vault.append((item.vault[0], env.actor, item.vault[1], item.vault[2]))
+            if env.type == "PersonalDataErased":  # whether by `pii erase`, import or submit
+                subject_id = env.raw["body"]["laborer_id"]
+                ledger.vault = [v for v in ledger.vault if v[0] != subject_id]
+                ledger.erased.append(subject_id)
             batch[(env.actor, env.nonce)] = (seq, leaf)
             out.append(Outcome("accepted", seq))
             seq += 1
@@ -439,9 +445,6 @@ class Ledger(Application[UUID]):
             "SELECT registered_by, nonce, ciphertext FROM pii_vault WHERE subject_id = ?", (subject_id,)
         )
         return None if row is None else (str(row[0]), bytes(row[1]), bytes(row[2]))
-
-    def erase_vault(self, subject_id: str) -> None:
-        self.sql.execute("DELETE FROM pii_vault WHERE subject_id = ?", (subject_id,))
 
     # --- metadata ---------------------------------------------------------------------------------------
     def meta(self, name: str) -> str | None:

@@ -302,9 +302,8 @@ class Session:
         laborer = self.ledger.lookup(Laborer, laborer_id)
         if laborer.exists and laborer.erased and self.ledger.vault_record(laborer_id) is None:
             raise AlreadyErased(laborer_id, laborer.erased_seq)
-        outcome = self.record(as_actor, "PersonalDataErased", {"laborer_id": laborer_id, "reason": reason})
-        self.ledger.erase_vault(laborer_id)
-        return outcome
+        # The vault record goes in the transaction that records the erasure (Ledger.append).
+        return self.record(as_actor, "PersonalDataErased", {"laborer_id": laborer_id, "reason": reason})
 
 
 def _refusal(outcome: Outcome) -> Refused:

@@ -40,6 +40,7 @@ class Append:
     keys: list[tuple[str, str, int]] = field(default_factory=list)  # (key_id, actor_id, seq)
     vault: list[tuple[str, str, bytes, bytes]] = field(default_factory=list)
     # (subject_id, registered_by, nonce, ciphertext): personal data, never in the log
+    erased: list[str] = field(default_factory=list)  # subjects whose PersonalDataErased is in this batch
 
 
 LEDGER_TABLES = [
@@ -95,6 +96,8 @@ def _insert_ledger(cursor: Any, ledger: Append, mark: str) -> None:
         cursor.executemany(f"INSERT INTO ledger_tree VALUES ({q},{q},{q})", ledger.nodes)
     if ledger.keys:
         cursor.executemany(f"INSERT INTO ledger_keys VALUES ({q},{q},{q})", ledger.keys)
+    if ledger.erased:  # the erasure and the deletion commit together, however the event arrived
+        cursor.executemany(f"DELETE FROM pii_vault WHERE subject_id = {q}", [(s,) for s in ledger.erased])
     if ledger.vault:
         cursor.executemany(
             f"DELETE FROM pii_vault WHERE subject_id = {q}", [(v[0],) for v in ledger.vault]

@@ -110,3 +110,24 @@ def test_erasure_leaves_every_earlier_leaf_and_root_unchanged(sc: Scenario) -> N
     assert sc.ledger.vault_record("L-0042") is None
     with pytest.raises(Exception, match="no personal data"):
         sc.session.show_pii("L-0042", "pov-xj", "核实")
+
+
+def test_erasure_that_arrives_by_import_deletes_the_vault_record_in_its_own_transaction(sc: Scenario) -> None:
+    # Found by the state machine: only `pii erase` deleted the record, so a PersonalDataErased
+    # signed at the poverty office's own desk and imported left the data readable.
+    sc.ledger.append([sc.session.signer().sign(_intent())])
+    assert sc.ledger.vault_record("L-0042") is not None
+    erased = sc.envelope("pov-xj", "PersonalDataErased", {"laborer_id": "L-0042", "reason": "本人申请删除"})
+    outcomes = list(sc.session.import_lines([json.dumps(erased, ensure_ascii=False)], sign=False))
+    assert [o.status for _, o in outcomes] == ["accepted"]
+    assert sc.ledger.vault_record("L-0042") is None
+    with pytest.raises(Exception, match="no personal data"):
+        sc.session.show_pii("L-0042", "pov-xj", "核实")
+
+
+def test_registration_and_erasure_in_one_batch_leave_no_record(sc: Scenario) -> None:
+    registered = sc.session.signer().sign(_intent())
+    erased = sc.session.signer().sign({"actor": "pov-xj", "type": "PersonalDataErased", "at": "2019-03-03T10:00:00+08:00",
+                                       "body": {"laborer_id": "L-0042", "reason": "登记有误"}})  # fmt: skip
+    assert [o.status for o in sc.ledger.append([registered, erased])] == ["accepted", "accepted"]
+    assert sc.ledger.vault_record("L-0042") is None

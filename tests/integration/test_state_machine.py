@@ -98,10 +98,9 @@ AT = "2019-05-01T10:00:00+08:00"
 MALFORMED = {"invalid_json", "invalid_field"}
 PERSON = {"name": "马秀兰", "id_number": "64042219850601242X", "phone": "13995412345",
           "bank_account": "6228480078123456789"}  # fmt: skip
-# What the ledger does today: only ``pii erase`` deletes the vault record; a PersonalDataErased
-# envelope that arrives by import or submit is recorded and the record stays readable (reported
-# in docs/security.md "Fuzzing"). Set True when append erases it too.
-IMPORTED_ERASURE_CLEARS_VAULT = False
+# A PersonalDataErased deletes the vault record in its own transaction however it arrives — by
+# ``pii erase``, import or submit (the fuzzing found an imported one left the record readable).
+IMPORTED_ERASURE_CLEARS_VAULT = True
 # Kinds of line an import or a submission carries, valid and invalid.
 KINDS = ["new", "new", "new", "new", "new", "new", "tampered", "retired_key", "foreign_key", "ghost_actor", "ghost_key",
          "future", "malformed", "nonce_reuse", "resend", "resend", "intent", "intent", "intent", "intent_again"]  # fmt: skip
