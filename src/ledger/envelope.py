@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.canonical import canonical, check_value
-from ledger.errors import DateOutOfRange, InvalidField, InvalidJSON, SignatureInvalid
+from ledger.errors import DateOutOfRange, EnvelopeTooLarge, InvalidField, InvalidJSON, SignatureInvalid
 from ledger.schema import (
     Body,
     business_date,
@@ -34,6 +34,10 @@ try:  # libsodium verifies ~2.7× faster than OpenSSL (LIMITS.md); same RFC 8032
     from nacl.exceptions import BadSignatureError as _SodiumBad
 except ImportError:  # pragma: no cover - PyNaCl is a declared dependency
     _sodium_open = None  # type: ignore[assignment]
+
+# EVENTS.md: an envelope over 60 KiB is refused — its leaf (the envelope plus seq and
+# recorded_at) must fit a C2SP tlog-tiles entry bundle, whose entries have a 2-byte length.
+MAX_ENVELOPE_BYTES = 60 * 1024
 
 ENVELOPE_KEYS = frozenset({"v", "type", "actor", "key_id", "at", "nonce", "body", "sig"})
 OPTIONAL_KEYS = frozenset({"officer"})
@@ -152,7 +156,14 @@ class Envelope:
                     raise Base64Invalid("not 32 bytes")
             except Base64Invalid as exc:
                 raise InvalidField(f"body.public_key: {exc}") from None
-        return cls(obj, obj["type"], actor, key_id, at, nonce, body, sig, officer)
+        envelope = cls(obj, obj["type"], actor, key_id, at, nonce, body, sig, officer)
+        # The canonical bytes are needed anyway (signature, leaf) and cached: the check is free.
+        if not recorded and len(envelope.canonical_bytes) > MAX_ENVELOPE_BYTES:
+            raise EnvelopeTooLarge(
+                f"envelope is {len(envelope.canonical_bytes):,} bytes of canonical JSON, over the"
+                f" {MAX_ENVELOPE_BYTES:,} (60 KiB) a leaf may carry (envelope_too_large)"
+            )
+        return envelope
 
     @cached_property
     def signing_bytes(self) -> bytes:

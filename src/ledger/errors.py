@@ -124,6 +124,12 @@ class FromTheFuture(Refused):
     code = "at_in_future"
 
 
+class EnvelopeTooLarge(Malformed):
+    """An envelope whose canonical JSON exceeds 60 KiB: its leaf would not fit a C2SP entry bundle."""
+
+    code = "envelope_too_large"
+
+
 class DateOutOfRange(Malformed):
     """A date, month or timestamp after 2099-12-31: not a date of this programme's world."""
 

@@ -238,3 +238,24 @@ def test_import_json_reports_both_refusals_by_code(sc: Scenario, db_url: str, tm
             "personal_data_in_text" in rows[2]["reason"]] == [True, True, True]  # fmt: skip
     assert ID not in result.stdout + result.stderr
     assert sc.ledger.size() == size
+
+
+# --- envelope_too_large (EVENTS.md; found missing by benchmarks/redteam.py) --------------------------
+def _attendance(sc: Scenario, rows: int) -> dict[str, Any]:
+    trainees = [{"laborer_id": f"L-{n:06d}", "theory_hours": 2, "practical_hours": 6} for n in range(rows)]
+    return sc.envelope("inst-xj", "AttendanceRecorded", {"class_id": "C-1", "date": "2019-04-08", "trainees": trainees})
+
+
+def test_envelope_over_60_kib_refused_envelope_too_large(sc: Scenario) -> None:
+    from ledger.canonical import canonical
+    from ledger.envelope import MAX_ENVELOPE_BYTES
+
+    big = _attendance(sc, 1200)  # every field valid; 72 KiB of canonical JSON
+    assert len(canonical(big)) > MAX_ENVELOPE_BYTES
+    size = sc.ledger.size()
+    outcome = sc.submit(big)
+    assert outcome.status == "refused" and outcome.code == "envelope_too_large", outcome
+    assert sc.ledger.size() == size
+    fits = _attendance(sc, 900)  # 54 KiB: judged on, refused only for its unknown class
+    assert len(canonical(fits)) < MAX_ENVELOPE_BYTES
+    assert sc.submit(fits).code != "envelope_too_large"
