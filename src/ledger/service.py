@@ -288,7 +288,15 @@ class Session:
         self.record(as_actor, "PersonalDataAccessed", {"laborer_id": laborer_id, "purpose": purpose})
         row = self.ledger.vault_record(laborer_id)
         if row is None:
-            raise OperationalError(f"no personal data held for {laborer_id} (never stored or erased)")
+            laborer = self.ledger.lookup(Laborer, laborer_id)
+            if laborer.erased:
+                raise OperationalError(f"no personal data held for {laborer_id}: erased at seq {laborer.erased_seq}")
+            # The log cannot say whether this registration sealed a record (it was signed with or
+            # without pii), so say both possibilities rather than call a deletion an erasure.
+            raise OperationalError(
+                f"no personal data held for {laborer_id}, and the log holds no erasure of it: it was"
+                " registered without personal data, or its record was deleted outside the ledger"
+            )
         return Vault(self.keys.vault_key).open(laborer_id, row[1], row[2])
 
     def payee_account(self, account: str) -> str:

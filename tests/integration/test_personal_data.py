@@ -131,3 +131,15 @@ def test_registration_and_erasure_in_one_batch_leave_no_record(sc: Scenario) -> 
                                        "body": {"laborer_id": "L-0042", "reason": "登记有误"}})  # fmt: skip
     assert [o.status for o in sc.ledger.append([registered, erased])] == ["accepted", "accepted"]
     assert sc.ledger.vault_record("L-0042") is None
+
+
+def test_vault_row_deleted_with_sql_is_not_called_an_erasure(sc: Scenario) -> None:
+    # The red team's unlogged erasure: the log cannot tell which registrations sealed a record,
+    # but `pii show` must not pass a deletion off as an erasure.
+    sc.ledger.append([sc.session.signer().sign(_intent())])
+    sc.ledger.sql.execute("DELETE FROM pii_vault WHERE subject_id = ?", ("L-0042",))
+    with pytest.raises(Exception, match="the log holds no erasure of it"):
+        sc.session.show_pii("L-0042", "pov-xj", "核实")
+    sc.session.erase_pii("L-0042", "pov-xj", "本人申请")
+    with pytest.raises(Exception, match=r"erased at seq \d+"):
+        sc.session.show_pii("L-0042", "pov-xj", "核实")
