@@ -602,6 +602,10 @@ def postgres_lost_mid_import(lines: int, work: Path) -> dict[str, Any]:
         templates = prepare(dbs, work, lines)
         db = copy(dbs, templates.actors)
         out: dict[str, Any] = {"problems": []}
+        from ledger.application import Ledger
+
+        opened = Ledger.open(db.url)  # a ledger already open when the server goes (a long-lived process)
+        opened.size()
         with subprocess.Popen([sys.executable, "-m", "api", "--db", db.url, "--keys", str(db.keys),
                                "import", "--sign", str(templates.lines_file)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True, env=cli_env(), start_new_session=True) as proc:  # fmt: skip
@@ -614,6 +618,7 @@ def postgres_lost_mid_import(lines: int, work: Path) -> dict[str, Any]:
                             break
                         time.sleep(0.01)
                 server.stop("immediate")
+                out["problems"] += open_ledger_problems(opened)
                 err = proc.communicate(timeout=120)[1]
             finally:
                 if proc.poll() is None:
@@ -635,6 +640,21 @@ def postgres_lost_mid_import(lines: int, work: Path) -> dict[str, Any]:
 
         dispose_engines()
         return out
+
+
+def open_ledger_problems(ledger: Any) -> list[str]:
+    """A read on a ledger whose server went away raises the ledger's OperationalError ("database error")."""
+    from ledger.errors import OperationalError
+
+    try:
+        ledger.size()
+    except OperationalError as exc:
+        return [] if str(exc).startswith("database error:") else [f"lost server: {exc}"]
+    except Exception as exc:  # what the CLI would call an internal error
+        return [f"lost server under a read: {type(exc).__module__}.{type(exc).__name__}, not OperationalError"]
+    finally:
+        ledger.close()
+    return ["a read succeeded on a stopped server"]
 
 
 # --- SQLite on a full disk: a file-size limit for the child -------------------------------------------------

@@ -16,6 +16,7 @@ exactly like their parents.
 
 from __future__ import annotations
 
+import sqlite3
 import urllib.parse
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+import psycopg
+from eventsourcing.persistence import InterfaceError, StoredEvent
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
@@ -223,11 +226,15 @@ class SQL:
 
     @contextmanager
     def cursor(self, *, commit: bool = False) -> Iterator[Any]:
-        with self.datastore.transaction(commit=commit) as cur:
+        with _database_errors(), self.datastore.transaction(commit=commit) as cur:
             yield _Cursor(cur, self._q)
 
     def all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """One read statement in autocommit mode: no BEGIN/ROLLBACK round trips around it."""
+        with _database_errors():
+            return self._all(statement, params)
+
+    def _all(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         if self.postgres:
             with self.datastore.get_connection() as conn:
                 return [_row(r) for r in conn.execute(self._q(statement), tuple(params)).fetchall()]
@@ -257,6 +264,20 @@ class _Cursor:
 
     def fetchall(self) -> list[tuple[Any, ...]]:
         return [_row(r) for r in self._cursor.fetchall()]
+
+
+_LOST = (StoreOperationalError, InterfaceError, sqlite3.OperationalError, psycopg.OperationalError)
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """A lost server or a full disk under a read or a small write: an operational error (exit 2),
+    not an internal one (issue 12: a PostgreSQL server stopped mid-import surfaced as one)."""
+    try:
+        yield
+    except _LOST as exc:
+        text = str(exc).strip() or type(exc).__name__
+        raise OperationalError(f"database error: {text.splitlines()[0]}") from None
 
 
 def _row(row: Any) -> tuple[Any, ...]:
