@@ -973,7 +973,7 @@ def p_claim_paid(a: Attacker) -> dict[str, Any]:
 
 def v_vault_delete(a: Attacker) -> dict[str, Any]:
     a.sql.execute("DELETE FROM pii_vault WHERE subject_id = ?", ("L-0042",))
-    return {"seq": a.info["L-0042"]}
+    return {"seq": None}  # not a leaf: the read names the labourer
 
 
 def v_vault_swap(a: Attacker) -> dict[str, Any]:
@@ -1093,9 +1093,13 @@ def run_tamper(dbs: Databases, backend: str, base: Target, info: dict[str, Any])
             if not caught and attack.layer == "vault":
                 shown = cli(target.url, target.keys, "pii", "show", "L-0042", "--as", "pov-xj", "--json")
                 record["pii_show"] = {"exit": shown.code, "stderr": shown.stderr.strip()[:200]}
-                # An altered record that no longer opens is refused at read time; a deleted one is only
-                # caught if something says it went missing without a PersonalDataErased.
-                caught = attack.name.startswith("vault ciphertext") and shown.code != 0 and shown.traceback is None
+                # An altered record no longer opens: refused at read time. A deleted one cannot be seen by
+                # verify (the log does not say which registrations sealed a record); it is exposed at read
+                # time only if `pii show` does not pass it off as an erasure the log recorded.
+                said = shown.stderr.lower()
+                exposed = ("fails authentication" in said if attack.name.startswith("vault ciphertext")
+                           else "no erasure" in said or "outside the ledger" in said)  # fmt: skip
+                caught = shown.code != 0 and shown.traceback is None and exposed
                 record["caught_by"] = "pii show (read time)" if caught else None
             record["caught"] = bool(caught and record.get("traceback") is None)
             want = record["expected_seq"]
@@ -1422,6 +1426,9 @@ def _counts(target: Target) -> tuple[int, ...]:
     return tuple(counts)
 
 
+NAMED_CODES = ("date_out_of_range", "personal_data_in_text", "envelope_too_large")  # reasons that carry their code
+
+
 def _judge(bad: Bad, run: Run, before: tuple[int, ...], after: tuple[int, ...]) -> dict[str, Any]:
     outcomes = run.json_lines()
     refusals = [o for o in outcomes if o.get("status") == "refused"]
@@ -1445,7 +1452,7 @@ def _judge(bad: Bad, run: Run, before: tuple[int, ...], after: tuple[int, ...]) 
     if run.code == 2 and len(errors) != 1:
         problems.append(f"{len(errors)} error lines on stderr")
     reason = refusals[0]["reason"] if refusals else (errors[0] if errors else run.stdout.strip()[:200])
-    if bad.code in ("date_out_of_range", "personal_data_in_text") and refusals and bad.code not in (reason or ""):
+    if bad.code in NAMED_CODES and refusals and bad.code not in (reason or ""):
         problems.append(f"reason does not name {bad.code}")
     return {"kind": bad.name, "exit": run.code, "reason": (reason or "")[:240], "clear": not problems,
             "problems": problems, "expected_code": bad.code}  # fmt: skip
