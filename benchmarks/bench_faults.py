@@ -726,9 +726,7 @@ def split(total: int, backends: list[str]) -> dict[str, dict[str, int]]:
     return plans
 
 
-def main() -> None:
-    from common import backends
-
+def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--points", type=int, default=100, help="kill points in all (split over commands and backends)")
@@ -736,7 +734,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--no-server-faults", action="store_true", help="skip the private-server and full-disk runs")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    from common import backends
+
+    args = arguments().parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # a stopped campaign still drops its databases
     chosen = backends(args.backend)
     points: list[Point] = []

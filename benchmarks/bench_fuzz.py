@@ -133,15 +133,19 @@ def stateful(examples: int, steps: int, backend: str) -> dict[str, Any]:
             "seconds": round(time.perf_counter() - started, 1), "outcomes": dict(sorted(machine.SEEN.items()))}  # fmt: skip
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--stateful", type=int, default=0, metavar="N", help="state-machine examples per backend")
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--json", action="store_true")
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
     report: dict[str, Any] = {}
     if args.cases:
         report["envelopes"] = campaign(args.seed, args.cases)

@@ -12,6 +12,9 @@ is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without 
   PostgreSQL databases ``bench_rebuild_<size>``) that the next step reuses;
 * ``bench_verify.py``  — ``verify`` of those ledgers vs the Ed25519 limit × cores;
 * ``bench_proofs.py``  — inclusion / consistency proof latency p50/p99;
+* ``bench_fuzz.py`` — the structured envelope fuzzer (crashes must be 0) and long state-machine runs;
+* ``bench_faults.py`` — kill -9 at random points of import, rebuild and checkpoint, a lost PostgreSQL
+  server and a full disk (failures must be 0);
 * ``bench_detection.py`` — recall and precision of the anomaly rules on the simulator's
   injected truth (small scale; the city too without ``--quick``).
 
@@ -73,7 +76,11 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             ],
         ),
         ("detection", ["bench_detection.py", "--json", *([] if quick else ["--city"])]),
-    ]
+        # issue 12: the envelope fuzzer (100k cases) and the kill -9 / lost-server / full-disk campaign
+        ("fuzz", ["bench_fuzz.py", "--json", "--cases", "20000" if quick else "100000"]),
+        ("faults", ["bench_faults.py", "--json", "--points", "12" if quick else "100",
+                    *(["--lines", "1000"] if quick else [])]),
+    ]  # fmt: skip
     return steps
 
 
