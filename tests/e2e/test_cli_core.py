@@ -3,21 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from support.cli import cli
 from support.xiji import ACTORS, EXAMPLE
-
-
-def cli(cwd: Path, *args: str, stdin: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "api", *args], cwd=cwd, input=stdin, capture_output=True, text=True,
-        env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0", **(env or {})}, timeout=300,
-    )  # fmt: skip
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:

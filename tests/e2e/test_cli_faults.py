@@ -15,24 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import cli, one_line_error
 from support.xiji import ACTORS, EXAMPLE
-
-SRC = Path(__file__).resolve().parents[2] / "src"
-
-
-def cli(cwd: Path, *args: str, stdin: str | None = None, db: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0"}
-    if db is not None:
-        env["LEDGER_DB"] = db
-    return subprocess.run([sys.executable, "-m", "api", *args], cwd=cwd, input=stdin, capture_output=True,
-                          text=True, env=env, timeout=300)  # fmt: skip
 
 
 def no_traceback(result: subprocess.CompletedProcess) -> None:
     assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
 
 
-def one_line_error(result: subprocess.CompletedProcess) -> str:
+def last_error_line(result: subprocess.CompletedProcess) -> str:
+    """The error line a stopped command ends with (a stopped import prints its summary first)."""
     no_traceback(result)
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert lines, "expected an error on stderr"
@@ -80,7 +72,7 @@ def test_5000_digit_integer_literal_is_refused_not_an_internal_error(ledger_dir:
     assert rows[1]["reason"].startswith("integer 99999999999999999999…(5000 characters) is outside")
     assert _latest_checkpoint_size(ledger_dir) == _size(ledger_dir)  # the import still signed its checkpoint
     submitted = cli(ledger_dir, "submit", "-", stdin=text)
-    assert submitted.returncode == 1 and "outside ±(2^53−1)" in one_line_error(submitted)
+    assert "outside ±(2^53−1)" in one_line_error(submitted, 1)
 
 
 def test_internal_error_mid_import_reports_every_handled_line_and_signs_a_checkpoint(ledger_dir: Path,
@@ -107,7 +99,7 @@ def test_internal_error_mid_import_reports_every_handled_line_and_signs_a_checkp
                             cwd=ledger_dir, capture_output=True, text=True, timeout=300,
                             env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0"})  # fmt: skip
     assert result.returncode == 2
-    error = one_line_error(result)
+    error = last_error_line(result)
     assert error.startswith("错误: 内部错误: line") and f"line {stop_at}: RuntimeError: injected bug" in error
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["line"] for r in rows] == list(range(1, stop_at))  # every line before it, reported
@@ -161,16 +153,14 @@ def test_bom_gets_a_clear_reason(ledger_dir: Path, tmp_path: Path) -> None:
 
 def test_import_of_a_folder_says_it_is_a_folder(ledger_dir: Path, tmp_path: Path) -> None:
     result = cli(ledger_dir, "import", str(tmp_path))
-    assert result.returncode == 2
-    assert one_line_error(result) == f"错误: {tmp_path} 是文件夹，不是文件：请给出一个 JSON Lines 文件"
+    assert one_line_error(result, 2) == f"错误: {tmp_path} 是文件夹，不是文件：请给出一个 JSON Lines 文件"
 
 
 @pytest.mark.parametrize("verb", [["log"], ["verify"], ["checkpoint", "show"], ["balances"], ["anomalies"],
                                   ["proof", "inclusion", "0"], ["import", "-"], ["pii", "show", "L-1", "--as", "x"]])  # fmt: skip
 def test_read_only_verbs_never_create_a_database(tmp_path: Path, verb: list[str]) -> None:
     result = cli(tmp_path, *verb, stdin="")
-    assert result.returncode == 2
-    assert "处没有账本" in one_line_error(result)
+    assert "处没有账本" in one_line_error(result, 2)
     assert list(tmp_path.iterdir()) == []  # no ledger.db, no keys/
 
 
@@ -181,8 +171,8 @@ def test_read_only_verbs_never_create_a_postgres_ledger(tmp_path: Path) -> None:
     require_postgres()
     url, name = fresh_pg_database()
     try:
-        result = cli(tmp_path, "log", db=url)
-        assert result.returncode == 2 and "处没有账本" in one_line_error(result)
+        result = cli(tmp_path, "log", env={"LEDGER_DB": url})
+        assert "处没有账本" in one_line_error(result, 2)
         import psycopg
 
         with psycopg.connect(url) as conn:

@@ -3,32 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from support.cli import cli, one_line_error
 from support.xiji import ACTORS, EXAMPLE
-
-
-def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "api", *args], cwd=cwd, capture_output=True, text=True,
-        env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0"}, timeout=300,
-    )  # fmt: skip
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
-    return result
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], status: int) -> str:
-    assert result.returncode == status, (result.stdout, result.stderr)
-    lines = [x for x in result.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

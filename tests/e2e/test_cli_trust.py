@@ -7,10 +7,7 @@ SQLite file with the operator's own keys (``support.rewrite``), as in the attack
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,26 +15,11 @@ from pathlib import Path
 import pytest
 
 from support import rewrite
+from support.cli import cli, one_line_error
 from support.scenario import Scenario
 from support.xiji import ACTORS, EXAMPLE, INSPECTOR
 
 HOURS = (b'"theory_hours": 2', b'"theory_hours": 3')
-
-
-def cli(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [sys.executable, "-m", "api", *args], cwd=cwd, capture_output=True, text=True,
-        env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0"}, timeout=300,
-    )  # fmt: skip
-    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout, result.stderr
-    return result
-
-
-def one_line_error(result: subprocess.CompletedProcess[str], status: int) -> str:
-    assert result.returncode == status, (result.stdout, result.stderr)
-    lines = [x for x in result.stderr.splitlines() if x.strip()]
-    assert len(lines) == 1, result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
