@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import cli
+from support.cli import cli, make_ledger
 from support.xiji import ACTORS, EXAMPLE
 
 
@@ -18,12 +18,7 @@ def no_traceback(result: subprocess.CompletedProcess) -> None:
 
 @pytest.fixture(scope="module")
 def ledger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = tmp_path_factory.mktemp("cli")
-    assert cli(cwd, "init").returncode == 0
-    for actor_id, role, code, name in ACTORS:
-        r = cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name)
-        assert r.returncode == 0, r.stderr
-    return cwd
+    return make_ledger(tmp_path_factory.mktemp("cli"), ACTORS)
 
 
 def test_import_sign_then_reimport_records_nothing_twice(ledger_dir: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import cli, one_line_error
+from support.cli import cli, make_ledger, one_line_error
 from support.xiji import ACTORS, EXAMPLE
 
 
@@ -33,12 +33,7 @@ def last_error_line(result: subprocess.CompletedProcess) -> str:
 
 @pytest.fixture(scope="module")
 def ledger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = tmp_path_factory.mktemp("faults")
-    assert cli(cwd, "init").returncode == 0
-    for actor_id, role, code, name in ACTORS:
-        r = cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name)
-        assert r.returncode == 0, r.stderr
-    return cwd
+    return make_ledger(tmp_path_factory.mktemp("faults"), ACTORS)
 
 
 def _intents() -> list[str]:

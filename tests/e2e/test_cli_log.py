@@ -9,18 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from support.cli import cli, one_line_error
+from support.cli import cli, make_ledger, one_line_error
 from support.xiji import ACTORS, EXAMPLE
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = tmp_path_factory.mktemp("cli-log")
-    assert cli(cwd, "init").returncode == 0
-    for actor_id, role, code, name in ACTORS:
-        assert cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
-    assert cli(cwd, "import", "--sign", str(EXAMPLE)).returncode == 0
-    return cwd
+    return make_ledger(tmp_path_factory.mktemp("cli-log"), ACTORS, example=EXAMPLE)
 
 
 @pytest.fixture

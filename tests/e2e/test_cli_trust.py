@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from support import rewrite
-from support.cli import cli, one_line_error
+from support.cli import cli, make_ledger, one_line_error
 from support.scenario import Scenario
 from support.xiji import ACTORS, EXAMPLE, INSPECTOR
 
@@ -24,12 +24,7 @@ HOURS = (b'"theory_hours": 2', b'"theory_hours": 3')
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = tmp_path_factory.mktemp("cli-trust")
-    assert cli(cwd, "init").returncode == 0
-    for actor_id, role, code, name in [*ACTORS, INSPECTOR]:
-        assert cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
-    assert cli(cwd, "import", "--sign", str(EXAMPLE)).returncode == 0
-    return cwd
+    return make_ledger(tmp_path_factory.mktemp("cli-trust"), [*ACTORS, INSPECTOR], example=EXAMPLE)
 
 
 @pytest.fixture

@@ -24,3 +24,15 @@ def one_line_error(result: subprocess.CompletedProcess[str], status: int) -> str
     lines = [x for x in result.stderr.splitlines() if x.strip()]
     assert len(lines) == 1, result.stderr
     return lines[0]
+
+
+def make_ledger(cwd: Path, actors: list[tuple[str, str, str, str]], *, example: Path | None = None) -> Path:
+    """``init``, then ``actor add`` for each of ``actors``, then ``import --sign example`` if given."""
+    assert cli(cwd, "init").returncode == 0
+    for actor_id, role, code, name in actors:
+        added = cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name)
+        assert added.returncode == 0, added.stderr
+    if example is not None:
+        imported = cli(cwd, "import", "--sign", str(example))
+        assert imported.returncode == 0, imported.stderr
+    return cwd
