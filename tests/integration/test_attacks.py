@@ -35,6 +35,7 @@ from ledger.verify import (
     TrustAnchorMismatch,
     run_verify,
 )
+from support.rewrite import rebuild_tree
 from support.scenario import Scenario
 
 XIJI_CLASS = "CLS-2019-640422-001"
@@ -140,15 +141,6 @@ def set_event_envelope(sc: Scenario, seq: int, envelope: dict[str, Any], new_seq
 def forget_leaf_hashes(sc: Scenario) -> None:
     """A verifier that kept only trusted.json, not the leaf hashes beside it."""
     (sc.session.keys.root / "trusted.leaves").unlink()
-
-
-def rebuild_tree(sc: Scenario) -> None:
-    """Recompute every Merkle node from the stored leaf hashes, as a careful attacker would."""
-    hashes = [bytes(r[0]) for r in sc.ledger.sql.all("SELECT leaf_hash FROM ledger_leaves ORDER BY seq")]
-    nodes = merkle.CompactRange().extend(hashes)
-    with sc.ledger.sql.cursor(commit=True) as cur:
-        cur.execute("DELETE FROM ledger_tree")
-        cur.executemany("INSERT INTO ledger_tree VALUES (?, ?, ?)", nodes)
 
 
 def rewrite_leaf(sc: Scenario, seq: int, leaf: bytes, *, fix_hash: bool = True) -> None:
