@@ -32,14 +32,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
-from ledger.pii import payee_account  # noqa: E402
+from ledger.keys.vault import payee_account  # noqa: E402
 from ledger.service import Session  # noqa: E402
-from ledger.simulate import simulate  # noqa: E402
 from projections import anomalies as detection  # noqa: E402
 from projections.anomalies.query import list_flags  # noqa: E402
 from projections.db import engine_for  # noqa: E402
-from projections.registry import REGISTRY, load_plugins  # noqa: E402
-from projections.runner import catch_up, rebuild, snapshot  # noqa: E402
+from projections.runner.catchup import catch_up, rebuild, snapshot  # noqa: E402
+from projections.runner.registry import REGISTRY, load_plugins  # noqa: E402
+from simulator.simulate import simulate  # noqa: E402
 
 
 def build(folder: Path, scale: str, seed: int, misuse_rate: float) -> Session:

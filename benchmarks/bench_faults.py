@@ -141,7 +141,7 @@ class Templates:
 
 def simulated_intents(count: int) -> list[str]:
     """``count`` intent lines (JSON) of the simulator's small season, for ``import --sign``."""
-    from ledger.simulate import simulate
+    from simulator.simulate import simulate
 
     out: list[str] = []
     for intent in simulate("small", seed=7, misuse_rate=0.0).intents():
@@ -155,11 +155,11 @@ def simulated_intents(count: int) -> list[str]:
 def prepare(dbs: Databases, folder: Path, lines: int) -> Templates:
     """The two templates and the JSONL file of ``lines`` intents (lines beyond go to EXTRA)."""
     from ledger.application import Item
+    from ledger.keys.signing import parse_line
     from ledger.service import Session
-    from ledger.signing import parse_line
-    from ledger.simulate import simulate
     from projections.db import dispose_engines
-    from projections.runner import catch_up
+    from projections.runner.catchup import catch_up
+    from simulator.simulate import simulate
 
     intents = simulated_intents(lines + EXTRA)
     if len(intents) < lines + EXTRA:
@@ -392,7 +392,7 @@ def projection_problems(url: str, timing: list[float] | None = None) -> list[str
     from ledger.application import Ledger
     from projections import tables as T
     from projections.db import dispose_engines, engine_for
-    from projections.runner import catch_up, rebuild
+    from projections.runner.catchup import catch_up, rebuild
 
     ledger = Ledger.open(url)
     try:
@@ -414,7 +414,7 @@ def projection_problems(url: str, timing: list[float] | None = None) -> list[str
 def projection_position(url: str) -> int:
     from ledger.application import Ledger
     from projections.db import dispose_engines, engine_for
-    from projections.runner import position
+    from projections.runner.catchup import position
 
     ledger = Ledger.open(url)
     try:

@@ -7,7 +7,7 @@
 Envelope parsing: ``tests/support/fuzz.py`` mutates valid signed envelopes (byte flips,
 truncation, duplicated keys, floats, huge integers, deep nesting, lone surrogates, wrong types,
 extra or missing fields, unicode oddities, a BOM, long strings, base64 variants…) and feeds each
-case to what ``import`` runs per line without a database (``ledger.signing.parse_line``). The
+case to what ``import`` runs per line without a database (``ledger.keys.signing.parse_line``). The
 oracle: a valid envelope (whose canonical bytes, business date and subjects then compute), or a
 refusal with the ledger's reason code — anything else is a crash. Printed: cases, cases/s of the
 parse + validation (generating the cases is timed apart), the refusal codes and distinct reason
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from ledger.errors import Refused  # noqa: E402
-from ledger.signing import parse_line  # noqa: E402
+from ledger.keys.signing import parse_line  # noqa: E402
 from support import fuzz  # noqa: E402
 
 

@@ -35,10 +35,10 @@ from eventsourcing.application import Application  # noqa: E402
 from eventsourcing.domain import Aggregate  # noqa: E402
 
 from ledger.application import verify_many  # noqa: E402
-from ledger.envelope import Envelope  # noqa: E402
+from ledger.domain.envelope import Envelope  # noqa: E402
+from ledger.keys.signing import parse_line  # noqa: E402
+from ledger.persistence.store import DatabaseURL  # noqa: E402
 from ledger.service import Session  # noqa: E402
-from ledger.signing import parse_line  # noqa: E402
-from ledger.store import DatabaseURL  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import PG_ADMIN, drop_pg_database, pg_url  # noqa: E402
@@ -70,7 +70,7 @@ SMALL_SCALE_EVENTS = 5_500  # simulate("small", seed=7) yields ~6,000 events; mo
 # --- workload ------------------------------------------------------------------------------------------
 def workload(events: int, keys_dir: Path, db_url: str) -> tuple[Session, list[str]]:
     """A ledger with the simulator's actors registered, and ``events`` signed envelope lines."""
-    from ledger.simulate import simulate
+    from simulator.simulate import simulate
 
     session = Session.open(db_url, keys_dir)
     session.checkpoint_interval = 0
@@ -207,8 +207,8 @@ def run_backend(backend: str, events: int, singles: int, runs: int) -> dict[str,
 
 
 def _registered_keys(session: Session) -> dict[str, bytes]:
-    from ledger.b64 import b64decode_strict
-    from ledger.envelope import key_id_of
+    from ledger.domain.envelope import key_id_of
+    from ledger.encoding.b64 import b64decode_strict
 
     keys = {}
     for _, _, leaf in session.ledger.leaves():
@@ -220,7 +220,7 @@ def _registered_keys(session: Session) -> dict[str, bytes]:
 
 
 def _subject(line: str) -> str:
-    from ledger.domain import SUBJECT
+    from ledger.domain.aggregates import SUBJECT
 
     env = json.loads(line)
     return env["type"] + ":" + str(env["body"].get(SUBJECT[env["type"]][1]))

@@ -41,9 +41,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from common import BenchLedger, backends, bench_ledger  # noqa: E402
 
-from ledger import merkle  # noqa: E402
 from ledger.application import Ledger  # noqa: E402
-from ledger.proofs import consistency_proof, inclusion_proof  # noqa: E402
+from ledger.translog import merkle  # noqa: E402
+from ledger.translog.proofs import consistency_proof, inclusion_proof  # noqa: E402
 
 
 def build(target: BenchLedger, n: int) -> None:

@@ -6,7 +6,7 @@
 
 Each size is a ledger built once per backend and reused (a SQLite file in --dir, or with
 ``--backend postgres|both`` a PostgreSQL database, see ``common.py``): ``city`` is the project's
-simulator at city scale (``ledger.simulate``, DESIGN §8's reference mix, ~281k events), signed
+simulator at city scale (``simulator.simulate``, DESIGN §8's reference mix, ~281k events), signed
 as ``import --sign`` signs it; a number N is about N events of this file's CityMix, which has
 the simulator's shape (labourers, classes with daily attendance of the whole class,
 inspections, certificates, training / living-allowance / employer claims, approvals, payments,
@@ -21,11 +21,11 @@ Every event is signed with real keys and appended through ``Ledger.append``.
 Then, in a fresh child process per size (so peak RSS is that run's own):
 1. raw: ``ledger.leaves()`` + JSON decode of every leaf — the floor a rebuild cannot beat;
 2. a catch-up, so the projection is fully populated (instant when an earlier run did it);
-3. rebuild: ``projections.runner.rebuild`` — drop the populated tables, recreate, replay
+3. rebuild: ``projections.runner.catchup.rebuild`` — drop the populated tables, recreate, replay
    every leaf: what ``subsidy-ledger rebuild`` costs on a live ledger (with the rules on, from
    ``PARALLEL_FROM`` leaves, on two processes: ``rebuild_processes``; ``rebuild_cpu_s`` is this
    process's CPU, ``rebuild_child_cpu_s`` the rules' replay process's);
-4. with the rules on, in another fresh child, ``projections.runner.rebuild_only`` of the
+4. with the rules on, in another fresh child, ``projections.runner.catchup.rebuild_only`` of the
    anomaly tables — what ``subsidy-ledger rebuild --anomalies`` costs: the log replayed in
    memory, only the flags and the rules' state written (``anomaly_rebuild_s``, its own raw read
    ``anomaly_raw_s`` and ``anomaly_ratio``, its peak ``anomaly_peak_rss_mib``);
@@ -96,7 +96,7 @@ def cohort_start(i: int) -> dt.date:
 
 
 def next_working_day(day: dt.date) -> dt.date:
-    from ledger import holidays
+    from ledger.domain import holidays
 
     return day if not holidays.covers(day) or holidays.is_working_day(day) else holidays.next_working_day(day)
 
@@ -273,7 +273,7 @@ def _append(session: Any, items: list[Any]) -> int:
 def _build_simulated(session: Any) -> int:
     """The project's simulator (DESIGN §8's reference mix): city scale, signed like import --sign."""
     from ledger.errors import Refused
-    from ledger.simulate import simulate
+    from simulator.simulate import simulate
 
     sim = simulate("city", seed=2019)
     for spec in sim.actors:
@@ -300,7 +300,7 @@ def _build_simulated(session: Any) -> int:
 def _build_generated(session: Any, events: int) -> int:
     """This file's CityMix, for sizes beyond one simulated city (same shape, see the docstring)."""
     from ledger.application import Item
-    from ledger.envelope import Envelope, sign_envelope
+    from ledger.domain.envelope import Envelope, sign_envelope
 
     for actor_id, role, code, name in actors():
         session.add_actor(actor_id, role, code, name)
@@ -338,8 +338,8 @@ def raw_read(ledger: Any) -> tuple[float, int]:
 
 def measure(url: str, batch: int, rules: bool) -> dict[str, Any]:
     from ledger.application import Ledger
-    from projections.registry import load_plugins
-    from projections.runner import PARALLEL_FROM, cache_rows, catch_up, rebuild
+    from projections.runner.catchup import PARALLEL_FROM, cache_rows, catch_up, rebuild
+    from projections.runner.registry import load_plugins
 
     if not rules:  # the base read models and balances alone: no plugin hooks (anomaly rules)
         registry = load_plugins()
@@ -372,7 +372,7 @@ def measure_anomalies(url: str, batch: int) -> dict[str, Any]:
     """`rebuild --anomalies` in a fresh process of its own: the anomaly tables alone."""
     from ledger.application import Ledger
     from projections.anomalies import TABLES
-    from projections.runner import catch_up, rebuild_only
+    from projections.runner.catchup import catch_up, rebuild_only
 
     ledger = Ledger.open(url)
     size = ledger.size()

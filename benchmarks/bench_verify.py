@@ -47,10 +47,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey  # noqa: E402
 
 from ledger.application import Item, Ledger, iter_chunks  # noqa: E402
-from ledger.envelope import Envelope, sign_envelope  # noqa: E402
-from ledger.keys import Keystore  # noqa: E402
+from ledger.domain.envelope import Envelope, sign_envelope  # noqa: E402
+from ledger.keys.keystore import Keystore  # noqa: E402
 from ledger.service import Session  # noqa: E402
-from ledger.verify import load_operator_verifiers, verify_ledger  # noqa: E402
+from ledger.translog.verify import load_operator_verifiers, verify_ledger  # noqa: E402
 
 ACTORS = [
     ("tw-jq", "township", "640422", "西吉县吉强镇人民政府"),
@@ -125,14 +125,14 @@ def build(events: int, folder: Path) -> tuple[str, Path]:
 
 def triples(ledger: Ledger, limit: int) -> list[tuple[bytes, bytes, bytes]]:
     """(raw key, signature, signed bytes) of the ledger's own envelopes."""
-    from ledger.b64 import b64decode_strict
+    from ledger.encoding.b64 import b64decode_strict
 
     keys: dict[str, bytes] = {}
     out = []
     for _, _, leaf in ledger.leaves(0, None):
         env = Envelope.from_dict(json.loads(leaf)["envelope"])
         if env.type in ("ActorRegistered", "KeyRotated"):
-            from ledger.envelope import key_id_of
+            from ledger.domain.envelope import key_id_of
 
             raw = b64decode_strict(env.raw["body"]["public_key"])
             keys[key_id_of(raw)] = raw

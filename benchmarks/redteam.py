@@ -230,7 +230,7 @@ class Signer:
 
     def envelope(self, actor: str, event_type: str, body: dict[str, Any], *, at: str = "2019-04-01T09:00:00+08:00",
                  nonce: str | None = None, key_actor: str | None = None, **extra: Any) -> dict[str, Any]:  # fmt: skip
-        from ledger.envelope import sign_envelope
+        from ledger.domain.envelope import sign_envelope
 
         self.n += 1
         unsigned = {"type": event_type, "actor": actor, "at": at,
@@ -239,7 +239,7 @@ class Signer:
 
     def ok(self, actor: str, event_type: str, body: dict[str, Any], **kw: Any) -> int:
         from ledger.application import Item
-        from ledger.envelope import Envelope
+        from ledger.domain.envelope import Envelope
 
         out = self.session.ledger.append([Item(Envelope.from_dict(self.envelope(actor, event_type, body, **kw)))])[0]
         if out.status != "accepted" or out.seq is None:
@@ -259,8 +259,8 @@ def build_base(dbs: Databases, backend: str) -> tuple[Target, dict[str, Any]]:
     every registration, after enrolment (c1) and at the end (c2), projections caught up, a trust
     anchor with its leaf hashes recorded in the keystore and a copy kept by an auditor."""
     from ledger.application import Item
-    from ledger.verify import run_verify
-    from projections.runner import catch_up
+    from ledger.translog.verify import run_verify
+    from projections.runner.catchup import catch_up
 
     target = dbs.new(backend, "base")
     info: dict[str, Any] = {}
@@ -310,8 +310,8 @@ def build_base(dbs: Databases, backend: str) -> tuple[Target, dict[str, Any]]:
         }  # fmt: skip
         catch_up(s.ledger)
         # the finance bureau witnesses checkpoint 25 (its saved checkpoint: keys/cosigned/fin-xj.json)
-        from ledger.cosign import cosign_latest, witness_key
-        from ledger.verify import load_operator_verifiers
+        from ledger.translog.cosign import cosign_latest, witness_key
+        from ledger.translog.verify import load_operator_verifiers
 
         cosign_latest(s.ledger, s.keys, "fin-xj", load_operator_verifiers(s.keys, None))
         info["witness"] = witness_key(s.ledger, "fin-xj")
@@ -379,13 +379,13 @@ class Attacker:
         self.set_event_state(seq, json.dumps(decoded, separators=(",", ":"), ensure_ascii=False).encode())
 
     def rewrite_leaf(self, seq: int, leaf: bytes, *, fix_hash: bool = True) -> None:
-        from ledger import merkle
+        from ledger.translog import merkle
 
         digest = merkle.leaf_hash(leaf) if fix_hash else bytes(self.row(seq)[6])
         self.sql.execute("UPDATE ledger_leaves SET leaf = ?, leaf_hash = ? WHERE seq = ?", (leaf, digest, seq))
 
     def rebuild_tree(self) -> None:
-        from ledger import merkle
+        from ledger.translog import merkle
 
         hashes = [bytes(r[0]) for r in self.sql.all("SELECT leaf_hash FROM ledger_leaves ORDER BY seq")]
         nodes = merkle.CompactRange().extend(hashes)
@@ -395,12 +395,12 @@ class Attacker:
 
     @staticmethod
     def leaf_of(seq: int, recorded_at: str, envelope: dict[str, Any]) -> bytes:
-        from ledger.canonical import canonical
+        from ledger.encoding.canonical import canonical
 
         return bytes(canonical({"seq": seq, "recorded_at": recorded_at, "envelope": envelope}))
 
     def resign(self, envelope: dict[str, Any], key_actor: str | None = None) -> dict[str, Any]:
-        from ledger.envelope import sign_envelope
+        from ledger.domain.envelope import sign_envelope
 
         unsigned = {k: v for k, v in envelope.items() if k not in ("v", "key_id", "sig")}
         return dict(sign_envelope(unsigned, self.s.keys.actor_key(key_actor or envelope["actor"])))
@@ -418,7 +418,7 @@ class Attacker:
 
     def resign_checkpoints(self, after: int) -> None:
         """Every checkpoint covering leaf ``after`` signed again by the operator over the new tree."""
-        from ledger.note import Checkpoint, sign_note
+        from ledger.translog.note import Checkpoint, sign_note
 
         origin, key = self.s.keys.origin, self.s.keys.operator_key()
         for size, _, _, signed_at in self.ledger.checkpoints():
@@ -443,7 +443,7 @@ class Attacker:
 
     def edit_keystore_anchor(self) -> None:
         """The operator also "fixes" the anchor in its own keystore, and the leaf hashes beside it."""
-        from ledger.b64 import b64encode
+        from ledger.encoding.b64 import b64encode
 
         state = json.loads((self.keys_root / "trusted.json").read_text())
         size = state["size"]
@@ -554,7 +554,7 @@ def a_delete_leaf_renumber(a: Attacker) -> dict[str, Any]:
         for r in rows:
             env = json.loads(bytes(r[5]))["envelope"]
             leaf = a.leaf_of(r[0] - 1, r[1], env)
-            from ledger import merkle
+            from ledger.translog import merkle
 
             cur.execute("INSERT INTO ledger_leaves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (r[0] - 1, r[1], r[2], r[3], r[4], leaf, merkle.leaf_hash(leaf), r[7], r[8]))  # fmt: skip
@@ -602,8 +602,8 @@ def a_drop_last_leaf(a: Attacker) -> dict[str, Any]:
 
 def a_append_forged_leaf(a: Attacker) -> dict[str, Any]:
     """Signed by a real actor's key but never accepted: appended straight into leaves and tree."""
-    from ledger import merkle
-    from ledger.domain import subject_uuid
+    from ledger.domain.aggregates import subject_uuid
+    from ledger.translog import merkle
 
     n = a.ledger.size()
     last = a.row(n - 1)
@@ -620,7 +620,7 @@ def a_append_forged_leaf(a: Attacker) -> dict[str, Any]:
 
 def a_duplicate_leaf(a: Attacker) -> dict[str, Any]:
     """The payment's leaf stored a second time at the end (a double payment in the log's eyes)."""
-    from ledger import merkle
+    from ledger.translog import merkle
 
     n = a.ledger.size()
     r = a.row(a.info["payment"])
@@ -634,8 +634,8 @@ def a_duplicate_leaf(a: Attacker) -> dict[str, Any]:
 
 def a_insert_middle(a: Attacker) -> dict[str, Any]:
     """A forged leaf inserted inside checkpoint c1, every later leaf renumbered, all derived data fixed."""
-    from ledger import merkle
-    from ledger.domain import subject_uuid
+    from ledger.domain.aggregates import subject_uuid
+    from ledger.translog import merkle
 
     k = a.info["c1"] - 2
     n = a.ledger.size()
@@ -656,7 +656,7 @@ def a_insert_middle(a: Attacker) -> dict[str, Any]:
     state = {"timestamp": {"_type_": "datetime_iso", "_data_": "2026-01-01T00:00:00+00:00"},
              "seq": k, "recorded_at": rows[0][1], "envelope": forged}  # fmt: skip
     a.sql.execute(f"INSERT INTO {a.events} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
-                  (a.oid(inserted[0][6]), 2, "ledger.domain:Laborer.IdentityConfirmed",
+                  (a.oid(inserted[0][6]), 2, "ledger.domain.aggregates:Laborer.IdentityConfirmed",
                    json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()))  # fmt: skip
     a.rebuild_tree()
     return {"seq": k}
@@ -671,8 +671,8 @@ def a_insert_middle_no_leaf_hashes(a: Attacker) -> dict[str, Any]:
 def _new_public_key() -> tuple[Any, str]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger.b64 import b64encode
-    from ledger.envelope import public_key_bytes
+    from ledger.domain.envelope import public_key_bytes
+    from ledger.encoding.b64 import b64encode
 
     key = Ed25519PrivateKey.generate()
     return key, b64encode(public_key_bytes(key))
@@ -687,7 +687,7 @@ def a_replace_public_key(a: Attacker) -> dict[str, Any]:
 
 
 def a_replace_public_key_admin_resigned(a: Attacker) -> dict[str, Any]:
-    from ledger.envelope import key_id_of, public_key_bytes
+    from ledger.domain.envelope import key_id_of, public_key_bytes
 
     seq = a.info["registrations"]["fin-xj"]
     env = a.envelope(seq)
@@ -699,7 +699,7 @@ def a_replace_public_key_admin_resigned(a: Attacker) -> dict[str, Any]:
 
 
 def a_key_index_edit(a: Attacker) -> dict[str, Any]:
-    from ledger.envelope import key_id_of, public_key_bytes
+    from ledger.domain.envelope import key_id_of, public_key_bytes
 
     seq = a.info["registrations"]["fin-xj"]
     key, _ = _new_public_key()
@@ -725,7 +725,7 @@ def _checkpoint_row(a: Attacker, size: int) -> tuple[Any, ...]:
 
 
 def a_checkpoint_edit_root(a: Attacker) -> dict[str, Any]:
-    from ledger.b64 import b64encode
+    from ledger.encoding.b64 import b64encode
 
     c1 = a.info["c1"]
     size, root, note, signed_at = _checkpoint_row(a, c1)
@@ -738,7 +738,7 @@ def a_checkpoint_edit_root(a: Attacker) -> dict[str, Any]:
 def a_checkpoint_foreign_key(a: Attacker) -> dict[str, Any]:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger.note import Checkpoint, sign_note
+    from ledger.translog.note import Checkpoint, sign_note
 
     c1 = a.info["c1"]
     size, root, _note, signed_at = _checkpoint_row(a, c1)
@@ -752,7 +752,7 @@ def a_checkpoint_forged_new(a: Attacker) -> dict[str, Any]:
     """A forged leaf appended (with its event and tree) and a checkpoint over it signed by a foreign key."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger.note import Checkpoint, sign_note
+    from ledger.translog.note import Checkpoint, sign_note
 
     out = a_append_forged_leaf(a)
     n = a.ledger.size()
@@ -836,7 +836,7 @@ def a_rewrite_and_anchor_edit_keystore_only(a: Attacker) -> dict[str, Any]:
 def a_rewrite_genesis(a: Attacker) -> dict[str, Any]:
     """Leaf 0 replaced by a new self-signed admin (a new admin key), everything derived fixed and
     every checkpoint re-signed by the operator."""
-    from ledger.envelope import sign_envelope
+    from ledger.domain.envelope import sign_envelope
 
     env = a.envelope(0)
     key, public = _new_public_key()
@@ -1184,7 +1184,7 @@ def _luhn_ok(digits: str) -> bool:
 
 def bad_inputs(s: Any, info: dict[str, Any], rng: random.Random) -> list[Bad]:
     """Every kind of malformed or refused input, built on the keystore of the ledger under test."""
-    from ledger.b64 import b64decode_strict, b64encode
+    from ledger.encoding.b64 import b64decode_strict, b64encode
 
     sg = Signer(s, "bad")
     confirm = {"laborer_id": "L-0001", "basis": "户口簿核验"}
@@ -1216,7 +1216,7 @@ def bad_inputs(s: Any, info: dict[str, Any], rng: random.Random) -> list[Bad]:
     sloppy = sig_text[:85] + alphabet[alphabet.index(sig_text[85]) ^ 1] + "=="
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from ledger.envelope import sign_envelope
+    from ledger.domain.envelope import sign_envelope
 
     stranger = Ed25519PrivateKey.generate()
     ghost = _line(sign_envelope({"type": "IdentityConfirmed", "actor": "pov-ghost", "at": "2019-04-01T09:00:00+08:00",
@@ -1240,7 +1240,7 @@ def bad_inputs(s: Any, info: dict[str, Any], rng: random.Random) -> list[Bad]:
     deep = '{"v":' + "[" * 100_000 + "]" * 100_000 + "}"
     big_env = sg.envelope("inst-xj", "AttendanceRecorded", {**attendance, "trainees": [
         {"laborer_id": "L-0001", "theory_hours": 2, "practical_hours": 6}] * 1200})  # fmt: skip
-    from ledger.canonical import canonical
+    from ledger.encoding.canonical import canonical
 
     assert len(canonical(big_env)) > 60 * 1024, len(canonical(big_env))
     big = _line(big_env)
@@ -1704,8 +1704,8 @@ def child_import(db: str, keys: str, source: str, report: str, start_at: str) ->
 
 def run_concurrency(dbs: Databases, backend: str, base: Target, work: Path, processes: int = 4,
                     own: int = 150, shared: int = 40) -> dict[str, Any]:  # fmt: skip
-    from ledger import merkle
-    from ledger.canonical import loads_strict
+    from ledger.encoding.canonical import loads_strict
+    from ledger.translog import merkle
 
     target = dbs.new(backend, "concurrent", template=base)
     failures: list[str] = []
@@ -1818,7 +1818,7 @@ def _database_bytes(target: Target) -> bytes:
 
 def run_personal_data(dbs: Databases, backend: str, base: Target, rng: random.Random, work: Path,
                       people: int = 200) -> dict[str, Any]:  # fmt: skip
-    from ledger import pii
+    from ledger.keys import vault as pii
 
     target = dbs.new(backend, "pii", template=base)
     failures: list[str] = []

@@ -53,8 +53,8 @@ def session(*, create: bool = False, heal: bool = False) -> Iterator[Any]:
     mistyped ``--db`` or a run in the wrong folder leaves no empty ledger behind. ``heal`` (the
     verbs that write the log) first signs the checkpoint a crashed command left unsigned.
     """
+    from ledger.persistence.store import DatabaseURL
     from ledger.service import Session
-    from ledger.store import DatabaseURL
 
     sess = None
     try:
@@ -204,7 +204,7 @@ def import_(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line on stdout")] = False,
 ) -> None:
     """Import JSON Lines; report each line: accepted (seq), duplicate (seq) or refused (reason)."""
-    from ledger.progress import progress_bar
+    from api.progress import progress_bar
 
     if file != "-" and Path(file).is_dir():
         fail(t("is_folder", path=file), 2)
@@ -251,8 +251,8 @@ def log(
     limit: Annotated[int | None, typer.Option(help="at most this many leaves")] = None,
 ) -> None:
     """List the log in seq order."""
-    from ledger.canonical import loads_strict
-    from ledger.domain import SUBJECT
+    from ledger.domain.aggregates import SUBJECT
+    from ledger.encoding.canonical import loads_strict
 
     with session() as s:
         stop = None if limit is None else start + limit

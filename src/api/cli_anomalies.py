@@ -92,7 +92,7 @@ def anomalies(
     if ctx.invoked_subcommand is not None:
         return
     from projections.anomalies.query import list_flags
-    from projections.queries import log_clock, resolve_as_of
+    from projections.readmodels.queries import log_clock, resolve_as_of
 
     with session() as s:
         engine = _catch_up(s)

@@ -1,6 +1,6 @@
 """CLI verbs ``backup`` and ``restore`` (issue 12; DESIGN §7: backups carry the vault).
 
-Registered on the shared :data:`api.cli.app`. Thin: the work is in :mod:`ledger.backup`. A
+Registered on the shared :data:`api.cli.app`. Thin: the work is in :mod:`ledger.persistence.backup`. A
 restore is followed by ``verify`` (the same verb, the same trust anchor), so a backup older than
 the largest checkpoint this verifier trusted is reported as a rollback (exit 1), never accepted
 silently. Operational errors exit 2 with one line.
@@ -57,7 +57,7 @@ def backup(
     force: Annotated[bool, typer.Option("--force", help="overwrite DEST if it exists")] = False,
 ) -> None:
     """备份: copy the ledger (log, projections and the personal-data vault), consistent while others write."""
-    from ledger import backup as b
+    from ledger.persistence import backup as b
 
     with _errors():
         if b.sqlite_file(STATE["db"]) is None:
@@ -79,7 +79,7 @@ def restore(
 ) -> None:
     """恢复: write a backup into --db (refusing to replace a ledger without --force), then verify it."""
     from api.cli_log import verify
-    from ledger import backup as b
+    from ledger.persistence import backup as b
 
     with _errors():
         if b.sqlite_file(STATE["db"]) is None:

@@ -33,8 +33,8 @@ def _truth_json(sim: Any, payee_account: Callable[[str], str]) -> dict[str, Any]
 
 
 def run_simulation(s: Any, scale: str, seed: int, misuse_rate: float, truth: Path | None) -> dict[str, Any]:
-    from ledger.progress import progress_bar
-    from ledger.simulate import simulate
+    from api.progress import progress_bar
+    from simulator.simulate import simulate
 
     sim = simulate(scale, seed=seed, misuse_rate=misuse_rate)
     with progress_bar(_zh("模拟导入", "simulating"), sim.count()) as advance:
@@ -102,10 +102,10 @@ def summary(s: Any, result: dict[str, Any], seconds: float) -> None:
     """What a finance officer wants to see first: counts, money per county, flags, proof."""
     from collections import Counter
 
-    from ledger.verify import run_verify
+    from ledger.translog.verify import run_verify
     from projections.anomalies.query import evidence_events, list_flags
-    from projections.balances import balances
     from projections.db import engine_for
+    from projections.readmodels.balances import balances
 
     echo = typer.echo
     c = result["counts"]

@@ -1,7 +1,7 @@
 """CLI verbs of the tamper-evident log: ``verify``, ``checkpoint``, ``proof``, ``export`` (DESIGN §6, §9).
 
-Registered on the shared :data:`api.cli.app`. Thin: parse, call :mod:`ledger.verify`,
-:mod:`ledger.cosign`, :mod:`ledger.proofs` or :mod:`ledger.export`, format. A failed check
+Registered on the shared :data:`api.cli.app`. Thin: parse, call :mod:`ledger.translog.verify`,
+:mod:`ledger.translog.cosign`, :mod:`ledger.translog.proofs` or :mod:`ledger.translog.export`, format. A failed check
 exits 1 with one line naming the first bad ``seq`` (or checkpoint) and why; operational errors
 exit 2; progress goes to stderr. Text is Chinese first (``--lang en`` for English).
 """
@@ -156,8 +156,8 @@ def verify(
                            help="also replay the log and compare every projection table with it (投影一致性)")] = False,  # fmt: skip
 ) -> None:
     """防篡改校验: check every leaf, signature, Merkle node and checkpoint; exit 1 at the first bad one."""
-    from ledger.progress import progress_bar
-    from ledger.verify import failure_json, load_trust, run_verify
+    from api.progress import progress_bar
+    from ledger.translog.verify import failure_json, load_trust, run_verify
 
     _set_lang(lang_)
     with session() as s:
@@ -223,10 +223,10 @@ def checkpoint(
     """Sign a checkpoint of the whole log now (or, with --cosign ACTOR, witness the latest one)."""
     if ctx.invoked_subcommand is not None:
         return
-    from ledger.b64 import b64encode
-    from ledger.cosign import cosign_latest
-    from ledger.note import Checkpoint, parse_note
-    from ledger.verify import load_operator_verifiers
+    from ledger.encoding.b64 import b64encode
+    from ledger.translog.cosign import cosign_latest
+    from ledger.translog.note import Checkpoint, parse_note
+    from ledger.translog.verify import load_operator_verifiers
 
     with session() as s:
         if cosign is None:
@@ -252,8 +252,8 @@ def checkpoint_show(
     operator_key: OperatorKey = None,
 ) -> None:
     """The latest checkpoint, its operator signature checked, with its cosignatures (联署)."""
-    from ledger.cosign import latest_checkpoint_info
-    from ledger.verify import load_operator_verifiers
+    from ledger.translog.cosign import latest_checkpoint_info
+    from ledger.translog.verify import load_operator_verifiers
 
     with session() as s:
         info = latest_checkpoint_info(s.ledger, load_operator_verifiers(s.keys, operator_key))
@@ -279,7 +279,7 @@ def checkpoint_show(
 @checkpoint_app.command("rotate-operator")
 def checkpoint_rotate_operator() -> None:
     """运营方密钥更换: sign one checkpoint with the old and a new operator key, then sign with the new one."""
-    from ledger.cosign import rotate_operator
+    from ledger.translog.cosign import rotate_operator
 
     with session() as s:
         changed = rotate_operator(s.ledger, s.keys)
@@ -290,7 +290,7 @@ def checkpoint_rotate_operator() -> None:
 @checkpoint_app.command("witness-key")
 def checkpoint_witness_key(actor: Annotated[str, typer.Argument(metavar="ACTOR", help="a finance_bureau or inspector")]) -> None:
     """The cosigner's current key as a C2SP verifier key, for `verify --witness`."""
-    from ledger.cosign import witness_key
+    from ledger.translog.cosign import witness_key
 
     with session() as s:
         typer.echo(witness_key(s.ledger, actor))
@@ -303,8 +303,8 @@ def proof_inclusion(
     size: Annotated[int | None, typer.Option(help="tree size (default: the latest checkpoint's)")] = None,
 ) -> None:
     """包含证明: {"leaf_index", "tree_size", "leaf_hash", "inclusion_path"} of leaf SEQ."""
-    from ledger.merkle import InclusionProofInvalid
-    from ledger.proofs import checkpoint_root, inclusion_proof
+    from ledger.translog.merkle import InclusionProofInvalid
+    from ledger.translog.proofs import checkpoint_root, inclusion_proof
 
     with session() as s:
         proof = inclusion_proof(s.ledger, seq, size)
@@ -321,8 +321,8 @@ def proof_consistency(
     new: Annotated[int, typer.Argument(help="the newer tree size")],
 ) -> None:
     """一致性证明: {"first_size", "second_size", "consistency_path"} from tree OLD to tree NEW."""
-    from ledger.merkle import ConsistencyProofInvalid
-    from ledger.proofs import checkpoint_root, consistency_proof
+    from ledger.translog.merkle import ConsistencyProofInvalid
+    from ledger.translog.proofs import checkpoint_root, consistency_proof
 
     with session() as s:
         proof = consistency_proof(s.ledger, old, new)
@@ -337,8 +337,8 @@ def proof_consistency(
 @export_app.command("log")
 def export_log_cmd(directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")]) -> None:
     """Sign a checkpoint over every leaf, then write the whole log under it to DIR."""
-    from ledger.export import export_log
-    from ledger.progress import progress_bar
+    from api.progress import progress_bar
+    from ledger.translog.export import export_log
 
     with session() as s:
         with progress_bar(say("exporting"), s.ledger.size()) as advance:
@@ -355,8 +355,8 @@ def export_evidence_cmd(
     directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")],
 ) -> None:
     """证据包: the leaves a trace of KIND ID needs, their signers' registry leaves and inclusion proofs."""
-    from ledger.export import KINDS, export_evidence
-    from ledger.progress import progress_bar
+    from api.progress import progress_bar
+    from ledger.translog.export import KINDS, export_evidence
 
     if kind not in KINDS:
         fail(f"KIND must be one of {', '.join(KINDS)}", 2)

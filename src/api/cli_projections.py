@@ -57,7 +57,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "at": ("（seq {seq}）", " at seq {seq}"),
     "more": ("；共 {n} 处不一致（{tables}）", "; {n} differences in all ({tables})"),
 }
-# ProjectionInconsistent.problem → the detail of "inconsistent" (projections.runner)
+# ProjectionInconsistent.problem → the detail of "inconsistent" (projections.runner.catchup)
 PROBLEMS: dict[str, tuple[str, str]] = {
     "ahead": ("投影位置 {position} 超出日志长度（{size} 条记录）", "position {position} is beyond the log ({size} leaves)"),
     "behind": ("投影表已含 seq {seq}，不早于其位置 {position}（位置被回退？）",
@@ -67,7 +67,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "rows": ("{name} 已有追赶将写入的行（位置被回退？）", "{name} already holds a row the catch-up would write (a rewound position?)"),
     "shape": ("表 {name} 缺失或结构被改动", "table {name} is missing or altered"),
 }
-# projections.integrity.Difference.kind → what differs
+# projections.runner.integrity.Difference.kind → what differs
 DIFFERENCES: dict[str, tuple[str, str]] = {
     "missing": ("日志重放产生此行，表中缺失", "a row the log produces is missing"),
     "extra": ("表中有此行，日志重放不产生", "a row the log does not produce"),
@@ -129,9 +129,9 @@ def project(ledger: Any, *, strict: bool = False) -> None:
     record: if projecting fails there (``strict`` False), what was accepted stays accepted and
     the user gets one warning line naming the fix, not a failed import.
     """
-    from ledger.progress import progress_bar
+    from api.progress import progress_bar
     from projections.db import engine_for
-    from projections.runner import ProjectionInconsistent, catch_up, position
+    from projections.runner.catchup import ProjectionInconsistent, catch_up, position
 
     try:
         behind = ledger.size() - position(engine_for(ledger))
@@ -149,19 +149,19 @@ def project(ledger: Any, *, strict: bool = False) -> None:
 
 
 def _problem(exc: Any) -> str:
-    """A :class:`projections.runner.ProjectionInconsistent` in the user's language."""
+    """A :class:`projections.runner.catchup.ProjectionInconsistent` in the user's language."""
     facts = {("name" if k == "table" else k): v for k, v in exc.facts.items()}  # ``table`` is say()'s own
     return say(exc.problem, PROBLEMS, **facts)
 
 
 def check_projections(ledger: Any) -> dict[str, Any]:
     """``verify --projections``: replay the log up to the projections' position and compare every
-    projection table with it (:mod:`projections.integrity`); the JSON object, ``ok`` or the first
+    projection table with it (:mod:`projections.runner.integrity`); the JSON object, ``ok`` or the first
     difference. Nothing is written."""
-    from ledger.progress import progress_bar
+    from api.progress import progress_bar
     from projections.db import engine_for
-    from projections.integrity import ProjectionMismatch, verify_projections
-    from projections.runner import position
+    from projections.runner.catchup import position
+    from projections.runner.integrity import ProjectionMismatch, verify_projections
 
     with progress_bar(say("checking"), position(engine_for(ledger))) as advance:
         try:
@@ -205,10 +205,10 @@ def rebuild(
         "the other read models stay as they are")] = False,  # fmt: skip
 ) -> None:
     """Drop and rebuild every projection from seq 0 (重建投影); progress on stderr."""
-    from ledger.progress import progress_bar
+    from api.progress import progress_bar
     from projections.db import engine_for
-    from projections.runner import ProjectionInconsistent, position, rebuild_only
-    from projections.runner import rebuild as replay
+    from projections.runner.catchup import ProjectionInconsistent, position, rebuild_only
+    from projections.runner.catchup import rebuild as replay
 
     with session() as s:
         if anomalies:
@@ -244,9 +244,9 @@ def balances(
     claim: Annotated[str | None, typer.Option(help="claim id")] = None,
 ) -> None:
     """Double-entry balances (科目余额) with the whole ledger's trial balance; any point of the log."""
-    from projections import balances as B
     from projections.db import engine_for
-    from projections.queries import log_clock
+    from projections.readmodels import balances as B
+    from projections.readmodels.queries import log_clock
 
     if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         fail(say("bad_period"), 2)

@@ -3,7 +3,7 @@
 Composition root of the core. ``Ledger.open(db_url, keystore)`` wires the ``eventsourcing``
 application (recorder chosen by the URL), the decider, the key registry and the Merkle tree.
 Commands are verb methods (``append``, ``sign_checkpoint``, ``show_pii``…); reads go through
-:class:`ledger.store.SQL` on the same connection pool.
+:class:`ledger.persistence.store.SQL` on the same connection pool.
 """
 
 from __future__ import annotations
@@ -23,10 +23,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
 from eventsourcing.persistence import PersistenceError
 
-from ledger import merkle
-from ledger.b64 import b64decode_strict
-from ledger.canonical import canonical
-from ledger.domain import (
+from ledger.domain.aggregates import (
     SUBJECT,
     Actor,
     Claim,
@@ -39,7 +36,10 @@ from ledger.domain import (
     TrainingClass,
     subject_uuid,
 )
-from ledger.envelope import Envelope, key_id_of
+from ledger.domain.envelope import Envelope, key_id_of
+from ledger.domain.policy import GUYUAN, Jurisdictions
+from ledger.encoding.b64 import b64decode_strict
+from ledger.encoding.canonical import canonical
 from ledger.errors import (
     ConcurrentAppend,
     FromTheFuture,
@@ -48,8 +48,8 @@ from ledger.errors import (
     OperationalError,
     Refused,
 )
-from ledger.policy import GUYUAN, Jurisdictions
-from ledger.store import SQL, Append, DatabaseURL
+from ledger.persistence.store import SQL, Append, DatabaseURL
+from ledger.translog import merkle
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
 _REFERENCES: tuple[tuple[str, type[LedgerAggregate]], ...] = (
@@ -421,7 +421,7 @@ class Ledger(Application[UUID]):
 
     def sign_checkpoint(self, origin: str, operator_key: Any, *, min_interval: float = 0.0) -> str | None:
         """Sign a checkpoint of the current tree unless one of this size exists (or is too recent)."""
-        from ledger.note import Checkpoint, sign_note
+        from ledger.translog.note import Checkpoint, sign_note
 
         head = self.head()
         latest = self.latest_checkpoint()
@@ -487,7 +487,7 @@ def verify_many(jobs: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
 
 
 def _verify_chunk(chunk: Sequence[tuple[bytes, bytes, bytes]]) -> list[bytes]:
-    from ledger.envelope import verify_ed25519
+    from ledger.domain.envelope import verify_ed25519
     from ledger.errors import SignatureInvalid
 
     good = []
@@ -524,7 +524,7 @@ def leaf_bytes(seq: int, recorded_at: str, env: Envelope) -> bytes:
 
 
 def _leaf_envelope(leaf: bytes) -> bytes:
-    from ledger.canonical import loads_strict
+    from ledger.encoding.canonical import loads_strict
 
     return canonical(loads_strict(leaf)["envelope"])
 

@@ -17,13 +17,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
 from ledger.application import Item, Ledger, Outcome, iter_chunks, utc_now
-from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
-from ledger.domain import Laborer
-from ledger.envelope import Envelope, public_key_bytes, sign_envelope
+from ledger.domain.aggregates import Laborer
+from ledger.domain.envelope import Envelope, public_key_bytes, sign_envelope
+from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.errors import AlreadyErased, ImportStopped, OperationalError, Refused
-from ledger.keys import Keystore
-from ledger.pii import Vault
-from ledger.signing import IntentSigner, parse_line
+from ledger.keys.keystore import Keystore
+from ledger.keys.signing import IntentSigner, parse_line
+from ledger.keys.vault import Vault
 
 DEFAULT_ORIGIN = "guyuan.subsidy-ledger"
 DEFAULT_ADMIN_NAME = "固原市人力资源和社会保障局"
@@ -301,7 +301,7 @@ class Session:
 
     def payee_account(self, account: str) -> str:
         """The ``payee_account`` of a raw account number (DESIGN §7), on the service's side."""
-        from ledger.pii import payee_account
+        from ledger.keys.vault import payee_account
 
         return payee_account(self.keys.pepper, account)
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from ledger.canonical import loads_trusted
-from ledger.domain import SUBJECT
-from ledger.schema import REGISTRY_TYPES, business_date
+from ledger.domain.aggregates import SUBJECT
+from ledger.domain.schema import REGISTRY_TYPES, business_date
+from ledger.encoding.canonical import loads_trusted
 
 
 @dataclass(slots=True)

@@ -10,7 +10,7 @@ or an auditor can cite the evidence. Three shapes recur, and they decide what su
   "current as of N" is ``seq <= N AND (replaced_seq IS NULL OR replaced_seq > N)``.
 * **entities** — one row per subject (labourer, class, claim…), the current state, with the
   seqs of the events that set each part. Rows created after N are excluded by their creating
-  seq; for the full state as of N, :func:`projections.runner.snapshot` replays 0..N into a
+  seq; for the full state as of N, :func:`projections.runner.catchup.snapshot` replays 0..N into a
   scratch database.
 * **pj_position** — the runner's position (next seq) and the log clock, written in the same
   transaction as the rows (exactly-once).
@@ -33,7 +33,7 @@ from sqlalchemy.dialects import sqlite as _sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator
 
-from ledger.canonical import canonical_str, loads_trusted
+from ledger.encoding.canonical import canonical_str, loads_trusted
 
 PREFIX = "pj_"
 

@@ -27,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Result
 
-from ledger.canonical import canonical_str, loads_trusted
+from ledger.encoding.canonical import canonical_str, loads_trusted
 from projections.events import LeafEvent
 from projections.tables import CanonicalJSON
 
@@ -268,7 +268,7 @@ class UnitOfWork:
         # A replay that writes nothing (runner.rebuild_only): the facts of the tables it keeps go
         # to ``sink`` at each flush, everything else is dropped (entity rows live on in the cache).
         self._sink = sink
-        self._trace = trace  # a replay that keeps every table to compare them (projections.integrity)
+        self._trace = trace  # a replay that keeps every table to compare them (projections.runner.integrity)
         if trace is not None:
             self._dirty = _TouchingTables(trace, self)
 

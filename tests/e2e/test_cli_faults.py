@@ -112,7 +112,7 @@ def test_crashed_import_next_writing_command_signs_the_missing_checkpoint(ledger
     crash = (
         "import sys, json\n"
         "from ledger.service import Session\n"
-        "from ledger.signing import parse_line\n"
+        "from ledger.keys.signing import parse_line\n"
         "s = Session.open('sqlite:///ledger.db', 'keys')\n"
         "out = s.ledger.append([parse_line(sys.argv[1], s.signer())])[0]\n"
         "assert out.status == 'accepted', out\n"

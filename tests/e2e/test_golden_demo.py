@@ -19,7 +19,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from tests.support.cli import cli
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden" / "demo-small-2019"

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import merkle
-from ledger.b64 import b64encode
-from ledger.canonical import canonical
-from ledger.domain import subject_uuid
-from ledger.envelope import key_id_of, public_key_bytes, sign_envelope
+from ledger.domain.aggregates import subject_uuid
+from ledger.domain.envelope import key_id_of, public_key_bytes, sign_envelope
+from ledger.encoding.b64 import b64encode
+from ledger.encoding.canonical import canonical
 from ledger.errors import VerificationFailed
-from ledger.note import Checkpoint, sign_note
-from ledger.verify import (
+from ledger.translog import merkle
+from ledger.translog.note import Checkpoint, sign_note
+from ledger.translog.verify import (
     CheckpointMismatch,
     EventMismatch,
     KeyIndexMismatch,
@@ -235,7 +235,7 @@ def test_forged_row_inserted_in_the_middle_is_caught_by_the_next_checkpoint(sc: 
              "seq": k, "recorded_at": rows[0][1], "envelope": forged_env}  # fmt: skip
     sc.ledger.sql.execute(
         f"INSERT INTO {events_table(sc)} (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
-        (originator(sc, inserted[0][6]), 2, "ledger.domain:Laborer.IdentityConfirmed",
+        (originator(sc, inserted[0][6]), 2, "ledger.domain.aggregates:Laborer.IdentityConfirmed",
          json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()),
     )  # fmt: skip
     rebuild_tree(sc)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from projections.balances import balances, claim_summary, institution_summary
 from projections.db import engine_for
-from projections.queries import AsOfOutOfRange
-from projections.runner import catch_up
+from projections.readmodels.balances import balances, claim_summary, institution_summary
+from projections.readmodels.queries import AsOfOutOfRange
+from projections.runner.catchup import catch_up
 from support.scenario import Scenario
 
 FUND = "F-2019-640422-training"

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.b64 import b64encode
-from ledger.cosign import CheckpointInconsistent, NotACosigner, cosign_latest, latest_checkpoint_info
-from ledger.note import Checkpoint, parse_note, sign_note, verify_cosignature
-from ledger.verify import CheckpointMismatch, load_operator_verifiers, run_verify
+from ledger.encoding.b64 import b64encode
+from ledger.translog.cosign import CheckpointInconsistent, NotACosigner, cosign_latest, latest_checkpoint_info
+from ledger.translog.note import Checkpoint, parse_note, sign_note, verify_cosignature
+from ledger.translog.verify import CheckpointMismatch, load_operator_verifiers, run_verify
 from support.scenario import Scenario
 
 

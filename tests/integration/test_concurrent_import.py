@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ledger.canonical import loads_strict
+from ledger.encoding.canonical import loads_strict
 from support.scenario import Scenario
 
 PROCESSES = 4
@@ -73,7 +73,7 @@ def test_four_concurrent_importers(db_url: str, tmp_path: Path) -> None:
         assert len(set(nonces)) == len(nonces), "every envelope exactly once"
         assert sorted(accepted) == list(range(base, len(seqs)))
         # The tree written by concurrent transactions equals one computed from the leaves.
-        from ledger import merkle
+        from ledger.translog import merkle
 
         store = merkle.MemoryNodeStore.from_leaves(leaf for _, _, leaf in sc.ledger.leaves())
         assert sc.ledger.root() == store.root()

@@ -18,14 +18,14 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.errors import OperationalError
-from ledger.pii import payee_account
+from ledger.keys.vault import payee_account
 from ledger.service import Session
-from ledger.simulate import RULE_IDS, InjectedCase, simulate
 from projections import tables as T
 from projections.anomalies import TABLES
 from projections.anomalies.query import list_flags
 from projections.db import engine_for
-from projections.runner import catch_up, position, rebuild, rebuild_only, reset
+from projections.runner.catchup import catch_up, position, rebuild, rebuild_only, reset
+from simulator.simulate import RULE_IDS, InjectedCase, simulate
 from support.kept_rows import compare_kept_rows_at_every_commit
 
 Key = tuple[str, str, str, str | None]
@@ -159,8 +159,10 @@ def test_the_anomaly_tables_rebuilt_alone_are_a_full_rebuilds_and_nothing_else_i
 def test_a_changed_threshold_recomputes_the_flags_as_a_full_rebuild_would_and_leaves_the_rest(
     db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from projections import anomalies, rules_config, runner
-    from projections.registry import REGISTRY
+    from projections import anomalies
+    from projections.anomalies import config as rules_config
+    from projections.runner import catchup as runner
+    from projections.runner.registry import REGISTRY
 
     run(db_url, tmp_path, seed=2019)
     session = Session.open(db_url, tmp_path / "keys")
@@ -195,7 +197,7 @@ def test_a_rebuild_on_two_processes_writes_what_one_process_writes_and_heals_if_
     """``rebuild`` from ``PARALLEL_FROM`` leaves: the anomaly tables replayed by a second process
     and swapped in; if that process fails, the flags stay ``pending`` and the next catch-up —
     even in a process that checked the schema before — replays them itself."""
-    from projections import runner
+    from projections.runner import catchup as runner
 
     run(db_url, tmp_path, seed=2019)
     session = Session.open(db_url, tmp_path / "keys")

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from projections.balances import balances
 from projections.db import engine_for
-from projections.runner import catch_up, rebuild
+from projections.readmodels.balances import balances
+from projections.runner.catchup import catch_up, rebuild
 from support.rules_builder import RuleScenario, at
 
 HANG_GUARD_S = 120  # far beyond any run of these few events: only a loop that never ends reaches it
@@ -26,7 +26,7 @@ HANG_GUARD_S = 120  # far beyond any run of these few events: only a loop that n
 
 @pytest.fixture
 def sc(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[RuleScenario]:
-    from ledger import schema
+    from ledger.domain import schema
 
     # A ledger from before the refusal: every date up to 9999-12-31 was accepted.
     monkeypatch.setattr(schema, "MAX_DATE", "9999-12-31")

@@ -19,11 +19,11 @@ from typing import Any
 
 import pytest
 
-from ledger.export import KINDS, export_evidence, export_log
-from ledger.keys import Keystore
+from ledger.keys.keystore import Keystore
+from ledger.keys.signing import parse_line
 from ledger.service import Session
-from ledger.signing import parse_line
-from ledger.verify import run_verify
+from ledger.translog.export import KINDS, export_evidence, export_log
+from ledger.translog.verify import run_verify
 from support.scenario import Scenario
 
 PERSON = {"name": "马秀兰", "id_number": "64042219850601242X", "phone": "13995412345",

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import pii
-from ledger.canonical import canonical
+from ledger.encoding.canonical import canonical
+from ledger.keys import vault as pii
 from support.scenario import Scenario
 
 PERSON = {"name": "马秀兰", "id_number": "64042219850601242X", "phone": "13995412345",

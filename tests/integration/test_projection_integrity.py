@@ -1,4 +1,4 @@
-"""Attacks on the projection tables, each caught by ``verify --projections`` (projections.integrity).
+"""Attacks on the projection tables, each caught by ``verify --projections`` (projections.runner.integrity).
 
 The log is signed; the ``pj_`` tables beside it are not. An operator or intruder with write access
 edits them directly (SQL through the projections' own engine), on SQLite and PostgreSQL, on real
@@ -17,17 +17,17 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.service import Session
-from ledger.simulate import simulate
-from ledger.verify import run_verify
-from projections import runner
+from ledger.translog.verify import run_verify
 from projections import tables as T
 from projections.anomalies import TABLES
 from projections.anomalies import tables as A
 from projections.anomalies.query import list_flags
-from projections.balances import balances
 from projections.db import engine_for
-from projections.integrity import ProjectionMismatch, verify_projections
-from projections.runner import ProjectionInconsistent, catch_up, rebuild, rebuild_only
+from projections.readmodels.balances import balances
+from projections.runner import catchup as runner
+from projections.runner.catchup import ProjectionInconsistent, catch_up, rebuild, rebuild_only
+from projections.runner.integrity import ProjectionMismatch, verify_projections
+from simulator.simulate import simulate
 from support.scenario import Scenario
 
 CLASS = "CLS-2019-640422-001"

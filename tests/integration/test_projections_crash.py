@@ -23,11 +23,11 @@ from test_projections_property import OPS, World  # the same random world as the
 
 from projections import tables as T
 from projections.db import dispose_engines, engine_for
-from projections.runner import catch_up, position, rebuild, reset
+from projections.runner.catchup import catch_up, position, rebuild, reset
 from projections.uow import CRASH_ENV
 from support.scenario import Scenario
 
-CHILD = "import sys; from ledger.application import Ledger; from projections.runner import catch_up; " \
+CHILD = "import sys; from ledger.application import Ledger; from projections.runner.catchup import catch_up; " \
         "catch_up(Ledger.open(sys.argv[1]), batch=int(sys.argv[2]))"  # fmt: skip
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 

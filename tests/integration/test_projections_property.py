@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import drop_pg_database, fresh_pg_database
-from ledger.canonical import canonical
-from projections import runner
+from ledger.encoding.canonical import canonical
 from projections import tables as T
-from projections.balances import balances
 from projections.db import engine_for
-from projections.runner import catch_up, rebuild
+from projections.readmodels.balances import balances
+from projections.runner import catchup as runner
+from projections.runner.catchup import catch_up, rebuild
 from projections.uow import UnitOfWork
 from support.kept_rows import compare_kept_rows_at_every_commit
 from support.scenario import LONGDE, XIJI, Scenario

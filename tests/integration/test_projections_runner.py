@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from projections import registry
 from projections import tables as T
 from projections.db import engine_for
-from projections.queries import log_clock
-from projections.runner import catch_up, position, rebuild, snapshot
+from projections.readmodels.queries import log_clock
+from projections.runner import registry
+from projections.runner.catchup import catch_up, position, rebuild, snapshot
 from support.scenario import Scenario
 
 FUND = "F-2019-640422-training"
@@ -196,7 +196,7 @@ def test_two_runners_at_once_project_every_leaf_once(sc: Scenario) -> None:
 
 
 def test_a_changed_table_shape_rebuilds_on_the_next_catch_up(sc: Scenario, monkeypatch: pytest.MonkeyPatch) -> None:
-    from projections import runner
+    from projections.runner import catchup as runner
 
     sc.laborer("L-1")
     engine = engine_for(sc.ledger)
@@ -212,7 +212,7 @@ def test_a_changed_table_shape_rebuilds_on_the_next_catch_up(sc: Scenario, monke
 def test_a_changed_rules_version_recomputes_the_anomaly_tables_alone_a_changed_base_version_everything(
     sc: Scenario, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from projections import runner
+    from projections.runner import catchup as runner
 
     sc.laborer("L-1")
     engine = engine_for(sc.ledger)
@@ -242,7 +242,7 @@ def test_a_changed_rules_version_recomputes_the_anomaly_tables_alone_a_changed_b
     assert marked() and schema() == runner.schema_id()  # the base tables were left alone
     assert catch_up(sc.ledger) == size and len(replayed) == 1  # and it is done once
 
-    monkeypatch.setitem(registry.REGISTRY.versions, "projections.readmodels", "2")
+    monkeypatch.setitem(registry.REGISTRY.versions, "projections.readmodels.handlers", "2")
     monkeypatch.setattr(runner, "_VERIFIED", type(runner._VERIFIED)())
     assert catch_up(sc.ledger) == size
     assert not marked() and len(replayed) == 1 and schema() == runner.schema_id()  # everything rebuilt

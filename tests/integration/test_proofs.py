@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger import merkle
-from ledger.proofs import (
+from ledger.translog import merkle
+from ledger.translog.proofs import (
     ConsistencyProof,
     ConsistencyProofInvalid,
     InclusionProof,

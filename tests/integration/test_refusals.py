@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.b64 import b64encode
-from ledger.envelope import public_key_bytes, sign_envelope
+from ledger.domain.envelope import public_key_bytes, sign_envelope
+from ledger.encoding.b64 import b64encode
 from support.scenario import Scenario
 
 
@@ -105,14 +105,14 @@ def test_refuses_living_allowance_claim_with_two_lines(sc: Scenario) -> None:
 
 
 def test_refuses_float(sc: Scenario) -> None:
-    from ledger.signing import parse_line
+    from ledger.keys.signing import parse_line
 
     item = parse_line('{"v": 1.0, "type": "X"}', None)
     assert item.error is not None and item.error.code == "invalid_json"
 
 
 def test_refuses_duplicate_json_keys() -> None:
-    from ledger.signing import parse_line
+    from ledger.keys.signing import parse_line
 
     item = parse_line('{"v": 1, "v": 1}', None)
     assert item.error is not None and "duplicate key" in str(item.error)
@@ -182,7 +182,7 @@ def test_city_level_actor_acts_in_any_county(sc: Scenario) -> None:
 
 def test_refuses_a_genesis_that_is_not_a_self_signed_admin(tmp_path: Path, db_url: str) -> None:
     from ledger.application import Item, Ledger
-    from ledger.envelope import Envelope
+    from ledger.domain.envelope import Envelope
 
     ledger = Ledger.open(db_url)
     try:

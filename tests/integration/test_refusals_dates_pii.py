@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from ledger import envelope as envelope_module
-from ledger import schema
 from ledger.application import Outcome
-from ledger.verify import run_verify
+from ledger.domain import envelope as envelope_module
+from ledger.domain import schema
+from ledger.translog.verify import run_verify
 from support.scenario import Scenario
 
 ID = "64042219850601123X"  # a valid 西吉县 ID number (check character X)
@@ -247,8 +247,8 @@ def _attendance(sc: Scenario, rows: int) -> dict[str, Any]:
 
 
 def test_envelope_over_60_kib_refused_envelope_too_large(sc: Scenario) -> None:
-    from ledger.canonical import canonical
-    from ledger.envelope import MAX_ENVELOPE_BYTES
+    from ledger.domain.envelope import MAX_ENVELOPE_BYTES
+    from ledger.encoding.canonical import canonical
 
     big = _attendance(sc, 1200)  # every field valid; 72 KiB of canonical JSON
     assert len(canonical(big)) > MAX_ENVELOPE_BYTES

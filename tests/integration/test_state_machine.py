@@ -59,12 +59,12 @@ from hypothesis.stateful import (
 from test_projections_property import snapshot  # the rebuild comparison of the property test
 
 from conftest import PG_ADMIN, drop_pg_database
-from ledger.envelope import public_key_bytes
+from ledger.domain.envelope import public_key_bytes
 from ledger.errors import OperationalError, Refused
 from ledger.service import Session
-from ledger.verify import run_verify
+from ledger.translog.verify import run_verify
 from projections.db import dispose_engines, engine_for
-from projections.runner import catch_up, rebuild
+from projections.runner.catchup import catch_up, rebuild
 from support import fuzz
 from support.scenario import CITY, LONGDE, XIJI, Scenario
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ledger.b64 import b64decode_strict, b64encode
-from ledger.signing import parse_line
+from ledger.encoding.b64 import b64decode_strict, b64encode
+from ledger.keys.signing import parse_line
 from support.scenario import Scenario
 
 

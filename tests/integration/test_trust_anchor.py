@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.cosign import cosign_latest, rotate_operator, witness_key
-from ledger.envelope import public_key_bytes
-from ledger.keys import private_pem
-from ledger.note import Checkpoint, add_signature, format_verifier_key, sign_note, signature_line
-from ledger.verify import (
+from ledger.domain.envelope import public_key_bytes
+from ledger.keys.keystore import private_pem
+from ledger.translog.cosign import cosign_latest, rotate_operator, witness_key
+from ledger.translog.note import Checkpoint, add_signature, format_verifier_key, sign_note, signature_line
+from ledger.translog.verify import (
     NEXT_OPERATOR_KEY,
     CheckpointMismatch,
     TrustAnchorMismatch,
@@ -178,7 +178,7 @@ def test_operator_key_change_by_dual_signed_checkpoint(sc: Scenario) -> None:
     cosign_latest(sc.ledger, sc.session.keys, "insp", load_operator_verifiers(sc.session.keys))
     # After the change the old key signs nothing: a checkpoint signed with it is refused.
     retired = next((sc.session.keys.root / "retired").glob("operator.*.pem"))
-    from ledger.keys import load_private_pem
+    from ledger.keys.keystore import load_private_pem
 
     old_key = load_private_pem(retired.read_bytes(), "old")
     sc.laborer("L-0007")

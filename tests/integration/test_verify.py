@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.b64 import b64decode_strict, b64encode
-from ledger.envelope import public_key_bytes
+from ledger.domain.envelope import public_key_bytes
+from ledger.encoding.b64 import b64decode_strict, b64encode
 from ledger.errors import OperationalError, VerificationFailed
-from ledger.note import format_verifier_key
-from ledger.verify import (
+from ledger.translog.note import format_verifier_key
+from ledger.translog.verify import (
     CheckpointMismatch,
     EventMismatch,
     TrustAnchor,
@@ -89,7 +89,7 @@ def test_worker_processes_give_the_same_verdict_as_one_process(sc: Scenario) -> 
     sig = bytearray(b64decode_strict(env["sig"]))
     sig[5] ^= 1
     forged = leaf.replace(env["sig"].encode(), b64encode(bytes(sig)).encode())
-    from ledger import merkle
+    from ledger.translog import merkle
 
     sc.ledger.sql.execute("UPDATE ledger_leaves SET leaf = ?, leaf_hash = ? WHERE seq = ?",
                           (forged, merkle.leaf_hash(forged), seq))  # fmt: skip
@@ -115,13 +115,13 @@ def test_a_key_from_anywhere_but_the_keystore_or_caller_is_not_trusted(sc: Scena
 
 
 def test_domain_event_without_a_leaf_is_caught(sc: Scenario) -> None:
-    from ledger.domain import subject_uuid
+    from ledger.domain.aggregates import subject_uuid
 
     state = {"timestamp": {"_type_": "datetime_iso", "_data_": "2026-01-01T00:00:00+00:00"}, "seq": 3,
              "recorded_at": "2026-01-01T00:00:00.000000Z", "envelope": {}}  # fmt: skip
     sc.ledger.sql.execute(
         "INSERT INTO stored_events (originator_id, originator_version, topic, state) VALUES (?, ?, ?, ?)",
-        (subject_uuid("laborer", "L-9999").hex, 1, "ledger.domain:Laborer.LaborerRegistered",
+        (subject_uuid("laborer", "L-9999").hex, 1, "ledger.domain.aggregates:Laborer.LaborerRegistered",
          json.dumps(state).encode()),
     )  # fmt: skip
     with pytest.raises(EventMismatch) as info:

@@ -4,7 +4,7 @@
 truncation, duplicated keys, floats, huge integers, deep nesting, lone surrogates, wrong
 types, extra or missing fields, unicode oddities, a BOM, very long strings, base64 variants…)
 into at most :data:`MAX_CASE` bytes each, deterministically for a seed. ``run_case`` feeds one
-case to the same entry point ``import`` uses for a line (:func:`ledger.signing.parse_line`,
+case to the same entry point ``import`` uses for a line (:func:`ledger.keys.signing.parse_line`,
 no database) and applies the oracle: the case is either a valid envelope — whose canonical
 bytes, signing bytes, business date and named subjects can then be computed — or a refusal
 (:class:`ledger.errors.Refused`, with its reason code). Any other exception escapes: a crash.
@@ -25,9 +25,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.envelope import Envelope, b64_public_key, public_key_bytes, sign_envelope
+from ledger.domain.envelope import Envelope, b64_public_key, public_key_bytes, sign_envelope
 from ledger.errors import Refused
-from ledger.signing import parse_line
+from ledger.keys.signing import parse_line
 
 MAX_CASE = 256 * 1024  # bytes: bounds each case so that no case can take long
 SEED_KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
@@ -400,7 +400,7 @@ def run_case(data: bytes) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        from ledger.canonical import loads_strict
+        from ledger.encoding.canonical import loads_strict
 
         try:
             loads_strict(data)
@@ -421,7 +421,7 @@ def run_case(data: bytes) -> str:
 def _accepted_is_sound(env: Envelope) -> None:
     """What ``append`` computes from a parsed envelope before any database work must not fail."""
     from ledger.application import _named_subjects
-    from ledger.canonical import canonical, loads_strict
+    from ledger.encoding.canonical import canonical, loads_strict
 
     assert loads_strict(env.canonical_bytes) == env.raw, "canonical bytes do not read back"
     assert canonical(env.raw) == env.canonical_bytes

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from ledger.canonical import canonical_str
+from ledger.encoding.canonical import canonical_str
 from projections.uow import RowCache, shape
 
 

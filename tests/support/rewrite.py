@@ -12,11 +12,11 @@ import json
 from typing import Any
 from uuid import UUID
 
-from ledger import merkle
-from ledger.b64 import b64encode
-from ledger.canonical import canonical
-from ledger.envelope import sign_envelope
-from ledger.note import Checkpoint, sign_note
+from ledger.domain.envelope import sign_envelope
+from ledger.encoding.b64 import b64encode
+from ledger.encoding.canonical import canonical
+from ledger.translog import merkle
+from ledger.translog.note import Checkpoint, sign_note
 from support.scenario import Scenario
 
 

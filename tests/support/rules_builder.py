@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from ledger.application import Item
-from ledger.envelope import Envelope
+from ledger.domain.envelope import Envelope
 from projections.anomalies.query import get_flag, list_flags
 from projections.db import engine_for
-from projections.runner import catch_up
+from projections.runner.catchup import catch_up
 from support.scenario import XIJI, Scenario
 
 PAYEE = "ab" * 32  # the institution's account (a payee_account HMAC, as the log holds it)

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.application import Item, Outcome
-from ledger.envelope import Envelope, sign_envelope
+from ledger.domain.envelope import Envelope, sign_envelope
 from ledger.service import Session
 
 XIJI = "640422"

@@ -10,8 +10,8 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger import canonical as canonical_module
-from ledger.canonical import MAX_SAFE_INTEGER, canonical, canonical_str, loads_strict, loads_trusted
+from ledger.encoding import canonical as canonical_module
+from ledger.encoding.canonical import MAX_SAFE_INTEGER, canonical, canonical_str, loads_strict, loads_trusted
 from ledger.errors import InvalidJSON
 
 ascii_keys = st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=12)

@@ -7,10 +7,10 @@ import hashlib
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.canonical import canonical
-from ledger.envelope import Envelope, key_id_of, public_key_bytes, sign_envelope
+from ledger.domain.envelope import Envelope, key_id_of, public_key_bytes, sign_envelope
+from ledger.domain.schema import BODIES, business_date, parse_body
+from ledger.encoding.canonical import canonical
 from ledger.errors import InvalidField, SignatureInvalid, UnknownEventType
-from ledger.schema import BODIES, business_date, parse_body
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 UNSIGNED = {"type": "IdentityConfirmed", "actor": "pov-640422", "at": "2019-03-08T11:00:00+08:00",

@@ -16,9 +16,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.b64 import b64decode_strict
-from ledger.merkle import leaf_hash
-from ledger.note import (
+from ledger.encoding.b64 import b64decode_strict
+from ledger.translog.merkle import leaf_hash
+from ledger.translog.note import (
     SIG_TYPE_COSIGNATURE_V1,
     SIG_TYPE_ED25519,
     Checkpoint,

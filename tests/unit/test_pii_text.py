@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import pii_text
+from ledger.domain import pii_text
+from ledger.domain.pii_text import find, is_id_number, luhn_valid
+from ledger.domain.schema import TEXT_PATHS, screen_personal_data
 from ledger.errors import PersonalDataInText
-from ledger.pii_text import find, is_id_number, luhn_valid
-from ledger.schema import TEXT_PATHS, screen_personal_data
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 
@@ -158,7 +158,7 @@ def test_the_fields_judged_are_those_events_md_names() -> None:
 
 
 def pii_text_fields() -> set[str]:
-    from ledger.schema import FREE_TEXT_FIELDS, ID_NUMBER_FIELDS
+    from ledger.domain.schema import FREE_TEXT_FIELDS, ID_NUMBER_FIELDS
 
     return set(FREE_TEXT_FIELDS | ID_NUMBER_FIELDS)
 

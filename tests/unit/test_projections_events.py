@@ -9,7 +9,7 @@ from types import SimpleNamespace
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.schema import business_date
+from ledger.domain.schema import business_date
 from projections.events import business_date_of, decode
 
 offsets = st.sampled_from(["+08:00", "Z", "+00:00", "-05:00", "+14:00"])

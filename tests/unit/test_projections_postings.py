@@ -1,11 +1,11 @@
-"""The posting rules (projections.postings): every money event posts balanced entries."""
+"""The posting rules (projections.readmodels.postings): every money event posts balanced entries."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections import postings as P
+from projections.readmodels import postings as P
 
 fen = st.integers(0, 2**53 - 1)
 ids = st.from_regex(r"[A-Za-z0-9._:-]{1,16}", fullmatch=True)

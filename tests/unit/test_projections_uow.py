@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from projections import tables as T
-from projections.runner import memory_engine, reset
+from projections.runner.catchup import memory_engine, reset
 from projections.uow import UnitOfWork
 
 

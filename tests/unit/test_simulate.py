@@ -2,7 +2,7 @@
 carrying injected misuse of every RULES.md rule.
 
 The event table below is EVENTS.md transcribed by hand (required fields, optional fields, who may
-sign), deliberately independent of ``ledger.schema`` and ``ledger.policy`` so a drift in either
+sign), deliberately independent of ``ledger.domain.schema`` and ``ledger.domain.policy`` so a drift in either
 side shows up here.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ledger.holidays import (
+from ledger.domain.holidays import (
     HOLIDAYS,
     MAKEUP_WORKDAYS,
     covers,
@@ -26,7 +26,7 @@ from ledger.holidays import (
     is_working_day,
     next_working_day,
 )
-from ledger.simulate import RULE_IDS, age_at, id_check_digit, luhn_digit, simulate
+from simulator.simulate import RULE_IDS, age_at, id_check_digit, luhn_digit, simulate
 
 D = dt.date
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import merkle
-from ledger.canonical import canonical
-from ledger.domain import subject_uuid
-from ledger.envelope import key_id_of, public_key_bytes, sign_envelope
-from ledger.verify import _check_leaf, _check_rows
+from ledger.domain.aggregates import subject_uuid
+from ledger.domain.envelope import key_id_of, public_key_bytes, sign_envelope
+from ledger.encoding.canonical import canonical
+from ledger.translog import merkle
+from ledger.translog.verify import _check_leaf, _check_rows
 
 KEY = Ed25519PrivateKey.generate()
 RAW = public_key_bytes(KEY)
@@ -41,7 +41,7 @@ def row(seq: int = 7, *, leaf: bytes | None = None, env: dict[str, Any] | None =
         "seq": seq, "recorded_at": RECORDED, "leaf": leaf, "leaf_hash": merkle.leaf_hash(leaf),
         "actor": env["actor"], "type": env["type"], "nonce": env["nonce"],
         "originator_id": subject_uuid("laborer", "L-0001").hex, "originator_version": 2,
-        "node0": merkle.leaf_hash(leaf), "topic": "ledger.domain:Laborer.IdentityConfirmed", "state": state(seq, RECORDED, env),
+        "node0": merkle.leaf_hash(leaf), "topic": "ledger.domain.aggregates:Laborer.IdentityConfirmed", "state": state(seq, RECORDED, env),
     }  # fmt: skip
     values.update(over)
     return tuple(values.values())
@@ -94,7 +94,7 @@ def test_every_integer_field_of_the_schema_is_bounded_within_the_json_range() ->
 
     from annotated_types import Ge, Le
 
-    from ledger import schema
+    from ledger.domain import schema
 
     limit = 2**53 - 1
     models = [c for c in vars(schema).values() if inspect.isclass(c) and issubclass(c, schema.Body)]
@@ -126,7 +126,7 @@ def test_recorded_at_more_than_five_minutes_before_at_is_tampered() -> None:
     [
         ({"state": None}, "no domain event"),
         ({"originator_id": subject_uuid("laborer", "L-0002").hex}, "names domain event"),
-        ({"topic": "ledger.domain:Laborer.IdentityRejected"}, "topic"),
+        ({"topic": "ledger.domain.aggregates:Laborer.IdentityRejected"}, "topic"),
         ({"state": b'{"seq":7'}, "not readable"),
         ({"state": state(8, RECORDED, envelope())}, "another seq"),
         ({"state": state(7, RECORDED, envelope(nonce="nonce-0002"))}, "another envelope"),
@@ -151,7 +151,7 @@ def test_the_stored_level_zero_node_must_be_the_leaf_hash() -> None:
 
 
 def test_the_signed_bytes_sliced_from_the_leaf_are_the_envelope_without_sig() -> None:
-    from ledger.envelope import Envelope
+    from ledger.domain.envelope import Envelope
 
     for env in (envelope(), envelope(officer="XJ-0117"), envelope(body={"laborer_id": "L-0001", "basis": '"sig":"x",'})):
         fact = _check_leaf(row(env=env), {})

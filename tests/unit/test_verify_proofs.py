@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ledger import merkle
-from ledger.b64 import b64encode
-from ledger.proofs import ConsistencyProof, InclusionProof, InclusionProofInvalid, ProofMalformed
+from ledger.encoding.b64 import b64encode
+from ledger.translog import merkle
+from ledger.translog.proofs import ConsistencyProof, InclusionProof, InclusionProofInvalid, ProofMalformed
 
 STORE = merkle.MemoryNodeStore.from_leaves(f"leaf {i}".encode() for i in range(13))
 

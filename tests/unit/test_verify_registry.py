@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from ledger.b64 import b64encode
-from ledger.envelope import key_id_of
-from ledger.verify import KeyNotValidAt, RegistryInvalidAt, _Fact, _Registry
+from ledger.domain.envelope import key_id_of
+from ledger.encoding.b64 import b64encode
+from ledger.translog.verify import KeyNotValidAt, RegistryInvalidAt, _Fact, _Registry
 
 ADMIN = bytes(range(32))
 POV = bytes(range(1, 33))

@@ -1,6 +1,6 @@
 """Anomaly detection (issue #5): every rule of RULES.md, kept incrementally in the projections.
 
-Plugged in through :data:`projections.registry.PLUGINS`: importing this package registers its
+Plugged in through :data:`projections.runner.registry.PLUGINS`: importing this package registers its
 tables on the projections' metadata (so ``rebuild`` drops and recreates them) and one hook that
 runs after every event, inside the same unit of work and transaction as the base read models:
 
@@ -18,13 +18,13 @@ from __future__ import annotations
 from time import perf_counter
 from typing import Any
 
-from projections import rules_config
 from projections import tables as T
+from projections.anomalies import config as rules_config
 from projections.anomalies import rules as _rules  # noqa: F401  (registers every rule)
 from projections.anomalies import state as _state
 from projections.anomalies import tables as A  # (importing adds the tables to the metadata)
 from projections.anomalies.engine import RULES, Ctx, Rule, Subject, dispose, settle
-from projections.registry import hook, register_version
+from projections.runner.registry import hook, register_version
 
 TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules alone: `rebuild --anomalies`
 

@@ -30,9 +30,9 @@ from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 
-from ledger.canonical import canonical
-from projections import rules_config
+from ledger.encoding.canonical import canonical
 from projections import tables as T
+from projections.anomalies import config as rules_config
 from projections.anomalies import tables as A
 from projections.events import LeafEvent
 from projections.uow import MISSING, Row, UnitOfWork

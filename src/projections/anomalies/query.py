@@ -16,11 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.policy import GUYUAN, Jurisdictions
+from ledger.domain.policy import GUYUAN, Jurisdictions
 from projections import tables as T
 from projections.anomalies import tables as A
 from projections.anomalies.engine import RULES, SEVERITIES, STATUSES
-from projections.queries import resolve_as_of
+from projections.readmodels.queries import resolve_as_of
 
 RULE_ORDER = {r.id: i for i, r in enumerate(RULES)}
 CURRENT = "current"  # every status but withdrawn: the default listing (RULES.md)

@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger import holidays
+from ledger.domain import holidays
 from projections import tables as T
 from projections.anomalies import tables as A
 from projections.anomalies.engine import (

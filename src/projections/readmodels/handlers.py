@@ -22,18 +22,18 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ledger.b64 import b64decode_strict
-from ledger.envelope import key_id_of
-from projections import postings as P
+from ledger.domain.envelope import key_id_of
+from ledger.encoding.b64 import b64decode_strict
 from projections import tables as T
 from projections.events import LeafEvent
-from projections.registry import Key, handles, register_version
+from projections.readmodels import postings as P
+from projections.runner.registry import Key, handles, register_version
 from projections.uow import Row, UnitOfWork
 
 Reads = Callable[[LeafEvent], Iterable[tuple[sa.Table, Key]]]
 
 # Bump when a handler's logic changes: the next catch-up then rebuilds every row from seq 0.
-register_version("projections.readmodels", "1")
+register_version("projections.readmodels.handlers", "1")
 
 
 # --- what each handler reads (batch prefetch) ---------------------------------------------------

@@ -11,7 +11,7 @@
   ``"cosignature/v1\\ntime <T>\\n" || checkpoint text``.
 
 Parsing is strict (a note either is well formed or is refused with :class:`NoteMalformed`),
-base64 must be canonical (:func:`ledger.b64.b64decode_strict`), and each verify function
+base64 must be canonical (:func:`ledger.encoding.b64.b64decode_strict`), and each verify function
 returns nothing or raises its own error, naming the failed step (STYLE.md habit 3).
 """
 
@@ -26,7 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.errors import LedgerError
 
 __all__ = [

@@ -8,7 +8,7 @@ anomaly tables alone, by an in-memory replay: ``runner.rebuild_only``; the other
 To run with other thresholds, replace the object before the projections load, e.g. in a
 deployment's start-up code::
 
-    import projections.rules_config as rc
+    import projections.anomalies.config as rc
     rc.CONFIG = rc.RulesConfig(class_size_max=45)
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass, field
 
-from ledger.canonical import canonical
-from ledger.policy import GUYUAN, Jurisdictions
+from ledger.domain.policy import GUYUAN, Jurisdictions
+from ledger.encoding.canonical import canonical
 
 # Programmes whose class standards are 20–30 days of at least 6 class-hours (policy §4(3));
 # driver training and two-after students (两后生) keep their own schedules.

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import OperationalError
-from ledger.store import DatabaseURL
+from ledger.persistence.store import DatabaseURL
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ breaches are for the anomaly rules to flag, not for the ledger to hide.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,10 +22,12 @@ from typing import Any, ClassVar
 from uuid import UUID, uuid5
 
 from eventsourcing.domain import Aggregate
+from eventsourcing.utils import register_topic
 
-from ledger import schema as s
-from ledger.b64 import b64decode_strict
-from ledger.envelope import Envelope, key_id_of
+from ledger.domain import schema as s
+from ledger.domain.envelope import Envelope, key_id_of
+from ledger.domain.policy import CERTIFICATE_ISSUER, CLAIMANT, SIGNERS, Jurisdictions
+from ledger.encoding.b64 import b64decode_strict
 from ledger.errors import (
     AlreadyExists,
     GenesisInvalid,
@@ -37,7 +40,6 @@ from ledger.errors import (
     UnknownKey,
     UnknownReference,
 )
-from ledger.policy import CERTIFICATE_ISSUER, CLAIMANT, SIGNERS, Jurisdictions
 
 NAMESPACE = UUID("6f1c3e2a-5b7d-4c1e-9a40-640400201812")
 
@@ -634,3 +636,7 @@ class Decider:
     def check_AnomalyDisposed(self, *_: Any) -> None:
         return None
 
+
+# Ledgers written before the package restructure (issue 19) stored their domain events under
+# this module's old name, ``ledger.domain:Claim.ClaimApproved``; those topics resolve here.
+register_topic("ledger.domain", sys.modules[__name__])

@@ -172,7 +172,7 @@ class DatabaseURL:
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": path,
                 "SQLITE_LOCK_TIMEOUT": "60",
-                "APPLICATION_RECORDER_TOPIC": "ledger.store:LedgerSQLiteRecorder",
+                "APPLICATION_RECORDER_TOPIC": "ledger.persistence.store:LedgerSQLiteRecorder",
                 "CREATE_TABLE": "y",
             }
         if self.is_postgres:
@@ -188,7 +188,7 @@ class DatabaseURL:
                 "POSTGRES_MAX_OVERFLOW": "4",
                 "POSTGRES_CONNECT_TIMEOUT": "5",
                 "POSTGRES_LOCK_TIMEOUT": "30",
-                "APPLICATION_RECORDER_TOPIC": "ledger.store:LedgerPostgresRecorder",
+                "APPLICATION_RECORDER_TOPIC": "ledger.persistence.store:LedgerPostgresRecorder",
                 "CREATE_TABLE": "y",
             }
         raise OperationalError(f"unsupported database URL {self.url!r}: use sqlite:/// or postgresql://")

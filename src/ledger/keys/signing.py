@@ -19,10 +19,9 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger import pii as p
 from ledger.application import Item
-from ledger.canonical import canonical, check_value, loads_strict
-from ledger.envelope import INTENT_KEYS, Envelope, sign_envelope
+from ledger.domain.envelope import INTENT_KEYS, Envelope, sign_envelope
+from ledger.encoding.canonical import canonical, check_value, loads_strict
 from ledger.errors import (
     InvalidField,
     InvalidJSON,
@@ -33,6 +32,7 @@ from ledger.errors import (
     UnknownKey,
 )
 from ledger.i18n import lang
+from ledger.keys import vault as p
 
 KeyLoader = Callable[[str], Ed25519PrivateKey]
 SecretLoader = Callable[[], bytes]

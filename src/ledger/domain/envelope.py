@@ -2,7 +2,7 @@
 
 An :class:`Envelope` validates itself when built (:meth:`Envelope.from_dict`), so an envelope
 that exists is well-formed; its signature is checked separately against the key registry
-(:mod:`ledger.domain`), because which key is valid depends on the log position.
+(:mod:`ledger.domain.aggregates`), because which key is valid depends on the log position.
 """
 
 from __future__ import annotations
@@ -17,10 +17,7 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
-from ledger.canonical import canonical, check_value
-from ledger.errors import DateOutOfRange, EnvelopeTooLarge, InvalidField, InvalidJSON, SignatureInvalid
-from ledger.schema import (
+from ledger.domain.schema import (
     Body,
     business_date,
     check_timestamp_in_range,
@@ -28,6 +25,9 @@ from ledger.schema import (
     parse_rfc3339,
     screen_personal_data,
 )
+from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.encoding.canonical import canonical, check_value
+from ledger.errors import DateOutOfRange, EnvelopeTooLarge, InvalidField, InvalidJSON, SignatureInvalid
 
 try:  # libsodium verifies ~2.7× faster than OpenSSL (LIMITS.md); same RFC 8032 result.
     from nacl.bindings import crypto_sign_open as _sodium_open

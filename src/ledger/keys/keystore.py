@@ -119,8 +119,8 @@ class Keystore:
         (self.root / "origin").write_text(origin + "\n", encoding="utf-8")
         _write_private(self.root / "pepper", secrets.token_hex(32).encode())
         _write_private(self.root / "vault.key", secrets.token_hex(32).encode())
-        from ledger.envelope import public_key_bytes
-        from ledger.note import format_verifier_key
+        from ledger.domain.envelope import public_key_bytes
+        from ledger.translog.note import format_verifier_key
 
         (self.root / "operator.pub").write_text(
             format_verifier_key(origin, public_key_bytes(operator)) + "\n", encoding="utf-8"

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Connection
 
 from ledger.errors import LedgerError
 from projections import tables as T
-from projections.runner import position
+from projections.runner.catchup import position
 
 
 class AsOfOutOfRange(LedgerError):

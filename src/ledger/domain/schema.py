@@ -28,7 +28,7 @@ from pydantic import (
     model_validator,
 )
 
-from ledger import pii_text
+from ledger.domain import pii_text
 from ledger.errors import (
     DateOutOfRange,
     InvalidField,

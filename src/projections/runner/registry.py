@@ -1,7 +1,7 @@
 """Where event handlers and hooks register: adding a read model or a rule is one function.
 
 * ``@handles("PaymentDisbursed", reads=...)`` — the one handler of an event type that keeps the
-  base read models (``projections.readmodels``).
+  base read models (``projections.readmodels.handlers``).
 * ``@hook(reads=...)`` — runs after the handler of *every* event, inside the same unit of work
   and transaction, as ``hook(uow, seq, envelope)``; ``uow.event`` is the decoded
   :class:`~projections.events.LeafEvent` (business date, jurisdiction, subject). The anomaly
@@ -40,7 +40,7 @@ Handler = Callable[["UnitOfWork", LeafEvent], None]
 Hook = Callable[["UnitOfWork", int, dict[str, Any]], None]
 
 # Modules that register hooks and tables of their own (issue 5 and later).
-PLUGINS: tuple[str, ...] = ("projections.readmodels", "projections.anomalies")
+PLUGINS: tuple[str, ...] = ("projections.readmodels.handlers", "projections.anomalies")
 
 
 @dataclass

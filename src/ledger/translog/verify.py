@@ -8,7 +8,7 @@ batch of rows, the Merkle frontier and the key registry) checks, leaf by leaf in
    the row's ``seq`` and ``recorded_at`` (UTC, microseconds, non-decreasing, never more than
    five minutes before the envelope's ``at``);
 3. the stored ``leaf_hash`` is ``SHA-256(0x00 || leaf)`` (RFC 9162 §2.1.1);
-4. the envelope parses (:meth:`ledger.envelope.Envelope.from_dict`) and its row columns agree;
+4. the envelope parses (:meth:`ledger.domain.envelope.Envelope.from_dict`) and its row columns agree;
 5. the domain event in the ``eventsourcing`` table is the one the leaf row names and holds the
    same ``seq``, ``recorded_at`` and envelope, on the aggregate of the envelope's subject;
 6. the signature verifies with the key the registry held *at that leaf*: the registry is
@@ -54,13 +54,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from ledger import merkle
-from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
-from ledger.canonical import canonical
-from ledger.domain import SUBJECT, KeyPeriod, subject_uuid
-from ledger.envelope import Envelope, key_id_of, verify_ed25519
+from ledger.domain.aggregates import SUBJECT, KeyPeriod, subject_uuid
+from ledger.domain.envelope import Envelope, key_id_of, verify_ed25519
+from ledger.domain.policy import COSIGNERS, SIGNERS
+from ledger.domain.schema import REGISTRY_TYPES
+from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.encoding.canonical import canonical
 from ledger.errors import OperationalError, Refused, VerificationFailed
-from ledger.note import (
+from ledger.translog import merkle
+from ledger.translog.note import (
     SIG_TYPE_COSIGNATURE_V1,
     SIG_TYPE_ED25519,
     Checkpoint,
@@ -77,12 +79,10 @@ from ledger.note import (
     verify_cosignature,
     verify_note,
 )
-from ledger.policy import COSIGNERS, SIGNERS
-from ledger.schema import REGISTRY_TYPES
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Keystore
+    from ledger.keys.keystore import Keystore
 
 __all__ = [
     "CheckpointMismatch",
@@ -112,7 +112,7 @@ __all__ = [
 TRUSTED_STATE = "trusted.json"
 RETIRED_OPERATOR_KEYS = "operator-retired.pub"  # verifier keys the operator signed with before a key change
 NEXT_OPERATOR_KEY = "next-operator-key "  # checkpoint extension line: the key that signs from here on
-COSIGNED_DIR = "cosigned"  # cosigned/<actor>.json: the last checkpoint that cosigner signed (ledger.cosign)
+COSIGNED_DIR = "cosigned"  # cosigned/<actor>.json: the last checkpoint that cosigner signed (ledger.translog.cosign)
 _HASH = 32  # bytes per leaf hash in an anchor's leaf-hash file
 RECORDED_AT_BEFORE_AT = dt.timedelta(minutes=5)  # DESIGN §6: recorded_at never > 5 min before at
 PARALLEL_THRESHOLD = 4000  # below this many leaves, starting worker processes costs more than it saves
@@ -670,7 +670,7 @@ class _Registry:
         return b64decode_strict(period.public_key)
 
     def apply(self, fact: _Fact) -> None:
-        """Mirror of :class:`ledger.domain.Actor`'s handlers, leaf by leaf."""
+        """Mirror of :class:`ledger.domain.aggregates.Actor`'s handlers, leaf by leaf."""
         body = fact.body
         if body is None:
             return

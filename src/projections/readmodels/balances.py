@@ -3,7 +3,7 @@
 Postings are append-only facts carrying their ``seq``, so balances *as of* leaf N are a plain
 ``WHERE seq <= N`` sum (DESIGN §5) — no replay. Filters (jurisdiction, fund, institution,
 labourer, period, claim) narrow the account list and its own totals; ``trial_balance`` always
-covers the whole ledger at that point, and is zero by construction (projections.postings).
+covers the whole ledger at that point, and is zero by construction (projections.readmodels.postings).
 
 A jurisdiction filter includes the codes below it: the city (640400) sees its counties.
 """
@@ -15,9 +15,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.policy import GUYUAN, Jurisdictions
+from ledger.domain.policy import GUYUAN, Jurisdictions
 from projections import tables as T
-from projections.queries import as_int, resolve_as_of
+from projections.readmodels.queries import as_int, resolve_as_of
 
 FILTERS = ("jurisdiction", "fund", "institution", "laborer", "period", "claim")
 SUMMARY = ("allocated_fen", "adjusted_fen", "fund_balance_fen", "claimed_fen", "approved_fen",

@@ -43,7 +43,7 @@ from ledger.errors import OperationalError
 from projections import tables as T
 from projections.db import WRITE, database_url, engine_for, is_postgres
 from projections.events import LeafEvent, decode
-from projections.registry import REGISTRY, creates_for, load_plugins, reads_for
+from projections.runner.registry import REGISTRY, creates_for, load_plugins, reads_for
 from projections.uow import CrashPoint, RowCache, Trace, UnitOfWork
 
 DEFAULT_BATCH = 5000  # leaves per transaction while following the log: the write lock is held ~0.5 s
@@ -274,7 +274,7 @@ def _rebuild_in_two(ledger: Any, engine: Engine, progress: Progress | None, batc
     to either process, no runner projects on top of those tables before they are replayed: a
     catch-up that finds them pending replays them itself (:class:`_Pending`).
     """
-    from projections import rules_config
+    from projections.anomalies import config as rules_config
 
     names = sorted(REGISTRY.owned)
     reset(engine, pending=names)
@@ -283,7 +283,7 @@ def _rebuild_in_two(ledger: Any, engine: Engine, progress: Progress | None, batc
     # A fresh interpreter (not fork: no inherited connections; not multiprocessing's spawn, which
     # re-runs the caller's main module), on this one's import path, talking pickles over its pipes.
     child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-c", "from projections.runner import _replay_child; _replay_child()"],
+        [sys.executable, "-c", "from projections.runner.catchup import _replay_child; _replay_child()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )  # fmt: skip
     reply: Any = None
@@ -323,7 +323,7 @@ def _replay_child() -> None:
     try:
         url, names, target, batch, (config, jurisdictions, wanted) = pickle.load(inbox)
         from ledger.application import Ledger
-        from projections import rules_config
+        from projections.anomalies import config as rules_config
 
         rules_config.CONFIG = config  # before the plugins register their versions
         load_plugins()
@@ -400,7 +400,7 @@ def replay(ledger: Any, stop: int, *, progress: Progress | None = None, batch: i
            engine: Engine | None = None) -> _Replayed:  # fmt: skip
     """Leaves 0..``stop - 1`` replayed in memory into every projection table, nothing written, no
     lock taken (:func:`rebuild_only`'s replay keeping every table, with a :class:`~projections.uow.Trace`):
-    for ``verify --projections`` (:mod:`projections.integrity`), which compares it with the tables.
+    for ``verify --projections`` (:mod:`projections.runner.integrity`), which compares it with the tables.
 
     Entity rows are in ``.cache.rows``, facts in ``.sink`` (in column order), the last leaf that
     changed each entity row in ``.trace.touched``. Bounded like :func:`rebuild_only` (every row in memory).

@@ -31,13 +31,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ledger import merkle
-from ledger.b64 import b64encode
-from ledger.domain import AGGREGATES, subject_uuid
+from ledger.domain.aggregates import AGGREGATES, subject_uuid
+from ledger.encoding.b64 import b64encode
 from ledger.errors import OperationalError, Refused, VerificationFailed
-from ledger.note import Checkpoint
-from ledger.proofs import inclusion_proof
-from ledger.verify import load_operator_verifiers, verify_checkpoint_note
+from ledger.translog import merkle
+from ledger.translog.note import Checkpoint
+from ledger.translog.proofs import inclusion_proof
+from ledger.translog.verify import load_operator_verifiers, verify_checkpoint_note
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

@@ -2,7 +2,7 @@
 
 The role × type matrix is data: adding an event type is one line. Rules that depend on the
 subject (the claimant withdraws, the issuer revokes, a township reads only its own
-registrations) are checked in :mod:`ledger.domain`, where the subject is known.
+registrations) are checked in :mod:`ledger.domain.aggregates`, where the subject is known.
 """
 
 from __future__ import annotations

@@ -99,7 +99,7 @@ confirmation before enrolment, approval before enrolment, attendance inside the 
 inspections listing exactly that day's attendance, certificates after the last attendance day,
 review before approval, approval equal to the claim, payment equal to the approval from a fund
 of the claim's purpose, county and value-date year, 5–40 days after approval, on a working day
-(``ledger.holidays``), funds allocated in January before any payment and never overdrawn.
+(``ledger.domain.holidays``), funds allocated in January before any payment and never overdrawn.
 One caveat: a bank return (``PaymentReturned``) is followed by a re-payment of the same amount
 to the same account, so ``DUP-PAYMENT`` must leave returned payments out.
 """
@@ -117,7 +117,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ledger.holidays import is_holiday, is_makeup_workday, is_working_day, next_working_day
+from ledger.domain.holidays import is_holiday, is_makeup_workday, is_working_day, next_working_day
 
 __all__ = ["RULE_IDS", "ActorSpec", "InjectedCase", "Simulation", "simulate"]
 

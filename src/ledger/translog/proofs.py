@@ -6,11 +6,11 @@ DESIGN §6 fixes the JSON:
 * consistency: ``{"first_size", "second_size", "consistency_path": [base64…]}``
 
 Hashes are standard base64 (RFC 4648, padded). A proof is built from O(log n) stored subtree
-hashes fetched in one query (:func:`ledger.merkle.inclusion_proof` over
+hashes fetched in one query (:func:`ledger.translog.merkle.inclusion_proof` over
 :meth:`Ledger.nodes <ledger.application.Ledger.nodes>`), never by reading the log. Proof
 objects validate themselves when built (``from_json`` refuses anything malformed with
 :class:`ProofMalformed`), and ``verify`` returns nothing or raises
-(:class:`~ledger.merkle.InclusionProofInvalid`, :class:`~ledger.merkle.ConsistencyProofInvalid`).
+(:class:`~ledger.translog.merkle.InclusionProofInvalid`, :class:`~ledger.translog.merkle.ConsistencyProofInvalid`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ledger import merkle
-from ledger.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.errors import LedgerError, OperationalError
-from ledger.merkle import ConsistencyProofInvalid, InclusionProofInvalid
+from ledger.translog import merkle
+from ledger.translog.merkle import ConsistencyProofInvalid, InclusionProofInvalid
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

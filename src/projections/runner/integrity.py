@@ -4,7 +4,7 @@ The log is signed and verified; the ``pj_`` tables beside it are not, and anyone
 to the database could edit them — a balanced forged posting keeps the trial balance at zero, a flag
 set to ``false_positive`` needs no ``AnomalyDisposed`` — and every answer read from them would
 carry the edit. This module replays the log in memory up to the position the tables record
-(:func:`projections.runner.replay`: the in-memory replay of ``rebuild --anomalies``, keeping every
+(:func:`projections.runner.catchup.replay`: the in-memory replay of ``rebuild --anomalies``, keeping every
 table) and compares the result with every table the projection owns, row by row and column by
 column. It raises :class:`ProjectionMismatch` naming the first difference, or returns a
 :class:`Report` (STYLE.md habit 3):
@@ -37,12 +37,12 @@ from typing import Any, NoReturn
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from ledger.canonical import canonical_str, loads_trusted
+from ledger.encoding.canonical import canonical_str, loads_trusted
 from ledger.errors import VerificationFailed
 from projections import tables as T
 from projections.db import engine_for, is_postgres
-from projections.registry import load_plugins
-from projections.runner import REBUILD_BATCH, RUNNER, Progress, replay, schema_id
+from projections.runner.catchup import REBUILD_BATCH, RUNNER, Progress, replay, schema_id
+from projections.runner.registry import load_plugins
 from projections.uow import Key, shape
 
 

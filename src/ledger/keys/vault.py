@@ -18,7 +18,7 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from ledger.canonical import canonical
+from ledger.encoding.canonical import canonical
 from ledger.errors import InvalidField, OperationalError
 
 LABORER_PII = ("name", "id_number", "phone", "bank_account")

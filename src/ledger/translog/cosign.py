@@ -21,7 +21,7 @@ An operator key change (:func:`rotate_operator`, DESIGN §6: "made by dual-signi
 checkpoint") signs one checkpoint whose body names the new key in a ``next-operator-key``
 extension line (tlog-checkpoint) with both the old and the new key; the old key's signature
 is what vouches for the new key, so nobody can introduce one without it. From then on only
-the new key signs (``ledger.verify`` refuses the old one after that checkpoint).
+the new key signs (``ledger.translog.verify`` refuses the old one after that checkpoint).
 """
 
 from __future__ import annotations
@@ -36,11 +36,12 @@ from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from ledger.b64 import b64decode_strict, b64encode
-from ledger.envelope import key_id_of, public_key_bytes
+from ledger.domain.envelope import key_id_of, public_key_bytes
+from ledger.domain.policy import COSIGNERS
+from ledger.encoding.b64 import b64decode_strict, b64encode
 from ledger.errors import OperationalError, Refused, VerificationFailed
-from ledger.merkle import ConsistencyProofInvalid
-from ledger.note import (
+from ledger.translog.merkle import ConsistencyProofInvalid
+from ledger.translog.note import (
     SIG_TYPE_COSIGNATURE_V1,
     Checkpoint,
     CosignatureInvalid,
@@ -55,9 +56,8 @@ from ledger.note import (
     signature_line,
     verify_cosignature,
 )
-from ledger.policy import COSIGNERS
-from ledger.proofs import consistency_proof
-from ledger.verify import (
+from ledger.translog.proofs import consistency_proof
+from ledger.translog.verify import (
     NEXT_OPERATOR_KEY,
     RETIRED_OPERATOR_KEYS,
     CheckpointMismatch,
@@ -67,7 +67,7 @@ from ledger.verify import (
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
-    from ledger.keys import Keystore
+    from ledger.keys.keystore import Keystore
 
 __all__ = [
     "CheckpointInconsistent",
@@ -291,7 +291,7 @@ def rotate_operator(ledger: Ledger, keys: Keystore, new_key: Ed25519PrivateKey |
        checkpoints), the new one in ``operator.pem`` / ``operator.pub``.
     """
     from ledger.application import format_recorded_at, utc_now
-    from ledger.keys import private_pem
+    from ledger.keys.keystore import private_pem
 
     origin = keys.origin
     old_key = keys.operator_key()
