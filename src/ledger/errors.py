@@ -9,9 +9,17 @@ from __future__ import annotations
 
 
 class LedgerError(Exception):
-    """Base of every error the ledger raises; ``code`` is a stable machine-readable name."""
+    """Base of every error the ledger raises; ``code`` is a stable machine-readable name.
+
+    ``str(error)`` is the English message. The ledger chooses no language: where a message has a
+    Chinese text, the raiser gives it as ``zh`` and the front end (``api.i18n``) picks one.
+    """
 
     code = "ledger_error"
+
+    def __init__(self, *args: object, zh: str | None = None) -> None:
+        super().__init__(*args)
+        self.zh = zh
 
 
 class OperationalError(LedgerError):

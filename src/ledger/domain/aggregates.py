@@ -14,7 +14,6 @@ breaches are for the anomaly rules to flag, not for the ledger to hide.
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -639,4 +638,15 @@ class Decider:
 
 # Ledgers written before the package restructure (issue 19) stored their domain events under
 # this module's old name, ``ledger.domain:Claim.ClaimApproved``; those topics resolve here.
-register_topic("ledger.domain", sys.modules[__name__])
+# Each old topic is registered whole: registering the module name would redirect the new
+# topics' prefix ``ledger.domain`` as well.
+def _register_old_topics() -> None:
+    for value in list(globals().values()):
+        if isinstance(value, type) and issubclass(value, Aggregate) and value.__module__ == __name__:
+            register_topic(f"ledger.domain:{value.__qualname__}", value)
+            for member in vars(value).values():
+                if isinstance(member, type) and issubclass(member, Aggregate.Event):
+                    register_topic(f"ledger.domain:{member.__qualname__}", member)
+
+
+_register_old_topics()

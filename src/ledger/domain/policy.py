@@ -96,6 +96,10 @@ class Jurisdictions:
             code = self.parents.get(code)
         return False
 
+    def covered(self, code: str) -> list[str]:
+        """The code and every configured code below it: what a filter ``--jurisdiction CODE`` means."""
+        return [code, *(c for c in self.names if c != code and self.covers(code, c))]
+
     def counties(self) -> list[str]:
         return [c for c, p in self.parents.items() if p is not None]
 
