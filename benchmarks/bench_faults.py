@@ -320,7 +320,7 @@ def checkpoint_problems(url: str) -> list[str]:
         latest, size = ledger.latest_checkpoint(), ledger.size()
     finally:
         ledger.close()
-    covered = None if latest is None else latest[0]
+    covered = None if latest is None else latest.size
     return [] if covered == size else [f"the latest checkpoint covers {covered} of {size} leaves"]
 
 
@@ -448,7 +448,7 @@ def kill_checkpoint(dbs: Databases, templates: Templates, delay: float, work: Pa
         ledger = Ledger.open(db.url)
         try:
             found = ledger.latest_checkpoint()
-            return -1 if found is None else found[0]
+            return -1 if found is None else found.size
         finally:
             ledger.close()
 

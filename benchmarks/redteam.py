@@ -421,13 +421,13 @@ class Attacker:
         from ledger.translog.note import Checkpoint, sign_note
 
         origin, key = self.s.keys.origin, self.s.keys.operator_key()
-        for size, _, _, signed_at in self.ledger.checkpoints():
-            if size <= after:
+        for c in self.ledger.checkpoints():
+            if c.size <= after:
                 continue
-            root = self.ledger.root(size)
-            note = sign_note(Checkpoint(origin, size, root).body(), origin, key)
+            root = self.ledger.root(c.size)
+            note = sign_note(Checkpoint(origin, c.size, root).body(), origin, key)
             self.sql.execute("UPDATE ledger_checkpoints SET note = ?, root_hash = ? WHERE size = ? AND signed_at = ?",
-                             (note, root, size, signed_at))  # fmt: skip
+                             (note, root, c.size, c.signed_at))  # fmt: skip
 
     def truncate(self, k: int, *, checkpoints: bool) -> None:
         versions = self.sql.all("SELECT originator_id, originator_version FROM ledger_leaves WHERE seq >= ?", (k,))
@@ -721,7 +721,8 @@ def a_key_index_reassign(a: Attacker) -> dict[str, Any]:
 
 
 def _checkpoint_row(a: Attacker, size: int) -> tuple[Any, ...]:
-    return next(c for c in a.ledger.checkpoints() if c[0] == size)
+    c = next(c for c in a.ledger.checkpoints() if c.size == size)
+    return c.size, c.root, c.note, c.signed_at
 
 
 def a_checkpoint_edit_root(a: Attacker) -> dict[str, Any]:

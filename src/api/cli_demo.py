@@ -163,7 +163,7 @@ def summary(s: Any, result: dict[str, Any], seconds: float) -> None:
     latest = s.ledger.latest_checkpoint()
     if latest:
         echo(_zh("最新检查点（运营方签名）:", "Latest checkpoint (operator-signed):"))
-        for line in latest[2].splitlines():
+        for line in latest.note.splitlines():
             echo("  " + line)
     echo(_zh("接下来可以试试:", "Try next:"))
     for cmd in ("subsidy-ledger verify", "subsidy-ledger anomalies --severity critical",

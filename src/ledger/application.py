@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -27,7 +27,6 @@ from ledger.domain.aggregates import (
     SUBJECT,
     Actor,
     Claim,
-    Decider,
     Employment,
     Fund,
     Laborer,
@@ -36,10 +35,11 @@ from ledger.domain.aggregates import (
     TrainingClass,
     subject_uuid,
 )
+from ledger.domain.decider import Decider
 from ledger.domain.envelope import Envelope, key_id_of
 from ledger.domain.policy import GUYUAN, Jurisdictions
 from ledger.encoding.b64 import b64decode_strict
-from ledger.encoding.canonical import canonical
+from ledger.encoding.canonical import JSONValue, canonical
 from ledger.errors import (
     ConcurrentAppend,
     FromTheFuture,
@@ -48,7 +48,7 @@ from ledger.errors import (
     OperationalError,
     Refused,
 )
-from ledger.persistence.store import SQL, Append, DatabaseURL
+from ledger.persistence.store import SQL, Append, DatabaseURL, StoredCheckpoint
 from ledger.translog import merkle
 
 FUTURE_TOLERANCE = dt.timedelta(minutes=5)
@@ -77,14 +77,25 @@ class Item:
     vault: tuple[str, bytes, bytes] | None = None  # (subject_id, nonce, ciphertext)
 
 
+OutcomeStatus: TypeAlias = Literal["accepted", "duplicate", "refused"]
+
+
 @dataclass(frozen=True)
 class Outcome:
-    status: str  # accepted | duplicate | refused
+    """What became of one envelope. A refusal's ``reason`` is its English message and
+    ``reason_zh`` its Chinese one where it has one: the front end chooses which to show."""
+
+    status: OutcomeStatus
     seq: int | None = None
     reason: str | None = None
     code: str | None = None
+    reason_zh: str | None = None
 
-    def as_json(self, line: int) -> dict[str, Any]:
+    @classmethod
+    def refused(cls, error: LedgerError) -> Outcome:
+        return cls("refused", None, str(error), error.code, error.zh)
+
+    def as_json(self, line: int) -> dict[str, JSONValue]:
         return {"line": line, "status": self.status, "seq": self.seq, "reason": self.reason}
 
 
@@ -353,7 +364,7 @@ class Ledger(Application[UUID]):
             env = item.envelope
             if env is None:
                 assert item.error is not None
-                out.append(Outcome("refused", None, str(item.error), item.error.code))
+                out.append(Outcome.refused(item.error))
                 continue
             try:
                 if env.at > recorded + FUTURE_TOLERANCE:
@@ -370,7 +381,7 @@ class Ledger(Application[UUID]):
                     )
                 subject = decider.decide(env, seq)
             except Refused as exc:
-                out.append(Outcome("refused", None, str(exc), exc.code))
+                out.append(Outcome.refused(exc))
                 continue
             subject.record(env, seq, recorded_at)
             touched[subject.id] = subject
@@ -406,18 +417,18 @@ class Ledger(Application[UUID]):
         return out
 
     # --- checkpoints -------------------------------------------------------------------------------
-    def latest_checkpoint(self) -> tuple[int, bytes, str, str] | None:
+    def latest_checkpoint(self) -> StoredCheckpoint | None:
         row = self.sql.one(
             "SELECT size, root_hash, note, signed_at FROM ledger_checkpoints"
             " ORDER BY size DESC, signed_at DESC LIMIT 1"
         )
-        return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]), str(row[3]))
+        return None if row is None else StoredCheckpoint.from_row(row)
 
-    def checkpoints(self) -> list[tuple[int, bytes, str, str]]:
+    def checkpoints(self) -> list[StoredCheckpoint]:
         rows = self.sql.all(
             "SELECT size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY size, signed_at"
         )
-        return [(int(r[0]), bytes(r[1]), str(r[2]), str(r[3])) for r in rows]
+        return [StoredCheckpoint.from_row(r) for r in rows]
 
     def sign_checkpoint(self, origin: str, operator_key: Any, *, min_interval: float = 0.0) -> str | None:
         """Sign a checkpoint of the current tree unless one of this size exists (or is too recent)."""
@@ -425,10 +436,10 @@ class Ledger(Application[UUID]):
 
         head = self.head()
         latest = self.latest_checkpoint()
-        if latest is not None and latest[0] == head.size:
-            return latest[2]
+        if latest is not None and latest.size == head.size:
+            return latest.note
         if latest is not None and min_interval > 0:
-            last = dt.datetime.fromisoformat(latest[3].replace("Z", "+00:00"))
+            last = dt.datetime.fromisoformat(latest.signed_at.replace("Z", "+00:00"))
             if (utc_now() - last).total_seconds() < min_interval:
                 return None
         root = head.frontier.root()

@@ -105,7 +105,7 @@ class Session:
             return None
         size = self.ledger.size()
         latest = self.ledger.latest_checkpoint()
-        if size == 0 or latest is not None and latest[0] >= size:
+        if size == 0 or latest is not None and latest.size >= size:
             return None
         self.checkpoint()
         return size
@@ -315,7 +315,7 @@ class Session:
 
 
 def _refusal(outcome: Outcome) -> Refused:
-    error = Refused(outcome.reason or "refused")
+    error = Refused(outcome.reason or "refused", zh=outcome.reason_zh)
     error.code = outcome.code or "refused"
     return error
 

@@ -317,7 +317,8 @@ def test_key_index_row_replaced_is_caught_at_the_registering_seq(sc: Scenario) -
 
 
 def test_edited_checkpoint_is_caught_by_its_signature(sc: Scenario) -> None:
-    size, root, note, signed_at = next(c for c in sc.ledger.checkpoints() if c[0] == sc.c1)
+    c1 = next(c for c in sc.ledger.checkpoints() if c.size == sc.c1)
+    size, root, note, signed_at = c1.size, c1.root, c1.note, c1.signed_at
     other = b64encode(sc.ledger.root(sc.c1 - 1))
     forged = note.replace(b64encode(root), other)
     assert forged != note
@@ -330,7 +331,8 @@ def test_edited_checkpoint_is_caught_by_its_signature(sc: Scenario) -> None:
 
 
 def test_checkpoint_resigned_with_another_key_is_caught(sc: Scenario) -> None:
-    size, root, note, signed_at = next(c for c in sc.ledger.checkpoints() if c[0] == sc.c1)
+    c1 = next(c for c in sc.ledger.checkpoints() if c.size == sc.c1)
+    size, root, signed_at = c1.size, c1.root, c1.signed_at
     origin = sc.session.keys.origin
     resigned = sign_note(Checkpoint(origin, size, root).body(), origin, Ed25519PrivateKey.generate())
     sc.ledger.sql.execute(

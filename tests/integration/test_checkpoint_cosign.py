@@ -39,7 +39,7 @@ def test_cosigners_witness_each_checkpoint_and_keep_history(db_url: str, tmp_pat
         _cosign(sc, "insp")
         state = sc.session.keys.read_state("cosigned/fin-xj.json")
         assert state is not None and state["size"] == 14
-        notes = {size: note for size, _, note, _ in sc.ledger.checkpoints()}
+        notes = {c.size: c.note for c in sc.ledger.checkpoints()}
         fin_key = sc.session.keys.actor_key("fin-xj").public_key()
         verify_cosignature(notes[12], "fin-xj", fin_key)  # the older checkpoint keeps its cosignature
         verify_cosignature(notes[14], "fin-xj", fin_key)
@@ -61,7 +61,9 @@ def test_only_a_finance_bureau_or_inspector_with_its_current_key_cosigns(sc: Sce
 
 
 def test_a_checkpoint_not_signed_by_the_trusted_operator_key_is_not_cosigned(sc: Scenario) -> None:
-    size, root, _, signed_at = sc.ledger.latest_checkpoint()  # type: ignore[misc]
+    latest = sc.ledger.latest_checkpoint()
+    assert latest is not None
+    size, root, signed_at = latest.size, latest.root, latest.signed_at
     origin = sc.session.keys.origin
     forged = sign_note(Checkpoint(origin, size, root).body(), origin, Ed25519PrivateKey.generate())
     sc.ledger.sql.execute("UPDATE ledger_checkpoints SET note = ? WHERE size = ? AND signed_at = ?",

@@ -101,7 +101,8 @@ def test_intent_with_personal_data_signed_without_the_pepper_is_refused_in_one_l
         item = parse_line(json.dumps(intent, ensure_ascii=False), office.signer())
         assert item.envelope is None and item.error is not None
         assert item.error.code == "personal_data_needs_service"
-        message = str(item.error)
+        message = item.error.zh if lang == "zh" else str(item.error)  # the front end picks the language
+        assert message is not None
         assert "\n" not in message and "POST /v1/intents/prepare" in message
         assert ("账本服务" if lang == "zh" else "ledger service") in message
         assert PERSON["id_number"] not in message and PERSON["bank_account"] not in message

@@ -70,13 +70,13 @@ def rewrite_leaf(sc: Scenario, seq: int, old: bytes, new: bytes) -> None:
 def resign_checkpoints(sc: Scenario, after: int) -> None:
     """Every checkpoint covering leaf ``after`` signed again by the operator over the new tree."""
     origin, key = sc.session.keys.origin, sc.session.keys.operator_key()
-    for size, _, _, signed_at in sc.ledger.checkpoints():
-        if size <= after:
+    for c in sc.ledger.checkpoints():
+        if c.size <= after:
             continue
-        root = sc.ledger.root(size)
-        note = sign_note(Checkpoint(origin, size, root).body(), origin, key)
+        root = sc.ledger.root(c.size)
+        note = sign_note(Checkpoint(origin, c.size, root).body(), origin, key)
         sc.ledger.sql.execute("UPDATE ledger_checkpoints SET note = ?, root_hash = ? WHERE size = ? AND signed_at = ?",
-                              (note, root, size, signed_at))  # fmt: skip
+                              (note, root, c.size, c.signed_at))  # fmt: skip
 
 
 def edit_trusted_json(sc: Scenario) -> None:

@@ -23,6 +23,7 @@ from ledger.domain.schema import (
     check_timestamp_in_range,
     parse_body,
     parse_rfc3339,
+    prefixed,
     screen_personal_data,
 )
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
@@ -133,7 +134,7 @@ class Envelope:
             if not recorded:
                 check_timestamp_in_range(obj["at"], at)
         except DateOutOfRange as exc:
-            raise DateOutOfRange(f"at: {exc}") from None
+            raise prefixed("at: ", exc) from None
         officer = obj.get("officer")
         if "officer" in obj and (
             not isinstance(officer, str) or not 1 <= len(officer) <= 64 or not officer.isprintable()

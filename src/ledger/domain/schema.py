@@ -37,7 +37,6 @@ from ledger.errors import (
     TotalMismatch,
     UnknownEventType,
 )
-from ledger.i18n import lang
 
 SHANGHAI = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
 MAX_FEN = 2**53 - 1
@@ -55,9 +54,15 @@ MAX_DATE = "2099-12-31"
 
 def _out_of_range(value: str) -> DateOutOfRange:
     # The code is in the text too: ``import --json`` reports a refusal's message.
-    if lang() == "zh":
-        return DateOutOfRange(f"{value} 晚于 {MAX_DATE}（date_out_of_range：日期超出本项目的时间范围）")
-    return DateOutOfRange(f"{value} is after {MAX_DATE} (date_out_of_range)")
+    return DateOutOfRange(
+        f"{value} is after {MAX_DATE} (date_out_of_range)",
+        zh=f"{value} 晚于 {MAX_DATE}（date_out_of_range：日期超出本项目的时间范围）",
+    )
+
+
+def prefixed(prefix: str, error: DateOutOfRange) -> DateOutOfRange:
+    """``error`` with the field it concerns in front of both its texts."""
+    return DateOutOfRange(f"{prefix}{error}", zh=None if error.zh is None else f"{prefix}{error.zh}")
 
 
 def _recorded(info: ValidationInfo) -> bool:
@@ -100,9 +105,10 @@ def check_timestamp_in_range(value: str, parsed: dt.datetime) -> None:
         shanghai = parsed.astimezone(SHANGHAI).date().isoformat()
     except OverflowError:  # 9999-12-31T23:00:00-05:00 and 0001-01-01T00:00:00+14:00 have no Shanghai date
         if value[:4] == "0001":  # fuzzing (issue 12): its business date stopped every projection
-            if lang() == "zh":
-                raise DateOutOfRange(f"{value} 在北京时间没有日期（date_out_of_range：日期超出本项目的时间范围）") from None
-            raise DateOutOfRange(f"{value} has no date in Asia/Shanghai (date_out_of_range)") from None
+            raise DateOutOfRange(
+                f"{value} has no date in Asia/Shanghai (date_out_of_range)",
+                zh=f"{value} 在北京时间没有日期（date_out_of_range：日期超出本项目的时间范围）",
+            ) from None
         raise _out_of_range(value) from None
     if shanghai > MAX_DATE:
         raise _out_of_range(value)
@@ -597,14 +603,11 @@ _KIND_NAMES = {
 
 def _personal_data_refusal(where: str, kind: pii_text.Kind) -> PersonalDataInText:
     zh, en = _KIND_NAMES[kind]
-    if lang() == "zh":
-        return PersonalDataInText(
-            f"body.{where}：疑似{zh}（personal_data_in_text：个人信息不得写入不可更改的日志，"
-            "请放入意图的 pii 由账本服务处理）"
-        )
     return PersonalDataInText(
         f"body.{where}: holds what looks like {en} (personal_data_in_text: personal data never"
-        " enters the immutable log; send it in the intent's pii for the ledger service)"
+        " enters the immutable log; send it in the intent's pii for the ledger service)",
+        zh=f"body.{where}：疑似{zh}（personal_data_in_text：个人信息不得写入不可更改的日志，"
+        "请放入意图的 pii 由账本服务处理）",
     )
 
 
@@ -640,7 +643,7 @@ def _describe(exc: ValidationError) -> InvalidField | Exception:
     where = ".".join(str(p) for p in err["loc"]) or "body"
     if isinstance(original, _CrossField):
         if isinstance(original.error, DateOutOfRange):  # a field's check: say which field
-            return DateOutOfRange(f"body.{where}: {original.error}")
+            return prefixed(f"body.{where}: ", original.error)
         return original.error
     kind = err["type"]
     if kind == "missing":

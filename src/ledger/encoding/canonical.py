@@ -18,13 +18,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, TypeAlias
 
 import orjson
 
 from ledger.errors import InvalidJSON
 
 MAX_SAFE_INTEGER = 2**53 - 1
+
+JSONValue: TypeAlias = "None | bool | int | str | list[JSONValue] | dict[str, JSONValue]"
+"""A value of the subset the ledger encodes: what it writes (reports, proofs, state files)."""
+JSONObject: TypeAlias = dict[str, Any]
+"""A JSON object read at the boundary (:func:`loads_strict`) or from the log, then validated by
+its schema (EVENTS.md, DESIGN §6): members are read by the names and types that schema gives
+them, which the type checker cannot follow into nested objects."""
 
 _encoder = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
@@ -37,7 +44,7 @@ _FAST = (orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER | orjson.OPT_PASSTHROU
          | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_SUBCLASS)  # fmt: skip
 
 
-def canonical(value: Any) -> bytes:
+def canonical(value: object) -> bytes:
     """RFC 8785 canonical bytes of a value already validated by :func:`loads_strict`."""
     try:
         return orjson.dumps(value, option=_FAST)
@@ -45,7 +52,7 @@ def canonical(value: Any) -> bytes:
         return _encoder.encode(value).encode("utf-8")
 
 
-def canonical_str(value: Any) -> str:
+def canonical_str(value: object) -> str:
     try:
         return orjson.dumps(value, option=_FAST).decode("utf-8")
     except TypeError:
@@ -61,11 +68,11 @@ def loads_trusted(text: str | bytes) -> Any:
 _MAX_INT_CHARS = len(str(-MAX_SAFE_INTEGER))  # the sign and 16 digits
 
 
-def _reject_float(text: str) -> Any:
+def _reject_float(text: str) -> int:
     raise InvalidJSON(f"numbers must be integers, not {text!r}")
 
 
-def _reject_constant(text: str) -> Any:
+def _reject_constant(text: str) -> int:
     raise InvalidJSON(f"{text} is not JSON")
 
 
@@ -81,7 +88,7 @@ def _parse_int(text: str) -> int:
     return value
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def _pairs(pairs: list[tuple[str, object]]) -> dict[str, object]:
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
@@ -101,7 +108,7 @@ _decoder = json.JSONDecoder(
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89abcdefABCDEF]")
 
 
-def _check_text(value: Any) -> None:
+def _check_text(value: object) -> None:
     """Refuse lone surrogates anywhere: they have no UTF-8 form, so no canonical bytes."""
     stack = [value]
     while stack:
@@ -145,7 +152,7 @@ def loads_strict(text: str | bytes) -> Any:
     return value
 
 
-def check_value(value: Any) -> None:
+def check_value(value: object) -> None:
     """Check a Python value built in code (not parsed) is inside the canonical subset."""
     stack = [value]
     while stack:

@@ -31,7 +31,6 @@ from ledger.errors import (
     Refused,
     UnknownKey,
 )
-from ledger.i18n import lang
 from ledger.keys import vault as p
 
 KeyLoader = Callable[[str], Ed25519PrivateKey]
@@ -129,14 +128,11 @@ class IntentSigner:
 
 def _needs_service() -> PersonalDataNeedsService:
     """One line: personal data is prepared by the ledger service, which alone holds the pepper."""
-    if lang() == "zh":
-        return PersonalDataNeedsService(
-            "个人信息须由账本服务准备（POST /v1/intents/prepare）：本密钥库不持有 pepper，不能计算指纹"
-            "（personal_data_needs_service）"
-        )
     return PersonalDataNeedsService(
         "personal data must be prepared by the ledger service (POST /v1/intents/prepare):"
-        " this keystore holds no pepper to compute fingerprints (personal_data_needs_service)"
+        " this keystore holds no pepper to compute fingerprints (personal_data_needs_service)",
+        zh="个人信息须由账本服务准备（POST /v1/intents/prepare）：本密钥库不持有 pepper，不能计算指纹"
+        "（personal_data_needs_service）",
     )
 
 

@@ -46,6 +46,21 @@ class Append:
     erased: list[str] = field(default_factory=list)  # subjects whose PersonalDataErased is in this batch
 
 
+@dataclass(frozen=True)
+class StoredCheckpoint:
+    """One row of ``ledger_checkpoints``: the signed note and the columns stored beside it."""
+
+    size: int
+    root: bytes
+    note: str
+    signed_at: str
+
+    @classmethod
+    def from_row(cls, row: Sequence[object]) -> StoredCheckpoint:
+        size, root, note, signed_at = row
+        return cls(int(size), bytes(root), str(note), str(signed_at))  # type: ignore[call-overload]
+
+
 LEDGER_TABLES = [
     """CREATE TABLE IF NOT EXISTS ledger_leaves (
         seq BIGINT PRIMARY KEY,

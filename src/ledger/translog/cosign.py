@@ -130,7 +130,7 @@ def cosign_latest(
     latest = ledger.latest_checkpoint()
     if latest is None:
         raise OperationalError("there is no checkpoint to cosign yet (run `checkpoint`)")
-    size, root_column, note, signed_at = latest
+    size, root_column, note, signed_at = latest.size, latest.root, latest.note, latest.signed_at
     # 2. Signed by the trusted operator key; columns as signed.
     checkpoint = verify_checkpoint_note(note, verifiers)
     if checkpoint.size != size or checkpoint.root_hash != root_column:
@@ -216,7 +216,7 @@ def cosignatures(ledger: Ledger, note: str) -> list[dict[str, Any]]:
         if actor is None or actor.role not in COSIGNERS:
             continue
         for key in actor.keys:
-            raw = b64decode_strict(key["public_key"])
+            raw = b64decode_strict(key.public_key)
             if cosignature_key_id(line.name, raw) != line.key_id:
                 continue
             try:
@@ -238,7 +238,7 @@ def latest_checkpoint_info(ledger: Ledger, verifiers: Sequence[Verifier]) -> dic
     latest = ledger.latest_checkpoint()
     if latest is None:
         return None
-    size, root, note, signed_at = latest
+    size, root, note, signed_at = latest.size, latest.root, latest.note, latest.signed_at
     try:
         checkpoint: Checkpoint | None = verify_checkpoint_note(note, verifiers)
     except CheckpointMismatch:
@@ -261,7 +261,7 @@ def witness_key(ledger: Ledger, actor_id: str) -> str:
     if actor is None or actor.role not in COSIGNERS:
         raise NotACosigner(f"{actor_id!r} is not a registered finance_bureau or inspector")
     for key in actor.keys:
-        raw = b64decode_strict(key["public_key"])
+        raw = b64decode_strict(key.public_key)
         if key_id_of(raw) == actor.current_key_id:
             return format_verifier_key(actor_id, raw, SIG_TYPE_COSIGNATURE_V1)
     raise NotACosigner(f"{actor_id} has no current key (revoked)")

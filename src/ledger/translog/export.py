@@ -81,7 +81,7 @@ def _checkpoint(session: Session) -> tuple[str, Checkpoint, bool]:
         latest = session.ledger.latest_checkpoint()
         if latest is None:
             raise OperationalError("no checkpoint to export under, and no operator key here to sign one")
-        note = latest[2]
+        note = latest.note
     checkpoint = verify_checkpoint_note(note, load_operator_verifiers(session.keys))
     return note, checkpoint, signed
 

@@ -162,7 +162,7 @@ def default_size(ledger: Ledger) -> int:
     latest = ledger.latest_checkpoint()
     if latest is None:
         raise ProofRequestInvalid("no checkpoint yet: sign one with `checkpoint`, or pass --size")
-    return latest[0]
+    return latest.size
 
 
 def _check_size(ledger: Ledger, size: int) -> None:

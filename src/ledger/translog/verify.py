@@ -61,6 +61,7 @@ from ledger.domain.schema import REGISTRY_TYPES
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.encoding.canonical import canonical
 from ledger.errors import OperationalError, Refused, VerificationFailed
+from ledger.persistence.store import StoredCheckpoint
 from ledger.translog import merkle
 from ledger.translog.note import (
     SIG_TYPE_COSIGNATURE_V1,
@@ -768,7 +769,7 @@ def _nodes_completed(ledger: Ledger, first: int, last: int) -> dict[tuple[int, i
     return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
 
 
-def _checkpoint_rows(ledger: Ledger, page: int = 1000) -> Iterator[tuple[int, bytes, str, str]]:
+def _checkpoint_rows(ledger: Ledger, page: int = 1000) -> Iterator[StoredCheckpoint]:
     """Stored checkpoints by size, then signing time, a page at a time."""
     last: tuple[int, str] = (-1, "")
     while True:
@@ -779,8 +780,8 @@ def _checkpoint_rows(ledger: Ledger, page: int = 1000) -> Iterator[tuple[int, by
         )
         if not rows:
             return
-        for size, root, note, signed_at in rows:
-            yield int(size), bytes(root), str(note), str(signed_at)
+        for row in rows:
+            yield StoredCheckpoint.from_row(row)
         last = (int(rows[-1][0]), str(rows[-1][3]))
 
 
@@ -1033,17 +1034,17 @@ class _CheckpointChecker:
 
     def reach(self, frontier: merkle.CompactRange) -> None:
         size = frontier.size
-        if self.next is not None and self.next[0] == size or size in self.anchors:
+        if self.next is not None and self.next.size == size or size in self.anchors:
             root = frontier.root()
-            while self.next is not None and self.next[0] == size:
+            while self.next is not None and self.next.size == size:
                 self._check(self.next, root)
                 self.next = next(self.rows, None)
             for who, seen in self.anchors.get(size, ()):
                 if seen.root != root:
                     raise _anchor_lost(who, seen, f"the root at size {size} differs from", "history was rewritten")
 
-    def _check(self, row: tuple[int, bytes, str, str], root: bytes) -> None:
-        size, root_column, note, _ = row
+    def _check(self, row: StoredCheckpoint, root: bytes) -> None:
+        size, root_column, note = row.size, row.root, row.note
         # 1. Signed by a trusted operator key (C2SP signed-note), for this log's origin.
         checkpoint = None
         for verifier in self.verifiers:
@@ -1122,13 +1123,13 @@ class _CheckpointChecker:
         """A checkpoint larger than the log means leaves were removed after it was signed."""
         row = self.next
         while row is not None:
-            if row[0] > current_size:
+            if row.size > current_size:
                 # Leaves are committed before their checkpoint is stored: look again before alarming.
                 current_size = self.ledger.size()
-            if row[0] > current_size:
+            if row.size > current_size:
                 return CheckpointMismatch(
-                    f"checkpoint {row[0]} covers more leaves than the log holds ({current_size}):"
-                    " leaves were removed", checkpoint=row[0], seq=current_size,
+                    f"checkpoint {row.size} covers more leaves than the log holds ({current_size}):"
+                    " leaves were removed", checkpoint=row.size, seq=current_size,
                 )  # fmt: skip
             row = next(self.rows, None)  # newer than this pass: appended while we verified
         return None
