@@ -12,7 +12,7 @@ from ledger.domain.aggregates import subject_uuid
 from ledger.domain.envelope import key_id_of, public_key_bytes, sign_envelope
 from ledger.encoding.canonical import canonical
 from ledger.translog import merkle
-from ledger.translog.verify import _check_leaf, _check_rows
+from ledger.translog.verify.leaves import check_leaf, check_rows
 
 KEY = Ed25519PrivateKey.generate()
 RAW = public_key_bytes(KEY)
@@ -48,15 +48,15 @@ def row(seq: int = 7, *, leaf: bytes | None = None, env: dict[str, Any] | None =
 
 
 def reason(r: tuple[Any, ...]) -> tuple[str, str]:
-    facts, error = _check_rows([r], KEYS)
+    facts, error = check_rows([r], KEYS)
     assert not facts and error is not None
     return error[1], error[2]
 
 
 def test_a_good_leaf_yields_the_facts_the_registry_needs() -> None:
-    fact = _check_leaf(row(), KEYS)
+    fact = check_leaf(row(), KEYS)
     assert (fact.seq, fact.actor, fact.type, fact.sig_ok, fact.body) == (7, "pov-xj", "IdentityConfirmed", True, None)
-    assert _check_leaf(row(), {}).sig_ok is None  # key never registered: the registry decides
+    assert check_leaf(row(), {}).sig_ok is None  # key never registered: the registry decides
 
 
 @pytest.mark.parametrize(
@@ -118,7 +118,7 @@ def test_the_stored_hash_and_columns_must_agree_with_the_leaf() -> None:
 def test_recorded_at_more_than_five_minutes_before_at_is_tampered() -> None:
     env = envelope(at="2026-11-28T15:06:00+08:00")
     assert "five minutes" in reason(row(env=env))[1]
-    assert _check_leaf(row(env=envelope(at="2026-11-28T15:04:59+08:00")), KEYS).sig_ok
+    assert check_leaf(row(env=envelope(at="2026-11-28T15:04:59+08:00")), KEYS).sig_ok
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_the_domain_event_must_hold_the_same_leaf(over: dict[str, Any], words: s
 def test_a_bad_signature_is_a_fact_for_the_sequential_decision() -> None:
     env = envelope()
     env["body"]["basis"] = "改过"
-    fact = _check_leaf(row(env=env, state=state(7, RECORDED, env)), KEYS)
+    fact = check_leaf(row(env=env, state=state(7, RECORDED, env)), KEYS)
     assert fact.sig_ok is False
 
 
@@ -154,5 +154,5 @@ def test_the_signed_bytes_sliced_from_the_leaf_are_the_envelope_without_sig() ->
     from ledger.domain.envelope import Envelope
 
     for env in (envelope(), envelope(officer="XJ-0117"), envelope(body={"laborer_id": "L-0001", "basis": '"sig":"x",'})):
-        fact = _check_leaf(row(env=env), {})
+        fact = check_leaf(row(env=env), {})
         assert fact.signed is not None and fact.signed[1] == Envelope.from_dict(env).signing_bytes

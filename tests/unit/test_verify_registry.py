@@ -9,7 +9,9 @@ import pytest
 
 from ledger.domain.envelope import key_id_of
 from ledger.encoding.b64 import b64encode
-from ledger.translog.verify import KeyNotValidAt, RegistryInvalidAt, _Fact, _Registry
+from ledger.translog.verify import KeyNotValidAt, RegistryInvalidAt
+from ledger.translog.verify.leaves import Fact
+from ledger.translog.verify.registry import Registry
 
 ADMIN = bytes(range(32))
 POV = bytes(range(1, 33))
@@ -18,13 +20,13 @@ B64 = {k: b64encode(k) for k in (ADMIN, POV, POV2)}
 
 
 def fact(seq: int, type_: str, actor: str, key: bytes, at: str = "2026-11-28T10:00:00+08:00",
-         body: dict[str, Any] | None = None) -> _Fact:  # fmt: skip
-    return _Fact(seq, "2026-11-28T02:00:00.000000Z", dt.datetime.fromisoformat(at), type_, actor,
+         body: dict[str, Any] | None = None) -> Fact:  # fmt: skip
+    return Fact(seq, "2026-11-28T02:00:00.000000Z", dt.datetime.fromisoformat(at), type_, actor,
                  key_id_of(key), True, body, b"\0" * 32, None)  # fmt: skip
 
 
-def registered() -> _Registry:
-    reg = _Registry()
+def registered() -> Registry:
+    reg = Registry()
     genesis = fact(0, "ActorRegistered", "admin", ADMIN,
                    body={"actor_id": "admin", "role": "admin", "public_key": B64[ADMIN]})  # fmt: skip
     assert reg.signing_key(genesis) == ADMIN
@@ -37,7 +39,7 @@ def registered() -> _Registry:
 
 
 def test_leaf_zero_must_be_the_self_signed_first_admin() -> None:
-    reg = _Registry()
+    reg = Registry()
     not_admin = fact(0, "ActorRegistered", "pov", POV, body={"actor_id": "pov", "role": "poverty_office",
                                                               "public_key": B64[POV]})  # fmt: skip
     with pytest.raises(KeyNotValidAt):
