@@ -1,0 +1,368 @@
+"""CLI verbs of the tamper-evident log: ``verify``, ``checkpoint``, ``proof``, ``export`` (DESIGN §6, §9).
+
+Registered on the shared :data:`api.cli.app`. Thin: parse, call :mod:`ledger.translog.verify`,
+:mod:`ledger.translog.cosign`, :mod:`ledger.translog.proofs` or :mod:`ledger.translog.export`, format. A failed check
+exits 1 with one line naming the first bad ``seq`` (or checkpoint) and why; operational errors
+exit 2; progress goes to stderr. Text is Chinese first (``--lang en`` for English).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+import typer
+
+from api.cli import app, fail, session
+from ledger.errors import VerificationFailed
+from ledger.i18n import lang
+
+checkpoint_app = typer.Typer(
+    invoke_without_command=True, no_args_is_help=False,
+    help="检查点 checkpoint: sign one now, show the latest, or cosign it (联署).",
+)  # fmt: skip
+proof_app = typer.Typer(no_args_is_help=True, help="包含证明 / 一致性证明: RFC 9162 proofs as JSON.")
+export_app = typer.Typer(no_args_is_help=True, help="导出 / 证据包: folders anyone can check with openssl and sha256sum.")
+app.add_typer(checkpoint_app, name="checkpoint")
+app.add_typer(proof_app, name="proof")
+app.add_typer(export_app, name="export")
+
+TEXT: dict[str, tuple[str, str]] = {
+    "verifying": ("防篡改校验", "verifying"),
+    "intact": (
+        "防篡改校验通过：{size} 条记录及其签名完整有效，{checkpoints} 个检查点一致（最新检查点大小 {latest}）{tail}；用时 {elapsed:.1f} 秒",
+        "verify: intact — {size} leaves and their signatures valid, {checkpoints} checkpoints consistent (latest size {latest}){tail}; {elapsed:.1f} s",
+    ),
+    "tail": ("，其后 {n} 条尚未被检查点覆盖", ", {n} newer leaves not yet under a checkpoint"),
+    "anchor": ("；信任锚：大小 {size}", "; trust anchor: size {size}"),
+    "cosigners": ("；最新检查点已由 {names} 联署", "; latest checkpoint cosigned by {names}"),
+    "not_intact": ("防篡改校验未通过：{where} —— {what}：{reason}", "verify: NOT intact — {where}: {what}: {reason}"),
+    "at_seq": ("seq {seq}", "seq {seq}"),
+    "at_checkpoint": ("检查点 {size}", "checkpoint {size}"),
+    "at_log": ("日志", "log"),
+    "witnessed": ("；见证方 {names} 已联署", "; witnessed by {names}"),
+    "tofu": (
+        "注意：首次使用即信任（TOFU）——没有信任锚（{path} 不存在），也没有 --operator-key 或 --witness："
+        "运营方公钥和检查点都来自运营方自己的密钥库和数据库，运营方改写全部历史并重新签名同样能通过。"
+        "未写入信任锚；确认无误后加 --trust-first-use 记录，或用 --anchor 指定存放在运营方之外的信任锚",
+        "warning: trusting on first use (TOFU) — no trust anchor ({path} does not exist), no --operator-key,"
+        " no --witness: the operator key and checkpoints come from the operator's own keystore and database,"
+        " so a history the operator rewrote and re-signed would pass too. No anchor written; pass"
+        " --trust-first-use to record one, or --anchor FILE for an anchor kept outside the operator's keystore",
+    ),
+    "tofu_recorded": (
+        "注意：首次使用即信任（TOFU，--trust-first-use）：已把本次校验通过的检查点 {size} 记录为信任锚 → {path}",
+        "warning: trust on first use (TOFU, --trust-first-use): recorded the verified checkpoint {size} as the trust anchor → {path}",
+    ),
+    "anchor_recorded": (
+        "已把本次校验通过的检查点 {size} 记录为信任锚（--trust-first-use）→ {path}",
+        "recorded the verified checkpoint {size} as the trust anchor (--trust-first-use) → {path}",
+    ),
+    "no_anchor": (
+        "注意：没有信任锚（{path} 不存在），未写入；加 --trust-first-use 把本次校验通过的检查点记录为信任锚",
+        "note: no trust anchor ({path} does not exist) and none written; pass --trust-first-use to record the verified checkpoint",
+    ),
+    "signed": ("已签署检查点：{origin} 大小 {size}，根 {root}", "checkpoint signed: {origin} size {size}, root {root}"),
+    "cosigned": (
+        "{actor} 已联署检查点 {size}（与上次联署的检查点 {previous} 一致）",
+        "{actor} cosigned checkpoint {size} (consistent with checkpoint {previous} it cosigned before)",
+    ),
+    "cosigned_first": ("{actor} 已联署检查点 {size}（首次联署）", "{actor} cosigned checkpoint {size} (its first cosignature)"),
+    "already": ("{actor} 已联署过检查点 {size}", "{actor} had already cosigned checkpoint {size}"),
+    "no_checkpoint": ("尚无检查点", "no checkpoint yet"),
+    "rotated": (
+        "运营方密钥已更换：检查点 {size} 由旧密钥与新密钥双签，此后只用新密钥签署。新公钥（请公布）：{new}；旧公钥：{old}",
+        "operator key changed: checkpoint {size} is signed by the old and the new key; only the new key signs from now on."
+        " New key (publish it): {new}; old key: {old}",
+    ),
+    "show": ("检查点：{origin} 大小 {size}，根 {root}，签署于 {signed_at}", "checkpoint: {origin} size {size}, root {root}, signed {signed_at}"),
+    "operator_ok": ("运营方签名：有效", "operator signature: valid"),
+    "operator_bad": ("运营方签名：无效（与受信任的运营方公钥不符）", "operator signature: INVALID (not by the trusted operator key)"),
+    "cosig": ("联署：{name}（{time}）{state}", "cosignature: {name} ({time}) {state}"),
+    "valid": ("有效", "valid"),
+    "invalid": ("无效", "INVALID"),
+    "no_cosig": ("联署：无", "cosignatures: none"),
+    "exported_log": ("已导出完整日志：{leaves} 条记录，检查点大小 {size} → {dir}", "log exported: {leaves} leaves under checkpoint {size} → {dir}"),
+    "exported_evidence": (
+        "已导出证据包 {kind} {id}：{leaves} 条记录（含签名单位的密钥登记记录），检查点大小 {size} → {dir}",
+        "evidence bundle {kind} {id} exported: {leaves} leaves (with the signers' registry leaves) under checkpoint {size} → {dir}",
+    ),
+    "exporting": ("导出", "exporting"),
+    "unsigned": (
+        "注意：本机没有运营方私钥，导出使用已存储的最新检查点（大小 {size}）",
+        "note: no operator key here; exported under the latest stored checkpoint (size {size})",
+    ),
+}
+
+WHAT: dict[str, tuple[str, str]] = {
+    "leaf_tampered": ("记录被篡改", "leaf tampered"),
+    "leaf_missing": ("记录缺失", "leaf missing"),
+    "signature_invalid": ("签名无效", "signature invalid"),
+    "key_not_valid": ("该位置的密钥无效", "key not valid at this position"),
+    "registry_invalid": ("密钥登记记录无效", "registry leaf invalid"),
+    "event_mismatch": ("领域事件与日志不一致", "domain event does not match the log"),
+    "tree_mismatch": ("Merkle 树节点不一致", "Merkle tree mismatch"),
+    "checkpoint_mismatch": ("检查点不符", "checkpoint mismatch"),
+    "checkpoint_inconsistent": ("检查点不一致", "checkpoint inconsistent"),
+    "trust_anchor_mismatch": ("与此前信任的检查点不符", "trust anchor mismatch"),
+    "key_index_mismatch": ("密钥索引不符", "key index mismatch"),
+    "witness_missing": ("缺少见证方联署", "witness cosignature missing"),
+}
+
+
+def say(key: str, **kw: Any) -> str:
+    zh, en = TEXT[key]
+    return (zh if lang() == "zh" else en).format(**kw)
+
+
+def _what(code: str) -> str:
+    zh, en = WHAT.get(code, ("校验失败", "verification failed"))
+    return zh if lang() == "zh" else en
+
+
+def _set_lang(value: str | None) -> None:
+    if value is not None:
+        if value not in ("zh", "en"):
+            fail("--lang must be zh or en", 2)
+        os.environ["LEDGER_LANG"] = value
+
+
+def _echo_json(value: Any) -> None:
+    typer.echo(json.dumps(value, ensure_ascii=False))
+
+
+OperatorKey = Annotated[
+    str | None,
+    typer.Option("--operator-key", help="trusted operator verifier key, or a file of them (default: keystore operator.pub)"),
+]
+Lang = Annotated[str | None, typer.Option("--lang", help="zh | en (same as the global --lang)")]
+
+
+# --- verify ---------------------------------------------------------------------------------------------
+@app.command()
+def verify(
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
+    operator_key: OperatorKey = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes for signatures (default: every core)")] = None,
+    lang_: Lang = None,
+    anchor_file: Annotated[str | None, typer.Option("--anchor", metavar="FILE",
+                           help="trust anchor kept outside the operator's keystore (default: keys/trusted.json)")] = None,  # fmt: skip
+    witness: Annotated[list[str] | None, typer.Option("--witness", metavar="KEY",
+                       help="require this witness's cosignature (C2SP verifier key, or a file of one); repeatable")] = None,  # fmt: skip
+    trust_first_use: Annotated[bool, typer.Option("--trust-first-use",
+                               help="with no anchor yet, record the verified checkpoint as the anchor")] = False,  # fmt: skip
+    projections: Annotated[bool, typer.Option("--projections",
+                           help="also replay the log and compare every projection table with it (投影一致性)")] = False,  # fmt: skip
+) -> None:
+    """防篡改校验: check every leaf, signature, Merkle node and checkpoint; exit 1 at the first bad one."""
+    from api.progress import progress_bar
+    from ledger.translog.verify import failure_json, load_trust, run_verify
+
+    _set_lang(lang_)
+    with session() as s:
+        size = s.ledger.size()
+        trust = load_trust(s.keys, operator_key, anchor_file, witness or ())
+        try:
+            with progress_bar(say("verifying"), size) as advance:
+                intact = run_verify(s.ledger, s.keys, workers=workers, progress=advance, trust=trust,
+                                    trust_first_use=trust_first_use)  # fmt: skip
+        except VerificationFailed as exc:
+            if as_json:
+                _echo_json({**failure_json(exc, size), **trust.as_json(False)})
+            else:
+                where = (say("at_seq", seq=exc.seq) if exc.seq is not None
+                         else say("at_checkpoint", size=exc.checkpoint) if exc.checkpoint is not None
+                         else say("at_log"))  # fmt: skip
+                typer.echo(say("not_intact", where=where, what=_what(exc.code), reason=exc), err=True)
+            raise typer.Exit(1) from None
+        if projections:  # the log is intact: are the tables derived from it too? (api/cli_projections.py)
+            from api.cli_projections import check_projections, say_projections
+
+            checked = check_projections(s.ledger)
+        if as_json:
+            _echo_json({**intact.as_json(), "projections": checked} if projections else intact.as_json())
+            if projections and not checked["ok"]:
+                raise typer.Exit(1)
+            return
+        tail = say("tail", n=intact.uncovered) if intact.uncovered else ""
+        line = say("intact", size=intact.size, checkpoints=intact.checkpoints,
+                   latest=intact.latest_checkpoint if intact.latest_checkpoint is not None else "—",
+                   tail=tail, elapsed=intact.elapsed)  # fmt: skip
+        anchored = intact.trust["anchor_written"] or intact.trusted_size is not None
+        anchor = max(intact.latest_checkpoint or 0, intact.trusted_size or 0) if anchored else 0
+        cosigners = say("cosigners", names=", ".join(intact.cosigners)) if intact.cosigners else ""
+        witnessed = say("witnessed", names=", ".join(intact.witnesses)) if intact.witnesses else ""
+        typer.echo(line + cosigners + witnessed + (say("anchor", size=anchor) if anchor else ""))
+        notice = _trust_notice(intact.trust, intact.trusted_size, intact.latest_checkpoint)
+        if notice:  # on stdout: stderr keeps its one line for errors; --json has the same as fields
+            typer.echo(notice)
+        if projections:
+            say_projections(checked)  # one line; on a difference, on stderr with exit 1
+
+
+def _trust_notice(trust: dict[str, Any], trusted_before: int | None, latest: int | None) -> str | None:
+    """Where this verification's trust came from: TOFU is said out loud, never implied."""
+    if trust["anchor_written"] and trusted_before is None:  # a new anchor: only with --trust-first-use
+        return say("tofu_recorded" if trust["tofu"] else "anchor_recorded", size=latest, path=trust["anchor"])
+    if trust["tofu"]:
+        return say("tofu", path=trust["anchor"])
+    if trusted_before is None:
+        return say("no_anchor", path=trust["anchor"])
+    return None
+
+
+# --- checkpoint -------------------------------------------------------------------------------------------
+@checkpoint_app.callback()
+def checkpoint(
+    ctx: typer.Context,
+    cosign: Annotated[str | None, typer.Option("--cosign", metavar="ACTOR",
+                      help="cosign the latest checkpoint as this finance_bureau or inspector actor")] = None,  # fmt: skip
+    operator_key: OperatorKey = None,
+) -> None:
+    """Sign a checkpoint of the whole log now (or, with --cosign ACTOR, witness the latest one)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ledger.encoding.b64 import b64encode
+    from ledger.translog.cosign import cosign_latest
+    from ledger.translog.note import Checkpoint, parse_note
+    from ledger.translog.verify import load_operator_verifiers
+
+    with session() as s:
+        if cosign is None:
+            note = s.checkpoint()
+            assert note is not None
+            body = Checkpoint.parse(parse_note(note).text)
+            typer.echo(say("signed", origin=body.origin, size=body.size, root=b64encode(body.root_hash)))
+            typer.echo(note, nl=False)
+            return
+        result = cosign_latest(s.ledger, s.keys, cosign, load_operator_verifiers(s.keys, operator_key))
+        if result.already:
+            typer.echo(say("already", actor=cosign, size=result.size))
+        elif result.previous_size is None:
+            typer.echo(say("cosigned_first", actor=cosign, size=result.size))
+        else:
+            typer.echo(say("cosigned", actor=cosign, size=result.size, previous=result.previous_size))
+        typer.echo(result.note, nl=False)
+
+
+@checkpoint_app.command("show")
+def checkpoint_show(
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    operator_key: OperatorKey = None,
+) -> None:
+    """The latest checkpoint, its operator signature checked, with its cosignatures (联署)."""
+    from ledger.translog.cosign import latest_checkpoint_info
+    from ledger.translog.verify import load_operator_verifiers
+
+    with session() as s:
+        info = latest_checkpoint_info(s.ledger, load_operator_verifiers(s.keys, operator_key))
+        if as_json:
+            _echo_json(info)
+            return
+        if info is None:
+            typer.echo(say("no_checkpoint"))
+            return
+        typer.echo(say("show", origin=info["origin"] or "?", size=info["size"], root=info["root_hash"],
+                       signed_at=info["signed_at"]))  # fmt: skip
+        typer.echo(say("operator_ok" if info["operator_signature_valid"] else "operator_bad"))
+        for c in info["cosignatures"]:
+            typer.echo(say("cosig", name=c["name"], time=c["time"], state=say("valid" if c["verified"] else "invalid")))
+        if not info["cosignatures"]:
+            typer.echo(say("no_cosig"))
+        typer.echo("")
+        typer.echo(info["note"], nl=False)
+        if not info["operator_signature_valid"]:
+            raise typer.Exit(1)
+
+
+@checkpoint_app.command("rotate-operator")
+def checkpoint_rotate_operator() -> None:
+    """运营方密钥更换: sign one checkpoint with the old and a new operator key, then sign with the new one."""
+    from ledger.translog.cosign import rotate_operator
+
+    with session() as s:
+        changed = rotate_operator(s.ledger, s.keys)
+        typer.echo(say("rotated", size=changed.size, new=changed.new, old=changed.old))
+        typer.echo(changed.note, nl=False)
+
+
+@checkpoint_app.command("witness-key")
+def checkpoint_witness_key(actor: Annotated[str, typer.Argument(metavar="ACTOR", help="a finance_bureau or inspector")]) -> None:
+    """The cosigner's current key as a C2SP verifier key, for `verify --witness`."""
+    from ledger.translog.cosign import witness_key
+
+    with session() as s:
+        typer.echo(witness_key(s.ledger, actor))
+
+
+# --- proofs ---------------------------------------------------------------------------------------------------
+@proof_app.command("inclusion")
+def proof_inclusion(
+    seq: Annotated[int, typer.Argument(help="the leaf's seq")],
+    size: Annotated[int | None, typer.Option(help="tree size (default: the latest checkpoint's)")] = None,
+) -> None:
+    """包含证明: {"leaf_index", "tree_size", "leaf_hash", "inclusion_path"} of leaf SEQ."""
+    from ledger.translog.merkle import InclusionProofInvalid
+    from ledger.translog.proofs import checkpoint_root, inclusion_proof
+
+    with session() as s:
+        proof = inclusion_proof(s.ledger, seq, size)
+        try:  # never hand out a proof that does not reach the signed root
+            proof.verify(checkpoint_root(s.ledger, proof.tree_size))
+        except InclusionProofInvalid as exc:
+            fail(f"seq {seq}: {exc} (run verify)", 1)
+        _echo_json(proof.as_json())
+
+
+@proof_app.command("consistency")
+def proof_consistency(
+    old: Annotated[int, typer.Argument(help="the older tree size")],
+    new: Annotated[int, typer.Argument(help="the newer tree size")],
+) -> None:
+    """一致性证明: {"first_size", "second_size", "consistency_path"} from tree OLD to tree NEW."""
+    from ledger.translog.merkle import ConsistencyProofInvalid
+    from ledger.translog.proofs import checkpoint_root, consistency_proof
+
+    with session() as s:
+        proof = consistency_proof(s.ledger, old, new)
+        try:
+            proof.verify(checkpoint_root(s.ledger, old), checkpoint_root(s.ledger, new))
+        except ConsistencyProofInvalid as exc:
+            fail(f"{old} → {new}: {exc} (run verify)", 1)
+        _echo_json(proof.as_json())
+
+
+# --- exports -----------------------------------------------------------------------------------------------------
+@export_app.command("log")
+def export_log_cmd(directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")]) -> None:
+    """Sign a checkpoint over every leaf, then write the whole log under it to DIR."""
+    from api.progress import progress_bar
+    from ledger.translog.export import export_log
+
+    with session() as s:
+        with progress_bar(say("exporting"), s.ledger.size()) as advance:
+            out = export_log(s, directory, progress=advance)
+        if not out.signed:
+            typer.echo(say("unsigned", size=out.size), err=True)
+        typer.echo(say("exported_log", leaves=out.leaves, size=out.size, dir=out.directory))
+
+
+@export_app.command("evidence")
+def export_evidence_cmd(
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="payment | claim | class | laborer")],
+    ident: Annotated[str, typer.Argument(metavar="ID", help="the subject's id")],
+    directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")],
+) -> None:
+    """证据包: the leaves a trace of KIND ID needs, their signers' registry leaves and inclusion proofs."""
+    from api.progress import progress_bar
+    from ledger.translog.export import KINDS, export_evidence
+
+    if kind not in KINDS:
+        fail(f"KIND must be one of {', '.join(KINDS)}", 2)
+    with session() as s:
+        with progress_bar(say("exporting"), s.ledger.size()) as advance:
+            out = export_evidence(s, kind, ident, directory, progress=advance)
+        if not out.signed:
+            typer.echo(say("unsigned", size=out.size), err=True)
+        typer.echo(say("exported_evidence", kind=kind, id=ident, leaves=out.leaves, size=out.size, dir=out.directory))
