@@ -21,18 +21,24 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from projections.ports import LogSource
+
 WRITE = "pj_write"  # execution option: this connection's transactions take the write lock
 
 _ENGINES: dict[str, Engine] = {}
 _LOCK = threading.Lock()
 
 
-def database_url(ledger: Any) -> str:
-    """The URL of a :class:`ledger.application.Ledger`'s database, as ``Ledger.open`` took it."""
+def database_url(ledger: LogSource) -> str:
+    """The URL of a :class:`ledger.application.Ledger`'s database, as ``Ledger.open`` took it.
+
+    Where the log is stored is the ledger's business, not the port's: read from its
+    eventsourcing recorder (or a ``db_url`` attribute) when the runner needs the same database.
+    """
     url = getattr(ledger, "db_url", None)
     if isinstance(url, str):
         return url
-    pool = ledger.recorder.datastore.pool
+    pool: Any = getattr(ledger, "recorder").datastore.pool  # noqa: B009 - not part of LogSource
     if hasattr(pool, "db_name"):  # eventsourcing's SQLite pool
         return f"sqlite:///{pool.db_name}"
     kw = pool.kwargs  # psycopg_pool: the connection keywords eventsourcing passed
@@ -49,7 +55,7 @@ def sqlalchemy_url(url: str) -> str:
     return url
 
 
-def engine_for(ledger_or_url: Any) -> Engine:
+def engine_for(ledger_or_url: LogSource | str) -> Engine:
     """The (cached) engine on the ledger's database."""
     url = ledger_or_url if isinstance(ledger_or_url, str) else database_url(ledger_or_url)
     with _LOCK:

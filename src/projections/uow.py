@@ -12,8 +12,13 @@ Three kinds of write:
 * ``append`` — facts (postings, claim lines, events…), never updated except by
 * ``retire`` — stamping superseded facts (``replaced_seq``), in memory and in the database.
 
-``execute`` runs arbitrary SQL after flushing pending writes (still inside the transaction), for
+``execute`` runs a query after flushing pending writes (still inside the transaction), for
 the rare lookup that is not by primary key.
+
+:class:`MemoryUnitOfWork` has the same interface on rows held in memory only (:class:`MemoryTables`):
+the replays of ``rebuild --anomalies`` and ``verify --projections`` keep their tables there, and
+with every table kept (``runner.catchup.project_in_memory``) read models and rules run with no
+database at all; its ``execute`` answers the simple ``SELECT`` a hook may issue from those rows.
 """
 
 from __future__ import annotations
@@ -21,18 +26,23 @@ from __future__ import annotations
 import operator
 import os
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Result
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.sql import elements, operators
 
 from ledger.encoding.canonical import canonical_str, loads_trusted
+from projections import tables as T
 from projections.events import LeafEvent
 from projections.tables import CanonicalJSON
 
-Key = tuple[Any, ...]
-Row = dict[str, Any]
+Key = tuple[str | int, ...]  # a primary key's values, in the key's column order
+Row = dict[str, Any]  # an entity row as handlers see it: column → value (JSON decoded, booleans as bool)
+Fact = list[Any]  # a fact row held in column order until it is written
+Facts = dict[sa.Table, list[Fact]]
 
 CRASH_ENV = "LEDGER_PROJECTIONS_CRASH"  # test hook: "rows:N" or "commits:N" (see runner)
 MISSING: Any = object()  # a key not looked up yet (None is a known absent row)
@@ -89,7 +99,7 @@ class _Shape:
     def key(self, row: Row) -> Key:
         return self._key(row)
 
-    def where(self, key: Key) -> Any:
+    def where(self, key: Key) -> sa.ColumnElement[bool]:
         return sa.and_(*[c == v for c, v in zip(self.key_cols, key, strict=True)])
 
     def statements(self, conn: Connection) -> tuple[str, str, str]:
@@ -135,7 +145,7 @@ class _Shape:
             where = f"({', '.join(quote(n) for n in self.key_names)}) IN (VALUES {', '.join([one] * count)})"
         return f"SELECT {cols} FROM {quote(self.table.name)} WHERE {where}"
 
-    def from_db(self, values: Any) -> Row:
+    def from_db(self, values: Iterable[Any]) -> Row:
         """A row as the handlers see it on every backend: JSON decoded, booleans as bool."""
         row = dict(zip(self.names, values, strict=True))
         for name in self.json_names:
@@ -146,12 +156,12 @@ class _Shape:
                 row[name] = bool(row[name])
         return row
 
-    def params(self, rows: Iterable[Row], names: list[str]) -> list[Any]:
+    def params(self, rows: Iterable[Row], names: list[str]) -> list[tuple[object, ...] | Fact]:
         """The driver's parameters for ``rows``: ``names``' values in order, JSON columns as
         canonical text (one C ``itemgetter`` per row; the few JSON positions patched after)."""
         getter = operator.itemgetter(*names)
         if len(names) == 1:
-            out: list[Any] = [(getter(row),) for row in rows]
+            out: list[tuple[object, ...] | Fact] = [(getter(row),) for row in rows]
         else:
             out = [getter(row) for row in rows]
         positions = [i for i, n in enumerate(names) if n in self.json_names]
@@ -215,7 +225,7 @@ class Trace:
     the last leaf that changed each entity row, so a difference can name it."""
 
     def __init__(self) -> None:
-        self.facts_by_seq: dict[tuple[sa.Table, int], list[list[Any]]] = defaultdict(list)
+        self.facts_by_seq: dict[tuple[sa.Table, object], list[Fact]] = defaultdict(list)
         self.touched: dict[sa.Table, dict[Key, int]] = defaultdict(dict)
 
 
@@ -245,14 +255,14 @@ class _TouchingTables(dict[sa.Table, dict[Key, Row]]):
 
 
 class UnitOfWork:
-    def __init__(self, conn: Connection, position: int, log_clock: str | None,
+    def __init__(self, conn: Connection | None, position: int, log_clock: str | None,
                  crash: CrashPoint | None = None, cache: RowCache | None = None,
-                 sink: dict[sa.Table, list[list[Any]]] | None = None, trace: Trace | None = None):  # fmt: skip
-        self.conn = conn
+                 sink: Facts | None = None, trace: Trace | None = None):  # fmt: skip
+        self._conn = conn  # None: a MemoryUnitOfWork, which never reads or writes a database
         self.position = position  # the next seq to project
         self.log_clock = log_clock  # DESIGN §3: latest business date so far, registry excluded
         self.event: LeafEvent | None = None  # the event being applied (for hooks)
-        self.notes: dict[str, Any] = {}  # what hooks remember for the rest of the batch
+        self.notes: dict[str, object] = {}  # what hooks remember for the rest of the batch
         self.crash = crash or CrashPoint()
         if cache is None:
             cache = RowCache(position, 0)
@@ -260,9 +270,9 @@ class UnitOfWork:
         self._stored = cache.stored
         self._complete = cache.complete and cache.position == position
         self._dirty: dict[sa.Table, dict[Key, Row]] = defaultdict(dict)
-        self._facts: dict[sa.Table, list[list[Any]]] = defaultdict(list)
-        self._facts_by_seq: dict[tuple[sa.Table, int], list[list[Any]]] = defaultdict(list)
-        self._retired: dict[tuple[sa.Table, tuple[str, ...], tuple[str, ...]], list[tuple[Any, ...]]] = (
+        self._facts: Facts = defaultdict(list)
+        self._facts_by_seq: dict[tuple[sa.Table, object], list[Fact]] = defaultdict(list)
+        self._retired: dict[tuple[sa.Table, tuple[str, ...], tuple[str, ...]], list[tuple[object, ...]]] = (
             defaultdict(list)
         )
         # A replay that writes nothing (runner.rebuild_only): the facts of the tables it keeps go
@@ -272,8 +282,15 @@ class UnitOfWork:
         if trace is not None:
             self._dirty = _TouchingTables(trace, self)
 
+    @property
+    def conn(self) -> Connection:
+        """The batch's connection (its transaction is the runner's)."""
+        if self._conn is None:
+            raise TypeError("an in-memory unit of work has no database connection")
+        return self._conn
+
     # --- reads ----------------------------------------------------------------------------------
-    def get(self, table: sa.Table, *key: Any) -> Row | None:
+    def get(self, table: sa.Table, *key: str | int) -> Row | None:
         """The row with this primary key (None if absent). Do not change it: use ``edit``."""
         cache = self._cache[table]
         row = cache.get(key, MISSING)
@@ -328,13 +345,13 @@ class UnitOfWork:
         for key in keys:
             cache.setdefault(key, None)
 
-    def execute(self, statement: Any) -> Result[Any]:
+    def execute(self, statement: sa.Select[Any]) -> Result[Any]:
         """Run SQL inside the batch's transaction, after writing what is pending."""
         self.flush()
         return self.conn.execute(statement)
 
     # --- writes ---------------------------------------------------------------------------------
-    def edit(self, table: sa.Table, *key: Any) -> Row | None:
+    def edit(self, table: sa.Table, *key: str | int) -> Row | None:
         """The row with this key, marked changed: mutate it in place."""
         row = self.get(table, *key)
         if row is not None:
@@ -345,7 +362,7 @@ class UnitOfWork:
         """The rows of ``table`` marked changed (to mark one: ``dirty(table)[key] = row``)."""
         return self._dirty[table]
 
-    def add(self, table: sa.Table, **values: Any) -> Row:
+    def add(self, table: sa.Table, **values: object) -> Row:
         """A new entity row (every column not given takes its default)."""
         sh = shape(table)
         row = dict(sh.template)
@@ -357,7 +374,7 @@ class UnitOfWork:
         self._dirty[table][key] = row
         return row
 
-    def append(self, table: sa.Table, **values: Any) -> None:
+    def append(self, table: sa.Table, **values: object) -> None:
         """A new fact row (held as a list in column order until the flush)."""
         if self._sink is not None and table not in self._sink:
             return  # a replay that does not keep this table: nothing would ever read the row
@@ -369,7 +386,7 @@ class UnitOfWork:
         if sh.has_seq:
             self._facts_by_seq[(table, values["seq"])].append(row)
 
-    def retire(self, table: sa.Table, where: dict[str, Any], **values: Any) -> None:
+    def retire(self, table: sa.Table, where: Mapping[str, object], **values: object) -> None:
         """Set ``values`` (``replaced_seq``…) on the facts matching ``where``, wherever they are.
 
         ``where`` names the superseded leaf's ``seq`` (and may narrow further, ideally to the
@@ -437,7 +454,7 @@ class UnitOfWork:
             cursor.close()
         return written
 
-    def _to_sink(self, sink: dict[sa.Table, list[list[Any]]]) -> int:
+    def _to_sink(self, sink: Facts) -> int:
         trace = self._trace
         for (table, names, match), params in self._retired.items():
             if table not in sink:
@@ -465,7 +482,7 @@ class UnitOfWork:
         self._dirty.clear()
         return 0
 
-    def write_new(self, table: sa.Table, rows: Iterable[Row], facts: Iterable[list[Any]] = ()) -> None:
+    def write_new(self, table: sa.Table, rows: Iterable[Row], facts: Iterable[Fact] = ()) -> None:
         """Queue ``rows`` (entity rows held elsewhere, absent from the table) and ``facts`` (in
         column order, as :meth:`append` holds them) for the next flush, as inserts."""
         sh = shape(table)
@@ -477,3 +494,119 @@ class UnitOfWork:
     def _wrote(self, n: int) -> int:
         self.crash.wrote(n)
         return n
+
+
+class MemoryTables:
+    """Every row of the ``keep`` tables, held in memory as a replay from seq 0 builds them.
+
+    Entity rows are in ``cache.rows`` (a complete :class:`RowCache`: a row it lacks does not
+    exist), facts in ``sink`` in column order; ``position`` and ``clock`` are the runner's.
+    With a :class:`Trace`, facts can be retired as the database would and each entity row names
+    the last leaf that changed it.
+    """
+
+    def __init__(self, keep: Iterable[sa.Table], limit: int, trace: Trace | None = None):
+        self.keep = sorted(set(keep), key=lambda t: t.name)
+        self.cache = RowCache(0, limit, complete=True)
+        self.sink: Facts = {t: [] for t in self.keep}
+        self.position = 0
+        self.clock: str | None = None
+        self.trace = trace
+
+    def rows(self, table: sa.Table) -> list[Row]:
+        """Every row of ``table`` as a dict (entity rows themselves; facts as copies)."""
+        names = shape(table).names
+        held = [row for row in self.cache.rows.get(table, {}).values() if row is not None]
+        return held + [dict(zip(names, fact, strict=True)) for fact in self.sink.get(table, ())]
+
+
+class MemoryUnitOfWork(UnitOfWork):
+    """A unit of work on :class:`MemoryTables` that keep every table: no database at all.
+
+    Reads never miss (the tables are complete), writes go to the tables at each flush, and
+    :meth:`execute` answers a one-table ``SELECT`` (``WHERE`` comparisons joined by ``AND``/``OR``,
+    ``ORDER BY`` columns) from the rows held; anything else raises ``NotImplementedError``.
+    """
+
+    def __init__(self, tables: MemoryTables):
+        if tables.trace is None or set(tables.keep) != _every_table():
+            raise ValueError("an in-memory unit of work needs every projection table, traced")
+        super().__init__(None, tables.position, tables.clock, None, tables.cache, tables.sink, tables.trace)
+        self.tables = tables
+
+    def execute(self, statement: sa.Select[Any]) -> Result[Any]:
+        self.flush()
+        froms = statement.get_final_froms()
+        if (len(froms) != 1 or not isinstance(froms[0], sa.Table) or statement._group_by_clauses
+                or statement._having_criteria or statement._limit_clause is not None
+                or statement._offset_clause is not None or statement._distinct):  # fmt: skip
+            raise NotImplementedError(f"an in-memory unit of work answers one-table selects only: {statement}")
+        table = froms[0]
+        columns = [_column_of(table, c) for c in statement.selected_columns]
+        where = statement.whereclause
+        test = (lambda _row: True) if where is None else _predicate(table, where)
+        found = [row for row in self.tables.rows(table) if test(row)]
+        for clause in reversed(statement._order_by_clauses):  # stable sorts, last key first
+            descending = isinstance(clause, elements.UnaryExpression) and clause.modifier is operators.desc_op
+            name = _column_of(table, clause.element if isinstance(clause, elements.UnaryExpression) else clause)
+            found.sort(key=_sort_key(name), reverse=descending)
+        return IteratorResult(SimpleResultMetaData(columns), iter([tuple(row[c] for c in columns) for row in found]))
+
+
+def _sort_key(name: str) -> Callable[[Row], tuple[bool, Any]]:
+    """NULLs first ascending, last descending (SQLite's order)."""
+    return lambda row: (row[name] is not None, row[name] if row[name] is not None else 0)
+
+
+def _every_table() -> set[sa.Table]:
+    return {t for t in T.metadata.tables.values() if t is not T.position}
+
+
+def _column_of(table: sa.Table, element: object) -> str:
+    if isinstance(element, sa.Column) and element.table is table:
+        return element.name
+    raise NotImplementedError(f"an in-memory unit of work reads columns of {table.name} only, not {element}")
+
+
+_COMPARE: dict[Callable[..., object], Callable[[Any, Any], bool]] = {
+    operators.eq: operator.eq, operators.ne: operator.ne, operators.lt: operator.lt,
+    operators.le: operator.le, operators.gt: operator.gt, operators.ge: operator.ge,
+    operators.in_op: lambda a, b: a in b, operators.not_in_op: lambda a, b: a not in b,
+}  # fmt: skip
+
+
+def _predicate(table: sa.Table, clause: object) -> Callable[[Row], bool]:
+    """A ``WHERE`` clause as a test on a row, with SQL's NULL: a comparison with NULL is false."""
+    if isinstance(clause, elements.Grouping):
+        return _predicate(table, clause.element)
+    if isinstance(clause, elements.BooleanClauseList) and clause.operator in (operators.and_, operators.or_):
+        parts = [_predicate(table, c) for c in clause.clauses]
+        if clause.operator is operators.and_:
+            return lambda row: all(p(row) for p in parts)
+        return lambda row: any(p(row) for p in parts)
+    if isinstance(clause, elements.BinaryExpression):
+        left, right = _operand(table, clause.left), _operand(table, clause.right)
+        if clause.operator in (operators.is_, operators.is_not):
+            same = clause.operator is operators.is_
+            return lambda row: (left(row) is right(row)) is same
+        compare = _COMPARE.get(clause.operator)
+        if compare is not None:
+
+            def test(row: Row) -> bool:
+                a, b = left(row), right(row)
+                return a is not None and b is not None and compare(a, b)
+
+            return test
+    raise NotImplementedError(f"an in-memory unit of work cannot evaluate {clause}")
+
+
+def _operand(table: sa.Table, element: object) -> Callable[[Row], object]:
+    if isinstance(element, elements.Grouping):
+        return _operand(table, element.element)
+    if isinstance(element, elements.BindParameter):
+        value = element.effective_value
+        return lambda _row: value
+    if isinstance(element, elements.Null):
+        return lambda _row: None
+    name = _column_of(table, element)
+    return lambda row: row[name]

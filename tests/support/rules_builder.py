@@ -12,6 +12,12 @@ test reads like the story it tells::
 
 ``flags`` catches the projections up first and returns RULES.md's objects; ``flagged(rule)``
 the ``(subject id, laborer_id)`` pairs of one rule's current flags.
+
+``RuleScenario.in_memory(tmp_path)`` runs the same story with no database at all: envelopes are
+signed with the scenario's real keys and decided by the ledger's own decider
+(:class:`support.memory_log.MemoryLog`), the projections follow that log through the in-memory
+unit of work (``projections.runner.catchup.project_in_memory``) and the flags are read by the same
+queries (``projections.anomalies.query``) from the tables held in memory.
 """
 
 from __future__ import annotations
@@ -20,11 +26,17 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.engine import Engine
+
 from ledger.application import Item
 from ledger.domain.envelope import Envelope
-from projections.anomalies.query import get_flag, list_flags
+from ledger.encoding.canonical import canonical_str
+from projections import tables as T
+from projections.anomalies.query import Flag, FlagWithHistory, get_flag, list_flags
 from projections.db import engine_for
-from projections.runner.catchup import catch_up
+from projections.runner.catchup import catch_up, project_in_memory
+from projections.uow import MemoryTables
+from support.kept_rows import comparable
 from support.scenario import XIJI, Scenario
 
 PAYEE = "ab" * 32  # the institution's account (a payee_account HMAC, as the log holds it)
@@ -53,9 +65,17 @@ def plus(day: str, days: int) -> str:
 
 
 class RuleScenario(Scenario):
+    tables: MemoryTables | None = None  # the projections held in memory (in-memory scenarios)
+
     @classmethod
     def create(cls, db_url: str, tmp_path: Path, *, actors: bool = True) -> RuleScenario:
         sc = super().create(db_url, tmp_path, actors=actors)
+        assert isinstance(sc, RuleScenario)
+        return sc
+
+    @classmethod
+    def in_memory(cls, tmp_path: Path, *, actors: bool = True) -> RuleScenario:
+        sc = super().in_memory(tmp_path, actors=actors)
         assert isinstance(sc, RuleScenario)
         return sc
 
@@ -223,18 +243,42 @@ class RuleScenario(Scenario):
         return self.pay(payment_id or f"P-{claim_id}", claim_id, sum(ln[1] for ln in lines), fund=fund, value=value)
 
     # --- reading the flags ---------------------------------------------------------------------------
-    def flags(self, **filters: Any) -> list[dict[str, Any]]:
+    def projected(self) -> Engine | MemoryTables:
+        """The projections caught up with the log: the database's, or the tables held in memory."""
+        if self.in_memory_log:
+            self.tables = project_in_memory(self.ledger, self.tables)
+            return self.tables
         catch_up(self.ledger)
-        return list_flags(engine_for(self.ledger), **filters)
+        return engine_for(self.ledger)
+
+    def flags(self, **filters: Any) -> list[Flag]:
+        return list_flags(self.projected(), **filters)
 
     def flagged(self, rule: str, **filters: Any) -> list[tuple[str, str | None]]:
         return sorted((f["subject"]["id"], f["laborer_id"]) for f in self.flags(rule=rule, **filters))
 
-    def one(self, rule: str, **filters: Any) -> dict[str, Any]:
+    def one(self, rule: str, **filters: Any) -> Flag:
         found = self.flags(rule=rule, **filters)
         assert len(found) == 1, found
         return found[0]
 
-    def flag(self, anomaly_id: str, as_of: int | None = None) -> dict[str, Any] | None:
-        catch_up(self.ledger)
-        return get_flag(engine_for(self.ledger), anomaly_id, as_of=as_of)
+    def flag(self, anomaly_id: str, as_of: int | None = None) -> FlagWithHistory | None:
+        return get_flag(self.projected(), anomaly_id, as_of=as_of)
+
+    def memory_matches_database(self) -> None:
+        """The in-memory projection of this log (what the in-memory rule tests run on) holds the
+        very rows the database's projection holds, in every table."""
+        engine = self.projected()
+        assert isinstance(engine, Engine)
+        tables = project_in_memory(self.ledger)
+        with engine.connect() as conn:
+            stored = T.dump(conn)
+        for table in tables.keep:
+            key = T.primary_key(table)
+
+            def order(row: dict[str, Any], key: list[str] = key) -> str:
+                return canonical_str([row[k] for k in key])
+
+            held = sorted((comparable(row) for row in tables.rows(table)), key=order)
+            assert held == sorted((comparable(row) for row in stored[table.name]), key=order), table.name
+        assert tables.position == self.ledger.size()

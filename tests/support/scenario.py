@@ -1,11 +1,11 @@
 """A small scenario builder: a real ledger, real keys, real signatures, one call per action.
 
     sc = Scenario.create(db_url, tmp_path)
-    sc.standard_actors()
     sc.do("pov-xj", "LaborerRegistered", {...}, pii=...)
 
 Each ``do`` signs an intent with the actor's key from the scenario's keystore and appends it,
-returning the outcome; ``expect_refused`` asserts the refusal class.
+returning the outcome. ``Scenario.in_memory(tmp_path)`` appends to a :class:`support.memory_log.MemoryLog`
+instead of a database (the same decisions and leaves, no Merkle tree or checkpoints).
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from typing import Any
 
 from ledger.application import Item, Outcome
 from ledger.domain.envelope import Envelope, sign_envelope
+from ledger.keys.keystore import Keystore
 from ledger.service import Session
+from support.memory_log import MemoryLog
 
 XIJI = "640422"
 LONGDE = "640423"
@@ -44,9 +46,21 @@ class Scenario:
         self.ledger = session.ledger
         self._n = itertools.count(1)
 
+    @property
+    def in_memory_log(self) -> bool:
+        return isinstance(self.ledger, MemoryLog)
+
     @classmethod
     def create(cls, db_url: str, tmp_path: Path, *, actors: bool = True) -> Scenario:
-        session = Session.open(db_url, tmp_path / "keys")
+        return cls.started(Session.open(db_url, tmp_path / "keys"), actors=actors)
+
+    @classmethod
+    def in_memory(cls, tmp_path: Path, *, actors: bool = True) -> Scenario:
+        """The same scenario on a log held in memory: no database at all."""
+        return cls.started(Session(MemoryLog(), Keystore(tmp_path / "keys")), actors=actors)  # type: ignore[arg-type]
+
+    @classmethod
+    def started(cls, session: Session, *, actors: bool = True) -> Scenario:
         session.checkpoint_interval = 0
         session.init()
         sc = cls(session)

@@ -4,38 +4,129 @@ The JSON of a flag is exactly RULES.md's object. *As of* leaf N (DESIGN §5) a f
 was first raised at or before N; its status, raised/withdrawn seqs, jurisdiction and message are
 those of its last history row at or before N, and its evidence the seqs added at or before N —
 no replay needed, the history tables carry the seqs.
+
+The same queries answer from the database (an ``Engine`` or ``Connection``) or from tables held in
+memory (:class:`~projections.uow.MemoryTables`, as ``runner.catchup.project_in_memory`` returns
+them): only the fetching of rows differs (:class:`_SqlRows`, :class:`_MemoryRows`); from the rows
+on, the mapping to RULES.md's objects is pure functions both share (:func:`select_flags`,
+:func:`as_of_rows`, :func:`as_json`, :func:`history_json`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Protocol, TypedDict, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from ledger.domain.policy import GUYUAN, Jurisdictions
+from ledger.encoding.canonical import JSONValue
 from projections import tables as T
 from projections.anomalies import tables as A
 from projections.anomalies.engine import RULES, SEVERITIES, STATUSES
-from projections.readmodels.queries import resolve_as_of
+from projections.ports import LogSource
+from projections.readmodels.queries import last_included, resolve_as_of
+from projections.uow import MemoryTables
 
 RULE_ORDER = {r.id: i for i, r in enumerate(RULES)}
 CURRENT = "current"  # every status but withdrawn: the default listing (RULES.md)
 
-
-@contextmanager
-def _conn(target: Engine | Connection) -> Any:
-    if isinstance(target, Engine):
-        with target.connect() as conn:
-            yield conn
-    else:
-        yield target
+Target = Engine | Connection | MemoryTables
 
 
-def as_json(row: dict[str, Any]) -> dict[str, Any]:
+class FlagRow(TypedDict):
+    """A ``pj_anomalies`` row (what :func:`as_json` reads of it)."""
+
+    id: str
+    rule: str
+    severity: str
+    subject_kind: str
+    subject_id: str
+    laborer_id: str | None
+    jurisdiction: str | None
+    evidence: list[int]
+    first_seq: int
+    raised_seq: int
+    withdrawn_seq: int | None
+    status: str
+    message: str
+    message_en: str
+    source: str
+
+
+class ChangeRow(TypedDict):
+    """A ``pj_anomaly_history`` row."""
+
+    anomaly_id: str
+    seq: int
+    n: int
+    change: str
+    status: str
+    raised_seq: int
+    withdrawn_seq: int | None
+    jurisdiction: str | None
+    message: str
+    message_en: str
+    note: str | None
+    actor: str | None
+
+
+class Subject(TypedDict):
+    kind: str
+    id: str
+
+
+class Flag(TypedDict):
+    """RULES.md's flag object, keys in its order."""
+
+    id: str
+    rule: str
+    severity: str
+    subject: Subject
+    laborer_id: str | None
+    jurisdiction: str | None
+    evidence: list[int]
+    raised_seq: int
+    withdrawn_seq: int | None
+    status: str
+    message: str
+    message_en: str
+    source: str
+
+
+class Change(TypedDict):
+    seq: int
+    change: str
+    status: str
+    note: str | None
+    actor: str | None
+
+
+class FlagWithHistory(Flag):
+    history: list[Change]
+
+
+class EvidenceEvent(TypedDict):
+    """One evidence leaf in human terms (``anomalies show``)."""
+
+    seq: int
+    type: str
+    actor: str
+    actor_name: str | None
+    key_id: str
+    officer: str | None
+    at: str
+    recorded_at: str
+    business_date: str | None
+    jurisdiction: str | None
+    body: JSONValue
+
+
+# --- pure: rows → RULES.md objects --------------------------------------------------------------------
+def as_json(row: FlagRow) -> Flag:
     """RULES.md's flag object, keys in its order."""
     return {
         "id": row["id"], "rule": row["rule"], "severity": row["severity"],
@@ -46,50 +137,149 @@ def as_json(row: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def history_json(changes: Iterable[ChangeRow]) -> list[Change]:
+    return [{"seq": c["seq"], "change": c["change"], "status": c["status"], "note": c["note"],
+             "actor": c["actor"]} for c in changes]  # fmt: skip
+
+
 def statuses(status: str | None) -> set[str]:
     """``current`` (default: all but withdrawn), ``all``, or a comma-separated list of statuses."""
+    every: set[str] = set(STATUSES)
     if status in (None, "", CURRENT):
-        return set(STATUSES) - {"withdrawn"}
+        return every - {"withdrawn"}
     if status == "all":
-        return set(STATUSES)
+        return every
+    assert status is not None
     wanted = {s.strip() for s in status.split(",") if s.strip()}
-    unknown = wanted - set(STATUSES)
+    unknown = wanted - every
     if unknown:
         raise ValueError(f"unknown status {sorted(unknown)[0]!r}: use {', '.join(STATUSES)}, all or current")
     return wanted
 
 
-def list_flags(target: Engine | Connection, *, rule: str | None = None, severity: str | None = None,
-               jurisdiction: str | None = None, status: str | None = None, as_of: int | None = None,
-               jurisdictions: Jurisdictions = GUYUAN) -> list[dict[str, Any]]:  # fmt: skip
-    """Flags as RULES.md's objects, most severe first; ``as_of`` = the last leaf included."""
-    wanted = statuses(status)
-    if severity is not None and severity not in SEVERITIES:
-        raise ValueError(f"unknown severity {severity!r}: use {', '.join(SEVERITIES)}")
-    with _conn(target) as conn:
-        if not sa.inspect(conn).has_table(A.anomalies.name):
-            return []
-        last = resolve_as_of(conn, as_of)
-        if last is None:
-            return []
-        a = A.anomalies
-        query = sa.select(a).where(a.c.first_seq <= last)
-        if rule is not None:
-            query = query.where(a.c.rule == rule)
-        if severity is not None:
-            query = query.where(a.c.severity == severity)
-        rows = [dict(r) for r in conn.execute(query).mappings()]
-        if as_of is not None:
-            rows = _as_of(conn, rows, last)
-    codes = None if jurisdiction is None else set(_covered(jurisdiction, jurisdictions))
+def select_flags(rows: Iterable[FlagRow], *, wanted: set[str], codes: set[str] | None) -> list[Flag]:
+    """The rows of the wanted statuses (and jurisdictions) as RULES.md's objects, most severe first."""
     out = [as_json(r) for r in rows if r["status"] in wanted and (codes is None or r["jurisdiction"] in codes)]
-    out.sort(key=lambda f: (SEVERITIES.index(f["severity"]), RULE_ORDER.get(f["rule"], 99), f["rule"],
+    order: dict[str, int] = {severity: i for i, severity in enumerate(SEVERITIES)}
+    out.sort(key=lambda f: (order[f["severity"]], RULE_ORDER.get(f["rule"], 99), f["rule"],
                             f["subject"]["kind"], f["subject"]["id"], f["laborer_id"] or "", f["id"]))  # fmt: skip
     return out
 
 
-def _covered(code: str, jurisdictions: Jurisdictions) -> list[str]:
-    return [code, *(c for c in jurisdictions.names if c != code and jurisdictions.covers(code, c))]
+def as_of_rows(flags: Iterable[FlagRow], changes: Iterable[ChangeRow], evidence: Iterable[tuple[str, int]]) -> list[FlagRow]:
+    """Each flag as it stood after a leaf: ``changes`` are its history rows up to that leaf in
+    ``(seq, n)`` order, ``evidence`` the ``(anomaly id, seq)`` added by then. A flag without a
+    change by then is left out."""
+    latest: dict[str, ChangeRow] = {}
+    for change in changes:
+        latest[change["anomaly_id"]] = change
+    added: dict[str, list[int]] = {}
+    for anomaly_id, seq in evidence:
+        added.setdefault(anomaly_id, []).append(int(seq))
+    out: list[FlagRow] = []
+    for flag in flags:
+        last = latest.get(flag["id"])
+        if last is None:
+            continue
+        row = flag.copy()
+        row["status"], row["raised_seq"], row["withdrawn_seq"] = last["status"], last["raised_seq"], last["withdrawn_seq"]
+        row["jurisdiction"], row["message"], row["message_en"] = last["jurisdiction"], last["message"], last["message_en"]
+        row["evidence"] = sorted(added.get(flag["id"], []))
+        out.append(row)
+    return out
+
+
+# --- where the rows come from ----------------------------------------------------------------------------
+class _Rows(Protocol):
+    """Rows of the anomaly tables up to leaf ``last`` (None: nothing projected)."""
+
+    last: int | None
+
+    def flags(self, rule: str | None, severity: str | None, anomaly_id: str | None = None) -> list[FlagRow]:
+        """Flags first raised at or before ``last``."""
+        ...
+
+    def changes(self, ids: list[str]) -> list[ChangeRow]:
+        """Their history up to ``last``, by flag, seq and n."""
+        ...
+
+    def evidence(self, ids: list[str]) -> list[tuple[str, int]]:
+        """``(anomaly id, seq)`` of the evidence added up to ``last``."""
+        ...
+
+
+class _SqlRows:
+    def __init__(self, conn: Connection, as_of: int | None):
+        self.conn = conn
+        self.present = sa.inspect(conn).has_table(A.anomalies.name)
+        self.last = resolve_as_of(conn, as_of) if self.present else None
+
+    def flags(self, rule: str | None, severity: str | None, anomaly_id: str | None = None) -> list[FlagRow]:
+        a = A.anomalies
+        query = sa.select(a).where(a.c.first_seq <= self.last)
+        for column, value in ((a.c.rule, rule), (a.c.severity, severity), (a.c.id, anomaly_id)):
+            if value is not None:
+                query = query.where(column == value)
+        return [cast(FlagRow, dict(r)) for r in self.conn.execute(query).mappings()]
+
+    def changes(self, ids: list[str]) -> list[ChangeRow]:
+        h = A.history
+        out: list[ChangeRow] = []
+        for chunk in _chunks(sorted(ids)):
+            query = sa.select(h).where(h.c.anomaly_id.in_(chunk), h.c.seq <= self.last)
+            out += [cast(ChangeRow, dict(r)) for r in self.conn.execute(query.order_by(h.c.anomaly_id, h.c.seq, h.c.n)).mappings()]
+        return out
+
+    def evidence(self, ids: list[str]) -> list[tuple[str, int]]:
+        e = A.evidence
+        out: list[tuple[str, int]] = []
+        for chunk in _chunks(sorted(ids)):
+            query = sa.select(e.c.anomaly_id, e.c.seq).where(e.c.anomaly_id.in_(chunk), e.c.added_seq <= self.last)
+            out += [(str(anomaly_id), int(seq)) for anomaly_id, seq in self.conn.execute(query)]
+        return out
+
+
+class _MemoryRows:
+    def __init__(self, tables: MemoryTables, as_of: int | None):
+        self.tables = tables
+        self.last = last_included(tables.position, as_of)
+
+    def flags(self, rule: str | None, severity: str | None, anomaly_id: str | None = None) -> list[FlagRow]:
+        last = -1 if self.last is None else self.last
+        rows = cast(list[FlagRow], self.tables.rows(A.anomalies))
+        return [r for r in rows if r["first_seq"] <= last and rule in (None, r["rule"])
+                and severity in (None, r["severity"]) and anomaly_id in (None, r["id"])]  # fmt: skip
+
+    def changes(self, ids: list[str]) -> list[ChangeRow]:
+        wanted, last = set(ids), -1 if self.last is None else self.last
+        rows = cast(list[ChangeRow], self.tables.rows(A.history))
+        found = [r for r in rows if r["anomaly_id"] in wanted and r["seq"] <= last]
+        return sorted(found, key=lambda r: (r["anomaly_id"], r["seq"], r["n"]))
+
+    def evidence(self, ids: list[str]) -> list[tuple[str, int]]:
+        wanted, last = set(ids), -1 if self.last is None else self.last
+        return [(r["anomaly_id"], r["seq"]) for r in self.tables.rows(A.evidence)
+                if r["anomaly_id"] in wanted and r["added_seq"] <= last]  # fmt: skip
+
+
+@contextmanager
+def _rows(target: Target, as_of: int | None) -> Iterator[_Rows | None]:
+    """The rows of ``target`` up to ``as_of``; None when the anomaly tables do not exist yet."""
+    if isinstance(target, MemoryTables):
+        yield _MemoryRows(target, as_of)
+        return
+    with _conn(target) as conn:
+        rows = _SqlRows(conn, as_of)
+        yield rows if rows.present else None
+
+
+@contextmanager
+def _conn(target: Engine | Connection) -> Iterator[Connection]:
+    if isinstance(target, Engine):
+        with target.connect() as conn:
+            yield conn
+    else:
+        yield target
 
 
 def _chunks(items: list[str], size: int = 400) -> Iterable[list[str]]:
@@ -97,64 +287,50 @@ def _chunks(items: list[str], size: int = 400) -> Iterable[list[str]]:
         yield items[start : start + size]
 
 
-def _as_of(conn: Connection, rows: list[dict[str, Any]], last: int) -> list[dict[str, Any]]:
-    """Each flag as it stood after leaf ``last``: its last change and the evidence added by then."""
-    by_id = {r["id"]: r for r in rows}
-    h, e = A.history, A.evidence
-    latest: dict[str, dict[str, Any]] = {}
-    evidence: dict[str, list[int]] = {i: [] for i in by_id}
-    for ids in _chunks(sorted(by_id)):
-        for changed in conn.execute(
-            sa.select(h).where(h.c.anomaly_id.in_(ids), h.c.seq <= last).order_by(h.c.anomaly_id, h.c.seq, h.c.n)
-        ).mappings():  # fmt: skip
-            latest[changed["anomaly_id"]] = dict(changed)
-        for anomaly_id, seq in conn.execute(
-            sa.select(e.c.anomaly_id, e.c.seq).where(e.c.anomaly_id.in_(ids), e.c.added_seq <= last)
-        ):  # fmt: skip
-            evidence[anomaly_id].append(int(seq))
-    out = []
-    for anomaly_id, flag in by_id.items():
-        change = latest.get(anomaly_id)
-        if change is None:
-            continue
-        out.append(dict(flag, status=change["status"], raised_seq=change["raised_seq"],
-                        withdrawn_seq=change["withdrawn_seq"], jurisdiction=change["jurisdiction"],
-                        message=change["message"], message_en=change["message_en"],
-                        evidence=sorted(evidence[anomaly_id])))  # fmt: skip
-    return out
-
-
-def get_flag(target: Engine | Connection, anomaly_id: str, *, as_of: int | None = None) -> dict[str, Any] | None:
-    """One flag (any status) as RULES.md's object plus its ``history``, or None."""
-    with _conn(target) as conn:
-        if not sa.inspect(conn).has_table(A.anomalies.name):
-            return None
-        last = resolve_as_of(conn, as_of)
-        row = conn.execute(sa.select(A.anomalies).where(A.anomalies.c.id == anomaly_id)).mappings().first()
-        if row is None or last is None or row["first_seq"] > last:
-            return None
-        rows = [dict(row)]
+# --- the queries ---------------------------------------------------------------------------------------
+def list_flags(target: Target, *, rule: str | None = None, severity: str | None = None,
+               jurisdiction: str | None = None, status: str | None = None, as_of: int | None = None,
+               jurisdictions: Jurisdictions = GUYUAN) -> list[Flag]:  # fmt: skip
+    """Flags as RULES.md's objects, most severe first; ``as_of`` = the last leaf included."""
+    wanted = statuses(status)
+    if severity is not None and severity not in SEVERITIES:
+        raise ValueError(f"unknown severity {severity!r}: use {', '.join(SEVERITIES)}")
+    with _rows(target, as_of) as source:
+        if source is None or source.last is None:
+            return []
+        rows = source.flags(rule, severity)
         if as_of is not None:
-            rows = _as_of(conn, rows, last)
-        h = A.history
-        changes = conn.execute(
-            sa.select(h).where(h.c.anomaly_id == anomaly_id, h.c.seq <= last).order_by(h.c.seq, h.c.n)
-        ).mappings()  # fmt: skip
-        history = [{"seq": c["seq"], "change": c["change"], "status": c["status"], "note": c["note"],
-                    "actor": c["actor"]} for c in changes]  # fmt: skip
-    return dict(as_json(rows[0]), history=history)
+            ids = [r["id"] for r in rows]
+            rows = as_of_rows(rows, source.changes(ids), source.evidence(ids))
+    codes = None if jurisdiction is None else set(jurisdictions.covered(jurisdiction))
+    return select_flags(rows, wanted=wanted, codes=codes)
 
 
-def evidence_events(ledger: Any, target: Engine | Connection, seqs: Iterable[int]) -> list[dict[str, Any]]:
+def get_flag(target: Target, anomaly_id: str, *, as_of: int | None = None) -> FlagWithHistory | None:
+    """One flag (any status) as RULES.md's object plus its ``history``, or None."""
+    with _rows(target, as_of) as source:
+        if source is None or source.last is None:
+            return None
+        rows = source.flags(None, None, anomaly_id)
+        if not rows:
+            return None
+        changes = source.changes([anomaly_id])
+        if as_of is not None:
+            rows = as_of_rows(rows, changes, source.evidence([anomaly_id]))
+    flag = as_json(rows[0])
+    return {**flag, "history": history_json(changes)}
+
+
+def evidence_events(ledger: LogSource, target: Engine | Connection, seqs: Iterable[int]) -> list[EvidenceEvent]:
     """Each evidence leaf in human terms: who signed what, when, with which key, for which officer."""
-    seqs = sorted(set(seqs))
-    out = []
+    wanted = sorted(set(seqs))
+    out: list[EvidenceEvent] = []
     with _conn(target) as conn:
-        names = dict(conn.execute(sa.select(T.actors.c.actor_id, T.actors.c.name)).all())
-        facts = {int(r[0]): r for r in conn.execute(
+        names = {actor: name for actor, name in conn.execute(sa.select(T.actors.c.actor_id, T.actors.c.name))}
+        facts = {int(r[0]): (r[1], r[2]) for r in conn.execute(
             sa.select(T.events.c.seq, T.events.c.business_date, T.events.c.jurisdiction)
-            .where(T.events.c.seq.in_(seqs)))}  # fmt: skip
-    for seq in seqs:
+            .where(T.events.c.seq.in_(wanted)))}  # fmt: skip
+    for seq in wanted:
         leaf = ledger.leaf(seq)
         if leaf is None:
             continue
@@ -164,7 +340,7 @@ def evidence_events(ledger: Any, target: Engine | Connection, seqs: Iterable[int
         out.append({
             "seq": seq, "type": env["type"], "actor": env["actor"], "actor_name": names.get(env["actor"]),
             "key_id": env["key_id"], "officer": env.get("officer"), "at": env["at"],
-            "recorded_at": doc["recorded_at"], "business_date": None if fact is None else fact[1],
-            "jurisdiction": None if fact is None else fact[2], "body": env["body"],
+            "recorded_at": doc["recorded_at"], "business_date": None if fact is None else fact[0],
+            "jurisdiction": None if fact is None else fact[1], "body": env["body"],
         })  # fmt: skip
     return out

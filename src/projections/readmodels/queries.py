@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -23,7 +21,11 @@ def resolve_as_of(conn: Connection, as_of: int | None) -> int | None:
 
     DESIGN §5: ``--as-of SEQ`` includes leaves 0..SEQ; a checkpoint of size N is ``--as-of N-1``.
     """
-    projected = position(conn)
+    return last_included(position(conn), as_of)
+
+
+def last_included(projected: int, as_of: int | None) -> int | None:
+    """:func:`resolve_as_of` once the position is known (``projected`` leaves 0..projected - 1)."""
     if as_of is None:
         return projected - 1 if projected > 0 else None
     if as_of < 0 or as_of >= projected:
@@ -41,6 +43,6 @@ def log_clock(conn: Connection, as_of: int | None = None) -> str | None:
     return None if row is None else row[0]
 
 
-def as_int(value: Any) -> int:
+def as_int(value: object) -> int:
     """SUM() of BIGINT is NUMERIC on PostgreSQL: money comes back as an exact int, never float."""
-    return 0 if value is None else int(value)
+    return 0 if value is None else int(value)  # type: ignore[call-overload]

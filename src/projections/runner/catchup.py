@@ -43,8 +43,9 @@ from ledger.errors import OperationalError
 from projections import tables as T
 from projections.db import WRITE, database_url, engine_for, is_postgres
 from projections.events import LeafEvent, decode
+from projections.ports import LogSource
 from projections.runner.registry import REGISTRY, creates_for, load_plugins, reads_for
-from projections.uow import CrashPoint, RowCache, Trace, UnitOfWork
+from projections.uow import CrashPoint, MemoryTables, MemoryUnitOfWork, RowCache, Trace, UnitOfWork
 
 DEFAULT_BATCH = 5000  # leaves per transaction while following the log: the write lock is held ~0.5 s
 REBUILD_BATCH = 10000  # a rebuild trades a longer lock for throughput (docs/projections.md)
@@ -85,7 +86,7 @@ class ProjectionInconsistent(OperationalError):
         self.facts = facts
 
 
-def catch_up(ledger: Any, *, stop: int | None = None, batch: int = DEFAULT_BATCH,
+def catch_up(ledger: LogSource, *, stop: int | None = None, batch: int = DEFAULT_BATCH,
              progress: Progress | None = None, engine: Engine | None = None) -> int:  # fmt: skip
     """Project every leaf not projected yet (up to ``stop``, exclusive); return the position.
 
@@ -115,7 +116,7 @@ class _Pending(Exception):
     """A plugin's tables are marked ``pending`` in ``pj_position.schema``: replay them first."""
 
 
-def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progress: Progress | None,
+def _catch_up(ledger: LogSource, engine: Engine, stop: int | None, batch: int, progress: Progress | None,
               between_batches: Callable[[], None], keep_rows: int, *, base_only: bool = False) -> int:  # fmt: skip
     """The batch loop. ``base_only`` (a two-process rebuild's main process): while the schema
     marks plugins' tables ``pending`` (another process replays them), skip those plugins' hooks;
@@ -159,7 +160,7 @@ def _catch_up(ledger: Any, engine: Engine, stop: int | None, batch: int, progres
             progress(done)
 
 
-def _check_position(conn: Connection, ledger: Any, pos: int) -> None:
+def _check_position(conn: Connection, ledger: LogSource, pos: int) -> None:
     """Refuse to project on tables that contradict their position: the log must reach it and the
     rows must end right before it (every leaf has its ``pj_events`` row, written in the same commit
     as the position). A rewound or forwarded position would otherwise fail on a duplicate key or
@@ -174,7 +175,7 @@ def _check_position(conn: Connection, ledger: Any, pos: int) -> None:
         raise ProjectionInconsistent("short", position=pos, seq="—" if last is None else last)
 
 
-def _read(ledger: Any, pos: int, end: int, batch: int) -> list[LeafEvent]:
+def _read(ledger: LogSource, pos: int, end: int, batch: int) -> list[LeafEvent]:
     """Leaves ``pos``..``end - 1`` decoded (fewer at the log's end); a gap in seqs is an error."""
     events = [decode(*leaf) for leaf in ledger.leaves(pos, end, batch=batch)]
     if events and (events[0].seq != pos or events[-1].seq != pos + len(events) - 1):
@@ -246,7 +247,7 @@ def apply(uow: UnitOfWork, events: Sequence[LeafEvent], *, skip: Collection[str]
     uow.flush()
 
 
-def rebuild(ledger: Any, *, progress: Progress | None = None, batch: int = REBUILD_BATCH,
+def rebuild(ledger: LogSource, *, progress: Progress | None = None, batch: int = REBUILD_BATCH,
             engine: Engine | None = None, parallel_from: int | None = None) -> int:  # fmt: skip
     """Drop and recreate every projection table, then replay the log from seq 0.
 
@@ -265,7 +266,7 @@ def rebuild(ledger: Any, *, progress: Progress | None = None, batch: int = REBUI
     return catch_up(ledger, progress=progress, batch=batch, engine=engine)
 
 
-def _rebuild_in_two(ledger: Any, engine: Engine, progress: Progress | None, batch: int) -> int:
+def _rebuild_in_two(ledger: LogSource, engine: Engine, progress: Progress | None, batch: int) -> int:
     """A rebuild on both cores: this process projects the shared tables with the plugins' hooks
     off, while a second process replays the log in memory for the plugins' own tables and swaps
     them in (:func:`rebuild_only`'s two halves) once this one has reached the same leaf.
@@ -345,7 +346,7 @@ def _replay_child() -> None:
     outbox.flush()
 
 
-def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progress | None = None,
+def rebuild_only(ledger: LogSource, tables: Collection[sa.Table], *, progress: Progress | None = None,
                  batch: int = REBUILD_BATCH, engine: Engine | None = None) -> int:  # fmt: skip
     """Recompute ``tables`` alone from seq 0, leave every other table as it is; return the position.
 
@@ -371,20 +372,15 @@ def rebuild_only(ledger: Any, tables: Collection[sa.Table], *, progress: Progres
         return _swap_only(ledger, engine, replayed, progress, between_batches)
 
 
-class _Replayed:
+class _Replayed(MemoryTables):
     """What :func:`_replay_only` holds for :func:`_swap_only`: every row, the kept tables' facts."""
 
     def __init__(self, keep: list[sa.Table], limit: int, batch: int, trace: Trace | None = None):
-        self.keep = keep
+        super().__init__(keep, limit, trace)
         self.batch = batch
-        self.cache = RowCache(0, limit, complete=True)
-        self.sink: dict[sa.Table, list[list[Any]]] = {t: [] for t in keep}
-        self.position = 0
-        self.clock: str | None = None
-        self.trace = trace
 
 
-def _replay_only(ledger: Any, engine: Engine, tables: Collection[sa.Table], target: int, batch: int,
+def _replay_only(ledger: LogSource, engine: Engine, tables: Collection[sa.Table], target: int, batch: int,
                  progress: Progress | None, between_batches: Callable[[], None]) -> _Replayed:  # fmt: skip
     """The first half of :func:`rebuild_only`: replay leaves 0..target - 1 in memory, no lock."""
     keep = sorted(set(tables), key=lambda t: t.name)
@@ -396,7 +392,7 @@ def _replay_only(ledger: Any, engine: Engine, tables: Collection[sa.Table], targ
     return replayed
 
 
-def replay(ledger: Any, stop: int, *, progress: Progress | None = None, batch: int = REBUILD_BATCH,
+def replay(ledger: LogSource, stop: int, *, progress: Progress | None = None, batch: int = REBUILD_BATCH,
            engine: Engine | None = None) -> _Replayed:  # fmt: skip
     """Leaves 0..``stop - 1`` replayed in memory into every projection table, nothing written, no
     lock taken (:func:`rebuild_only`'s replay keeping every table, with a :class:`~projections.uow.Trace`):
@@ -407,14 +403,13 @@ def replay(ledger: Any, stop: int, *, progress: Progress | None = None, batch: i
     """
     load_plugins()
     engine = engine or engine_for(ledger)
-    keep = sorted((t for t in T.metadata.tables.values() if t is not T.position), key=lambda t: t.name)
-    replayed = _Replayed(keep, cache_rows(), batch, Trace())
+    replayed = _Replayed(_every_table(), cache_rows(), batch, Trace())
     with _without_cyclic_gc() as between_batches:
         _replay(ledger, engine, None, replayed, stop, progress, between_batches)
     return replayed
 
 
-def _swap_only(ledger: Any, engine: Engine, replayed: _Replayed, progress: Progress | None,
+def _swap_only(ledger: LogSource, engine: Engine, replayed: _Replayed, progress: Progress | None,
                between_batches: Callable[[], None]) -> int:  # fmt: skip
     """The second half: under the lock, replay what others projected since, swap the tables in."""
     keep = replayed.keep
@@ -443,19 +438,45 @@ def _swap_only(ledger: Any, engine: Engine, replayed: _Replayed, progress: Progr
     return replayed.position
 
 
-def _replay(ledger: Any, engine: Engine, conn: Connection | None, replayed: _Replayed, stop: int,
+def project_in_memory(log: LogSource, tables: MemoryTables | None = None, *, stop: int | None = None,
+                      batch: int = REBUILD_BATCH) -> MemoryTables:  # fmt: skip
+    """Every projection table computed in memory from the log, with no database at all.
+
+    Leaves ``tables.position``..``stop - 1`` (default: to the log's end) are decoded in seq order
+    and applied by the same handlers and hooks as a catch-up, through a
+    :class:`~projections.uow.MemoryUnitOfWork`; pass the returned tables again to follow the log
+    further (exactly once, like the runner). Rows are read with ``tables.rows(table)``.
+    """
+    load_plugins()
+    if tables is None:
+        tables = _Replayed(_every_table(), cache_rows(), batch, Trace())
+    if not isinstance(tables, _Replayed):
+        raise TypeError("project_in_memory follows the log on the tables it returned, not others")
+    _replay(log, None, None, tables, log.size() if stop is None else stop, None, lambda: None)
+    return tables
+
+
+def _every_table() -> list[sa.Table]:
+    return sorted((t for t in T.metadata.tables.values() if t is not T.position), key=lambda t: t.name)
+
+
+def _replay(ledger: LogSource, engine: Engine | None, conn: Connection | None, replayed: _Replayed, stop: int,
             progress: Progress | None, between_batches: Callable[[], None]) -> None:  # fmt: skip
     """Apply leaves ``replayed.position``..``stop - 1`` to the rows it holds, writing nothing.
 
     A hook's rare SQL lookup (``uow.execute``) reads the database's facts through ``conn``, or a
     short read transaction per batch when none is given: they are complete beyond ``stop``.
+    Without an engine, every table is in memory and so is the lookup (:class:`MemoryUnitOfWork`).
     """
     cache, sink, pos, clock = replayed.cache, replayed.sink, replayed.position, replayed.clock
     while pos < stop:
         events = _read(ledger, pos, min(pos + replayed.batch, stop), replayed.batch)
         if not events:
             raise OperationalError(f"the log ends before seq {pos}: projections cannot continue")
-        if conn is None:
+        if engine is None:
+            uow: UnitOfWork = MemoryUnitOfWork(replayed)
+            apply(uow, events)
+        elif conn is None:
             with engine.connect() as reader, reader.begin():
                 uow = UnitOfWork(reader, pos, clock, None, cache, sink, replayed.trace)
                 apply(uow, events)
@@ -490,7 +511,7 @@ def reset(engine: Engine, *, pending: Collection[str] = ()) -> None:
         _VERIFIED.add(engine)
 
 
-def snapshot(ledger: Any, as_of: int, *, batch: int = REBUILD_BATCH) -> Engine:
+def snapshot(ledger: LogSource, as_of: int, *, batch: int = REBUILD_BATCH) -> Engine:
     """The read models exactly as of leaf ``as_of`` (0..as_of), in a scratch in-memory database.
 
     For the entity tables, which hold current state; facts and postings answer as-of queries

@@ -41,6 +41,7 @@ from ledger.encoding.canonical import canonical_str, loads_trusted
 from ledger.errors import VerificationFailed
 from projections import tables as T
 from projections.db import engine_for, is_postgres
+from projections.ports import LogSource
 from projections.runner.catchup import REBUILD_BATCH, RUNNER, Progress, replay, schema_id
 from projections.runner.registry import load_plugins
 from projections.uow import Key, shape
@@ -125,7 +126,7 @@ class ProjectionMismatch(VerificationFailed):
         self.first = report.first
 
 
-def verify_projections(ledger: Any, *, engine: Engine | None = None, progress: Progress | None = None,
+def verify_projections(ledger: LogSource, *, engine: Engine | None = None, progress: Progress | None = None,
                        batch: int = REBUILD_BATCH) -> Report:  # fmt: skip
     """Compare every projection table with a replay of the log up to their position.
 

@@ -1,0 +1,101 @@
+"""Anomaly rules FIN-* (RULES.md): money controls — raise, near miss, withdrawal.
+
+In memory (``RuleScenario.in_memory``): real keys and signatures, the ledger's own decider, the
+projections through the in-memory unit of work — no database, milliseconds a test. The same
+families run end to end on SQLite and PostgreSQL in ``tests/integration/test_rules_*.py``.
+"""
+
+from __future__ import annotations
+
+from support.rules_builder import LA_FUND, TRAINING_FUND, RuleScenario
+
+
+def test_overpaid_above_the_approved_total_and_cured_by_the_bank_return(sc: RuleScenario) -> None:
+    for lid in ("L-1", "L-2"):
+        sc.person(lid)
+    sc.open_class("C-1")
+    sc.fund_of()
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])  # paid exactly as approved
+    sc.claim_of("CL-2", "C-1", [("L-2", 80000)])
+    sc.approve("CL-2", [("L-2", 80000)])
+    over = sc.pay("P-2", "CL-2", 80001)
+    flag = sc.one("FIN-OVERPAID")
+    assert flag["subject"]["id"] == "CL-2" and over in flag["evidence"] and flag["severity"] == "critical"
+    back = sc.returned("P-2")
+    assert sc.flagged("FIN-OVERPAID") == []
+    assert sc.flags(rule="FIN-OVERPAID", status="withdrawn")[0]["withdrawn_seq"] == back
+
+
+def test_overpaid_counts_a_missing_approval_as_zero(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.open_class("C-1")
+    sc.fund_of()
+    sc.claim_of("CL-1", "C-1", [("L-1", 80000)])
+    sc.pay("P-1", "CL-1", 80000)
+    assert sc.flagged("FIN-OVERPAID") == [("CL-1", None)]
+
+
+def test_approved_over_claim_on_one_line_even_with_an_equal_total(sc: RuleScenario) -> None:
+    for lid in ("L-1", "L-2"):
+        sc.person(lid)
+    sc.open_class("C-1")
+    sc.claim_of("CL-1", "C-1", [("L-1", 80000), ("L-2", 80000)])
+    sc.claim_of("CL-2", "C-1", [("L-1", 80000), ("L-2", 80000)], on="2019-05-14")
+    sc.approve("CL-1", [("L-1", 80000), ("L-2", 80000)])  # as claimed
+    sc.approve("CL-2", [("L-1", 90000), ("L-2", 70000)])  # same total, one line raised
+    flag = sc.one("FIN-APPROVED-OVER-CLAIM")
+    assert flag["subject"]["id"] == "CL-2" and "L-1" in flag["message"]
+
+
+def test_fund_overdrawn_by_one_fen(sc: RuleScenario) -> None:
+    for lid in ("L-1", "L-2"):
+        sc.person(lid)
+    sc.open_class("C-1")
+    sc.fund_of(amount=100000)
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
+    sc.paid_claim("CL-2", "C-1", [("L-2", 20000)], payment_id="P-2", value="2019-06-04")
+    assert sc.flagged("FIN-FUND-OVERDRAWN") == []  # exactly the allocation
+    sc.ok("fin-xj", "FundAdjusted", {"fund_id": TRAINING_FUND, "delta_fen": -1, "reason": "上级收回"},
+          at="2019-06-05T10:00:00+08:00")  # fmt: skip
+    assert sc.flagged("FIN-FUND-OVERDRAWN") == [(TRAINING_FUND, None)]
+
+
+def test_fund_mismatch_purpose_place_and_year_but_not_a_city_fund_above_the_county(sc: RuleScenario) -> None:
+    sc.session.add_actor("fin-city", "finance_bureau", "640400", "固原市财政局")
+    sc.session.add_actor("fin-ld", "finance_bureau", "640423", "隆德县财政局")
+    sc.person("L-1")
+    sc.open_class("C-1")
+    sc.fund_of("F-city", code="640400", by="fin-city")
+    sc.fund_of("F-ld", code="640423", by="fin-ld")
+    sc.fund_of(LA_FUND, purpose="living_allowance")
+    sc.fund_of("F-2018", year=2018)
+    sc.claim_of("CL-1", "C-1", [("L-1", 80000)])
+    sc.approve("CL-1", [("L-1", 80000)])
+    for pid, fund, by in (("P-city", "F-city", "fin-city"), ("P-ld", "F-ld", "fin-ld"), ("P-la", LA_FUND, "fin-xj"),
+                          ("P-2018", "F-2018", "fin-xj")):  # fmt: skip
+        sc.pay(pid, "CL-1", 1, fund=fund, by=by)
+    assert sc.flagged("FIN-FUND-MISMATCH") == [("P-2018", None), ("P-la", None), ("P-ld", None)]
+
+
+def test_payee_mismatch(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.open_class("C-1")
+    sc.fund_of()
+    sc.claim_of("CL-1", "C-1", [("L-1", 80000)])
+    sc.approve("CL-1", [("L-1", 80000)])
+    sc.pay("P-1", "CL-1", 40000)
+    sc.pay("P-2", "CL-1", 40000, payee="ef" * 32, value="2019-06-04")
+    assert sc.flagged("FIN-PAYEE-MISMATCH") == [("P-2", None)]
+
+
+def test_split_claim_above_standard_times_completers_by_one_fen(sc: RuleScenario) -> None:
+    sc.standards(only=("STD-TC",))
+    for lid in ("L-1", "L-2"):
+        sc.person(lid)
+    sc.open_class("C-1")
+    sc.complete("C-1", "2019-05-02", ["L-1", "L-2"])
+    sc.claim_of("CL-1", "C-1", [("L-1", 80000)])
+    sc.claim_of("CL-2", "C-1", [("L-2", 80000)], on="2019-05-14")  # two claims, exactly 800 × 2
+    assert sc.flagged("FIN-SPLIT-CLAIM") == []
+    sc.claim_of("CL-3", "C-1", [("L-2", 1)], on="2019-05-15")
+    assert sc.flagged("FIN-SPLIT-CLAIM") == [("C-1", None)]

@@ -1,0 +1,36 @@
+"""Anomaly rules INSP-* (RULES.md): process inspection — raise, near miss, withdrawal.
+
+In memory (``RuleScenario.in_memory``): real keys and signatures, the ledger's own decider, the
+projections through the in-memory unit of work — no database, milliseconds a test. The same
+families run end to end on SQLite and PostgreSQL in ``tests/integration/test_rules_*.py``.
+"""
+
+from __future__ import annotations
+
+from support.rules_builder import RuleScenario
+
+
+def test_uninspected_a_paid_class_with_only_a_phone_visit(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.fund_of()
+    sc.open_class("C-1")
+    sc.open_class("C-2")
+    sc.inspect("I-1", "C-1", "2019-04-10", present=["L-1"])
+    sc.inspect("V-2", "C-2", "2019-05-15", present=[], method="phone_visit", subject=("laborer", "L-1"),
+               findings=[{"laborer_id": "L-1", "code": "attendance_confirmed", "note": "本人确认参训"}])  # fmt: skip
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
+    assert sc.flagged("INSP-UNINSPECTED") == []
+    sc.paid_claim("CL-2", "C-2", [("L-1", 80000)], payment_id="P-2")
+    assert sc.flagged("INSP-UNINSPECTED") == [("C-2", None)]
+
+
+def test_failed_paid_only_when_the_latest_inspection_failed(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.fund_of()
+    for cid in ("C-1", "C-2"):
+        sc.open_class(cid)
+        sc.inspect(f"I-{cid}-a", cid, "2019-04-10", present=["L-1"], verdict="fail")
+    sc.inspect("I-C-1-b", "C-1", "2019-04-20", present=["L-1"], verdict="pass", by="fin-xj")  # rectified
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
+    sc.paid_claim("CL-2", "C-2", [("L-1", 80000)], payment_id="P-2")
+    assert sc.flagged("INSP-FAILED-PAID") == [("C-2", None)]
