@@ -39,7 +39,7 @@ from projections.anomalies.query import list_flags  # noqa: E402
 from projections.db import engine_for  # noqa: E402
 from projections.runner.catchup import catch_up, rebuild, snapshot  # noqa: E402
 from projections.runner.registry import REGISTRY, load_plugins  # noqa: E402
-from simulator.simulate import simulate  # noqa: E402
+from simulator import simulate  # noqa: E402
 
 
 def build(folder: Path, scale: str, seed: int, misuse_rate: float) -> Session:

@@ -141,7 +141,7 @@ class Templates:
 
 def simulated_intents(count: int) -> list[str]:
     """``count`` intent lines (JSON) of the simulator's small season, for ``import --sign``."""
-    from simulator.simulate import simulate
+    from simulator import simulate
 
     out: list[str] = []
     for intent in simulate("small", seed=7, misuse_rate=0.0).intents():
@@ -159,7 +159,7 @@ def prepare(dbs: Databases, folder: Path, lines: int) -> Templates:
     from ledger.service import Session
     from projections.db import dispose_engines
     from projections.runner.catchup import catch_up
-    from simulator.simulate import simulate
+    from simulator import simulate
 
     intents = simulated_intents(lines + EXTRA)
     if len(intents) < lines + EXTRA:

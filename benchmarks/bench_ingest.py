@@ -70,7 +70,7 @@ SMALL_SCALE_EVENTS = 5_500  # simulate("small", seed=7) yields ~6,000 events; mo
 # --- workload ------------------------------------------------------------------------------------------
 def workload(events: int, keys_dir: Path, db_url: str) -> tuple[Session, list[str]]:
     """A ledger with the simulator's actors registered, and ``events`` signed envelope lines."""
-    from simulator.simulate import simulate
+    from simulator import simulate
 
     session = Session.open(db_url, keys_dir)
     session.checkpoint_interval = 0

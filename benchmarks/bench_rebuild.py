@@ -273,7 +273,7 @@ def _append(session: Any, items: list[Any]) -> int:
 def _build_simulated(session: Any) -> int:
     """The project's simulator (DESIGN §8's reference mix): city scale, signed like import --sign."""
     from ledger.errors import Refused
-    from simulator.simulate import simulate
+    from simulator import simulate
 
     sim = simulate("city", seed=2019)
     for spec in sim.actors:

@@ -34,7 +34,7 @@ def _truth_json(sim: Any, payee_account: Callable[[str], str]) -> dict[str, Any]
 
 def run_simulation(s: Any, scale: str, seed: int, misuse_rate: float, truth: Path | None) -> dict[str, Any]:
     from api.progress import progress_bar
-    from simulator.simulate import simulate
+    from simulator import simulate
 
     sim = simulate(scale, seed=seed, misuse_rate=misuse_rate)
     with progress_bar(_zh("模拟导入", "simulating"), sim.count()) as advance:

@@ -25,7 +25,7 @@ from projections.anomalies import TABLES
 from projections.anomalies.query import list_flags
 from projections.db import engine_for
 from projections.runner.catchup import catch_up, position, rebuild, rebuild_only, reset
-from simulator.simulate import RULE_IDS, InjectedCase, simulate
+from simulator import RULE_IDS, InjectedCase, simulate
 from support.kept_rows import compare_kept_rows_at_every_commit
 
 Key = tuple[str, str, str, str | None]

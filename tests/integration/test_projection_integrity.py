@@ -27,7 +27,7 @@ from projections.readmodels.balances import balances
 from projections.runner import catchup as runner
 from projections.runner.catchup import ProjectionInconsistent, catch_up, rebuild, rebuild_only
 from projections.runner.integrity import ProjectionMismatch, verify_projections
-from simulator.simulate import simulate
+from simulator import simulate
 from support.scenario import Scenario
 
 CLASS = "CLS-2019-640422-001"

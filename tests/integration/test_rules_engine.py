@@ -21,8 +21,8 @@ from projections.anomalies.query import list_flags
 from projections.db import engine_for
 from projections.runner.catchup import catch_up, rebuild
 from projections.tables import dump
-from simulator.simulate import RULE_IDS, simulate
-from simulator.simulate import anomaly_id as simulator_anomaly_id
+from simulator import RULE_IDS, simulate
+from simulator import anomaly_id as simulator_anomaly_id
 from support.rules_builder import EMPLOYER_FUND, LA_FUND, RuleScenario, at, plus
 
 # RULES.md's table: rule → (severity, subject kind(s)). A contract: changing it is a breaking change.

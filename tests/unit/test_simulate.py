@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from ledger.domain.dates import age_at
 from ledger.domain.holidays import (
     HOLIDAYS,
     MAKEUP_WORKDAYS,
@@ -26,7 +27,8 @@ from ledger.domain.holidays import (
     is_working_day,
     next_working_day,
 )
-from simulator.simulate import RULE_IDS, age_at, id_check_digit, luhn_digit, simulate
+from simulator import RULE_IDS, simulate
+from simulator.people import id_check_digit, luhn_digit
 
 D = dt.date
 

@@ -1,0 +1,175 @@
+"""Choosing where an injection lands: hosts (classes, claims, labourers) untouched by other
+injections, in random order, keeping the scarce ones for the rules that need them; and the small
+edits several families share (a forced appraisal failure, a spot check, a return visit).
+
+An injector is one function of the plan and the phase it runs in: A on rosters before attendance
+is drawn, B on attendance, inspections and certificates, C on claims and payments, D on
+employment, E on funds, F on the key registry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+from ledger.domain.holidays import next_working_day
+from simulator.calendar import DAY
+from simulator.plan import Plan
+from simulator.records import Claim, Inspection, TrainingClass
+from simulator.roster import eligible
+
+
+class Injector(NamedTuple):
+    phase: str  # "A" … "F"
+    inject: Callable[[Plan], None]
+
+
+def classes(
+    plan: Plan, pred: Callable[[TrainingClass], bool], slot: str | None = "class"
+) -> Iterator[TrainingClass]:
+    """Candidate hosts in random order, lazily: normal classes whose ``slot`` is free."""
+    out = [c for c in plan.classes if c.state == "normal"
+           and (slot is None or (slot == "class" and c.slot is None)
+                or (slot == "claim" and c.claim_slot is None))]  # fmt: skip
+    plan.rng.shuffle(out)
+    # keep scarce hosts (order training, training-completion and driver classes) for the
+    # injections that need them: any other injection takes them last
+    out.sort(
+        key=lambda c: (
+            (c.employer is not None) * 2 + (c.occ.cert_type in ("training_completion", "driving_licence"))
+        )
+    )
+    return (c for c in out if pred(c))
+
+
+def plain(plan: Plan, cls: TrainingClass, lid: str) -> bool:
+    """A labourer untouched by other injections, trained once, claimed on the training line."""
+    lab = plan.labs[lid]
+    return (
+        not lab.tainted
+        and len(lab.classes) == 1
+        and lid not in cls.protected
+        and lid not in cls.ghosts
+        and lid not in cls.withdrawn
+        and lab.category != "non_poor"
+    )
+
+
+def claimed(plan: Plan, cls: TrainingClass) -> list[str]:
+    claim = cls.training_claim()
+    return [ln.lid for ln in claim.lines if plain(plan, cls, ln.lid)] if claim else []
+
+
+def other_claims(plan: Plan, lid: str, besides: Claim) -> list[Claim]:
+    return [c for c in plan.all_claims() if c is not besides and c.reject is None
+            and any(ln.lid == lid for ln in c.lines)]  # fmt: skip
+
+
+def pairs(
+    plan: Plan, pred: Callable[[TrainingClass, TrainingClass], bool]
+) -> Iterator[tuple[TrainingClass, TrainingClass]]:
+    """Ordered pairs of normal classes satisfying ``pred``, lazily, in random order."""
+    normal = [c for c in plan.classes if c.state == "normal"]
+    firsts = normal[:]
+    plan.rng.shuffle(firsts)
+    for a in firsts:
+        seconds = normal[:]
+        plan.rng.shuffle(seconds)
+        for b in seconds:
+            if a is not b and pred(a, b):
+                yield a, b
+
+
+def movable(plan: Plan, a: TrainingClass, targets: list[TrainingClass]) -> str | None:
+    for lid in a.roster:
+        lab = plan.labs[lid]
+        if (
+            plain(plan, a, lid)
+            and all(eligible(lab, t) for t in targets)
+            and all(len(t.roster) < 49 for t in targets)
+        ):
+            return lid
+    return None
+
+
+def force_failure(plan: Plan, cls: TrainingClass) -> str | None:
+    """Turn one claimed passer of an appraised class into an appraisal failure."""
+    options = [x for x in claimed(plan, cls) if cls.certs[x].issuer == "apc-640400"]
+    if not options:
+        return None
+    lid = plan.rng.choice(options)
+    cert = cls.certs.pop(lid)
+    exam = min(next_working_day(cls.end + 3 * DAY), cert.issued_on)
+    cls.failures[lid] = (exam, "apc-640400")
+    for claim in cls.claims:
+        if claim.kind in ("training", "appraisal"):
+            claim.lines = [ln for ln in claim.lines if ln.lid != lid]
+    plan.taint(lid)
+    return lid
+
+
+def spot(
+    plan: Plan,
+    cls: TrainingClass,
+    i: int,
+    verdict: str,
+    findings: list[dict[str, str]],
+    checklist: dict[str, bool],
+    missing: frozenset[str] = frozenset(),
+    marked: frozenset[str] = frozenset(),
+    actor: str = "insp-640400",
+) -> Inspection:
+    insp = Inspection(
+        plan.insp_id(cls.start.year),
+        "spot_check",
+        actor,
+        cls.days[i],
+        "class",
+        cls.cid,
+        cls.cid,
+        checklist,
+        findings,
+        verdict,
+        day_index=i,
+        missing=missing,
+        marked_absent=marked,
+    )
+    cls.inspections.append(insp)
+    return insp
+
+
+def revisit(plan: Plan, cls: TrainingClass, after: int) -> None:
+    j = plan.rng.randint(after + 1, len(cls.days) - 1)
+    ok = dict.fromkeys(("plan", "teachers", "facilities", "practical", "textbooks", "attendance"), True)
+    cls.inspections.append(
+        Inspection(
+            plan.insp_id(cls.start.year),
+            "site_visit",
+            f"hr-{cls.county}",
+            cls.days[j],
+            "class",
+            cls.cid,
+            cls.cid,
+            ok,
+            [{"code": "rectified", "note": "复查：考勤管理已整改"}],
+            "pass",
+            day_index=j,
+        )
+    )
+
+
+def other_claim_hosts(plan: Plan, kinds: tuple[str, ...]) -> Iterator[Claim]:
+    """Paid living-allowance or appraisal claims untouched by other injections, lazily."""
+    classes = [c for c in plan.classes if c.state == "normal"]
+    plan.rng.shuffle(classes)
+    for cls in classes:
+        claims = [c for c in cls.claims if c.kind in kinds]
+        plan.rng.shuffle(claims)
+        for claim in claims:
+            if (
+                claim.slot is None
+                and claim.reject is None
+                and claim.payments
+                and all(not plan.labs[ln.lid].tainted for ln in claim.lines)
+            ):
+                yield claim
