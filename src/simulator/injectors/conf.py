@@ -6,25 +6,14 @@ from __future__ import annotations
 
 from ledger.domain.holidays import next_working_day
 from simulator.calendar import DAY, prev_working_day
-from simulator.injectors.hosts import (
-    Injector,
-    claimed,
-    classes,
-    movable,
-    pairs,
-    plain,
-    revisit,
-    spot,
-)
+from simulator.injectors.hosts import Injector, claimed, classes, movable, pairs, plain, revisit, spot
 from simulator.plan import Plan
-from simulator.records import (
-    Inspection,
-    TrainingClass,
-)
+from simulator.records import Inspection, TrainingClass
 from simulator.roster import enrol
 
 
 def absent_at_inspection(plan: Plan) -> None:
+    """Listed absent by a spot check, yet signed in that day (代签到)."""
     for cls in classes(plan, lambda c: len(c.days) >= 6):
         i = plan.rng.randint(1, len(cls.days) - 3)
         present = [x for x in cls.present(i) if x not in cls.protected]
@@ -56,6 +45,7 @@ def absent_at_inspection(plan: Plan) -> None:
 
 
 def short_headcount(plan: Plan) -> None:
+    """A spot check counts 5–8 fewer present than the attendance lists."""
     for cls in classes(plan, lambda c: len(c.days) >= 6 and len(c.roster) >= 20):
         i = plan.rng.randint(1, len(cls.days) - 3)
         present = [x for x in cls.present(i) if x not in cls.protected]
@@ -93,6 +83,7 @@ def short_headcount(plan: Plan) -> None:
 
 
 def two_classes_at_once(plan: Plan) -> None:
+    """One labourer signed in to two classes on the same days (双重报名)."""
     for a, b in pairs(
         plan,
         lambda a, b: (
@@ -123,6 +114,7 @@ def two_classes_at_once(plan: Plan) -> None:
 
 
 def signed_in_after_withdrawal(plan: Plan) -> None:
+    """Withdrawn mid-course, still signed in afterwards and claimed."""
     for cls in classes(plan, lambda c: len(c.days) >= 8 and bool(claimed(plan, c))):
         lid = plan.rng.choice(claimed(plan, cls))
         cls.slot = "CONF-AFTER-WITHDRAWAL"
@@ -140,6 +132,7 @@ def signed_in_after_withdrawal(plan: Plan) -> None:
 
 
 def denied_on_phone_visit(plan: Plan) -> None:
+    """A phone visit after payment: the labourer denies the training or the money."""
     for cls in classes(plan, lambda c: bool(claimed(plan, c)) and not c.no_visits, slot=None):
         claim = cls.training_claim()
         assert claim is not None
@@ -180,6 +173,7 @@ def denied_on_phone_visit(plan: Plan) -> None:
 
 
 def employed_before_training(plan: Plan) -> None:
+    """An order-training employee on the payroll months before the class began (先上岗后培训)."""
     for cls in classes(plan, lambda c: c.employer is not None and c.start >= plan.cfg.reg_start + 90 * DAY):
         lid = next(
             (x for x in cls.roster if plain(plan, cls, x) and plan.labs[x].category != "non_poor"), None

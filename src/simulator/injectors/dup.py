@@ -18,17 +18,13 @@ from simulator.injectors.hosts import (
 )
 from simulator.plan import Plan
 from simulator.programme import flow, pay_date, payment
-from simulator.records import (
-    Claim,
-    ClaimLine,
-    Laborer,
-    Recovery,
-)
+from simulator.records import Claim, ClaimLine, Laborer, Recovery
 from simulator.roster import enrol, household
 from simulator.world import APPRAISAL_FEN, training_fen
 
 
 def registered_twice(plan: Plan) -> None:
+    """The same person (same ID number) registered again in another household by another office, then trained again."""
     for a, b in pairs(
         plan,
         lambda a, b: (
@@ -88,6 +84,7 @@ def registered_twice(plan: Plan) -> None:
 
 
 def claimed_twice(plan: Plan) -> None:
+    """Two lines of a paid training claim filed again in a later claim (重复申报)."""
     for cls in classes(plan, lambda c: len(claimed(plan, c)) >= 3, slot="claim"):
         c1 = cls.training_claim()
         assert c1 is not None
@@ -119,6 +116,7 @@ def claimed_twice(plan: Plan) -> None:
 
 
 def borrowed_certificate(plan: Plan) -> None:
+    """A passer's certificate cited for a labourer who failed the appraisal (冒用证书)."""
     for cls in classes(
         plan, lambda c: c.occ.cert_type in APPRAISAL_FEN and len(claimed(plan, c)) >= 3, slot="claim"
     ):
@@ -149,6 +147,7 @@ def borrowed_certificate(plan: Plan) -> None:
 
 
 def paid_twice(plan: Plan) -> None:
+    """A living-allowance or appraisal claim paid twice (重复拨付), then recovered."""
     for claim in other_claim_hosts(plan, ("living_allowance", "appraisal")):
         first = claim.payments[0]
         if first.returned:
@@ -176,6 +175,7 @@ def paid_twice(plan: Plan) -> None:
 
 
 def trained_twice(plan: Plan) -> None:
+    """A labourer trained and paid twice for one occupation and level."""
     for a, b in pairs(
         plan,
         lambda a, b: a.occ.name == b.occ.name and a.occ.level == b.occ.level and b.start > a.end + 7 * DAY,

@@ -4,20 +4,15 @@ the poverty fund."""
 from __future__ import annotations
 
 from ledger.domain.dates import age_at
-from simulator.injectors.hosts import (
-    Injector,
-    classes,
-)
+from simulator.injectors.hosts import Injector, classes
 from simulator.plan import Plan
-from simulator.records import (
-    Certificate,
-    ClaimLine,
-)
+from simulator.records import Certificate, ClaimLine
 from simulator.roster import enrol, new_trainee
 from simulator.world import training_fen
 
 
 def old_driver(plan: Plan) -> None:
+    """A driver trainee aged 51–54 (drivers must be under 50)."""
     for cls in classes(plan, lambda c: c.programme == "driver" and len(c.roster) < 49):
         cls.slot = "ELIG-DRIVER-AGE"
         lab = new_trainee(plan, cls, "male", age=plan.rng.randint(51, 54))
@@ -34,6 +29,7 @@ def old_driver(plan: Plan) -> None:
 
 
 def over_age(plan: Plan) -> None:
+    """An enrolee aged 61–64, over NX's limit of 60."""
     for cls in classes(
         plan, lambda c: c.programme in ("employment_skill", "special_ability") and len(c.roster) < 49
     ):
@@ -52,6 +48,7 @@ def over_age(plan: Plan) -> None:
 
 
 def non_poor_paid(plan: Plan) -> None:
+    """A non-poor labourer claimed and paid from the poverty-only training fund."""
     for cls in classes(
         plan, lambda c: c.training_claim() is not None and c.occ.cert_type != "driving_licence", slot="claim"
     ):

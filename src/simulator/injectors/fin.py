@@ -7,22 +7,14 @@ from ledger.domain.holidays import next_working_day
 from ledger.domain.money import yuan
 from projections.anomalies.engine import anomaly_id
 from simulator.calendar import DAY
-from simulator.injectors.hosts import (
-    Injector,
-    claimed,
-    classes,
-    other_claim_hosts,
-)
+from simulator.injectors.hosts import Injector, claimed, classes, other_claim_hosts
 from simulator.plan import Plan
-from simulator.records import (
-    Claim,
-    ClaimLine,
-    Recovery,
-)
+from simulator.records import Claim, ClaimLine, Recovery
 from simulator.world import CITY
 
 
 def overpaid(plan: Plan) -> None:
+    """A payment above the approved total (金额录入错误), the excess recovered."""
     for claim in other_claim_hosts(plan, ("appraisal", "living_allowance")):
         if claim.payments[0].returned or claim.approve is None:
             continue
@@ -52,6 +44,7 @@ def overpaid(plan: Plan) -> None:
 
 
 def approved_over_claim(plan: Plan) -> None:
+    """An approval that raises one line above the amount claimed."""
     for claim in other_claim_hosts(plan, ("appraisal",)):
         if claim.approve is None:
             continue
@@ -72,6 +65,7 @@ def approved_over_claim(plan: Plan) -> None:
 
 
 def overdrawn_fund(plan: Plan) -> None:
+    """A county fund allocated 80–90 % of what it pays out (超支付)."""
     options = [f for f in plan.funds.values() if f.purpose in ("living_allowance", "employer")
                and f.jur != CITY and not f.overdrawn and f.need >= 5_000_000]  # fmt: skip
     options.sort(key=lambda f: f.fid)
@@ -101,6 +95,7 @@ def overdrawn_fund(plan: Plan) -> None:
 
 
 def wrong_fund(plan: Plan) -> None:
+    """A living allowance paid out of the training fund (挪用专项资金)."""
     for claim in other_claim_hosts(plan, ("living_allowance",)):
         pay = claim.payments[0]
         if pay.returned:
@@ -118,6 +113,7 @@ def wrong_fund(plan: Plan) -> None:
 
 
 def wrong_card(plan: Plan) -> None:
+    """A living allowance paid to a card other than the one claimed."""
     for claim in other_claim_hosts(plan, ("living_allowance",)):
         pay = claim.payments[0]
         if pay.returned:
@@ -135,6 +131,7 @@ def wrong_card(plan: Plan) -> None:
 
 
 def split_claim(plan: Plan) -> None:
+    """A 'supplementary' second training claim that pushes the class above standard × completers."""
     for cls in classes(plan, lambda c: len(claimed(plan, c)) >= 8, slot="claim"):
         c1 = cls.training_claim()
         assert c1 is not None and c1.approve is not None

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from simulator.injectors.hosts import (
-    Injector,
-    classes,
-    spot,
-)
+from simulator.injectors.hosts import Injector, classes, spot
 from simulator.plan import Plan
 
 
 def uninspected(plan: Plan) -> None:
+    """A class paid without any site visit or spot check."""
     for cls in classes(plan, lambda c: c.training_claim() is not None):
         cls.slot = "INSP-UNINSPECTED"
         cls.no_visits = True
@@ -20,6 +17,7 @@ def uninspected(plan: Plan) -> None:
 
 
 def failed_inspection_paid(plan: Plan) -> None:
+    """The last spot check failed (no practical training), the claim paid anyway."""
     for cls in classes(plan, lambda c: len(c.days) >= 4 and c.training_claim() is not None):
         cls.slot = "INSP-FAILED-PAID"
         cls.inspections = [

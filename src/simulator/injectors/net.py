@@ -5,20 +5,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from simulator.injectors.hosts import (
-    Injector,
-    classes,
-    movable,
-)
+from simulator.injectors.hosts import Injector, classes, movable
 from simulator.plan import Plan
-from simulator.records import (
-    Claim,
-    TrainingClass,
-)
+from simulator.records import Claim, TrainingClass
 from simulator.roster import enrol
 
 
 def shared_card(plan: Plan) -> None:
+    """Three households' living allowances paid to one card (a village cadre's, 代领)."""
     for cls in classes(plan, lambda c: c.la, slot=None):
         free = [c for c in cls.claims if c.kind == "living_allowance" and c.slot is None
                 and not plan.labs[c.lines[0].lid].tainted and not c.payments[0].returned]  # fmt: skip
@@ -50,6 +44,7 @@ def shared_card(plan: Plan) -> None:
 
 
 def recycled_trainee(plan: Plan) -> None:
+    """One school enrolling the same labourer in three classes of one year (反复培训同一人)."""
     by_inst: dict[str, list[TrainingClass]] = defaultdict(list)
     for c in plan.classes:
         if c.state == "normal" and c.programme != "two_after_student":

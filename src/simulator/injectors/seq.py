@@ -16,16 +16,13 @@ from simulator.injectors.hosts import (
     other_claims,
 )
 from simulator.plan import Plan
-from simulator.records import (
-    ClaimLine,
-    Recovery,
-    TrainingClass,
-)
+from simulator.records import ClaimLine, Recovery, TrainingClass
 from simulator.roster import enrol, new_trainee
 from simulator.world import APPRAISAL_FEN, CERT_ABBR, training_fen
 
 
 def paid_before_approval(plan: Plan) -> None:
+    """A living allowance paid by finance before the HR bureau approved it."""
     for claim in other_claim_hosts(plan, ("living_allowance",)):
         claim.slot = "SEQ-PAID-WITHOUT-APPROVAL"
         claim.approve = None
@@ -41,6 +38,7 @@ def paid_before_approval(plan: Plan) -> None:
 
 
 def ghost_trainee(plan: Plan) -> None:
+    """A ghost trainee (虚报冒领): enrolled, certified and paid, never in the attendance."""
     for cls in classes(plan, lambda c: c.occ.cert_type == "training_completion" and len(c.roster) < 49):
         cls.slot = "SEQ-PAID-WITHOUT-ATTENDANCE"
         lab = new_trainee(plan, cls, plan.rng.choice(["male", "female"]), category="poor")
@@ -88,6 +86,7 @@ def ghost_trainee(plan: Plan) -> None:
 
 
 def invented_certificate(plan: Plan) -> None:
+    """A failed labourer paid on a certificate number that was never issued."""
     for cls in classes(
         plan, lambda c: c.occ.cert_type in APPRAISAL_FEN and len(claimed(plan, c)) >= 3, slot="claim"
     ):
@@ -110,6 +109,7 @@ def invented_certificate(plan: Plan) -> None:
 
 
 def never_reviewed(plan: Plan) -> None:
+    """A training claim approved and paid without any completion review (未结业审核)."""
     for cls in classes(plan, lambda c: c.training_claim() is not None):
         cls.slot = "SEQ-PAID-WITHOUT-REVIEW"
         cls.review = None
@@ -126,6 +126,7 @@ def never_reviewed(plan: Plan) -> None:
 
 
 def unconfirmed_identity(plan: Plan) -> None:
+    """A labourer whose identity was never confirmed, rejected at verification, paid anyway."""
     for cls in sorted(classes(plan, lambda c: bool(claimed(plan, c)), slot="claim"), key=lambda c: c.la):
         claim = cls.training_claim()
         assert claim is not None
@@ -147,6 +148,7 @@ def unconfirmed_identity(plan: Plan) -> None:
 
 
 def left_before_six_months(plan: Plan) -> None:
+    """An employee who left after four months, still listed for six in the employer's proof."""
     options = [e for e in plan.emps if e.claimed and len(e.payroll) >= 6 and e.class_id is None
                and not plan.labs[e.lid].tainted]  # fmt: skip
     plan.rng.shuffle(options)
@@ -167,6 +169,7 @@ def left_before_six_months(plan: Plan) -> None:
 
 
 def opened_before_approval(plan: Plan) -> None:
+    """A class started before its opening was approved (先开班后审批)."""
     for cls in classes(plan, lambda c: len(c.days) >= 5 and c.request < c.start - 5 * DAY):
         cls.slot = "SEQ-BEFORE-APPROVAL"
         cls.approve = cls.days[plan.rng.randint(1, 3)]

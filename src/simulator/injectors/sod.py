@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from simulator.injectors.hosts import (
-    Injector,
-    classes,
-)
+from simulator.injectors.hosts import Injector, classes
 from simulator.plan import Plan
-from simulator.records import (
-    Inspection,
-)
+from simulator.records import Inspection
 
 
 def reviewer_only_inspects(plan: Plan) -> None:
+    """Only the HR bureau that approves the claims ever inspected the class (谁审核、谁监管)."""
     for cls in classes(plan, lambda c: len(c.days) >= 4 and c.training_claim() is not None):
         cls.slot = "SOD-REVIEWER-ONLY-CHECK"
         cls.no_visits = True

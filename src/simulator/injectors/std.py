@@ -6,22 +6,15 @@ from __future__ import annotations
 from ledger.domain.holidays import next_working_day
 from ledger.domain.money import yuan
 from simulator.calendar import DAY
-from simulator.injectors.hosts import (
-    Injector,
-    claimed,
-    classes,
-    force_failure,
-)
+from simulator.injectors.hosts import Injector, claimed, classes, force_failure
 from simulator.plan import Plan
-from simulator.records import (
-    Certificate,
-    ClaimLine,
-)
+from simulator.records import Certificate, ClaimLine
 from simulator.roster import enrol, new_trainee
 from simulator.schedule import hours_for
 
 
 def oversized_class(plan: Plan) -> None:
+    """52–56 enrolled in a class approved for 50 (超员开班)."""
     for cls in classes(plan, lambda c: len(c.roster) >= 30 and c.programme != "two_after_student"):
         cls.slot = "STD-CLASS-SIZE"
         target = plan.rng.randint(52, 56)
@@ -40,6 +33,7 @@ def oversized_class(plan: Plan) -> None:
 
 
 def squeezed_course(plan: Plan) -> None:
+    """A course squeezed into 12–16 days (压缩培训时间)."""
     for cls in classes(plan, lambda c: c.programme in ("employment_skill", "special_ability")):
         span = plan.rng.randint(12, 16)
         days = [d for d in cls.days if d <= cls.start + (span - 1) * DAY]
@@ -60,6 +54,7 @@ def squeezed_course(plan: Plan) -> None:
 
 
 def half_days(plan: Plan) -> None:
+    """Three to five half days of 4 class-hours counted as full days (半天课)."""
     for cls in classes(plan, lambda c: c.programme in ("employment_skill", "special_ability")):
         cls.slot = "STD-DAILY-HOURS"
         picks = plan.rng.sample(range(1, len(cls.days)), plan.rng.randint(3, 5))
@@ -76,6 +71,7 @@ def half_days(plan: Plan) -> None:
 
 
 def lectures_for_practice(plan: Plan) -> None:
+    """Practical training replaced by lectures: 4 + 4 hours every day (以理论代实操)."""
     for cls in classes(plan, lambda c: c.programme != "driver"):
         cls.slot = "STD-PRACTICAL-SHARE"
         cls.hours = [(4, 4)] * len(cls.days)
@@ -90,6 +86,7 @@ def lectures_for_practice(plan: Plan) -> None:
 
 
 def inflated_lines(plan: Plan) -> None:
+    """Two lines of a training claim above the standard (超标准申领)."""
     for cls in classes(plan, lambda c: bool(claimed(plan, c)), slot="claim"):
         claim = cls.training_claim()
         assert claim is not None
@@ -110,6 +107,7 @@ def inflated_lines(plan: Plan) -> None:
 
 
 def unappraised_payment(plan: Plan) -> None:
+    """An in-catalogue occupation paid on a training-completion certificate after a failed appraisal."""
     for cls in classes(plan, lambda c: c.occ.in_catalog and len(claimed(plan, c)) >= 3, slot="claim"):
         claim = cls.training_claim()
         assert claim is not None

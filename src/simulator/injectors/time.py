@@ -7,17 +7,13 @@ import datetime as dt
 
 from ledger.domain.holidays import is_working_day
 from simulator.calendar import DAY, SHANGHAI, prev_working_day
-from simulator.injectors.hosts import (
-    Injector,
-    claimed,
-    classes,
-    other_claim_hosts,
-)
+from simulator.injectors.hosts import Injector, claimed, classes, other_claim_hosts
 from simulator.plan import Plan
 from simulator.world import CITY
 
 
 def backdated_attendance(plan: Plan) -> None:
+    """One day's attendance signed 9–14 days later (补录考勤)."""
     for cls in classes(plan, lambda c: len(c.days) >= 6):
         cls.slot = "TIME-BACKDATED"
         i = plan.rng.randint(2, len(cls.days) - 3)
@@ -33,6 +29,7 @@ def backdated_attendance(plan: Plan) -> None:
 
 
 def certificate_before_end(plan: Plan) -> None:
+    """A certificate issued before the last class day (提前发证)."""
     for cls in classes(
         plan,
         lambda c: c.occ.cert_type == "training_completion" and bool(claimed(plan, c)) and len(c.days) >= 6,
@@ -53,6 +50,7 @@ def certificate_before_end(plan: Plan) -> None:
 
 
 def weekend_payment(plan: Plan) -> None:
+    """A payment whose value date is not a working day."""
     for claim in other_claim_hosts(plan, ("living_allowance", "appraisal")):
         pay = claim.payments[0]
         if pay.returned or claim.approve is None:
@@ -78,6 +76,7 @@ def weekend_payment(plan: Plan) -> None:
 
 
 def stale_claim(plan: Plan) -> None:
+    """An appraisal claim approved and never paid (资金滞留)."""
     for claim in other_claim_hosts(plan, ("appraisal",)):
         if claim.approve is None or claim.approve > plan.cfg.stale_before:
             continue
@@ -94,6 +93,7 @@ def stale_claim(plan: Plan) -> None:
 
 
 def revoked_key(plan: Plan) -> None:
+    """A private school's key revoked as compromised from the middle of its last class."""
     privates = [a for a, j, _ in plan.institutions if a.endswith(("-02", "-03")) and j != CITY]
     classes = [c for c in plan.classes if c.state == "normal" and c.inst in privates and len(c.days) >= 6]
     if not classes:
