@@ -1688,7 +1688,7 @@ def run_crash(dbs: Databases, backend: str, base: Target, rng: random.Random, po
 # --- concurrency: four importer processes ---------------------------------------------------------------------
 def child_import(db: str, keys: str, source: str, report: str, start_at: str) -> None:
     """One importer process: wait for the common start, import FILE in batches of 25, catch up."""
-    from api.cli_projections import project
+    from api.services import after_write
     from ledger.service import Session
 
     session = Session.open(db, keys)
@@ -1697,7 +1697,7 @@ def child_import(db: str, keys: str, source: str, report: str, start_at: str) ->
             time.sleep(0.001)
         with open(source, encoding="utf-8") as handle:
             outcomes = [(n, o.status, o.seq, o.reason) for n, o in session.import_lines(handle, sign=False, batch=25)]
-        project(session.ledger)
+        after_write(session.ledger)
     finally:
         session.close()
     Path(report).write_text(json.dumps(outcomes), encoding="utf-8")

@@ -181,7 +181,7 @@ def test_exports_of_a_ledger_with_personal_data_hold_no_secret_and_no_personal_d
 
 
 def test_simulation_truth_file_and_its_export_hold_no_secret_and_no_personal_data(sqlite_url: str, tmp_path: Path) -> None:
-    from api.cli_demo import run_simulation
+    from api.services import run_simulation
 
     session = Session.open(sqlite_url, tmp_path / "keys")
     try:

@@ -1,11 +1,12 @@
-"""``subsidy-ledger rebuild`` and ``subsidy-ledger balances`` (DESIGN §9): the read side's verbs.
+"""``rebuild`` and ``balances`` (DESIGN §9): the read side's verbs, and how every verb reports
+on the projections.
 
-Registered on the shared typer app by :mod:`api.cli`. ``balances`` first catches the
-projections up with the log, so it never answers from stale rows; ``rebuild`` replays the whole
-log (progress on stderr) and must leave every answer byte-identical. A projection inconsistent
-with its position (rewound, forwarded, a table altered) stops every catch-up with one line naming
-``rebuild`` (exit 2: the report could not run). ``verify --projections`` (in :mod:`api.cli_log`)
-calls :func:`check_projections` and :func:`say_projections` here.
+``balances`` (like ``anomalies``) first catches the projections up with the log, so it never
+answers from stale rows; ``rebuild`` replays the whole log (progress on stderr) and must leave
+every answer byte-identical. A projection inconsistent with its position (rewound, forwarded, a
+table altered) stops every catch-up with one line naming ``rebuild`` (exit 2: the report could
+not run): :func:`consistent`. ``verify --projections`` (in :mod:`api.cli.log`) calls
+:func:`check_projections` and :func:`say_projections`.
 """
 
 from __future__ import annotations
@@ -13,17 +14,25 @@ from __future__ import annotations
 import json
 import re
 import time
-import unicodedata
-from typing import Annotated, Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli import app, fail, session
-from ledger.i18n import lang
+from api import services
+from api.cli.root import Options, echo_json, fail, options, session
+from api.cli.table import pad, width
+from ledger.domain.money import yuan_amount
+from ledger.service import Session
 
-TEXT: dict[str, tuple[str, str]] = {
+if TYPE_CHECKING:
+    from projections.readmodels.balances import Balances
+    from projections.runner.catchup import ProjectionInconsistent
+    from projections.runner.integrity import Report
+
+TEXT = {
     "rebuilding": ("重建投影", "rebuilding projections"),
-    "catching_up": ("投影追赶日志", "catching up projections"),
     "rebuilding_anomalies": ("重建异常标记", "rebuilding anomaly flags"),
     "rebuilt_anomalies": ("已重建异常标记：重放 {n} 条日志记录，用时 {s:.1f} 秒（{rate:,.0f} 条/秒）；其他投影未改动",
                           "anomaly flags rebuilt: {n} leaves replayed in {s:.1f} s ({rate:,.0f}/s); other projections untouched"),  # fmt: skip
@@ -58,7 +67,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "more": ("；共 {n} 处不一致（{tables}）", "; {n} differences in all ({tables})"),
 }
 # ProjectionInconsistent.problem → the detail of "inconsistent" (projections.runner.catchup)
-PROBLEMS: dict[str, tuple[str, str]] = {
+PROBLEMS = {
     "ahead": ("投影位置 {position} 超出日志长度（{size} 条记录）", "position {position} is beyond the log ({size} leaves)"),
     "behind": ("投影表已含 seq {seq}，不早于其位置 {position}（位置被回退？）",
                "the tables hold seq {seq}, at or beyond their position {position} (a rewound position?)"),  # fmt: skip
@@ -68,7 +77,7 @@ PROBLEMS: dict[str, tuple[str, str]] = {
     "shape": ("表 {name} 缺失或结构被改动", "table {name} is missing or altered"),
 }
 # projections.runner.integrity.Difference.kind → what differs
-DIFFERENCES: dict[str, tuple[str, str]] = {
+DIFFERENCES = {
     "missing": ("日志重放产生此行，表中缺失", "a row the log produces is missing"),
     "extra": ("表中有此行，日志重放不产生", "a row the log does not produce"),
     "changed": ("{columns} 与日志重放不符（表中为 {stored}，重放得 {replayed}）",
@@ -79,14 +88,14 @@ DIFFERENCES: dict[str, tuple[str, str]] = {
     "rewound": ("表中已有投影位置 {stored} 及其后的行（位置被回退？）", "the tables hold rows at or beyond their position {stored} (a rewound position?)"),
     "schema": ("投影由其他版本或阈值计算（schema 不符）", "computed by another version or other thresholds (schema differs)"),
 }
-KINDS: dict[str, tuple[str, str]] = {
+KINDS = {
     "fund": ("专项资金", "fund"),
     "source": ("资金来源", "source"),
     "expense": ("补贴支出", "expense"),
     "payable": ("应付补贴", "payable"),
     "recovered": ("追回资金", "recovered"),
 }
-SUMMARY: dict[str, tuple[str, str]] = {
+SUMMARY = {
     "allocated_fen": ("资金下达", "allocated"),
     "adjusted_fen": ("资金调整", "adjusted"),
     "fund_balance_fen": ("资金余额", "fund balance"),
@@ -99,107 +108,90 @@ SUMMARY: dict[str, tuple[str, str]] = {
 }
 
 
-def say(key: str, table: dict[str, tuple[str, str]] = TEXT, **kw: Any) -> str:
-    zh, en = table[key]
-    return (zh if lang() == "zh" else en).format(**kw)
+def register(app: typer.Typer) -> None:
+    app.command()(rebuild)
+    app.command()(balances)
 
 
-def yuan(fen: int | None) -> str:
-    """Integer fen as yuan with two decimals — string arithmetic, never a float."""
-    if fen is None:
-        return "—"
-    sign = "-" if fen < 0 else ""
-    fen = abs(fen)
-    return f"{sign}{fen // 100:,}.{fen % 100:02d}"
+# --- how every verb reports on the projections ---------------------------------------------------------------
+def _problem(o: Options, exc: ProjectionInconsistent) -> str:
+    """A :class:`~projections.runner.catchup.ProjectionInconsistent` in the user's language."""
+    facts = {("name" if k == "table" else k): v for k, v in exc.facts.items()}  # PROBLEMS say {name}
+    return o.say(PROBLEMS, exc.problem, **facts)
 
 
-def width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def pad(text: str, size: int, right: bool = False) -> str:
-    gap = " " * max(size - width(text), 0)
-    return gap + text if right else text + gap
-
-
-def project(ledger: Any, *, strict: bool = False) -> None:
-    """Catch the projections up with the log, with a progress bar on stderr when it takes a while.
-
-    The one call the write verbs (``import``, ``submit``) make after appending. The log is the
-    record: if projecting fails there (``strict`` False), what was accepted stays accepted and
-    the user gets one warning line naming the fix, not a failed import.
-    """
-    from api.progress import progress_bar
-    from projections.db import engine_for
-    from projections.runner.catchup import ProjectionInconsistent, catch_up, position
+@contextmanager
+def consistent(o: Options) -> Iterator[None]:
+    """Around a catch-up a query needs: projections that contradict their position are one line
+    naming ``rebuild`` (exit 2), not a report from mixed rows."""
+    from projections.runner.catchup import ProjectionInconsistent
 
     try:
-        behind = ledger.size() - position(engine_for(ledger))
-        with progress_bar(say("catching_up"), behind) as advance:
-            catch_up(ledger, progress=advance)
-    except ProjectionInconsistent as exc:  # edited, rewound or cut short: one line naming the fix
-        if strict:
-            fail(say("inconsistent", detail=_problem(exc)), 2)
-        typer.echo(say("not_projected", error=_problem(exc)), err=True)
-    except Exception as exc:
-        if strict:
-            raise
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        typer.echo(say("not_projected", error=f"{type(exc).__name__}: {first}"), err=True)
+        yield
+    except ProjectionInconsistent as exc:
+        fail(o, o.say(TEXT, "inconsistent", detail=_problem(o, exc)), 2)
 
 
-def _problem(exc: Any) -> str:
-    """A :class:`projections.runner.catchup.ProjectionInconsistent` in the user's language."""
-    facts = {("name" if k == "table" else k): v for k, v in exc.facts.items()}  # ``table`` is say()'s own
-    return say(exc.problem, PROBLEMS, **facts)
+def warn_lagging(o: Options, lagging: Exception | None) -> None:
+    """After a write whose catch-up failed: one warning line naming the fix (the write stands)."""
+    from projections.runner.catchup import ProjectionInconsistent
+
+    if lagging is None:
+        return
+    if isinstance(lagging, ProjectionInconsistent):
+        error = _problem(o, lagging)
+    else:
+        error = f"{type(lagging).__name__}: {str(lagging).splitlines()[0] if str(lagging) else ''}"
+    typer.echo(o.say(TEXT, "not_projected", error=error), err=True)
 
 
-def check_projections(ledger: Any) -> dict[str, Any]:
+def check_projections(o: Options, s: Session) -> Report:
     """``verify --projections``: replay the log up to the projections' position and compare every
-    projection table with it (:mod:`projections.runner.integrity`); the JSON object, ``ok`` or the first
-    difference. Nothing is written."""
+    projection table with it (:mod:`projections.runner.integrity`): the report, consistent or
+    naming the first difference. Nothing is written."""
     from api.progress import progress_bar
     from projections.db import engine_for
     from projections.runner.catchup import position
     from projections.runner.integrity import ProjectionMismatch, verify_projections
 
-    with progress_bar(say("checking"), position(engine_for(ledger))) as advance:
+    with progress_bar(o.say(TEXT, "checking"), position(engine_for(s.ledger))) as advance:
         try:
-            return verify_projections(ledger, progress=advance).as_json()
+            return verify_projections(s.ledger, progress=advance)
         except ProjectionMismatch as exc:
-            return exc.report.as_json()
+            return exc.report
 
 
-def say_projections(checked: dict[str, Any]) -> None:
+def say_projections(o: Options, checked: Report) -> None:
     """``verify --projections``' one line: on stdout when consistent; on stderr, exit 1, when not."""
-    first = checked["first"]
+    first = checked.first
     if first is None:
-        if checked["tables"] == 0:
-            typer.echo(say("not_projected_yet"))
+        if checked.tables == 0:
+            typer.echo(o.say(TEXT, "not_projected_yet"))
         else:
-            typer.echo(say("consistent", tables=checked["tables"], rows=checked["rows"],
-                           last=checked["position"] - 1, s=checked["elapsed"]))  # fmt: skip
+            typer.echo(o.say(TEXT, "consistent", tables=checked.tables, rows=checked.rows,
+                             last=checked.position - 1, s=round(checked.elapsed, 3)))  # fmt: skip
         return
-    row = ", ".join(f"{k}={v}" for k, v in first["key"].items()) or "—"
+    row = ", ".join(f"{k}={v}" for k, v in first.key.items()) or "—"
     stored, replayed = (
         _short(next(iter(side.values()))) if len(side) == 1 else ", ".join(f"{k}={_short(v)}" for k, v in side.items())
-        for side in (first["stored"], first["replayed"])
+        for side in (first.stored, first.replayed)
     )  # fmt: skip
-    what = say(first["kind"], DIFFERENCES, columns=", ".join(first["columns"]), stored=stored, replayed=replayed)
-    tables = ", ".join(f"{t} {n}" for t, n in checked["by_table"].items())
-    more = say("more", n=checked["differences"], tables=tables) if checked["differences"] > 1 else ""
-    at = say("at", seq=first["seq"]) if first["seq"] is not None else ""
-    typer.echo(say("mismatch", name=first["table"], row=row, at=at, what=what, more=more), err=True)
+    what = o.say(DIFFERENCES, first.kind, columns=", ".join(first.columns), stored=stored, replayed=replayed)
+    tables = ", ".join(f"{t} {n}" for t, n in checked.by_table.items())
+    more = o.say(TEXT, "more", n=checked.differences, tables=tables) if checked.differences > 1 else ""
+    at = o.say(TEXT, "at", seq=first.seq) if first.seq is not None else ""
+    typer.echo(o.say(TEXT, "mismatch", name=first.table, row=row, at=at, what=what, more=more), err=True)
     raise typer.Exit(1)
 
 
-def _short(value: Any) -> str:
+def _short(value: object) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-@app.command()
+# --- the verbs ----------------------------------------------------------------------------------------------------
 def rebuild(
+    ctx: typer.Context,
     anomalies: Annotated[bool, typer.Option(
         "--anomalies", help="recompute only the anomaly flags (after a rule or threshold change); "
         "the other read models stay as they are")] = False,  # fmt: skip
@@ -207,33 +199,32 @@ def rebuild(
     """Drop and rebuild every projection from seq 0 (重建投影); progress on stderr."""
     from api.progress import progress_bar
     from projections.db import engine_for
-    from projections.runner.catchup import ProjectionInconsistent, position, rebuild_only
+    from projections.runner.catchup import position, rebuild_only
     from projections.runner.catchup import rebuild as replay
 
-    with session() as s:
+    o = options(ctx)
+    with session(o) as s:
         if anomalies:
             from projections.anomalies import TABLES
 
             started = time.monotonic()
-            try:
-                with progress_bar(say("rebuilding_anomalies"), position(engine_for(s.ledger))) as advance:
-                    total = rebuild_only(s.ledger, TABLES, progress=advance)  # up to where the other tables are
-            except ProjectionInconsistent as exc:  # only a full rebuild repairs the other tables
-                fail(say("inconsistent", detail=_problem(exc)), 2)
+            with consistent(o), progress_bar(o.say(TEXT, "rebuilding_anomalies"), position(engine_for(s.ledger))) as advance:
+                total = rebuild_only(s.ledger, TABLES, progress=advance)  # up to where the other tables are; only a full rebuild repairs those
             took = max(time.monotonic() - started, 1e-6)
-            typer.echo(say("rebuilt_anomalies", n=total, s=took, rate=total / took), err=True)
-            project(s.ledger, strict=True)  # then whatever the log holds beyond, as every verb does
+            typer.echo(o.say(TEXT, "rebuilt_anomalies", n=total, s=took, rate=total / took), err=True)
+            with consistent(o):  # then whatever the log holds beyond, as every verb does
+                services.catch_up(s.ledger, o.meter())
             return
         total = s.ledger.size()
         started = time.monotonic()
-        with progress_bar(say("rebuilding"), total) as advance:
+        with progress_bar(o.say(TEXT, "rebuilding"), total) as advance:
             replay(s.ledger, progress=advance)
         took = max(time.monotonic() - started, 1e-6)
-        typer.echo(say("rebuilt", n=total, s=took, rate=total / took), err=True)
+        typer.echo(o.say(TEXT, "rebuilt", n=total, s=took, rate=total / took), err=True)
 
 
-@app.command()
 def balances(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     as_of: Annotated[int | None, typer.Option("--as-of", help="include leaves 0..SEQ only")] = None,
     jurisdiction: Annotated[str | None, typer.Option(help="jurisdiction code (includes the codes below it)")] = None,
@@ -244,52 +235,49 @@ def balances(
     claim: Annotated[str | None, typer.Option(help="claim id")] = None,
 ) -> None:
     """Double-entry balances (科目余额) with the whole ledger's trial balance; any point of the log."""
-    from projections.db import engine_for
-    from projections.readmodels import balances as B
-    from projections.readmodels.queries import log_clock
-
+    o = options(ctx)
     if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
-        fail(say("bad_period"), 2)
-    with session() as s:
-        engine = engine_for(s.ledger)
-        project(s.ledger, strict=True)
-        result = B.balances(engine, as_of=as_of, jurisdiction=jurisdiction, fund=fund, institution=institution,
-                            laborer=laborer, period=period, claim=claim, jurisdictions=s.ledger.jurisdictions)  # fmt: skip
+        fail(o, o.say(TEXT, "bad_period"), 2)
+    with session(o) as s:
+        with consistent(o):
+            result, engine = services.balances(s, o.meter(), as_of=as_of, jurisdiction=jurisdiction, fund=fund,
+                                               institution=institution, laborer=laborer, period=period, claim=claim)  # fmt: skip
         if as_json:
-            typer.echo(json.dumps(result, ensure_ascii=False))
+            echo_json(result)
             return
-        with engine.connect() as conn:
-            clock = log_clock(conn, result["as_of"]) if result["as_of"] is not None else None
-        typer.echo(render(result, clock))
+        clock = services.position_of(engine, result["as_of"]).clock if result["as_of"] is not None else None
+        typer.echo(render(o, result, clock))
 
 
-def render(result: dict[str, Any], clock: str | None) -> str:
+def render(o: Options, result: Balances, clock: str | None) -> str:
     """The human table: accounts, their totals, the money flow, and the trial balance."""
     if result["as_of"] is None:
-        return say("empty")
-    lines = [say("title", seq=result["as_of"], clock=clock or "—")]
+        return o.say(TEXT, "empty")
+    lines = [o.say(TEXT, "title", seq=result["as_of"], clock=clock or "—")]
     if result["filters"]:
-        lines.append(say("filters", f=", ".join(f"{k}={v}" for k, v in result["filters"].items())))
-    head = [say("account"), say("kind"), say("debit"), say("credit"), say("balance")]
+        lines.append(o.say(TEXT, "filters", f=", ".join(f"{k}={v}" for k, v in result["filters"].items())))
+    head = [o.say(TEXT, k) for k in ("account", "kind", "debit", "credit", "balance")]
     rows = [
-        [a["account"], say(a["account"].split(":", 1)[0], KINDS) if a["account"].split(":", 1)[0] in KINDS else "",
-         yuan(a["debit_fen"]), yuan(a["credit_fen"]), yuan(a["balance_fen"])]
+        [a["account"], o.say(KINDS, kind) if (kind := a["account"].split(":", 1)[0]) in KINDS else "",
+         yuan_amount(a["debit_fen"]), yuan_amount(a["credit_fen"]), yuan_amount(a["balance_fen"])]
         for a in result["accounts"]
     ]  # fmt: skip
     totals = result["totals"]
-    foot = [say("total"), "", yuan(totals["debit_fen"]), yuan(totals["credit_fen"]), yuan(totals["balance_fen"])]
+    foot = [o.say(TEXT, "total"), "", yuan_amount(totals["debit_fen"]), yuan_amount(totals["credit_fen"]),
+            yuan_amount(totals["balance_fen"])]  # fmt: skip
     sizes = [max(width(r[i]) for r in [head, *rows, foot]) for i in range(5)]
 
     def line(cells: list[str]) -> str:
         return "  ".join(pad(c, sizes[i], right=i >= 2) for i, c in enumerate(cells)).rstrip()
 
     lines += [line(head), "  ".join("-" * n for n in sizes)]
-    lines += [line(r) for r in rows] if rows else [say("no_accounts")]
+    lines += [line(r) for r in rows] if rows else [o.say(TEXT, "no_accounts")]
     lines += ["  ".join("-" * n for n in sizes), line(foot), ""]
     summary = result["summary"]
-    for group in (("allocated_fen", "adjusted_fen", "fund_balance_fen"), tuple(list(SUMMARY)[3:])):
-        lines.append("  ".join(f"{say(k, SUMMARY)} {yuan(summary[k])}" for k in group))
+    for group in (tuple(SUMMARY)[:3], tuple(SUMMARY)[3:]):
+        lines.append("  ".join(f"{o.say(SUMMARY, k)} {yuan_amount(summary[k])}" for k in group))
     trial = result["trial_balance"]
-    ok = say("balanced") if trial["total_fen"] == 0 else say("unbalanced")
-    lines.append(say("trial", d=yuan(trial["debit_fen"]), c=yuan(trial["credit_fen"]), t=yuan(trial["total_fen"]), ok=ok))
+    ok = o.say(TEXT, "balanced" if trial["total_fen"] == 0 else "unbalanced")
+    lines.append(o.say(TEXT, "trial", d=yuan_amount(trial["debit_fen"]), c=yuan_amount(trial["credit_fen"]),
+                       t=yuan_amount(trial["total_fen"]), ok=ok))  # fmt: skip
     return "\n".join(lines)

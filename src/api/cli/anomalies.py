@@ -1,28 +1,30 @@
-"""``subsidy-ledger anomalies`` and ``anomalies show ID`` (DESIGN §9): flags an inspector can open.
+"""``anomalies`` and ``anomalies show ID`` (DESIGN §9): flags an inspector can open.
 
-Registered on the shared typer app by :mod:`api.cli`. Both verbs first catch the projections up
-with the log, so they never answer from stale rows. ``--json`` prints RULES.md's objects; the
-human form is a Chinese table (English with ``--lang en``). ``show`` prints one flag, its status
-changes, and each evidence leaf as an inspector needs it: who signed what (actor id and name),
-when (``at`` and ``recorded_at``), with which key, for which officer, and what the body says.
+Both verbs first catch the projections up with the log (:mod:`api.services`), so they never
+answer from stale rows. ``--json`` prints RULES.md's objects; the human form is a Chinese table
+(English with ``--lang en``). ``show`` prints one flag, its status changes, and each evidence leaf
+as an inspector needs it: who signed what (actor id and name), when (``at`` and ``recorded_at``),
+with which key, for which officer, and what the body says.
 """
 
 from __future__ import annotations
 
 import json
-import unicodedata
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli import app, fail, session
-from ledger.i18n import lang
+from api import services
+from api.cli.projections import consistent
+from api.cli.root import Options, echo_json, fail, options, session
+from api.cli.table import pad, width
+from ledger.domain.policy import Jurisdictions
+from ledger.encoding.canonical import JSONValue
 
-anomalies_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
-                            help="List anomaly flags (异常), or open one with its evidence: `anomalies show ID`.")  # fmt: skip
-app.add_typer(anomalies_app, name="anomalies")
+if TYPE_CHECKING:
+    from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
 
-TEXT: dict[str, tuple[str, str]] = {
+TEXT = {
     "title": ("异常（截至 seq {seq}；日志时钟 {clock}）：共 {n} 条", "anomalies (as of seq {seq}; log clock {clock}): {n}"),
     "by_severity": ("严重 {critical}，高 {high}，中 {medium}，低 {low}", "critical {critical}, high {high}, medium {medium}, low {low}"),
     "filters": ("筛选：{f}", "filters: {f}"),
@@ -63,21 +65,14 @@ CHANGE = {"raised": ("提出", "raised"), "withdrawn": ("撤销（已纠正）",
           "message": ("说明更新", "message updated")}  # fmt: skip
 
 
-def say(key: str, table: dict[str, tuple[str, str]] = TEXT, /, **kw: Any) -> str:
-    zh, en = table.get(key, (key, key))
-    return (zh if lang() == "zh" else en).format(**kw)
+def register(app: typer.Typer) -> None:
+    anomalies_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
+                                help="List anomaly flags (异常), or open one with its evidence: `anomalies show ID`.")  # fmt: skip
+    anomalies_app.callback()(anomalies)
+    anomalies_app.command("show")(show)
+    app.add_typer(anomalies_app, name="anomalies")
 
 
-def _catch_up(s: Any) -> Any:
-    """Catch up as ``balances`` does: an inconsistent projection is one line naming ``rebuild``."""
-    from api.cli_projections import project
-    from projections.db import engine_for
-
-    project(s.ledger, strict=True)
-    return engine_for(s.ledger)
-
-
-@anomalies_app.callback()
 def anomalies(
     ctx: typer.Context,
     rule: Annotated[str | None, typer.Option(help="rule id, e.g. SEQ-PAID-WITHOUT-ATTENDANCE")] = None,
@@ -91,63 +86,50 @@ def anomalies(
     """List anomaly flags (异常), most severe first; withdrawn flags only with --status."""
     if ctx.invoked_subcommand is not None:
         return
-    from projections.anomalies.query import list_flags
-    from projections.readmodels.queries import log_clock, resolve_as_of
-
-    with session() as s:
-        engine = _catch_up(s)
+    o = options(ctx)
+    with session(o) as s:
         try:
-            flags = list_flags(engine, rule=rule, severity=severity, jurisdiction=jurisdiction, status=status,
-                               as_of=as_of, jurisdictions=s.ledger.jurisdictions)  # fmt: skip
+            with consistent(o):
+                flags, engine = services.anomalies(s, o.meter(), rule=rule, severity=severity,
+                                                   jurisdiction=jurisdiction, status=status, as_of=as_of)  # fmt: skip
         except ValueError as exc:
-            fail(str(exc), 2)
+            fail(o, str(exc), 2)
         if as_json:
-            typer.echo(json.dumps(flags, ensure_ascii=False))
+            echo_json(flags)
             return
-        with engine.connect() as conn:
-            last = resolve_as_of(conn, as_of)
-            clock = log_clock(conn, last) if last is not None else None
+        last, clock = services.position_of(engine, as_of)
         filters = {k: v for k, v in (("rule", rule), ("severity", severity), ("jurisdiction", jurisdiction),
                                       ("status", status)) if v is not None}  # fmt: skip
-        typer.echo(render(flags, last, clock, filters, s.ledger.jurisdictions))
+        typer.echo(render(o, flags, last, clock, filters, s.ledger.jurisdictions))
 
 
-def render(flags: list[dict[str, Any]], last: int | None, clock: str | None, filters: dict[str, str],
-           jurisdictions: Any) -> str:  # fmt: skip
+def render(o: Options, flags: list[Flag], last: int | None, clock: str | None, filters: dict[str, str],
+           jurisdictions: Jurisdictions) -> str:  # fmt: skip
     """The human listing: one row per flag, its message on the line below."""
     if last is None:
-        return say("empty")
-    zh = lang() == "zh"
+        return o.say(TEXT, "empty")
+    zh = o.lang == "zh"
     counts = {k: sum(1 for f in flags if f["severity"] == k) for k in SEVERITY}
-    lines = [say("title", seq=last, clock=clock or "—", n=len(flags)) + "  " + say("by_severity", **counts)]
+    lines = [o.say(TEXT, "title", seq=last, clock=clock or "—", n=len(flags)) + "  " + o.say(TEXT, "by_severity", **counts)]
     if filters:
-        lines.append(say("filters", f=", ".join(f"{k}={v}" for k, v in filters.items())))
+        lines.append(o.say(TEXT, "filters", f=", ".join(f"{k}={v}" for k, v in filters.items())))
     if not flags:
-        lines.append(say("none"))
+        lines.append(o.say(TEXT, "none"))
         return "\n".join(lines)
-    head = [say("severity"), say("rule"), say("subject"), say("laborer"), say("jurisdiction"), say("status"),
-            say("id"), say("evidence")]  # fmt: skip
+    head = [o.say(TEXT, k) for k in ("severity", "rule", "subject", "laborer", "jurisdiction", "status", "id", "evidence")]
     rows = []
     for f in flags:
-        subject = f"{say(f['subject']['kind'], KIND)} {_short(f['subject']['id'])}"
+        subject = f"{o.say(KIND, f['subject']['kind'])} {_short(f['subject']['id'])}"
         code = f["jurisdiction"] or "—"
         place = jurisdictions.names.get(code, "") if zh and f["jurisdiction"] else ""
-        rows.append([say(f["severity"], SEVERITY), f["rule"], subject, f["laborer_id"] or "—", f"{code} {place}".strip(),
-                     say(f["status"], STATUS), f["id"][:14] + "…", _seqs(f["evidence"])])  # fmt: skip
+        rows.append([o.say(SEVERITY, f["severity"]), f["rule"], subject, f["laborer_id"] or "—", f"{code} {place}".strip(),
+                     o.say(STATUS, f["status"]), f["id"][:14] + "…", _seqs(f["evidence"])])  # fmt: skip
     sizes = [max(width(r[i]) for r in [head, *rows]) for i in range(len(head))]
     lines += ["  ".join(pad(c, sizes[i]) for i, c in enumerate(head)).rstrip(), "  ".join("-" * n for n in sizes)]
     for f, row in zip(flags, rows, strict=True):
         lines.append("  ".join(pad(c, sizes[i]) for i, c in enumerate(row)).rstrip())
         lines.append("    " + (f["message"] if zh else f["message_en"]))
     return "\n".join(lines)
-
-
-def width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def pad(text: str, size: int) -> str:
-    return text + " " * max(size - width(text), 0)
 
 
 def _short(text: str) -> str:
@@ -159,65 +141,69 @@ def _seqs(seqs: list[int]) -> str:
     return shown + (f",…(+{len(seqs) - 4})" if len(seqs) > 4 else "")
 
 
-@anomalies_app.command("show")
 def show(
+    ctx: typer.Context,
     anomaly_id: Annotated[str, typer.Argument(help="the flag's id (A-…)")],
     as_of: Annotated[int | None, typer.Option("--as-of", help="as the ledger stood after leaf SEQ")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="the flag, its history and its evidence leaves as JSON")] = False,
 ) -> None:
     """Open one flag: its history and every evidence leaf (who signed what, when, with which key)."""
-    from projections.anomalies.query import evidence_events, get_flag
-
-    with session() as s:
-        engine = _catch_up(s)
-        flag = get_flag(engine, anomaly_id, as_of=as_of)
-        if flag is None:
-            fail(say("not_found", id=anomaly_id), 1)
-        events = evidence_events(s.ledger, engine, flag["evidence"])
+    o = options(ctx)
+    with session(o) as s:
+        with consistent(o):
+            found = services.anomaly(s, anomaly_id, o.meter(), as_of=as_of)
+        if found is None:
+            fail(o, o.say(TEXT, "not_found", id=anomaly_id), 1)
+        flag, events = found
         if as_json:
-            typer.echo(json.dumps({"flag": {k: v for k, v in flag.items() if k != "history"},
-                                   "history": flag["history"], "evidence": events}, ensure_ascii=False))  # fmt: skip
+            echo_json({"flag": {k: v for k, v in flag.items() if k != "history"}, "history": flag["history"],
+                       "evidence": events})  # fmt: skip
             return
-        typer.echo(render_flag(flag, events, s.ledger.jurisdictions))
+        typer.echo(render_flag(o, flag, events, s.ledger.jurisdictions))
 
 
-def render_flag(flag: dict[str, Any], events: list[dict[str, Any]], jurisdictions: Any) -> str:
-    zh = lang() == "zh"
+def render_flag(o: Options, flag: FlagWithHistory, events: list[EvidenceEvent],
+                jurisdictions: Jurisdictions) -> str:  # fmt: skip
+    zh = o.lang == "zh"
     code = flag["jurisdiction"]
     place = f"{code} {jurisdictions.names.get(code, '')}".strip() if code else "—"
+
+    def say(key: str) -> str:
+        return o.say(TEXT, key)
+
     lines = [
-        say("flag", id=flag["id"]),
-        f"  {say('rule')}: {flag['rule']}（{say(flag['severity'], SEVERITY)}）  {say('source')}: {flag['source']}",
-        f"  {say('subject')}: {say(flag['subject']['kind'], KIND)} {flag['subject']['id']}"
+        o.say(TEXT, "flag", id=flag["id"]),
+        f"  {say('rule')}: {flag['rule']}（{o.say(SEVERITY, flag['severity'])}）  {say('source')}: {flag['source']}",
+        f"  {say('subject')}: {o.say(KIND, flag['subject']['kind'])} {flag['subject']['id']}"
         + (f"  {say('laborer')}: {flag['laborer_id']}" if flag["laborer_id"] else "") + f"  {say('jurisdiction')}: {place}",
-        f"  {say('status')}: {say(flag['status'], STATUS)}  {say('raised')} {flag['raised_seq']}"
+        f"  {say('status')}: {o.say(STATUS, flag['status'])}  {say('raised')} {flag['raised_seq']}"
         + (f"  {say('withdrawn')} {flag['withdrawn_seq']}" if flag["withdrawn_seq"] is not None else ""),
         f"  {say('message')}: {flag['message'] if zh else flag['message_en']}",
         f"  {say('history')}:",
     ]  # fmt: skip
     for change in flag["history"]:
         extra = "".join(f"  {v}" for v in (change["actor"], change["note"]) if v)
-        lines.append(f"    seq {change['seq']}  {say(change['change'], CHANGE)}  → {say(change['status'], STATUS)}{extra}")
-    lines.append(f"  {say('evidence_title', n=len(events))}:")
+        lines.append(f"    seq {change['seq']}  {o.say(CHANGE, change['change'])}  → {o.say(STATUS, change['status'])}{extra}")
+    lines.append(f"  {o.say(TEXT, 'evidence_title', n=len(events))}:")
     for ev in events:
         lines.append(f"    seq {ev['seq']}  {ev['type']}  at {ev['at']}  {say('recorded')} {ev['recorded_at']}"
                      f"  {say('business')} {ev['business_date'] or '—'}")  # fmt: skip
         who = f"{ev['actor']} {ev['actor_name'] or ''}".strip()
         lines.append(f"      {say('signed')}: {who}  {say('key')}: {ev['key_id']}"
                      f"  {say('officer')}: {ev['officer'] or '—'}")  # fmt: skip
-        lines.append(f"      {say('body')}: {summary(ev['body'])}")
+        lines.append(f"      {say('body')}: {summary(o, ev['body'])}")
     return "\n".join(lines)
 
 
-def summary(body: dict[str, Any]) -> str:
+def summary(o: Options, body: JSONValue) -> str:
     """A body in one line: scalars as they are, lists counted (short lists of ids shown)."""
     parts = []
-    for key, value in body.items():
+    for key, value in (body.items() if isinstance(body, dict) else ()):
         if isinstance(value, list):
             if value and all(isinstance(v, str) for v in value) and len(value) <= 5:
-                text = ",".join(value)
+                text = ",".join(str(v) for v in value)
             else:
-                text = say("items", n=len(value))
+                text = o.say(TEXT, "items", n=len(value))
         elif isinstance(value, dict):
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
         elif isinstance(value, str) and len(value) > 40:

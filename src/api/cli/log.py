@@ -1,34 +1,29 @@
-"""CLI verbs of the tamper-evident log: ``verify``, ``checkpoint``, ``proof``, ``export`` (DESIGN §6, §9).
+"""Verbs of the tamper-evident log: ``log``, ``verify``, ``checkpoint``, ``proof``, ``export`` (DESIGN §6, §9).
 
-Registered on the shared :data:`api.cli.app`. Thin: parse, call :mod:`ledger.translog.verify`,
-:mod:`ledger.translog.cosign`, :mod:`ledger.translog.proofs` or :mod:`ledger.translog.export`, format. A failed check
-exits 1 with one line naming the first bad ``seq`` (or checkpoint) and why; operational errors
-exit 2; progress goes to stderr. Text is Chinese first (``--lang en`` for English).
+Thin: parse, call :mod:`api.services` or :mod:`ledger.translog` (``verify``, ``cosign``,
+``proofs``, ``export``), format. A failed check exits 1 with one line naming the first bad ``seq``
+(or checkpoint) and why; operational errors exit 2; progress goes to stderr. Text is Chinese
+first (``--lang en`` for English).
 """
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Annotated, Any
+import dataclasses
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api.cli import app, fail, session
+from api import services
+from api.cli.projections import check_projections, say_projections
+from api.cli.root import Options, echo_json, fail, options, session
+from api.i18n import as_lang, error_text
 from ledger.errors import VerificationFailed
-from ledger.i18n import lang
 
-checkpoint_app = typer.Typer(
-    invoke_without_command=True, no_args_is_help=False,
-    help="检查点 checkpoint: sign one now, show the latest, or cosign it (联署).",
-)  # fmt: skip
-proof_app = typer.Typer(no_args_is_help=True, help="包含证明 / 一致性证明: RFC 9162 proofs as JSON.")
-export_app = typer.Typer(no_args_is_help=True, help="导出 / 证据包: folders anyone can check with openssl and sha256sum.")
-app.add_typer(checkpoint_app, name="checkpoint")
-app.add_typer(proof_app, name="proof")
-app.add_typer(export_app, name="export")
+if TYPE_CHECKING:
+    from ledger.translog.verify import Intact
 
-TEXT: dict[str, tuple[str, str]] = {
+TEXT = {
+    "log_empty": ("日志为空", "the log is empty"),
     "verifying": ("防篡改校验", "verifying"),
     "intact": (
         "防篡改校验通过：{size} 条记录及其签名完整有效，{checkpoints} 个检查点一致（最新检查点大小 {latest}）{tail}；用时 {elapsed:.1f} 秒",
@@ -95,7 +90,7 @@ TEXT: dict[str, tuple[str, str]] = {
     ),
 }
 
-WHAT: dict[str, tuple[str, str]] = {
+WHAT = {
     "leaf_tampered": ("记录被篡改", "leaf tampered"),
     "leaf_missing": ("记录缺失", "leaf missing"),
     "signature_invalid": ("签名无效", "signature invalid"),
@@ -111,25 +106,26 @@ WHAT: dict[str, tuple[str, str]] = {
 }
 
 
-def say(key: str, **kw: Any) -> str:
-    zh, en = TEXT[key]
-    return (zh if lang() == "zh" else en).format(**kw)
-
-
-def _what(code: str) -> str:
-    zh, en = WHAT.get(code, ("校验失败", "verification failed"))
-    return zh if lang() == "zh" else en
-
-
-def _set_lang(value: str | None) -> None:
-    if value is not None:
-        if value not in ("zh", "en"):
-            fail("--lang must be zh or en", 2)
-        os.environ["LEDGER_LANG"] = value
-
-
-def _echo_json(value: Any) -> None:
-    typer.echo(json.dumps(value, ensure_ascii=False))
+def register(app: typer.Typer) -> None:
+    app.command()(log)
+    app.command()(verify)
+    checkpoint_app = typer.Typer(
+        invoke_without_command=True, no_args_is_help=False,
+        help="检查点 checkpoint: sign one now, show the latest, or cosign it (联署).",
+    )  # fmt: skip
+    checkpoint_app.callback()(checkpoint)
+    checkpoint_app.command("show")(checkpoint_show)
+    checkpoint_app.command("rotate-operator")(checkpoint_rotate_operator)
+    checkpoint_app.command("witness-key")(checkpoint_witness_key)
+    proof_app = typer.Typer(no_args_is_help=True, help="包含证明 / 一致性证明: RFC 9162 proofs as JSON.")
+    proof_app.command("inclusion")(proof_inclusion)
+    proof_app.command("consistency")(proof_consistency)
+    export_app = typer.Typer(no_args_is_help=True, help="导出 / 证据包: folders anyone can check with openssl and sha256sum.")
+    export_app.command("log")(export_log_cmd)
+    export_app.command("evidence")(export_evidence_cmd)
+    app.add_typer(checkpoint_app, name="checkpoint")
+    app.add_typer(proof_app, name="proof")
+    app.add_typer(export_app, name="export")
 
 
 OperatorKey = Annotated[
@@ -139,9 +135,36 @@ OperatorKey = Annotated[
 Lang = Annotated[str | None, typer.Option("--lang", help="zh | en (same as the global --lang)")]
 
 
+# --- reading the log ----------------------------------------------------------------------------------
+def log(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="one leaf per line, exact bytes")] = False,
+    start: Annotated[int, typer.Option("--from", help="first seq")] = 0,
+    limit: Annotated[int | None, typer.Option(help="at most this many leaves")] = None,
+) -> None:
+    """List the log in seq order."""
+    from ledger.domain.aggregates import SUBJECT
+    from ledger.encoding.canonical import loads_strict
+
+    o = options(ctx)
+    with session(o) as s:
+        shown = 0
+        for seq, recorded_at, leaf in services.log_page(s.ledger, start, limit):
+            shown += 1
+            if as_json:
+                typer.echo(leaf.decode("utf-8"))
+                continue
+            env = loads_strict(leaf)["envelope"]
+            subject = env["body"].get(SUBJECT[env["type"]][1], "") if env["type"] in SUBJECT else ""
+            officer = f" [{env['officer']}]" if "officer" in env else ""
+            typer.echo(f"{seq:>8}  {recorded_at}  {env['at']:<25}  {env['actor']:<18}{officer}  {env['type']:<24} {subject}")
+        if not shown and not as_json:
+            typer.echo(o.say(TEXT, "log_empty"))
+
+
 # --- verify ---------------------------------------------------------------------------------------------
-@app.command()
 def verify(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object on stdout")] = False,
     operator_key: OperatorKey = None,
     workers: Annotated[int | None, typer.Option(help="worker processes for signatures (default: every core)")] = None,
@@ -156,64 +179,76 @@ def verify(
                            help="also replay the log and compare every projection table with it (投影一致性)")] = False,  # fmt: skip
 ) -> None:
     """防篡改校验: check every leaf, signature, Merkle node and checkpoint; exit 1 at the first bad one."""
+    o = options(ctx)
+    if lang_ is not None:
+        chosen = as_lang(lang_)
+        if chosen is None:
+            fail(o, "--lang must be zh or en", 2)
+        o = dataclasses.replace(o, lang=chosen)
+    verify_ledger(o, as_json=as_json, operator_key=operator_key, workers=workers, anchor_file=anchor_file,
+                  witness=witness or (), trust_first_use=trust_first_use, projections=projections)  # fmt: skip
+
+
+def verify_ledger(o: Options, *, as_json: bool = False, operator_key: str | None = None, workers: int | None = None,
+                  anchor_file: str | None = None, witness: tuple[str, ...] | list[str] = (),
+                  trust_first_use: bool = False, projections: bool = False) -> None:  # fmt: skip
+    """``verify`` itself, also run by ``restore`` on what it restored."""
     from api.progress import progress_bar
     from ledger.translog.verify import failure_json, load_trust, run_verify
 
-    _set_lang(lang_)
-    with session() as s:
+    with session(o) as s:
         size = s.ledger.size()
-        trust = load_trust(s.keys, operator_key, anchor_file, witness or ())
+        trust = load_trust(s.keys, operator_key, anchor_file, witness)
         try:
-            with progress_bar(say("verifying"), size) as advance:
+            with progress_bar(o.say(TEXT, "verifying"), size) as advance:
                 intact = run_verify(s.ledger, s.keys, workers=workers, progress=advance, trust=trust,
                                     trust_first_use=trust_first_use)  # fmt: skip
         except VerificationFailed as exc:
             if as_json:
-                _echo_json({**failure_json(exc, size), **trust.as_json(False)})
+                echo_json({**failure_json(exc, size), **trust.as_json(False)})
             else:
-                where = (say("at_seq", seq=exc.seq) if exc.seq is not None
-                         else say("at_checkpoint", size=exc.checkpoint) if exc.checkpoint is not None
-                         else say("at_log"))  # fmt: skip
-                typer.echo(say("not_intact", where=where, what=_what(exc.code), reason=exc), err=True)
+                where = (o.say(TEXT, "at_seq", seq=exc.seq) if exc.seq is not None
+                         else o.say(TEXT, "at_checkpoint", size=exc.checkpoint) if exc.checkpoint is not None
+                         else o.say(TEXT, "at_log"))  # fmt: skip
+                what = o.say(WHAT, exc.code) if exc.code in WHAT else o.pick("校验失败", "verification failed")
+                typer.echo(o.say(TEXT, "not_intact", where=where, what=what, reason=error_text(exc, o.lang)), err=True)
             raise typer.Exit(1) from None
-        if projections:  # the log is intact: are the tables derived from it too? (api/cli_projections.py)
-            from api.cli_projections import check_projections, say_projections
-
-            checked = check_projections(s.ledger)
+        checked = check_projections(o, s) if projections else None  # the log is intact: the tables too?
         if as_json:
-            _echo_json({**intact.as_json(), "projections": checked} if projections else intact.as_json())
-            if projections and not checked["ok"]:
+            echo_json({**intact.as_json(), "projections": checked.as_json()} if checked else intact.as_json())
+            if checked and not checked.ok:
                 raise typer.Exit(1)
             return
-        tail = say("tail", n=intact.uncovered) if intact.uncovered else ""
-        line = say("intact", size=intact.size, checkpoints=intact.checkpoints,
-                   latest=intact.latest_checkpoint if intact.latest_checkpoint is not None else "—",
-                   tail=tail, elapsed=intact.elapsed)  # fmt: skip
+        tail = o.say(TEXT, "tail", n=intact.uncovered) if intact.uncovered else ""
+        line = o.say(TEXT, "intact", size=intact.size, checkpoints=intact.checkpoints,
+                     latest=intact.latest_checkpoint if intact.latest_checkpoint is not None else "—",
+                     tail=tail, elapsed=intact.elapsed)  # fmt: skip
         anchored = intact.trust["anchor_written"] or intact.trusted_size is not None
         anchor = max(intact.latest_checkpoint or 0, intact.trusted_size or 0) if anchored else 0
-        cosigners = say("cosigners", names=", ".join(intact.cosigners)) if intact.cosigners else ""
-        witnessed = say("witnessed", names=", ".join(intact.witnesses)) if intact.witnesses else ""
-        typer.echo(line + cosigners + witnessed + (say("anchor", size=anchor) if anchor else ""))
-        notice = _trust_notice(intact.trust, intact.trusted_size, intact.latest_checkpoint)
+        cosigners = o.say(TEXT, "cosigners", names=", ".join(intact.cosigners)) if intact.cosigners else ""
+        witnessed = o.say(TEXT, "witnessed", names=", ".join(intact.witnesses)) if intact.witnesses else ""
+        typer.echo(line + cosigners + witnessed + (o.say(TEXT, "anchor", size=anchor) if anchor else ""))
+        notice = _trust_notice(o, intact)
         if notice:  # on stdout: stderr keeps its one line for errors; --json has the same as fields
             typer.echo(notice)
-        if projections:
-            say_projections(checked)  # one line; on a difference, on stderr with exit 1
+        if checked:
+            say_projections(o, checked)  # one line; on a difference, on stderr with exit 1
 
 
-def _trust_notice(trust: dict[str, Any], trusted_before: int | None, latest: int | None) -> str | None:
+def _trust_notice(o: Options, intact: Intact) -> str | None:
     """Where this verification's trust came from: TOFU is said out loud, never implied."""
+    trust, trusted_before = intact.trust, intact.trusted_size
     if trust["anchor_written"] and trusted_before is None:  # a new anchor: only with --trust-first-use
-        return say("tofu_recorded" if trust["tofu"] else "anchor_recorded", size=latest, path=trust["anchor"])
+        return o.say(TEXT, "tofu_recorded" if trust["tofu"] else "anchor_recorded", size=intact.latest_checkpoint,
+                     path=trust["anchor"])  # fmt: skip
     if trust["tofu"]:
-        return say("tofu", path=trust["anchor"])
+        return o.say(TEXT, "tofu", path=trust["anchor"])
     if trusted_before is None:
-        return say("no_anchor", path=trust["anchor"])
+        return o.say(TEXT, "no_anchor", path=trust["anchor"])
     return None
 
 
 # --- checkpoint -------------------------------------------------------------------------------------------
-@checkpoint_app.callback()
 def checkpoint(
     ctx: typer.Context,
     cosign: Annotated[str | None, typer.Option("--cosign", metavar="ACTOR",
@@ -228,26 +263,27 @@ def checkpoint(
     from ledger.translog.note import Checkpoint, parse_note
     from ledger.translog.verify import load_operator_verifiers
 
-    with session() as s:
+    o = options(ctx)
+    with session(o) as s:
         if cosign is None:
             note = s.checkpoint()
             assert note is not None
             body = Checkpoint.parse(parse_note(note).text)
-            typer.echo(say("signed", origin=body.origin, size=body.size, root=b64encode(body.root_hash)))
+            typer.echo(o.say(TEXT, "signed", origin=body.origin, size=body.size, root=b64encode(body.root_hash)))
             typer.echo(note, nl=False)
             return
         result = cosign_latest(s.ledger, s.keys, cosign, load_operator_verifiers(s.keys, operator_key))
         if result.already:
-            typer.echo(say("already", actor=cosign, size=result.size))
+            typer.echo(o.say(TEXT, "already", actor=cosign, size=result.size))
         elif result.previous_size is None:
-            typer.echo(say("cosigned_first", actor=cosign, size=result.size))
+            typer.echo(o.say(TEXT, "cosigned_first", actor=cosign, size=result.size))
         else:
-            typer.echo(say("cosigned", actor=cosign, size=result.size, previous=result.previous_size))
+            typer.echo(o.say(TEXT, "cosigned", actor=cosign, size=result.size, previous=result.previous_size))
         typer.echo(result.note, nl=False)
 
 
-@checkpoint_app.command("show")
 def checkpoint_show(
+    ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     operator_key: OperatorKey = None,
 ) -> None:
@@ -255,50 +291,51 @@ def checkpoint_show(
     from ledger.translog.cosign import latest_checkpoint_info
     from ledger.translog.verify import load_operator_verifiers
 
-    with session() as s:
+    o = options(ctx)
+    with session(o) as s:
         info = latest_checkpoint_info(s.ledger, load_operator_verifiers(s.keys, operator_key))
         if as_json:
-            _echo_json(info)
+            echo_json(info)
             return
         if info is None:
-            typer.echo(say("no_checkpoint"))
+            typer.echo(o.say(TEXT, "no_checkpoint"))
             return
-        typer.echo(say("show", origin=info["origin"] or "?", size=info["size"], root=info["root_hash"],
+        typer.echo(o.say(TEXT, "show", origin=info["origin"] or "?", size=info["size"], root=info["root_hash"],
                        signed_at=info["signed_at"]))  # fmt: skip
-        typer.echo(say("operator_ok" if info["operator_signature_valid"] else "operator_bad"))
+        typer.echo(o.say(TEXT, "operator_ok" if info["operator_signature_valid"] else "operator_bad"))
         for c in info["cosignatures"]:
-            typer.echo(say("cosig", name=c["name"], time=c["time"], state=say("valid" if c["verified"] else "invalid")))
+            typer.echo(o.say(TEXT, "cosig", name=c["name"], time=c["time"], state=o.say(TEXT, "valid" if c["verified"] else "invalid")))
         if not info["cosignatures"]:
-            typer.echo(say("no_cosig"))
+            typer.echo(o.say(TEXT, "no_cosig"))
         typer.echo("")
         typer.echo(info["note"], nl=False)
         if not info["operator_signature_valid"]:
             raise typer.Exit(1)
 
 
-@checkpoint_app.command("rotate-operator")
-def checkpoint_rotate_operator() -> None:
+def checkpoint_rotate_operator(ctx: typer.Context) -> None:
     """运营方密钥更换: sign one checkpoint with the old and a new operator key, then sign with the new one."""
     from ledger.translog.cosign import rotate_operator
 
-    with session() as s:
+    o = options(ctx)
+    with session(o) as s:
         changed = rotate_operator(s.ledger, s.keys)
-        typer.echo(say("rotated", size=changed.size, new=changed.new, old=changed.old))
+        typer.echo(o.say(TEXT, "rotated", size=changed.size, new=changed.new, old=changed.old))
         typer.echo(changed.note, nl=False)
 
 
-@checkpoint_app.command("witness-key")
-def checkpoint_witness_key(actor: Annotated[str, typer.Argument(metavar="ACTOR", help="a finance_bureau or inspector")]) -> None:
+def checkpoint_witness_key(ctx: typer.Context, actor: Annotated[str, typer.Argument(metavar="ACTOR", help="a finance_bureau or inspector")]) -> None:
     """The cosigner's current key as a C2SP verifier key, for `verify --witness`."""
     from ledger.translog.cosign import witness_key
 
-    with session() as s:
+    o = options(ctx)
+    with session(o) as s:
         typer.echo(witness_key(s.ledger, actor))
 
 
 # --- proofs ---------------------------------------------------------------------------------------------------
-@proof_app.command("inclusion")
 def proof_inclusion(
+    ctx: typer.Context,
     seq: Annotated[int, typer.Argument(help="the leaf's seq")],
     size: Annotated[int | None, typer.Option(help="tree size (default: the latest checkpoint's)")] = None,
 ) -> None:
@@ -306,17 +343,18 @@ def proof_inclusion(
     from ledger.translog.merkle import InclusionProofInvalid
     from ledger.translog.proofs import checkpoint_root, inclusion_proof
 
-    with session() as s:
+    o = options(ctx)
+    with session(o) as s:
         proof = inclusion_proof(s.ledger, seq, size)
         try:  # never hand out a proof that does not reach the signed root
             proof.verify(checkpoint_root(s.ledger, proof.tree_size))
         except InclusionProofInvalid as exc:
-            fail(f"seq {seq}: {exc} (run verify)", 1)
-        _echo_json(proof.as_json())
+            fail(o, f"seq {seq}: {exc} (run verify)", 1)
+        echo_json(proof.as_json())
 
 
-@proof_app.command("consistency")
 def proof_consistency(
+    ctx: typer.Context,
     old: Annotated[int, typer.Argument(help="the older tree size")],
     new: Annotated[int, typer.Argument(help="the newer tree size")],
 ) -> None:
@@ -324,32 +362,33 @@ def proof_consistency(
     from ledger.translog.merkle import ConsistencyProofInvalid
     from ledger.translog.proofs import checkpoint_root, consistency_proof
 
-    with session() as s:
+    o = options(ctx)
+    with session(o) as s:
         proof = consistency_proof(s.ledger, old, new)
         try:
             proof.verify(checkpoint_root(s.ledger, old), checkpoint_root(s.ledger, new))
         except ConsistencyProofInvalid as exc:
-            fail(f"{old} → {new}: {exc} (run verify)", 1)
-        _echo_json(proof.as_json())
+            fail(o, f"{old} → {new}: {exc} (run verify)", 1)
+        echo_json(proof.as_json())
 
 
 # --- exports -----------------------------------------------------------------------------------------------------
-@export_app.command("log")
-def export_log_cmd(directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")]) -> None:
+def export_log_cmd(ctx: typer.Context, directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")]) -> None:
     """Sign a checkpoint over every leaf, then write the whole log under it to DIR."""
     from api.progress import progress_bar
     from ledger.translog.export import export_log
 
-    with session() as s:
-        with progress_bar(say("exporting"), s.ledger.size()) as advance:
+    o = options(ctx)
+    with session(o) as s:
+        with progress_bar(o.say(TEXT, "exporting"), s.ledger.size()) as advance:
             out = export_log(s, directory, progress=advance)
         if not out.signed:
-            typer.echo(say("unsigned", size=out.size), err=True)
-        typer.echo(say("exported_log", leaves=out.leaves, size=out.size, dir=out.directory))
+            typer.echo(o.say(TEXT, "unsigned", size=out.size), err=True)
+        typer.echo(o.say(TEXT, "exported_log", leaves=out.leaves, size=out.size, dir=out.directory))
 
 
-@export_app.command("evidence")
 def export_evidence_cmd(
+    ctx: typer.Context,
     kind: Annotated[str, typer.Argument(metavar="KIND", help="payment | claim | class | laborer")],
     ident: Annotated[str, typer.Argument(metavar="ID", help="the subject's id")],
     directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")],
@@ -358,11 +397,12 @@ def export_evidence_cmd(
     from api.progress import progress_bar
     from ledger.translog.export import KINDS, export_evidence
 
+    o = options(ctx)
     if kind not in KINDS:
-        fail(f"KIND must be one of {', '.join(KINDS)}", 2)
-    with session() as s:
-        with progress_bar(say("exporting"), s.ledger.size()) as advance:
+        fail(o, f"KIND must be one of {', '.join(KINDS)}", 2)
+    with session(o) as s:
+        with progress_bar(o.say(TEXT, "exporting"), s.ledger.size()) as advance:
             out = export_evidence(s, kind, ident, directory, progress=advance)
         if not out.signed:
-            typer.echo(say("unsigned", size=out.size), err=True)
-        typer.echo(say("exported_evidence", kind=kind, id=ident, leaves=out.leaves, size=out.size, dir=out.directory))
+            typer.echo(o.say(TEXT, "unsigned", size=out.size), err=True)
+        typer.echo(o.say(TEXT, "exported_evidence", kind=kind, id=ident, leaves=out.leaves, size=out.size, dir=out.directory))

@@ -1,0 +1,220 @@
+"""The use cases both front ends call: record, import, catch up after a write, and the queries.
+
+The composition root's one door to :class:`ledger.service.Session` and the projections for these
+verbs (STYLE.md habit 1: ``api`` wires ``ledger`` and ``projections``; cosmicpython's service
+layer). The CLI parses options, calls one of these, and renders what comes back; the HTTP API is
+to do the same. Nothing here prints or picks a language: long work reports through a
+:data:`Meter` the front end supplies (a progress bar on a terminal, :func:`quiet` elsewhere), and
+failures are raised as :class:`~ledger.errors.LedgerError` for :mod:`api.errors` to map.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, NamedTuple, TypedDict, cast
+
+from sqlalchemy.engine import Engine
+
+from ledger.application import Ledger, Outcome
+from ledger.encoding.canonical import JSONValue
+from ledger.errors import ImportStopped
+from ledger.service import Session
+
+if TYPE_CHECKING:
+    from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
+    from projections.readmodels.balances import Balances
+    from simulator import InjectedCase, Simulation
+
+Progress = Callable[[int], None]
+Task = Literal["importing", "catching_up", "simulating"]
+Meter = Callable[[Task, "int | None"], AbstractContextManager[Progress]]
+"""Opens a progress report for ``task`` of ``total`` steps (None: unknown) and returns the
+function told how many more steps are done."""
+
+
+@contextmanager
+def quiet(task: Task, total: int | None) -> Iterator[Progress]:
+    """A :data:`Meter` that reports nothing (the HTTP API, tests)."""
+    yield lambda n: None
+
+
+# --- what the queries return (the documents themselves are typed where projections builds them) ------------
+class Position(NamedTuple):
+    """Where the projections stand for a query: the last leaf included and DESIGN §3's clock."""
+
+    last: int | None
+    clock: str | None
+
+
+class LeafRow(NamedTuple):
+    seq: int
+    recorded_at: str
+    leaf: bytes
+
+
+# --- catching the projections up -------------------------------------------------------------------------
+def catch_up(ledger: Ledger, meter: Meter = quiet) -> Engine:
+    """Project every leaf not projected yet; the projections' engine. Raises
+    :class:`~projections.runner.catchup.ProjectionInconsistent` when the tables contradict their
+    position: a query must not answer from stale or mixed rows."""
+    from projections.db import engine_for
+    from projections.runner.catchup import catch_up as project
+    from projections.runner.catchup import position
+
+    engine = engine_for(ledger)
+    with meter("catching_up", ledger.size() - position(engine)) as advance:
+        project(ledger, progress=advance)
+    return engine
+
+
+def after_write(ledger: Ledger, meter: Meter = quiet) -> Exception | None:
+    """The catch-up a write ends with. The log is the record: if projecting fails, what was
+    accepted stays accepted, and the error is returned for the front end to warn of (the fix is
+    ``rebuild``), not raised as a failed write."""
+    try:
+        catch_up(ledger, meter)
+    except Exception as exc:  # any: a rule's bug must not undo an accepted write
+        return exc
+    return None
+
+
+# --- writes ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Recorded:
+    outcome: Outcome
+    lagging: Exception | None = None  # why the projections did not catch up after it
+
+
+def submit(session: Session, text: str, meter: Meter = quiet) -> Recorded:
+    """Record one envelope, or one intent signed with its actor's key from the keystore."""
+    outcome = session.submit(text)
+    return Recorded(outcome, after_write(session.ledger, meter) if outcome.status == "accepted" else None)
+
+
+@dataclass
+class Imported:
+    """What an import did: counts by status; ``stopped`` if a line could not be handled at all
+    (every line before it is appended and checkpointed); ``lagging`` as :class:`Recorded`."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    stopped: ImportStopped | None = None
+    lagging: Exception | None = None
+    size: int = 0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def import_lines(session: Session, lines: Iterable[str], *, sign: bool, total: int | None,
+                 on_line: Callable[[int, Outcome], None], meter: Meter = quiet) -> Imported:  # fmt: skip
+    """Import JSON Lines (DESIGN §9), telling ``on_line`` each line's outcome as it is known.
+
+    A line that is not text (``UnicodeDecodeError``) ends the import unreported, as reading the
+    file failed; accepted lines stay accepted.
+    """
+    done = Imported()
+    try:
+        with meter("importing", total) as advance:
+            for line, outcome in session.import_lines(lines, sign=sign, progress=advance):
+                done.counts[outcome.status] += 1
+                on_line(line, outcome)
+    except ImportStopped as exc:
+        done.stopped = exc
+    if done.counts["accepted"]:
+        done.lagging = after_write(session.ledger, meter)
+    done.size = session.ledger.size()
+    return done
+
+
+class Simulated(TypedDict):
+    counts: dict[str, int]
+    refusal_examples: list[str]
+    sim: Simulation
+
+
+def run_simulation(session: Session, scale: str, seed: int, misuse_rate: float, truth: Path | None,
+                   meter: Meter = quiet) -> Simulated:  # fmt: skip
+    """Simulate Guyuan's programme into the ledger; write the injected truth to ``truth``, with raw
+    account numbers replaced by their payee hashes (DESIGN §7), never into the ledger."""
+    from simulator import simulate
+
+    sim = simulate(scale, seed=seed, misuse_rate=misuse_rate)
+    with meter("simulating", sim.count()) as advance:
+        counts = dict(session.run_simulation(sim, progress=advance))
+    examples = cast("list[str]", counts.pop("refusal_examples", []))
+    if truth is not None:
+        def case(c: InjectedCase) -> dict[str, JSONValue]:
+            subject_id = c.subject_id
+            if subject_id.startswith("raw:"):
+                subject_id = session.payee_account(subject_id.removeprefix("raw:"))
+            return {"rule": c.rule, "subject": {"kind": c.subject_kind, "id": subject_id},
+                    "laborer_id": c.laborer_id, "note": c.note}  # fmt: skip
+
+        doc = {"truth": [case(c) for c in sim.truth], "expected_knock_on": [case(c) for c in sim.expected_knock_on]}
+        truth.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    return {"counts": counts, "refusal_examples": examples, "sim": sim}
+
+
+# --- queries ------------------------------------------------------------------------------------------------
+def log_page(ledger: Ledger, start: int = 0, limit: int | None = None) -> Iterator[LeafRow]:
+    """Leaves in seq order from ``start``, at most ``limit`` of them."""
+    for seq, recorded_at, leaf in ledger.leaves(start, None if limit is None else start + limit):
+        yield LeafRow(seq, recorded_at, leaf)
+
+
+def position_of(engine: Engine, as_of: int | None) -> Position:
+    """The last leaf a query with ``as_of`` includes, and the log clock there."""
+    from projections.readmodels.queries import log_clock, resolve_as_of
+
+    with engine.connect() as conn:
+        last = resolve_as_of(conn, as_of)
+        return Position(last, log_clock(conn, last) if last is not None else None)
+
+
+def balances(session: Session, meter: Meter = quiet, *, as_of: int | None = None, jurisdiction: str | None = None,
+             fund: str | None = None, institution: str | None = None, laborer: str | None = None,
+             period: str | None = None, claim: str | None = None) -> tuple[Balances, Engine]:  # fmt: skip
+    """The double-entry balances after catching up (DESIGN §5), and the engine for more reads."""
+    from projections.readmodels.balances import balances as query
+
+    engine = catch_up(session.ledger, meter)
+    result = query(engine, as_of=as_of, jurisdiction=jurisdiction, fund=fund, institution=institution,
+                   laborer=laborer, period=period, claim=claim, jurisdictions=session.ledger.jurisdictions)  # fmt: skip
+    return result, engine
+
+
+def anomalies(session: Session, meter: Meter = quiet, *, rule: str | None = None, severity: str | None = None,
+              jurisdiction: str | None = None, status: str | None = None,
+              as_of: int | None = None) -> tuple[list[Flag], Engine]:  # fmt: skip
+    """Flags after catching up, most severe first; ``ValueError`` names a filter value not known."""
+    from projections.anomalies.query import list_flags
+
+    engine = catch_up(session.ledger, meter)
+    flags = list_flags(engine, rule=rule, severity=severity, jurisdiction=jurisdiction, status=status,
+                       as_of=as_of, jurisdictions=session.ledger.jurisdictions)  # fmt: skip
+    return flags, engine
+
+
+def anomaly(session: Session, anomaly_id: str, meter: Meter = quiet, *,
+            as_of: int | None = None) -> tuple[FlagWithHistory, list[EvidenceEvent]] | None:  # fmt: skip
+    """One flag (any status) with its history and evidence leaves, or None."""
+    from projections.anomalies.query import get_flag
+
+    engine = catch_up(session.ledger, meter)
+    flag = get_flag(engine, anomaly_id, as_of=as_of)
+    if flag is None:
+        return None
+    return flag, evidence(session.ledger, engine, flag["evidence"])
+
+
+def evidence(ledger: Ledger, engine: Engine, seqs: Iterable[int]) -> list[EvidenceEvent]:
+    """Each evidence leaf in an inspector's terms: who signed what, when, with which key."""
+    from projections.anomalies.query import evidence_events
+
+    return evidence_events(ledger, engine, seqs)
