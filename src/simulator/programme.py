@@ -48,11 +48,20 @@ def flow(plan: Plan, claim: Claim, rng: random.Random, pay_window: tuple[int, in
 
 
 def class_details(plan: Plan, cls: TrainingClass) -> None:
-    """A class after its roster: attendance, certificates, claims and their payments, inspections."""
+    """A class after its roster: attendance, certificates, the completion review, claims and
+    their payments, inspections and phone visits — from the class's own random stream."""
     rng = random.Random(f"sim:{plan.seed}:class:{cls.cid}")
+    _attendance(cls, rng)
+    _certificates(plan, cls, rng)
+    cls.review = next_working_day(cls.end + rng.randint(2, 8) * DAY)
+    _claims(plan, cls, rng)
+    _inspections(plan, cls, rng)
+    _phone_visits(plan, cls, rng)
+
+
+def _attendance(cls: TrainingClass, rng: random.Random) -> None:
+    """Withdrawals (2 %) and missed days (3 %); everyone else completes."""
     n = len(cls.days)
-    hr, pov, fin = f"hr-{cls.county}", f"pov-{cls.county}", f"fin-{cls.county}"
-    # attendance: withdrawals (2 %) and missed days (3 %)
     for lid in cls.roster:
         if lid in cls.protected or lid in cls.ghosts:
             continue
@@ -62,7 +71,13 @@ def class_details(plan: Plan, cls: TrainingClass) -> None:
             if rng.random() < 0.03:
                 cls.absences.setdefault(i, set()).add(lid)
     cls.completers = [lid for lid in cls.roster if lid not in cls.withdrawn]
-    # certificates
+
+
+def _certificates(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
+    """Training-completion certificates from the institution; the driving test (88 % pass) and the
+    appraisal centre's exam (90 % qualification, 93 % special ability) for the others."""
+    occ = cls.occ
+    end = cls.end
     occ = cls.occ
     end = cls.end
     if occ.cert_type == "training_completion":
@@ -101,7 +116,14 @@ def class_details(plan: Plan, cls: TrainingClass) -> None:
                 )
             else:
                 cls.failures[lid] = (exam, "apc-640400")
-    cls.review = next_working_day(end + rng.randint(2, 8) * DAY)
+
+
+def _claims(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
+    """The institution's training claim (one line per certified registered-poor completer), the
+    appraisal centre's claim, and one living-allowance claim per labourer, paid in one batch."""
+    occ = cls.occ
+    end = cls.end
+    assert cls.review is not None  # reviewed before anything is claimed
     last_cert = max((c.issued_on for c in cls.certs.values()), default=end)
     # training claim (institution), one line per certified registered-poor completer
     lines = [ClaimLine(lid, training_fen(occ, cls.certs[lid].ctype), cls.certs[lid].no)
@@ -195,7 +217,13 @@ def class_details(plan: Plan, cls: TrainingClass) -> None:
                 )
                 payment(plan, claim, pay_date(back + rng.randint(5, 12) * DAY))
             cls.claims.append(claim)
-    # inspections: a process inspection by the county HR bureau, a spot check by another office
+
+
+def _inspections(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
+    """A process inspection by the county HR bureau, a spot check by another office (5 % failed,
+    rectified and passed on a return visit), sometimes a questionnaire."""
+    n = len(cls.days)
+    hr, pov, fin = f"hr-{cls.county}", f"pov-{cls.county}", f"fin-{cls.county}"
     inner = list(range(1, n - 1)) if n >= 4 else list(range(n))
     inner = [i for i in inner if is_working_day(cls.days[i])] or inner  # inspectors visit on weekdays
     year = cls.start.year
@@ -286,7 +314,11 @@ def class_details(plan: Plan, cls: TrainingClass) -> None:
                 "pass",
             )
         )
-    # phone visits after payment
+
+
+def _phone_visits(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
+    """A quarter of paid classes: one to three labourers phoned after payment."""
+    pov = f"pov-{cls.county}"
     tclaim = cls.training_claim()
     if tclaim is not None and rng.random() < 0.25:
         paid = tclaim.payments[0].value

@@ -56,11 +56,13 @@ def plain(plan: Plan, cls: TrainingClass, lid: str) -> bool:
 
 
 def claimed(plan: Plan, cls: TrainingClass) -> list[str]:
+    """The plain labourers on the class's live training claim."""
     claim = cls.training_claim()
     return [ln.lid for ln in claim.lines if plain(plan, cls, ln.lid)] if claim else []
 
 
 def other_claims(plan: Plan, lid: str, besides: Claim) -> list[Claim]:
+    """The labourer's other live claims (they share a knock-on flag)."""
     return [c for c in plan.all_claims() if c is not besides and c.reject is None
             and any(ln.lid == lid for ln in c.lines)]  # fmt: skip
 
@@ -81,6 +83,7 @@ def pairs(
 
 
 def movable(plan: Plan, a: TrainingClass, targets: list[TrainingClass]) -> str | None:
+    """A plain labourer of ``a`` who may also join every class of ``targets``."""
     for lid in a.roster:
         lab = plan.labs[lid]
         if (
@@ -119,6 +122,7 @@ def spot(
     marked: frozenset[str] = frozenset(),
     actor: str = "insp-640400",
 ) -> Inspection:
+    """A spot check of ``cls`` on its day ``i``."""
     insp = Inspection(
         plan.insp_id(cls.start.year),
         "spot_check",
@@ -139,6 +143,7 @@ def spot(
 
 
 def revisit(plan: Plan, cls: TrainingClass, after: int) -> None:
+    """The county HR bureau's return visit after a failed check: rectified."""
     j = plan.rng.randint(after + 1, len(cls.days) - 1)
     ok = dict.fromkeys(("plan", "teachers", "facilities", "practical", "textbooks", "attendance"), True)
     cls.inspections.append(
@@ -160,9 +165,9 @@ def revisit(plan: Plan, cls: TrainingClass, after: int) -> None:
 
 def other_claim_hosts(plan: Plan, kinds: tuple[str, ...]) -> Iterator[Claim]:
     """Paid living-allowance or appraisal claims untouched by other injections, lazily."""
-    classes = [c for c in plan.classes if c.state == "normal"]
-    plan.rng.shuffle(classes)
-    for cls in classes:
+    normal = [c for c in plan.classes if c.state == "normal"]
+    plan.rng.shuffle(normal)
+    for cls in normal:
         claims = [c for c in cls.claims if c.kind in kinds]
         plan.rng.shuffle(claims)
         for claim in claims:
