@@ -6,7 +6,8 @@ runs after every event, inside the same unit of work and transaction as the base
 
 1. the rules' indexes are brought up to date (:mod:`.state`);
 2. each rule the event concerns is evaluated for the subjects the event touches, and its answer
-   settled into flags (:mod:`.engine`, :mod:`.rules`);
+   settled into flags (:mod:`.engine`; the rules, one module per family: :mod:`.rules`, reading
+   through :mod:`.reads` and triggered by :mod:`.triggers`);
 3. claims whose 90 days ran out as the log clock moved are judged (``TIME-STALE-CLAIM``);
 4. an ``AnomalyDisposed`` sets the flag's status.
 
@@ -15,16 +16,19 @@ Reading flags — listing, as-of, one flag with its evidence — is :mod:`.query
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from time import perf_counter
-from typing import Any
+
+import sqlalchemy as sa
 
 from projections import tables as T
 from projections.anomalies import config as rules_config
 from projections.anomalies import rules as _rules  # noqa: F401  (registers every rule)
 from projections.anomalies import state as _state
 from projections.anomalies import tables as A  # (importing adds the tables to the metadata)
-from projections.anomalies.engine import RULES, Ctx, Rule, Subject, dispose, settle
+from projections.anomalies.engine import RULES, Ctx, Rule, Subject, Trigger, dispose, settle
 from projections.runner.registry import hook, register_version
+from projections.uow import Key, UnitOfWork
 
 TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules alone: `rebuild --anomalies`
 
@@ -51,9 +55,10 @@ COSTS: dict[str, list[float]] | None = None
 
 
 @hook(reads=_state.prefetch)
-def detect(uow: Any, seq: int, envelope: dict[str, Any]) -> None:
+def detect(uow: UnitOfWork, seq: int, envelope: Mapping[str, object]) -> None:
     """After each event: upkeep, then the triggered rules for the touched subjects only."""
     ev = uow.event
+    assert ev is not None, "hooks run with the unit of work's event set"
     ctx = Ctx(uow, ev)
     upkeep = _state.UPKEEP.get(ev.type)
     if upkeep is not None:
@@ -76,7 +81,7 @@ def detect(uow: Any, seq: int, envelope: dict[str, Any]) -> None:
         dispose(ctx)
 
 
-def _evaluate(ctx: Ctx, r: Rule, trigger: Any, done: set[tuple[str, Subject]]) -> None:
+def _evaluate(ctx: Ctx, r: Rule, trigger: Trigger, done: set[tuple[str, Subject]]) -> None:
     started = perf_counter() if COSTS is not None else 0.0
     subjects = list(dict.fromkeys(trigger(ctx)))
     if r.id in CLOCK_IDS:  # the event may already have had this rule judge these subjects
@@ -93,7 +98,7 @@ def _evaluate(ctx: Ctx, r: Rule, trigger: Any, done: set[tuple[str, Subject]]) -
         cost[1] += len(subjects)
 
 
-def _subject_rows(subjects: list[Subject]) -> Any:
+def _subject_rows(subjects: list[Subject]) -> Iterator[tuple[sa.Table, Key]]:
     for s in subjects:
         yield A.state, (f"{s.kind}/{s.id}",)
         if s.kind == "claim":

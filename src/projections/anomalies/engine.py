@@ -1,6 +1,6 @@
 """How a rule becomes a flag: the rule registry, the context a rule reads, and flag bookkeeping.
 
-A rule (``projections.anomalies.rules``) is one function ``check(ctx, subject) -> Findings``
+A rule (``projections.anomalies.rules``, one module per family) is one function ``check(ctx, subject) -> Findings``
 declared with :func:`rule` beside its id, severity, subject kind, source and messages, and the
 events that make it look again (``on``: event type → the subjects that event touches). After
 every event the engine re-evaluates each triggered rule for the touched subjects only — never
@@ -26,7 +26,7 @@ import hashlib
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple, cast
+from typing import Generic, Literal, NamedTuple, TypedDict, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -37,12 +37,18 @@ from projections.anomalies import tables as A
 from projections.events import LeafEvent
 from projections.uow import MISSING, Row, UnitOfWork
 
-SEVERITIES = ("critical", "high", "medium", "low")
-SEVERITY_ZH = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
-STATUSES = ("open", "withdrawn", "confirmed", "rectified", "false_positive")
-STATUS_ZH = {"open": "待核查", "withdrawn": "已撤销", "confirmed": "核实属实", "rectified": "已整改",
-             "false_positive": "误报"}  # fmt: skip
-SUBJECT_KINDS = ("laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment")
+Severity = Literal["critical", "high", "medium", "low"]
+Status = Literal["open", "withdrawn", "confirmed", "rectified", "false_positive"]
+SubjectKind = Literal["laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment"]
+Change = Literal["raised", "withdrawn", "reraised", "disposed", "message"]  # a row of pj_anomaly_history
+
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
+SEVERITY_ZH: dict[Severity, str] = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
+STATUSES: tuple[Status, ...] = ("open", "withdrawn", "confirmed", "rectified", "false_positive")
+STATUS_ZH: dict[Status, str] = {"open": "待核查", "withdrawn": "已撤销", "confirmed": "核实属实", "rectified": "已整改",
+                                "false_positive": "误报"}  # fmt: skip
+SUBJECT_KINDS: tuple[SubjectKind, ...] = (
+    "laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment")  # fmt: skip
 
 
 def anomaly_id(rule_id: str, kind: str, subject_id: str, laborer_id: str | None) -> str:
@@ -54,43 +60,47 @@ def anomaly_id(rule_id: str, kind: str, subject_id: str, laborer_id: str | None)
 class Subject(NamedTuple):
     """What a flag is about (RULES.md's fixed subject), and which part of it is being judged."""
 
-    kind: str
+    kind: SubjectKind
     id: str
     part: str = ""
+
+
+Detail = dict[str, str | int | None]  # a message's parameters (JSON scalars)
 
 
 @dataclass
 class Finding:
     evidence: Iterable[int]
-    detail: dict[str, Any] = field(default_factory=dict)  # message parameters (JSON values)
+    detail: Detail = field(default_factory=dict)
     jurisdiction: str | None = None  # only where the subject's own row cannot say (accounts)
 
 
 Findings = dict[str | None, Finding]  # laborer_id (None: no labourer) → finding
+NONE: Findings = {}  # "nothing wrong here" (never changed: the engine only reads findings)
 Check = Callable[["Ctx", Subject], Findings]
-Trigger = Callable[["Ctx"], Iterable[Subject]]
+Trigger = Callable[["Ctx"], Iterator[Subject]]  # the subjects an event touches
 
 
 @dataclass(frozen=True)
 class Rule:
     id: str
-    severity: str
-    subject: tuple[str, ...]  # the subject kind(s) RULES.md fixes
+    severity: Severity
+    subject: tuple[SubjectKind, ...]  # the subject kind(s) RULES.md fixes
     source: str
     zh: str  # message templates: str.format over the finding's details
     en: str
     check: Check
     on: dict[str, Trigger]
 
-    def message(self, detail: dict[str, Any]) -> tuple[str, str]:
+    def message(self, detail: Detail) -> tuple[str, str]:
         return self.zh.format(**detail), self.en.format(**detail)
 
 
-RULES: list[Rule] = []  # every rule, in RULES.md's order: adding a rule is one function here
+RULES: list[Rule] = []  # every rule, in RULES.md's order (projections.anomalies.rules imports the families in it)
 
 
-def rule(rule_id: str, *, severity: str, subject: str | tuple[str, ...], source: str, zh: str, en: str,
-         on: Mapping[str, Trigger]) -> Callable[[Check], Check]:  # fmt: skip
+def rule(rule_id: str, *, severity: Severity, subject: SubjectKind | tuple[SubjectKind, ...], source: str, zh: str,
+         en: str, on: Mapping[str, Trigger]) -> Callable[[Check], Check]:  # fmt: skip
     """Register ``check`` as the rule ``rule_id`` (STYLE.md habit 7)."""
     kinds = (subject,) if isinstance(subject, str) else subject
     assert severity in SEVERITIES and set(kinds) <= set(SUBJECT_KINDS), rule_id
@@ -107,6 +117,57 @@ def by_id() -> dict[str, Rule]:
     return {r.id: r for r in RULES}
 
 
+# --- the rules' state: one JSON value per "space/key" row of pj_rule_state ---------------------------
+V = TypeVar("V")
+Record = list[object]  # a positional record as stored (a JSON array): read it through its NamedTuple
+
+
+@dataclass(frozen=True)
+class Space(Generic[V]):
+    """One space of ``pj_rule_state`` and the shape ``V`` of its values (:mod:`.state` lists them)."""
+
+    name: str
+    empty: Callable[[], V]  # the value of a key nothing was kept under yet
+
+    def at(self, key: str) -> tuple[sa.Table, tuple[str]]:
+        """The row's table and primary key (for prefetching)."""
+        return A.state, (f"{self.name}/{key}",)
+
+
+class SubjectState(TypedDict, total=False):
+    """What every subject's value holds besides its own indexes: which parts support which flag."""
+
+    sup: dict[str, dict[str, dict[str, Record]]]  # rule → part → labourer ("" for none) → Supported
+
+
+class Supported(NamedTuple):
+    """What one part of a subject supports of one flag (stored as ``[evidence, detail, jurisdiction]``)."""
+
+    evidence: list[int]
+    detail: Detail
+    jurisdiction: str | None
+
+
+class Disposition(NamedTuple):
+    """An ``AnomalyDisposed`` naming a flag not raised yet (``pending`` space), applied when it is."""
+
+    status: Status
+    seq: int
+    note: str
+    actor: str
+
+
+SUBJECTS: dict[SubjectKind, Space[SubjectState]] = {kind: Space(kind, SubjectState) for kind in SUBJECT_KINDS}
+PENDING = Space[list[Record]]("pending", list)
+
+
+class Memo(Generic[V]):
+    """A read several rules ask of one event (a claim's standing lines): answered once per event."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
 # --- what a rule reads ----------------------------------------------------------------------------
 class Ctx:
     """One event as the rules see it: its facts, the read models, the rules' state, the clock."""
@@ -117,7 +178,11 @@ class Ctx:
         self.seq = ev.seq
         self.body = ev.body
         self.cfg = rules_config.CONFIG
-        self.scratch: dict[str, Any] = {}  # what this event's state upkeep learnt (e.g. who left a day)
+        # What this event's state upkeep learnt: the labourers a recorded day lists, and those a day
+        # recorded again no longer lists (AttendanceRecorded only).
+        self.day_listed: list[str] = []
+        self.day_dropped: list[str] = []
+        self._memos: dict[str, dict[str, object]] = {}
         self._history_n: dict[str, int] = {}
         # The rules' state rows held, read straight (the hot path); all_rows: the unit of work
         # holds every row there is, so a miss is an absent row and nothing needs prefetching.
@@ -130,7 +195,7 @@ class Ctx:
         return self.uow.log_clock
 
     # base read models (by primary key)
-    def row(self, table: sa.Table, *key: Any) -> Row | None:
+    def row(self, table: sa.Table, *key: str | int) -> Row | None:
         return self.uow.get(table, *key)
 
     def klass(self, class_id: str | None) -> Row | None:
@@ -143,19 +208,24 @@ class Ctx:
         return self.uow.get(T.laborers, laborer_id)
 
     # the rules' own state (pj_rule_state)
-    def state(self, space: str, key: str) -> Any:
+    def state(self, space: Space[V], key: str) -> V | None:
         """Read-only: the value, or None. Use :meth:`keep` to change it."""
-        row = self._state_row((f"{space}/{key}",))
-        return None if row is None else row["value"]
+        row = self._state_row((f"{space.name}/{key}",))
+        return None if row is None else cast(V, row["value"])
 
-    def keep(self, space: str, key: str, default: Callable[[], Any] = dict) -> Any:
-        """The value, marked changed: mutate it in place (created from ``default`` if absent)."""
-        k = (f"{space}/{key}",)
+    def read(self, space: Space[V], key: str) -> V:
+        """Read-only: the value, or an empty one (changing it changes nothing)."""
+        row = self._state_row((f"{space.name}/{key}",))
+        return space.empty() if row is None else cast(V, row["value"])
+
+    def keep(self, space: Space[V], key: str) -> V:
+        """The value, marked changed: mutate it in place (created empty if absent)."""
+        k = (f"{space.name}/{key}",)
         row = self._state_row(k)
         if row is None:
-            return self.uow.add(A.state, key=k[0], value=default())["value"]
+            return cast(V, self.uow.add(A.state, key=k[0], value=space.empty())["value"])
         self._changed[k] = row
-        return row["value"]
+        return cast(V, row["value"])
 
     def _state_row(self, k: tuple[str]) -> Row | None:
         row = self._states.get(k, MISSING)
@@ -163,11 +233,19 @@ class Ctx:
             return None if self.all_rows else self.uow.get(A.state, *k)
         return row  # type: ignore[no-any-return]
 
+    def remember(self, memo: Memo[V], key: str, compute: Callable[[], V]) -> V:
+        """``compute()``, once per event and key."""
+        held = self._memos.setdefault(memo.name, {})
+        if key in held:
+            return cast(V, held[key])
+        found = held[key] = compute()
+        return found
+
     # flags
     def flag(self, flag_id: str) -> Row | None:
         return self.uow.get(A.anomalies, flag_id)
 
-    def history(self, flag: Row, change: str, *, note: str | None = None, actor: str | None = None) -> None:
+    def history(self, flag: Row, change: Change, *, note: str | None = None, actor: str | None = None) -> None:
         n = self._history_n.get(flag["id"], 0)
         self._history_n[flag["id"]] = n + 1
         self.uow.append(
@@ -181,18 +259,17 @@ class Ctx:
 def settle(ctx: Ctx, rule_: Rule, subject: Subject, findings: Findings) -> None:
     """Compare what ``subject``'s part supports now with what it supported before; move the flags."""
     kind, ident, part = subject
-    held = ctx.state(kind, ident) or {}
-    supported = held.get("sup", {}).get(rule_.id)
+    supported = ctx.read(SUBJECTS[kind], ident).get("sup", {}).get(rule_.id)
     if not findings and (not supported or part not in supported):
         return  # nothing found, nothing held: most judgements end here
-    before: dict[str, list[Any]] = (supported or {}).get(part, {})
-    now = {
+    before: dict[str, Record] = (supported or {}).get(part, {})
+    now: dict[str, Record] = {
         ("" if lid is None else lid): [sorted(set(f.evidence)), f.detail, f.jurisdiction]
         for lid, f in findings.items()
     }
     if now == before:
         return
-    sup_all = ctx.keep(kind, ident).setdefault("sup", {})
+    sup_all = ctx.keep(SUBJECTS[kind], ident).setdefault("sup", {})
     sup = sup_all.setdefault(rule_.id, {})
     if now:
         sup[part] = now
@@ -206,15 +283,15 @@ def settle(ctx: Ctx, rule_: Rule, subject: Subject, findings: Findings) -> None:
         if not parts:
             _withdraw(ctx, rule_, subject, laborer_id)
             continue
-        evidence, _, jurisdiction = now.get(key, ([], None, None))  # [seqs, detail, jurisdiction]
-        first = sup[parts[0]][key]
-        detail = dict(first[1], n=len(parts))
-        _raise(ctx, rule_, subject, laborer_id, cast(list[int], evidence), detail,
-               cast(str | None, jurisdiction) or first[2])  # fmt: skip
+        held = now.get(key)
+        current = Supported([], {}, None) if held is None else Supported._make(held)
+        first = Supported._make(sup[parts[0]][key])
+        detail = dict(first.detail, n=len(parts))
+        _raise(ctx, rule_, subject, laborer_id, current.evidence, detail, current.jurisdiction or first.jurisdiction)
 
 
 def _raise(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None, evidence: list[int],
-           detail: dict[str, Any], jurisdiction: str | None) -> None:  # fmt: skip
+           detail: Detail, jurisdiction: str | None) -> None:  # fmt: skip
     flag_id = anomaly_id(rule_.id, subject.kind, subject.id, laborer_id)
     zh, en = rule_.message(detail)
     flag = ctx.uow.edit(A.anomalies, flag_id)
@@ -228,8 +305,8 @@ def _raise(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None, evid
         )  # fmt: skip
         _add_evidence(ctx, flag, evidence)
         ctx.history(flag, "raised")
-        for disposition, seq, note, actor in ctx.state("pending", flag_id) or ():
-            _dispose(ctx, flag, disposition, seq, note, actor)
+        for held in ctx.read(PENDING, flag_id):
+            _dispose(ctx, flag, Disposition._make(held))
         return
     _add_evidence(ctx, flag, evidence)
     if not flag["active"]:
@@ -263,23 +340,24 @@ def _add_evidence(ctx: Ctx, flag: Row, seqs: Iterable[int]) -> None:
             ctx.uow.append(A.evidence, anomaly_id=flag["id"], seq=seq, added_seq=ctx.seq)
 
 
-def _dispose(ctx: Ctx, flag: Row, disposition: str, seq: int, note: str, actor: str) -> None:
-    flag.update(status=disposition, disposed_seq=seq, updated_seq=ctx.seq)
-    ctx.history(flag, "disposed", note=note, actor=actor)
+def _dispose(ctx: Ctx, flag: Row, disposed: Disposition) -> None:
+    flag.update(status=disposed.status, disposed_seq=disposed.seq, updated_seq=ctx.seq)
+    ctx.history(flag, "disposed", note=disposed.note, actor=disposed.actor)
 
 
 def dispose(ctx: Ctx) -> None:
     """``AnomalyDisposed``: the inspector's disposition becomes the flag's status (now or when raised)."""
     b = ctx.body
+    disposed = Disposition(b["disposition"], ctx.seq, b["note"], ctx.ev.actor)
     flag = ctx.uow.edit(A.anomalies, b["anomaly_id"])
     if flag is None:
-        ctx.keep("pending", b["anomaly_id"], list).append([b["disposition"], ctx.seq, b["note"], ctx.ev.actor])
+        ctx.keep(PENDING, b["anomaly_id"]).append(list(disposed))
         return
-    _dispose(ctx, flag, b["disposition"], ctx.seq, b["note"], ctx.ev.actor)
+    _dispose(ctx, flag, disposed)
 
 
 # --- jurisdiction of a flag (DESIGN §2: that of its subject) ---------------------------------------------
-def jurisdiction_of(ctx: Ctx, kind: str, ident: str) -> str | None:
+def jurisdiction_of(ctx: Ctx, kind: SubjectKind, ident: str) -> str | None:
     if kind == "certificate":
         cert = ctx.row(T.certificates, ident)
         return None if cert is None else _code(ctx.klass(cert["class_id"]))

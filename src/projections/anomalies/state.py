@@ -30,7 +30,10 @@ key, so each is one prefetched lookup. Spaces:
 =============  ==========================================================================
 
 Every subject's value also holds ``sup`` (see :mod:`projections.anomalies.engine`). Rows are keyed
-``"space/id"``. Composite-key read models (trainees, class-days, payroll) are not looked up here:
+``"space/id"``. Each space is a typed :class:`Space` below (its value a ``TypedDict``); a positional
+record kept inside a value (a JSON array, so the stored JSON stays as it always was) is read
+through the ``NamedTuple`` named after what it is — :class:`ClassDay`, :class:`InspectionRef`,
+:class:`ClaimLine`, … — by :mod:`projections.anomalies.reads`; nothing reads a record by position. Composite-key read models (trainees, class-days, payroll) are not looked up here:
 what the rules need of them is kept above.
 """
 
@@ -38,19 +41,175 @@ from __future__ import annotations
 
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import NamedTuple, NotRequired, TypedDict, TypeVar, cast
 
 import sqlalchemy as sa
 
 from projections import tables as T
 from projections.anomalies import tables as A
-from projections.anomalies.engine import Ctx, add_days
+from projections.anomalies.engine import Ctx, Record, Space, SubjectState, add_days
 from projections.events import LeafEvent
+from projections.uow import Key
 
-Key = tuple[Any, ...]
+
+# --- the records kept inside the values (stored as JSON arrays, in this field order) ------------------
+class ClassDay(NamedTuple):
+    """``cday``: a class-day's current attendance record."""
+
+    seq: int
+    laborers: list[str]  # sorted, once each
+    theory: int  # Σ theory hours of its lines
+    practical: int  # Σ practical hours
+    hours: int  # the most theory + practical of one line (RULES.md's class-hours of the day)
 
 
-def _add(items: list[Any], item: Any) -> None:
+class InspectionRef(NamedTuple):
+    """``class.insp``: an inspection naming the class (stored without its id, the key)."""
+
+    inspection_id: str
+    seq: int
+    actor: str
+    method: str  # site_visit | spot_check | questionnaire | phone_visit
+    date: str
+    verdict: str  # pass | fail
+
+
+class Withdrawal(NamedTuple):
+    """``class.out``: a labourer's latest move in the class was a withdrawal."""
+
+    date: str
+    seq: int
+
+
+class Enrolment(NamedTuple):
+    """``laborer.classes``: the labourer's first enrolment in a class."""
+
+    seq: int
+    institution: str
+    year: int  # the class's planned start year
+
+
+class ClaimLine(NamedTuple):
+    """``claim.lines``: a line as claimed (or as it stands once approved: :func:`.reads.standing_lines`)."""
+
+    laborer_id: str
+    amount_fen: int
+    certificate_no: str | None
+    employment_id: str | None
+
+
+class Approval(NamedTuple):
+    """``claim.approvals``: a ``ClaimApproved`` of the claim."""
+
+    date: str
+    seq: int
+
+
+class Citation(NamedTuple):
+    """``certificate.cites``: a claim line citing the certificate."""
+
+    claim_id: str
+    kind: str
+    laborer_id: str
+
+
+class AccountPayment(NamedTuple):
+    """``account.pays``: a living-allowance payment to the account, and whose it was."""
+
+    laborer_id: str
+    seq: int
+
+
+class Registration(NamedTuple):
+    """``fp``: a labourer registered with the fingerprint."""
+
+    laborer_id: str
+    date: str
+    seq: int
+
+
+class StandardSet(TypedDict):
+    """``standards``: a ``SubsidyStandardSet`` body (EVENTS.md) with its seq."""
+
+    standard_id: str
+    kind: str
+    programme: NotRequired[str | None]
+    certificate_type: NotRequired[str | None]
+    occupation: NotRequired[str | None]
+    amount_fen: int
+    per: str  # trainee | day
+    effective_from: str
+    effective_to: NotRequired[str | None]
+    seq: int
+
+
+# --- the values, space by space ----------------------------------------------------------------------
+class ClassState(SubjectState, total=False):
+    claims: list[str]
+    insp: dict[str, Record]  # inspection_id → InspectionRef without its id
+    certs: list[str]
+    emps: list[str]
+    roster: dict[str, int]  # active labourer → enrolment seq
+    out: dict[str, Record]  # labourer → Withdrawal
+    att: dict[str, int]  # labourer → days attended
+    entries: dict[str, list[int]]  # date → seqs of enrolments and attendance dated that day
+    days: list[str]
+    tp: list[int]  # [Σ theory, Σ practical]
+
+
+class LaborerState(SubjectState, total=False):
+    att: dict[str, list[str]]  # class → sorted dates
+    classes: dict[str, Record]  # class → Enrolment
+    claims: list[str]
+    certs: dict[str, str]  # certificate_no → class
+    denials: list[int]
+
+
+class ClaimState(SubjectState, total=False):
+    lines: list[Record]  # ClaimLine
+    payments: list[str]
+    approvals: list[Record]  # Approval
+    denied: list[str]
+
+
+class CertificateState(SubjectState, total=False):
+    cites: list[Record]  # Citation
+
+
+class EmploymentState(SubjectState, total=False):
+    claims: list[str]
+    months: dict[str, int]  # payroll month → seq
+
+
+class AccountState(SubjectState, total=False):
+    pays: dict[str, Record]  # payment → AccountPayment
+
+
+class FundState(SubjectState, total=False):
+    moves: list[int]
+
+
+class ClockState(TypedDict, total=False):
+    stale: str  # the clock TIME-STALE-CLAIM last looked at
+
+
+CLASSES = Space("class", ClassState)
+CLASS_DAYS = Space[Record]("cday", list)  # "class_id|date" → ClassDay
+LABORERS = Space("laborer", LaborerState)
+CLAIMS = Space("claim", ClaimState)
+CERTIFICATES = Space("certificate", CertificateState)
+EMPLOYMENTS = Space("employment", EmploymentState)
+ACCOUNTS = Space("account", AccountState)
+FUNDS = Space("fund", FundState)
+FINGERPRINTS = Space[list[Record]]("fp", list)  # id_fingerprint → [Registration]
+STANDARDS = Space[list[StandardSet]]("standards", list)  # "" → every standard
+DUE = Space[dict[str, list[str]]]("due", dict)  # YYYY-MM → {date: [claims]}; "months" → {"months": [YYYY-MM]}
+META = Space("meta", ClockState)  # "clock"
+
+Item = TypeVar("Item")
+
+
+def _add(items: list[Item], item: Item) -> None:
     if item not in items:
         items.append(item)
 
@@ -58,29 +217,29 @@ def _add(items: list[Any], item: Any) -> None:
 # --- upkeep per event type ---------------------------------------------------------------------------
 def laborer_registered(ctx: Ctx) -> None:
     b = ctx.body
-    ctx.keep("fp", b["id_fingerprint"], list).append([b["laborer_id"], ctx.ev.business_date, ctx.seq])
+    ctx.keep(FINGERPRINTS, b["id_fingerprint"]).append(list(Registration(b["laborer_id"], ctx.ev.business_date, ctx.seq)))
 
 
 def standard_set(ctx: Ctx) -> None:
-    ctx.keep("standards", "", list).append(dict(ctx.body, seq=ctx.seq))
+    ctx.keep(STANDARDS, "").append(cast(StandardSet, dict(ctx.body, seq=ctx.seq)))
 
 
 def trainee_enrolled(ctx: Ctx) -> None:
     class_id, laborer_id = ctx.body["class_id"], ctx.body["laborer_id"]
-    klass = ctx.keep("class", class_id)
+    klass = ctx.keep(CLASSES, class_id)
     klass.setdefault("roster", {})[laborer_id] = ctx.seq
     klass.setdefault("out", {}).pop(laborer_id, None)
     klass.setdefault("entries", {}).setdefault(ctx.ev.business_date, []).append(ctx.seq)
     row = ctx.klass(class_id)
-    mine = ctx.keep("laborer", laborer_id).setdefault("classes", {})
+    mine = ctx.keep(LABORERS, laborer_id).setdefault("classes", {})
     if class_id not in mine and row is not None:
-        mine[class_id] = [ctx.seq, row["institution"], int(row["planned_start"][:4])]
+        mine[class_id] = list(Enrolment(ctx.seq, row["institution"], int(row["planned_start"][:4])))
 
 
 def trainee_withdrawn(ctx: Ctx) -> None:
-    klass = ctx.keep("class", ctx.body["class_id"])
+    klass = ctx.keep(CLASSES, ctx.body["class_id"])
     klass.setdefault("roster", {}).pop(ctx.body["laborer_id"], None)
-    klass.setdefault("out", {})[ctx.body["laborer_id"]] = [ctx.ev.business_date, ctx.seq]
+    klass.setdefault("out", {})[ctx.body["laborer_id"]] = list(Withdrawal(ctx.ev.business_date, ctx.seq))
 
 
 def attendance_recorded(ctx: Ctx) -> None:
@@ -91,11 +250,12 @@ def attendance_recorded(ctx: Ctx) -> None:
     theory = sum(t["theory_hours"] for t in b["trainees"])
     practical = sum(t["practical_hours"] for t in b["trainees"])
     hours = max((t["theory_hours"] + t["practical_hours"] for t in b["trainees"]), default=0)
-    day = ctx.keep("cday", f"{class_id}|{date}", list)
-    old = list(day[1]) if day else []
-    old_tp = (day[2], day[3]) if day else (0, 0)
-    day[:] = [ctx.seq, names, theory, practical, hours]
-    klass = ctx.keep("class", class_id)
+    day = ctx.keep(CLASS_DAYS, f"{class_id}|{date}")
+    before = ClassDay._make(day) if day else None
+    old = list(before.laborers) if before else []
+    old_tp = (before.theory, before.practical) if before else (0, 0)
+    day[:] = ClassDay(ctx.seq, names, theory, practical, hours)
+    klass = ctx.keep(CLASSES, class_id)
     attended = klass.setdefault("att", {})
     for laborer_id in set(names) - set(old):
         attended[laborer_id] = attended.get(laborer_id, 0) + 1
@@ -111,35 +271,36 @@ def attendance_recorded(ctx: Ctx) -> None:
     tp[1] += practical - old_tp[1]
     left = sorted(set(old) - set(names))
     for laborer_id in names:
-        dates = ctx.keep("laborer", laborer_id).setdefault("att", {}).setdefault(class_id, [])
+        dates = ctx.keep(LABORERS, laborer_id).setdefault("att", {}).setdefault(class_id, [])
         at = bisect_left(dates, date)
         if at == len(dates) or dates[at] != date:
             dates.insert(at, date)
     for laborer_id in left:
-        dates = ctx.keep("laborer", laborer_id).setdefault("att", {}).get(class_id, [])
+        dates = ctx.keep(LABORERS, laborer_id).setdefault("att", {}).get(class_id, [])
         if date in dates:
             dates.remove(date)
-    ctx.scratch["left"] = left
-    ctx.scratch["names"] = names
+    ctx.day_dropped = left
+    ctx.day_listed = names
 
 
 def inspection_recorded(ctx: Ctx) -> None:
     b = ctx.body
-    class_id = class_of_inspection(b)
+    class_id = class_of_inspection(ctx.ev)
     if class_id is not None:
-        ctx.keep("class", class_id).setdefault("insp", {})[b["inspection_id"]] = [
-            ctx.seq, ctx.ev.actor, b["method"], b["date"], b["verdict"]]  # fmt: skip
-    for laborer_id in denied(b):
-        _add(ctx.keep("laborer", laborer_id).setdefault("denials", []), ctx.seq)
-        for claim_id in (ctx.state("laborer", laborer_id) or {}).get("claims", []):
-            _add(ctx.keep("claim", claim_id).setdefault("denied", []), laborer_id)
+        ref = InspectionRef(b["inspection_id"], ctx.seq, ctx.ev.actor, b["method"], b["date"], b["verdict"])
+        ctx.keep(CLASSES, class_id).setdefault("insp", {})[ref.inspection_id] = list(ref[1:])
+    for laborer_id in denied(ctx.ev):
+        _add(ctx.keep(LABORERS, laborer_id).setdefault("denials", []), ctx.seq)
+        for claim_id in ctx.read(LABORERS, laborer_id).get("claims", []):
+            _add(ctx.keep(CLAIMS, claim_id).setdefault("denied", []), laborer_id)
 
 
 DENIALS = ("attendance_denied", "payment_denied")
 
 
-def denied(body: dict[str, Any]) -> list[str]:
-    """Labourers a phone visit or questionnaire found denying attendance or payment."""
+def denied(ev: LeafEvent) -> list[str]:
+    """Labourers an ``InspectionRecorded`` phone visit or questionnaire found denying attendance or payment."""
+    body = ev.body
     if body["method"] not in ("phone_visit", "questionnaire"):
         return []
     out: list[str] = []
@@ -151,67 +312,72 @@ def denied(body: dict[str, Any]) -> list[str]:
     return out
 
 
-def class_of_inspection(body: dict[str, Any]) -> str | None:
-    return body.get("class_id") or (body["subject_id"] if body["subject_kind"] == "class" else None)
+def class_of_inspection(ev: LeafEvent) -> str | None:
+    """The class an ``InspectionRecorded`` names, if any."""
+    body = ev.body
+    found: str | None = body.get("class_id") or (body["subject_id"] if body["subject_kind"] == "class" else None)
+    return found
 
 
 def certificate_issued(ctx: Ctx) -> None:
     b = ctx.body
-    ctx.keep("laborer", b["laborer_id"]).setdefault("certs", {})[b["certificate_no"]] = b["class_id"]
-    _add(ctx.keep("class", b["class_id"]).setdefault("certs", []), b["certificate_no"])
+    ctx.keep(LABORERS, b["laborer_id"]).setdefault("certs", {})[b["certificate_no"]] = b["class_id"]
+    _add(ctx.keep(CLASSES, b["class_id"]).setdefault("certs", []), b["certificate_no"])
 
 
 def employment_started(ctx: Ctx) -> None:
     if ctx.body.get("class_id"):
-        _add(ctx.keep("class", ctx.body["class_id"]).setdefault("emps", []), ctx.body["employment_id"])
+        _add(ctx.keep(CLASSES, ctx.body["class_id"]).setdefault("emps", []), ctx.body["employment_id"])
 
 
 def subsidy_claimed(ctx: Ctx) -> None:
     b = ctx.body
     claim_id, kind = b["claim_id"], b["kind"]
-    lines = [[ln["laborer_id"], ln["amount_fen"], ln.get("certificate_no"), ln.get("employment_id")]
+    lines = [ClaimLine(ln["laborer_id"], ln["amount_fen"], ln.get("certificate_no"), ln.get("employment_id"))
              for ln in b["lines"]]  # fmt: skip
-    claim = ctx.keep("claim", claim_id)
-    claim["lines"] = lines
+    claim = ctx.keep(CLAIMS, claim_id)
+    claim["lines"] = [list(line) for line in lines]
     if b.get("class_id"):
-        _add(ctx.keep("class", b["class_id"]).setdefault("claims", []), claim_id)
-    for laborer_id, _, cert, employment in lines:
-        mine = ctx.keep("laborer", laborer_id)
+        _add(ctx.keep(CLASSES, b["class_id"]).setdefault("claims", []), claim_id)
+    for line in lines:
+        mine = ctx.keep(LABORERS, line.laborer_id)
         _add(mine.setdefault("claims", []), claim_id)
         if mine.get("denials"):
-            _add(claim.setdefault("denied", []), laborer_id)
-        if cert is not None:
-            _add(ctx.keep("certificate", cert).setdefault("cites", []), [claim_id, kind, laborer_id])
-        if employment is not None:
-            _add(ctx.keep("employment", employment).setdefault("claims", []), claim_id)
+            _add(claim.setdefault("denied", []), line.laborer_id)
+        if line.certificate_no is not None:
+            cites = ctx.keep(CERTIFICATES, line.certificate_no).setdefault("cites", [])
+            cited: Record = list(Citation(claim_id, kind, line.laborer_id))
+            _add(cites, cited)
+        if line.employment_id is not None:
+            _add(ctx.keep(EMPLOYMENTS, line.employment_id).setdefault("claims", []), claim_id)
 
 
 def claim_approved(ctx: Ctx) -> None:
-    ctx.keep("claim", ctx.body["claim_id"]).setdefault("approvals", []).append([ctx.ev.business_date, ctx.seq])
+    ctx.keep(CLAIMS, ctx.body["claim_id"]).setdefault("approvals", []).append(list(Approval(ctx.ev.business_date, ctx.seq)))
     claim = ctx.claim(ctx.body["claim_id"])
     if claim is not None and claim["approved_date"] is not None:
         due = add_days(claim["approved_date"], ctx.cfg.stale_claim_days + 1)
-        _add(ctx.keep("due", due[:7]).setdefault(due, []), claim["claim_id"])
-        index = ctx.keep("due", "months").setdefault("months", [])
+        _add(ctx.keep(DUE, due[:7]).setdefault(due, []), claim["claim_id"])
+        index = ctx.keep(DUE, "months").setdefault("months", [])
         if due[:7] not in index:
             insort(index, due[:7])
 
 
 def payment_disbursed(ctx: Ctx) -> None:
     b = ctx.body
-    _add(ctx.keep("claim", b["claim_id"]).setdefault("payments", []), b["payment_id"])
+    _add(ctx.keep(CLAIMS, b["claim_id"]).setdefault("payments", []), b["payment_id"])
     claim = ctx.claim(b["claim_id"])
     if claim is not None and claim["kind"] == "living_allowance" and claim["sole_laborer_id"] is not None:
-        ctx.keep("account", b["payee_account"]).setdefault("pays", {})[b["payment_id"]] = [
-            claim["sole_laborer_id"], ctx.seq]  # fmt: skip
+        pays = ctx.keep(ACCOUNTS, b["payee_account"]).setdefault("pays", {})
+        pays[b["payment_id"]] = list(AccountPayment(claim["sole_laborer_id"], ctx.seq))
 
 
 def payroll_recorded(ctx: Ctx) -> None:
-    ctx.keep("employment", ctx.body["employment_id"]).setdefault("months", {})[ctx.body["month"]] = ctx.seq
+    ctx.keep(EMPLOYMENTS, ctx.body["employment_id"]).setdefault("months", {})[ctx.body["month"]] = ctx.seq
 
 
 def fund_moved(ctx: Ctx) -> None:
-    ctx.keep("fund", ctx.body["fund_id"]).setdefault("moves", []).append(ctx.seq)
+    ctx.keep(FUNDS, ctx.body["fund_id"]).setdefault("moves", []).append(ctx.seq)
 
 
 UPKEEP: dict[str, Callable[[Ctx], None]] = {
@@ -236,6 +402,7 @@ UPKEEP: dict[str, Callable[[Ctx], None]] = {
 def prefetch(ev: LeafEvent) -> Iterator[tuple[sa.Table, Key]]:
     """The state rows and read-model rows this event's upkeep and rules will look up by key."""
     b = ev.body
+
     def S(space: str, key: str) -> tuple[sa.Table, Key]:
         return A.state, (f"{space}/{key}",)
 
@@ -246,13 +413,13 @@ def prefetch(ev: LeafEvent) -> Iterator[tuple[sa.Table, Key]]:
         laborers.append(item["laborer_id"])
     laborers += b.get("rejected_laborers", ())
     if ev.type == "InspectionRecorded":
-        laborers += denied(b)
+        laborers += denied(ev)
     for laborer_id in dict.fromkeys(laborers):
         yield S("laborer", laborer_id)
         yield T.laborers, (laborer_id,)
     class_id = b.get("class_id")
     if ev.type == "InspectionRecorded":
-        class_id = class_of_inspection(b)
+        class_id = class_of_inspection(ev)
     if class_id:
         yield S("class", class_id)
         yield T.classes, (class_id,)

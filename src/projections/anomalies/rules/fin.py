@@ -1,0 +1,166 @@
+"""FIN — money: paid above approval, approval above claim, funds overdrawn or misused, payees, split claims."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from ledger.domain.money import yuan
+from projections import tables as T
+from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, rule
+from projections.anomalies.reads import (
+    KIND_ZH,
+    claim_lines,
+    class_claims,
+    class_end,
+    is_live,
+    net_paid,
+    payments_of,
+    standard,
+)
+from projections.anomalies.state import FUNDS
+from projections.anomalies.triggers import class_of_training_claim, on_liveness, on_money, the, the_claim
+from projections.uow import Row
+
+
+@rule("FIN-OVERPAID", severity="critical", subject="claim", source="§4(5) disbursement precise",
+      zh="补贴申请 {claim} 已拨付（扣除退回）{paid} 元，超过审核通过金额 {approved} 元",
+      en="claim {claim} was paid {paid} yuan net of returns, above its approved total of {approved} yuan",
+      on=on_money(the_claim))  # fmt: skip
+def overpaid(ctx: Ctx, s: Subject) -> Findings:
+    claim = ctx.claim(s.id)
+    if claim is None:
+        return NONE
+    approved = claim["approved_fen"] if claim["approved_seq"] is not None and is_live(claim) else 0
+    if net_paid(claim) <= approved:
+        return NONE
+    evidence = [p["seq"] for p in payments_of(ctx, s.id)]
+    if claim["approved_seq"] is not None:
+        evidence.append(claim["approved_seq"])
+    return {None: Finding(evidence, {"claim": s.id, "paid": yuan(net_paid(claim)), "approved": yuan(approved)})}
+
+
+@rule("FIN-APPROVED-OVER-CLAIM", severity="high", subject="claim", source="approval control",
+      zh="补贴申请 {claim} 审核通过金额高于申报金额（{where}）",
+      en="the approval of claim {claim} is above the amount claimed ({where_en})",
+      on={"ClaimApproved": the_claim})  # fmt: skip
+def approved_over_claim(ctx: Ctx, s: Subject) -> Findings:
+    claim = ctx.claim(s.id)
+    if claim is None or claim["approved_seq"] is None:
+        return NONE
+    claimed: dict[str, int] = defaultdict(int)
+    for line in claim_lines(ctx, s.id):
+        claimed[line.laborer_id] += line.amount_fen
+    approved: dict[str, int] = defaultdict(int)
+    for laborer_id, amount in claim["approved_lines"] or ():
+        approved[laborer_id] += amount
+    where = []
+    where_en = []
+    if claim["approved_fen"] > claim["claimed_fen"]:
+        where.append(f"合计 {yuan(claim['approved_fen'])} 元 > {yuan(claim['claimed_fen'])} 元")
+        where_en.append(f"total {yuan(claim['approved_fen'])} > {yuan(claim['claimed_fen'])} yuan")
+    for laborer_id in sorted(approved):
+        if approved[laborer_id] > claimed.get(laborer_id, 0):
+            where.append(f"{laborer_id} {yuan(approved[laborer_id])} 元 > {yuan(claimed.get(laborer_id, 0))} 元")
+            where_en.append(f"{laborer_id} {yuan(approved[laborer_id])} > {yuan(claimed.get(laborer_id, 0))} yuan")
+    if not where:
+        return NONE
+    return {None: Finding([claim["claimed_seq"], claim["approved_seq"]],
+                          {"claim": s.id, "where": "；".join(where), "where_en": "; ".join(where_en)})}
+
+
+def fund_of_payment(ctx: Ctx) -> Iterator[Subject]:
+    payment = ctx.row(T.payments, ctx.body["payment_id"])
+    if payment is not None:
+        yield Subject("fund", payment["fund_id"])
+
+
+@rule("FIN-FUND-OVERDRAWN", severity="critical", subject="fund", source="fund control",
+      zh="专项资金 {fund} 拨付（扣除退回）{paid} 元，超过下达及调整后的 {available} 元",
+      en="fund {fund} paid out {paid} yuan net of returns, above its allocations and adjustments of {available} yuan",
+      on={"PaymentDisbursed": fund_of_payment, "PaymentReturned": fund_of_payment,
+          "FundAllocated": the("fund", "fund_id"), "FundAdjusted": the("fund", "fund_id")})  # fmt: skip
+def fund_overdrawn(ctx: Ctx, s: Subject) -> Findings:
+    fund = ctx.row(T.funds, s.id)
+    if fund is None:
+        return NONE
+    paid = int(fund["paid_fen"]) - int(fund["returned_fen"])
+    available = int(fund["allocated_fen"]) + int(fund["adjusted_fen"])
+    if paid <= available:
+        return NONE
+    evidence = list(ctx.read(FUNDS, s.id).get("moves", []))
+    if ctx.ev.type in ("PaymentDisbursed", "PaymentReturned"):
+        evidence.append(ctx.seq)
+    return {None: Finding(evidence, {"fund": s.id, "paid": yuan(paid), "available": yuan(available)})}
+
+
+@rule("FIN-FUND-MISMATCH", severity="high", subject="payment", source="fund control",
+      zh="拨付 {payment} 使用的资金 {fund} 与补贴申请 {claim} 不符：{why}",
+      en="payment {payment} for claim {claim} is from fund {fund}, which does not fit: {why_en}",
+      on={"PaymentDisbursed": the("payment", "payment_id")})  # fmt: skip
+def fund_mismatch(ctx: Ctx, s: Subject) -> Findings:
+    payment = ctx.row(T.payments, s.id)
+    if payment is None:
+        return NONE
+    claim, fund = ctx.claim(payment["claim_id"]), ctx.row(T.funds, payment["fund_id"])
+    if claim is None or fund is None:
+        return NONE
+    why, why_en = [], []
+    if fund["purpose"] != claim["kind"]:
+        why.append(f"资金用途为{KIND_ZH.get(fund['purpose'], fund['purpose'])}，补贴类别为{KIND_ZH.get(claim['kind'], claim['kind'])}")
+        why_en.append(f"fund purpose {fund['purpose']}, claim kind {claim['kind']}")
+    code = claim["jurisdiction"]
+    if code is not None and not ctx.cfg.jurisdictions.covers(fund["jurisdiction"], code):  # its own or one above it
+        why.append(f"资金属地 {fund['jurisdiction']} 既非申请所属 {code} 也非其上级")
+        why_en.append(f"fund jurisdiction {fund['jurisdiction']} is neither {code} nor above it")
+    if int(fund["year"]) != int(payment["value_date"][:4]):
+        why.append(f"资金年度 {fund['year']} 与起息日 {payment['value_date']} 不在同一年")
+        why_en.append(f"fund year {fund['year']} differs from the value date {payment['value_date']}")
+    if not why:
+        return NONE
+    return {None: Finding([payment["seq"], claim["claimed_seq"], fund["first_seq"]], {
+        "payment": s.id, "fund": fund["fund_id"], "claim": claim["claim_id"], "why": "；".join(why),
+        "why_en": "; ".join(why_en)})}  # fmt: skip
+
+
+@rule("FIN-PAYEE-MISMATCH", severity="high", subject="payment", source="payee test",
+      zh="拨付 {payment} 的收款账户与补贴申请 {claim} 的收款账户不一致",
+      en="payment {payment} went to a payee account other than the one claim {claim} names",
+      on={"PaymentDisbursed": the("payment", "payment_id")})  # fmt: skip
+def payee_mismatch(ctx: Ctx, s: Subject) -> Findings:
+    payment = ctx.row(T.payments, s.id)
+    claim = None if payment is None else ctx.claim(payment["claim_id"])
+    if payment is None or claim is None or payment["payee_account"] == claim["payee_account"]:
+        return NONE
+    return {None: Finding([payment["seq"], claim["claimed_seq"]], {"payment": s.id, "claim": claim["claim_id"]})}
+
+
+@rule("FIN-SPLIT-CLAIM", severity="medium", subject="class", source="splitting test",
+      zh="培训机构 {institution} 就培训班 {class_id} 分 {count} 次申报培训补贴共 {total} 元，超过标准 {unit} 元 × 结业 {completers} 人 = {cap} 元",
+      en="institution {institution} filed {count} training claims for class {class_id} totalling {total} yuan, above the standard {unit} × {completers} completers = {cap} yuan",
+      on={"SubsidyClaimed": class_of_training_claim, **on_liveness(class_of_training_claim),
+          "ClassCompleted": the("class", "class_id")})  # fmt: skip
+def split_claim(ctx: Ctx, s: Subject) -> Findings:
+    klass = ctx.klass(s.id)
+    if klass is None or klass["completed_seq"] is None:
+        return NONE
+    by_claimant: dict[str, list[Row]] = defaultdict(list)
+    for claim in class_claims(ctx, s.id, "training"):
+        if is_live(claim):
+            by_claimant[claim["claimant"]].append(claim)
+    groups = {k: v for k, v in by_claimant.items() if len(v) >= 2}
+    if not groups:
+        return NONE
+    std = standard(ctx, "training", class_end(klass), programme=klass["programme"], occupation=klass["occupation"],
+                   any_certificate=True)  # fmt: skip
+    if std is None or std["per"] != "trainee":
+        return NONE
+    completers = len(set(klass["completers"] or ()))
+    cap = std["amount_fen"] * completers
+    for institution, claims in sorted(groups.items()):
+        total = sum(int(c["claimed_fen"]) for c in claims)
+        if total > cap:
+            return {None: Finding([c["claimed_seq"] for c in claims] + [klass["completed_seq"], std["seq"]], {
+                "institution": institution, "class_id": s.id, "count": len(claims), "total": yuan(total),
+                "unit": yuan(std["amount_fen"]), "completers": completers, "cap": yuan(cap)})}  # fmt: skip
+    return NONE

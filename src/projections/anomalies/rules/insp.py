@@ -1,0 +1,62 @@
+"""INSP — process inspection: training paid for a class never inspected, or whose inspection failed (§4(3))."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, rule
+from projections.anomalies.reads import PROCESS_CHECKS, class_claims, is_paid, money_evidence, process_checks
+from projections.anomalies.state import class_of_inspection
+from projections.anomalies.triggers import class_of_training_claim, on_money
+from projections.uow import Row
+
+
+def inspected_class(ctx: Ctx) -> Iterator[Subject]:
+    class_id = class_of_inspection(ctx.ev)
+    if class_id is not None and ctx.body["method"] in PROCESS_CHECKS:
+        yield Subject("class", class_id)
+
+
+PAID_TRAINING = {"InspectionRecorded": inspected_class,
+                 **on_money(class_of_training_claim, ("PaymentDisbursed", "PaymentReturned"))}  # fmt: skip
+
+
+def _paid_training(ctx: Ctx, class_id: str) -> list[Row]:
+    return [c for c in class_claims(ctx, class_id, "training") if is_paid(c)]
+
+
+@rule("INSP-UNINSPECTED", severity="medium", subject="class", source="§4(3) process inspection",
+      zh="培训班 {class_id} 的培训补贴已拨付（{claims}），但该班从未接受现场检查或随机抽查",
+      en="class {class_id}'s training claim is paid ({claims}), but the class never had a site visit or spot check",
+      on=PAID_TRAINING)  # fmt: skip
+def uninspected(ctx: Ctx, s: Subject) -> Findings:
+    if process_checks(ctx, s.id):
+        return NONE
+    paid = _paid_training(ctx, s.id)
+    if not paid:
+        return NONE
+    evidence: list[int] = []
+    for claim in paid:
+        evidence += money_evidence(ctx, claim)
+    return {None: Finding(evidence, {"class_id": s.id, "claims": ", ".join(c["claim_id"] for c in paid)})}
+
+
+@rule("INSP-FAILED-PAID", severity="high", subject="class", source="§4(3) six in place",
+      zh="培训班 {class_id} 最近一次检查（{date}，{inspection}）不合格，培训补贴仍已拨付（{claims}）",
+      en="class {class_id}'s latest inspection ({inspection}, {date}) failed, yet its training claim was paid ({claims})",
+      on=PAID_TRAINING)  # fmt: skip
+def failed_paid(ctx: Ctx, s: Subject) -> Findings:
+    checks = process_checks(ctx, s.id)
+    if not checks:
+        return NONE
+    latest = max(checks, key=lambda i: (i.date, i.seq))
+    if latest.verdict != "fail":
+        return NONE
+    paid = _paid_training(ctx, s.id)
+    if not paid:
+        return NONE
+    evidence = [latest.seq]
+    for claim in paid:
+        evidence += money_evidence(ctx, claim)
+    return {None: Finding(evidence, {"class_id": s.id, "date": latest.date, "inspection": latest.inspection_id,
+                                     "claims": ", ".join(c["claim_id"] for c in paid)})}  # fmt: skip
