@@ -16,12 +16,13 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Literal, TypeAlias, TypeVar, cast
 from uuid import UUID
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError as ESIntegrityError
-from eventsourcing.persistence import PersistenceError
+from eventsourcing.persistence import PersistenceError, StoredEvent
 
 from ledger.domain.aggregates import (
     SUBJECT,
@@ -57,6 +58,8 @@ _REFERENCES: tuple[tuple[str, type[LedgerAggregate]], ...] = (
     ("fund_id", Fund), ("employment_id", Employment),
 )  # fmt: skip
 MAX_RETRIES = 200
+_A = TypeVar("_A", bound=LedgerAggregate)
+_T = TypeVar("_T")
 
 
 def utc_now() -> dt.datetime:
@@ -189,17 +192,17 @@ class Ledger(Application[UUID]):
         row = self.sql.one("SELECT leaf FROM ledger_leaves WHERE seq = ?", (seq,))
         return None if row is None else bytes(row[0])
 
-    def lookup(self, cls: type[LedgerAggregate], ident: str) -> Any:
+    def lookup(self, cls: type[_A], ident: str) -> _A:
         """The aggregate of a subject, blank (``exists`` False) if it has no events yet."""
         uid = subject_uuid(cls.KIND, ident)
         agg = self._cache.get(uid)
         if agg is None:
             try:
-                agg = self.repository.get(uid)
+                agg = cast(LedgerAggregate, self.repository.get(uid))
             except AggregateNotFoundError:
                 agg = cls.blank(uid, utc_now())
             self._cache[uid] = agg
-        return agg
+        return cast(_A, agg)
 
     def key_owner(self, key_id: str) -> str | None:
         row = self.sql.one("SELECT actor_id FROM ledger_keys WHERE key_id = ?", (key_id,))
@@ -207,12 +210,13 @@ class Ledger(Application[UUID]):
 
     def actor(self, actor_id: str) -> Actor | None:
         self.head()
-        agg: Actor = self.lookup(Actor, actor_id)
+        agg = self.lookup(Actor, actor_id)
         return agg if agg.exists else None
 
     # --- the write path ------------------------------------------------------------------------
     def append(
-        self, items: Sequence[Item], now: dt.datetime | None = None, *, verified: Any = None
+        self, items: Sequence[Item], now: dt.datetime | None = None, *,
+        verified: Sequence[Future[list[bytes]]] | None = None,
     ) -> list[Outcome]:
         """Record what can be recorded; every item gets an outcome. Retries on a lost race.
 
@@ -254,7 +258,7 @@ class Ledger(Application[UUID]):
                     wanted[uid] = cls
         if not wanted:
             return
-        found: dict[UUID, list[Any]] = {}
+        found: dict[UUID | str, list[StoredEvent]] = {}
         ids = list(wanted)
         for start in range(0, len(ids), 500):
             for stored in self._select_events(ids[start : start + 500]):
@@ -265,18 +269,17 @@ class Ledger(Application[UUID]):
             if not events:
                 self._cache[uid] = cls.blank(uid, now)
                 continue
-            agg: Any = None
+            agg: LedgerAggregate | None = None
             for stored in sorted(events, key=lambda s: s.originator_version):
-                event: LedgerEvent = self.mapper.to_domain_event(stored)  # type: ignore[assignment]
+                event = cast(LedgerEvent, self.mapper.to_domain_event(stored))
                 agg = event.mutate(agg)
+            assert agg is not None
             self._cache[uid] = agg
 
-    def _select_events(self, ids: Sequence[UUID]) -> list[Any]:
-        from eventsourcing.persistence import StoredEvent
-
+    def _select_events(self, ids: Sequence[UUID]) -> list[StoredEvent]:
         table = self.recorder.events_table_name  # type: ignore[attr-defined]  # both SQL recorders have it
         if self.sql.postgres:
-            params: list[Any] = list(ids)
+            params: list[object] = list(ids)
         else:
             params = [u.hex for u in ids]
         rows = self.sql.all(
@@ -430,7 +433,9 @@ class Ledger(Application[UUID]):
         )
         return [StoredCheckpoint.from_row(r) for r in rows]
 
-    def sign_checkpoint(self, origin: str, operator_key: Any, *, min_interval: float = 0.0) -> str | None:
+    def sign_checkpoint(
+        self, origin: str, operator_key: Ed25519PrivateKey, *, min_interval: float = 0.0
+    ) -> str | None:
         """Sign a checkpoint of the current tree unless one of this size exists (or is too recent)."""
         from ledger.translog.note import Checkpoint, sign_note
 
@@ -545,8 +550,8 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
-def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
+def iter_chunks(items: Iterable[_T], size: int) -> Iterator[list[_T]]:
+    chunk: list[_T] = []
     for item in items:
         chunk.append(item)
         if len(chunk) >= size:

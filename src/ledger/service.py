@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol, TypeAlias
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
@@ -20,10 +21,38 @@ from ledger.application import Item, Ledger, Outcome, iter_chunks, utc_now
 from ledger.domain.aggregates import Laborer
 from ledger.domain.envelope import Envelope, public_key_bytes, sign_envelope
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.encoding.canonical import JSONObject
 from ledger.errors import AlreadyErased, ImportStopped, OperationalError, Refused
 from ledger.keys.keystore import Keystore
 from ledger.keys.signing import IntentSigner, parse_line
 from ledger.keys.vault import Vault
+
+_Pending: TypeAlias = tuple[list[tuple[int, str]], list[Item], list[Future[list[bytes]]]]
+# (numbered lines, their parsed items, their signature checks under way)
+
+
+class ActorSpec(Protocol):
+    """An organisation a simulation needs registered."""
+
+    @property
+    def actor_id(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def jurisdiction(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def uscc(self) -> str | None: ...
+
+
+class Simulation(Protocol):
+    """What :meth:`Session.run_simulation` reads of a simulation: its actors and its intents."""
+
+    @property
+    def actors(self) -> Sequence[ActorSpec]: ...
+    def intents(self) -> Iterable[Mapping[str, object]]: ...
+
 
 DEFAULT_ORIGIN = "guyuan.subsidy-ledger"
 DEFAULT_ADMIN_NAME = "固原市人力资源和社会保障局"
@@ -63,7 +92,7 @@ class Session:
         keys = self.keys
         return IntentSigner(keys.actor_key, lambda: keys.pepper, lambda: keys.vault_key)
 
-    def record(self, actor: str, event_type: str, body: dict[str, Any], *, at: str | None = None) -> Outcome:
+    def record(self, actor: str, event_type: str, body: JSONObject, *, at: str | None = None) -> Outcome:
         """Sign ``body`` as ``actor`` now and append it; a refusal is raised."""
         unsigned = {
             "type": event_type,
@@ -137,7 +166,7 @@ class Session:
         if public_key is None:
             key = Ed25519PrivateKey.generate()
             public_key = public_key_bytes(key)
-        body: dict[str, Any] = {
+        body: JSONObject = {
             "actor_id": actor_id, "name": name, "role": role,
             "jurisdiction": jurisdiction, "public_key": b64encode(public_key),
         }  # fmt: skip
@@ -191,7 +220,7 @@ class Session:
         """
         signer = self.signer() if sign else None
         numbered = ((n, text) for n, text in enumerate(lines, start=1) if text.strip())
-        pending: tuple[list[tuple[int, str]], list[Item], Any] | None = None
+        pending: _Pending | None = None
         failed = True
         try:
             for chunk in iter_chunks(numbered, batch):
@@ -226,7 +255,7 @@ class Session:
                     raise
 
     def _append_pending(
-        self, pending: tuple[list[tuple[int, str]], list[Item], Any], progress: Callable[[int], None] | None
+        self, pending: _Pending, progress: Callable[[int], None] | None
     ) -> Iterator[tuple[int, Outcome]]:
         chunk, items, verified = pending
         outcomes = self.ledger.append(items, verified=verified)
@@ -244,7 +273,7 @@ class Session:
         return outcome
 
     # --- simulation ---------------------------------------------------------------------------------
-    def run_simulation(self, sim: Any, *, batch: int = 1000,
+    def run_simulation(self, sim: Simulation, *, batch: int = 1000,
                        progress: Callable[[int], None] | None = None) -> dict[str, int]:  # fmt: skip
         """Register the simulation's actors (those not yet registered), sign and import its intents.
 
@@ -259,9 +288,9 @@ class Session:
         refusals: list[str] = []
 
         def items() -> Iterator[Item]:
-            for intent in sim.intents():
+            for raw in sim.intents():
+                intent: JSONObject = dict(raw)  # shallow: the simulator's intent stays as it was
                 if "key_of" in intent:
-                    intent = dict(intent)
                     actor = self.ledger.actor(intent.pop("key_of"))
                     body = dict(intent["body"])
                     body["key_id"] = actor.current_key_id if actor else ""

@@ -12,7 +12,6 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -27,7 +26,7 @@ from ledger.domain.schema import (
     screen_personal_data,
 )
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
-from ledger.encoding.canonical import canonical, check_value
+from ledger.encoding.canonical import JSONObject, canonical, check_value
 from ledger.errors import DateOutOfRange, EnvelopeTooLarge, InvalidField, InvalidJSON, SignatureInvalid
 
 try:  # libsodium verifies ~2.7× faster than OpenSSL (LIMITS.md); same RFC 8032 result.
@@ -76,7 +75,7 @@ def verify_ed25519(public_key: bytes, signature: bytes, message: bytes) -> None:
         raise SignatureInvalid("signature does not verify") from None
 
 
-def _text(obj: dict[str, Any], key: str, pattern: re.Pattern[str], what: str) -> str:
+def _text(obj: JSONObject, key: str, pattern: re.Pattern[str], what: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not pattern.fullmatch(value):
         raise InvalidField(f"{key}: {what}")
@@ -87,7 +86,7 @@ def _text(obj: dict[str, Any], key: str, pattern: re.Pattern[str], what: str) ->
 class Envelope:
     """``{"v":1, type, actor, key_id, at, nonce, body, sig}`` plus optional ``officer``."""
 
-    raw: dict[str, Any]
+    raw: JSONObject
     type: str
     actor: str
     key_id: str
@@ -98,7 +97,7 @@ class Envelope:
     officer: str | None
 
     @classmethod
-    def from_dict(cls, obj: Any, *, parsed: bool = False, recorded: bool = False) -> Envelope:
+    def from_dict(cls, obj: object, *, parsed: bool = False, recorded: bool = False) -> Envelope:
         """Validate ``obj``; ``parsed`` says it came from :func:`loads_strict` (already checked).
 
         ``recorded`` says ``obj`` is a leaf's envelope already in the log (``verify``): it is
@@ -188,8 +187,8 @@ class Envelope:
 
 
 def sign_envelope(
-    unsigned: dict[str, Any], private_key: Ed25519PrivateKey
-) -> dict[str, Any]:
+    unsigned: JSONObject, private_key: Ed25519PrivateKey
+) -> JSONObject:
     """Add ``v``, ``key_id`` and ``sig`` to ``{type, actor, at, nonce, body, officer?}``."""
     env = {k: v for k, v in unsigned.items() if k != "sig"}
     env["v"] = 1

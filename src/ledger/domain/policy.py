@@ -8,9 +8,35 @@ registrations) are checked in :mod:`ledger.domain.aggregates`, where the subject
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal, TypeAlias, cast, get_args
 
-SIGNERS: dict[str, frozenset[str]] = {
-    t: frozenset(r.split())
+Role: TypeAlias = Literal[
+    "admin",
+    "poverty_office",
+    "township",
+    "hr_bureau",
+    "institution",
+    "appraisal_center",
+    "traffic_authority",
+    "employer",
+    "finance_bureau",
+    "inspector",
+]
+Signer: TypeAlias = Role | Literal["*self*"]  # *self*: the actor the body names (its own key rotation)
+Kind: TypeAlias = Literal["training", "appraisal", "employer", "living_allowance"]
+CertificateType: TypeAlias = Literal[
+    "vocational_qualification", "special_ability", "training_completion", "driving_licence"
+]
+
+
+def _signers(names: str) -> frozenset[Signer]:
+    allowed = (*get_args(Role), "*self*")
+    assert all(n in allowed for n in names.split()), names
+    return frozenset(cast("list[Signer]", names.split()))
+
+
+SIGNERS: dict[str, frozenset[Signer]] = {
+    t: _signers(r)
     for t, r in {
         "ActorRegistered": "admin",
         "KeyRotated": "admin *self*",
@@ -55,7 +81,7 @@ SIGNERS: dict[str, frozenset[str]] = {
 }
 
 # CertificateIssued: which role issues which certificate type (EVENTS.md).
-CERTIFICATE_ISSUER: dict[str, str] = {
+CERTIFICATE_ISSUER: dict[CertificateType, Role] = {
     "vocational_qualification": "appraisal_center",
     "special_ability": "appraisal_center",
     "training_completion": "institution",
@@ -63,7 +89,7 @@ CERTIFICATE_ISSUER: dict[str, str] = {
 }
 
 # SubsidyClaimed: which role claims which kind (EVENTS.md).
-CLAIMANT: dict[str, str] = {
+CLAIMANT: dict[Kind, Role] = {
     "training": "institution",
     "living_allowance": "institution",
     "appraisal": "appraisal_center",
@@ -71,10 +97,10 @@ CLAIMANT: dict[str, str] = {
 }
 
 # Roles whose actors may read personal data (DESIGN §7); township only its own registrations.
-PII_READERS = frozenset({"poverty_office", "township", "inspector"})
+PII_READERS: frozenset[Role] = frozenset({"poverty_office", "township", "inspector"})
 
 # Roles whose actors may cosign checkpoints (DESIGN §6).
-COSIGNERS = frozenset({"finance_bureau", "inspector"})
+COSIGNERS: frozenset[Role] = frozenset({"finance_bureau", "inspector"})
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal, get_args, get_origin
+from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -29,6 +29,8 @@ from pydantic import (
 )
 
 from ledger.domain import pii_text
+from ledger.domain.policy import CertificateType, Kind, Role
+from ledger.encoding.canonical import JSONObject
 from ledger.errors import (
     DateOutOfRange,
     InvalidField,
@@ -138,23 +140,7 @@ Jurisdiction = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 Text = Annotated[str, StringConstraints(min_length=1, max_length=2000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Base64Key = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{43}=$")]
-Role = Literal[
-    "admin",
-    "poverty_office",
-    "township",
-    "hr_bureau",
-    "institution",
-    "appraisal_center",
-    "traffic_authority",
-    "employer",
-    "finance_bureau",
-    "inspector",
-]
-Kind = Literal["training", "appraisal", "employer", "living_allowance"]
 Programme = Literal["special_ability", "employment_skill", "driver", "two_after_student"]
-CertificateType = Literal[
-    "vocational_qualification", "special_ability", "training_completion", "driving_licence"
-]
 
 
 class Body(BaseModel):
@@ -571,7 +557,7 @@ ID_NUMBER_FIELDS = frozenset({"certificate_no", "bank_reference"})
 TextPath = tuple[str, str | None, bool]
 
 
-def _list_item_model(annotation: Any) -> type[Body] | None:
+def _list_item_model(annotation: object) -> type[Body] | None:
     for arg in (annotation, *get_args(annotation)):
         if get_origin(arg) is list:
             (item,) = get_args(arg)
@@ -611,7 +597,7 @@ def _personal_data_refusal(where: str, kind: pii_text.Kind) -> PersonalDataInTex
     )
 
 
-def screen_personal_data(event_type: str, body: dict[str, Any]) -> None:
+def screen_personal_data(event_type: str, body: JSONObject) -> None:
     """Refuse a body (already parsed by :func:`parse_body`) that writes personal data in text.
 
     The message names the field and the kind of number, never the number itself.
@@ -656,7 +642,7 @@ def _describe(exc: ValidationError) -> InvalidField | Exception:
     return InvalidField(f"body.{where}: {msg}")
 
 
-def parse_body(event_type: str, body: Any, *, recorded: bool = False) -> Body:
+def parse_body(event_type: str, body: object, *, recorded: bool = False) -> Body:
     """Validate ``body`` as EVENTS.md defines ``event_type``; raise a specific refusal.
 
     ``recorded``: a leaf already in the log, judged by its format alone — a date after

@@ -30,7 +30,6 @@ import os
 import secrets
 import time
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import (
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
+from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError
 
 
@@ -158,7 +158,7 @@ class Keystore:
         return self._hex_secret("vault.key")
 
     # --- small JSON state files ------------------------------------------------------------------
-    def read_state(self, name: str) -> dict[str, Any] | None:
+    def read_state(self, name: str) -> JSONObject | None:
         path = self.root / name
         if not path.exists():
             return None
@@ -168,7 +168,7 @@ class Keystore:
             raise OperationalError(f"{path} is unreadable") from None
         return value if isinstance(value, dict) else None
 
-    def write_state(self, name: str, value: dict[str, Any]) -> None:
+    def write_state(self, name: str, value: JSONObject) -> None:
         path = self.root / name
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.application import Item
 from ledger.domain.envelope import INTENT_KEYS, Envelope, sign_envelope
-from ledger.encoding.canonical import canonical, check_value, loads_strict
+from ledger.encoding.canonical import JSONObject, canonical, check_value, loads_strict
 from ledger.errors import (
     InvalidField,
     InvalidJSON,
@@ -37,7 +36,7 @@ KeyLoader = Callable[[str], Ed25519PrivateKey]
 SecretLoader = Callable[[], bytes]
 
 
-def intent_nonce(intent: dict[str, Any]) -> str:
+def intent_nonce(intent: JSONObject) -> str:
     return hashlib.sha256(canonical({k: v for k, v in intent.items() if k != "pii"})).hexdigest()[:32]
 
 
@@ -75,7 +74,7 @@ class IntentSigner:
                 raise UnknownKey(f"cannot sign for {actor!r}: {exc}") from None
         return self._keys[actor]
 
-    def sign(self, intent: dict[str, Any]) -> Item:
+    def sign(self, intent: JSONObject) -> Item:
         extra = set(intent) - INTENT_KEYS
         if extra:
             raise InvalidField(f"{sorted(extra)[0]}: not an intent field")
@@ -100,8 +99,8 @@ class IntentSigner:
         return Item(Envelope.from_dict(envelope), vault=vault)
 
     def _personal_data(
-        self, event_type: str, body: dict[str, Any], pii: Any, actor: str
-    ) -> tuple[dict[str, Any], tuple[str, bytes, bytes] | None]:
+        self, event_type: str, body: JSONObject, pii: object, actor: str
+    ) -> tuple[JSONObject, tuple[str, bytes, bytes] | None]:
         if event_type == "LaborerRegistered":
             record = p.check_laborer_pii(pii)
             laborer_id = body.get("laborer_id")

@@ -13,7 +13,6 @@ import hmac
 import json
 import os
 import unicodedata
-from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -58,7 +57,7 @@ def pii_commitment(record: dict[str, str], salt: str) -> str:
     return hashlib.sha256(canonical(value)).hexdigest()
 
 
-def check_laborer_pii(pii: Any) -> dict[str, str]:
+def check_laborer_pii(pii: object) -> dict[str, str]:
     if not isinstance(pii, dict):
         raise InvalidField("pii: must be an object")
     extra = set(pii) - set(LABORER_PII)
@@ -74,7 +73,7 @@ def check_laborer_pii(pii: Any) -> dict[str, str]:
     return {k: pii[k] for k in LABORER_PII}
 
 
-def _json_type(value: Any) -> str:
+def _json_type(value: object) -> str:
     if isinstance(value, bool):
         return "a boolean"
     if isinstance(value, int):

@@ -18,27 +18,39 @@ from __future__ import annotations
 
 import sqlite3
 import urllib.parse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeAlias
 
 import psycopg
 from eventsourcing.persistence import InterfaceError, StoredEvent
 from eventsourcing.persistence import OperationalError as StoreOperationalError
-from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg.rows import DictRow
+from psycopg.sql import Composed
 
 from ledger.errors import OperationalError
+
+Row: TypeAlias = tuple[Any, ...]
+"""One result row. Its values are what the statement selects (int, str, bytes or None), which
+the reader converts as it reads them (``int(row[0])``): the driver's types are not the schema's."""
+Params: TypeAlias = Sequence[object]
+LeafRow: TypeAlias = tuple[int, str, str, str, str, bytes, bytes, str, int]
+# (seq, recorded_at, actor, type, nonce, leaf, leaf_hash, originator_id, originator_version)
+
+
+class _Executes(Protocol):
+    def executemany(self, statement: str, params: Sequence[Params], /) -> object: ...
 
 
 @dataclass
 class Append:
     """What one ledger transaction writes beside the domain events."""
 
-    leaves: list[tuple[Any, ...]] = field(default_factory=list)
-    # (seq, recorded_at, actor, type, nonce, leaf, leaf_hash, originator_id, originator_version)
+    leaves: list[LeafRow] = field(default_factory=list)
     nodes: list[tuple[int, int, bytes]] = field(default_factory=list)  # (level, index, hash)
     keys: list[tuple[str, str, int]] = field(default_factory=list)  # (key_id, actor_id, seq)
     vault: list[tuple[str, str, bytes, bytes]] = field(default_factory=list)
@@ -105,7 +117,7 @@ LEDGER_TABLES = [
 ]
 
 
-def _insert_ledger(cursor: Any, ledger: Append, mark: str) -> None:
+def _insert_ledger(cursor: _Executes, ledger: Append, mark: str) -> None:
     q = "?" if mark == "?" else "%s"
     cursor.executemany(
         f"INSERT INTO ledger_leaves VALUES ({','.join([q] * 9)})", ledger.leaves
@@ -130,7 +142,7 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         ]
 
     def _insert_events(
-        self, c: Any, stored_events: Sequence[StoredEvent], *, ledger: Append | None = None, **kw: Any
+        self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], *, ledger: Append | None = None, **kw: object
     ) -> Sequence[int] | None:
         if ledger is not None:  # first statement is a write: takes the write lock, no stale read
             _insert_ledger(c, ledger, "?")
@@ -138,11 +150,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 
 
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    def __init__(self, datastore: Any, *, events_table_name: str = "stored_events"):
+    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         from psycopg.sql import SQL as PgSQL
 
-        statements: list[Any] = self.sql_create_statements  # the library's list of Composed statements
+        statements: list[Composed | PgSQL] = self.sql_create_statements  # type: ignore[assignment]  # psycopg runs either
         statements.extend(PgSQL(t.format(blob="BYTEA")) for t in LEDGER_TABLES)
 
     def create_table(self) -> None:
@@ -155,7 +167,8 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
                 conn.execute("SELECT pg_advisory_unlock(640400201812)")
 
     def _insert_events(
-        self, curs: Any, stored_events: Sequence[StoredEvent], *, ledger: Append | None = None, **kw: Any
+        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], *, ledger: Append | None = None,
+        **kw: object,
     ) -> None:
         if ledger is not None:
             _insert_ledger(curs, ledger, "%s")
@@ -231,7 +244,7 @@ class DatabaseURL:
 class SQL:
     """Plain reads and small writes on the recorder's own connection pool (one paramstyle: ?)."""
 
-    def __init__(self, recorder: Any):
+    def __init__(self, recorder: Any):  # the SQLite or PostgreSQL recorder: their datastores differ
         self.recorder = recorder
         self.datastore = recorder.datastore
         self.postgres = isinstance(recorder, PostgresApplicationRecorder)
@@ -240,16 +253,16 @@ class SQL:
         return statement.replace("?", "%s") if self.postgres else statement
 
     @contextmanager
-    def cursor(self, *, commit: bool = False) -> Iterator[Any]:
+    def cursor(self, *, commit: bool = False) -> Iterator[_Cursor]:
         with _database_errors(), self.datastore.transaction(commit=commit) as cur:
             yield _Cursor(cur, self._q)
 
-    def all(self, statement: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    def all(self, statement: str, params: Params = ()) -> list[Row]:
         """One read statement in autocommit mode: no BEGIN/ROLLBACK round trips around it."""
         with _database_errors():
             return self._all(statement, params)
 
-    def _all(self, statement: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    def _all(self, statement: str, params: Params) -> list[Row]:
         if self.postgres:
             with self.datastore.get_connection() as conn:
                 return [_row(r) for r in conn.execute(self._q(statement), tuple(params)).fetchall()]
@@ -257,27 +270,29 @@ class SQL:
             cursor.execute(statement, tuple(params))
             return [_row(r) for r in cursor.fetchall()]
 
-    def one(self, statement: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+    def one(self, statement: str, params: Params = ()) -> Row | None:
         rows = self.all(statement, params)
         return rows[0] if rows else None
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+    def execute(self, statement: str, params: Params = ()) -> None:
         with self.cursor(commit=True) as cur:
             cur.execute(statement, params)
 
 
 class _Cursor:
-    def __init__(self, cursor: Any, q: Any):
+    """A transaction's cursor that takes ``?`` placeholders on either backend."""
+
+    def __init__(self, cursor: SQLiteCursor | psycopg.Cursor[DictRow], q: Callable[[str], str]):
         self._cursor = cursor
         self._q = q
 
-    def execute(self, statement: str, params: Sequence[Any] = ()) -> None:
+    def execute(self, statement: str, params: Params = ()) -> None:
         self._cursor.execute(self._q(statement), tuple(params))
 
-    def executemany(self, statement: str, params: Sequence[Sequence[Any]]) -> None:
+    def executemany(self, statement: str, params: Sequence[Params]) -> None:
         self._cursor.executemany(self._q(statement), params)
 
-    def fetchall(self) -> list[tuple[Any, ...]]:
+    def fetchall(self) -> list[Row]:
         return [_row(r) for r in self._cursor.fetchall()]
 
 
@@ -295,6 +310,6 @@ def _database_errors() -> Iterator[None]:
         raise OperationalError(f"database error: {text.splitlines()[0]}") from None
 
 
-def _row(row: Any) -> tuple[Any, ...]:
+def _row(row: Sequence[object] | dict[str, object]) -> Row:
     values = tuple(row.values()) if isinstance(row, dict) else tuple(row)
     return tuple(bytes(v) if isinstance(v, memoryview) else v for v in values)

@@ -32,13 +32,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.domain.envelope import key_id_of, public_key_bytes
 from ledger.domain.policy import COSIGNERS
 from ledger.encoding.b64 import b64decode_strict, b64encode
+from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError, Refused, VerificationFailed
 from ledger.translog.merkle import ConsistencyProofInvalid
 from ledger.translog.note import (
@@ -109,7 +110,7 @@ def _state_name(actor_id: str) -> str:
     return f"cosigned/{actor_id}.json"
 
 
-def _cosigner_key(ledger: Ledger, keys: Keystore, actor_id: str) -> Any:
+def _cosigner_key(ledger: Ledger, keys: Keystore, actor_id: str) -> Ed25519PrivateKey:
     # 1. A registered cosigner whose keystore key is its current registered key.
     actor = ledger.actor(actor_id)
     if actor is None:
@@ -208,9 +209,9 @@ def _check_extends(ledger: Ledger, previous: tuple[int, bytes], checkpoint: Chec
 
 
 # --- showing ------------------------------------------------------------------------------------------
-def cosignatures(ledger: Ledger, note: str) -> list[dict[str, Any]]:
+def cosignatures(ledger: Ledger, note: str) -> list[JSONObject]:
     """The cosignature lines of a note, each checked against the cosigner's registered keys."""
-    out: list[dict[str, Any]] = []
+    out: list[JSONObject] = []
     for line in parse_note(note).signatures:
         actor = ledger.actor(line.name)
         if actor is None or actor.role not in COSIGNERS:
@@ -233,7 +234,7 @@ def cosignatures(ledger: Ledger, note: str) -> list[dict[str, Any]]:
     return out
 
 
-def latest_checkpoint_info(ledger: Ledger, verifiers: Sequence[Verifier]) -> dict[str, Any] | None:
+def latest_checkpoint_info(ledger: Ledger, verifiers: Sequence[Verifier]) -> JSONObject | None:
     """The latest checkpoint with its operator signature checked and its cosignatures listed."""
     latest = ledger.latest_checkpoint()
     if latest is None:

@@ -16,9 +16,10 @@ objects validate themselves when built (``from_json`` refuses anything malformed
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.encoding.canonical import JSONObject
 from ledger.errors import LedgerError, OperationalError
 from ledger.translog import merkle
 from ledger.translog.merkle import ConsistencyProofInvalid, InclusionProofInvalid
@@ -52,14 +53,14 @@ class ProofRequestInvalid(LedgerError):
     code = "proof_request_invalid"
 
 
-def _int(obj: dict[str, Any], key: str) -> int:
+def _int(obj: JSONObject, key: str) -> int:
     value = obj.get(key)
     if type(value) is not int or value < 0:
         raise ProofMalformed(f"{key}: must be a non-negative integer")
     return value
 
 
-def _hash(value: Any, what: str) -> bytes:
+def _hash(value: object, what: str) -> bytes:
     if not isinstance(value, str):
         raise ProofMalformed(f"{what}: must be base64")
     try:
@@ -71,14 +72,14 @@ def _hash(value: Any, what: str) -> bytes:
     return raw
 
 
-def _path(obj: dict[str, Any], key: str) -> tuple[bytes, ...]:
+def _path(obj: JSONObject, key: str) -> tuple[bytes, ...]:
     value = obj.get(key)
     if not isinstance(value, list):
         raise ProofMalformed(f"{key}: must be a list of base64 hashes")
     return tuple(_hash(item, f"{key}[{i}]") for i, item in enumerate(value))
 
 
-def _exact_keys(obj: Any, keys: set[str]) -> dict[str, Any]:
+def _exact_keys(obj: object, keys: set[str]) -> JSONObject:
     if not isinstance(obj, dict) or set(obj) != keys:
         raise ProofMalformed(f"a proof is an object with exactly {sorted(keys)}")
     return obj
@@ -99,7 +100,7 @@ class InclusionProof:
         if len(self.leaf_hash) != merkle.HASH_SIZE or any(len(p) != merkle.HASH_SIZE for p in self.path):
             raise ProofMalformed(f"hashes are {merkle.HASH_SIZE} bytes")
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JSONObject:
         return {
             "leaf_index": self.leaf_index,
             "tree_size": self.tree_size,
@@ -108,7 +109,7 @@ class InclusionProof:
         }
 
     @classmethod
-    def from_json(cls, obj: Any) -> InclusionProof:
+    def from_json(cls, obj: object) -> InclusionProof:
         obj = _exact_keys(obj, {"leaf_index", "tree_size", "leaf_hash", "inclusion_path"})
         return cls(
             _int(obj, "leaf_index"), _int(obj, "tree_size"),
@@ -139,7 +140,7 @@ class ConsistencyProof:
         if any(len(p) != merkle.HASH_SIZE for p in self.path):
             raise ProofMalformed(f"hashes are {merkle.HASH_SIZE} bytes")
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JSONObject:
         return {
             "first_size": self.first_size,
             "second_size": self.second_size,
@@ -147,7 +148,7 @@ class ConsistencyProof:
         }
 
     @classmethod
-    def from_json(cls, obj: Any) -> ConsistencyProof:
+    def from_json(cls, obj: object) -> ConsistencyProof:
         obj = _exact_keys(obj, {"first_size", "second_size", "consistency_path"})
         return cls(_int(obj, "first_size"), _int(obj, "second_size"), _path(obj, "consistency_path"))
 

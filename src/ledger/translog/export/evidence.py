@@ -13,10 +13,11 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, cast
 
-from ledger.domain.aggregates import AGGREGATES, subject_uuid
+from ledger.domain.aggregates import AGGREGATES, LedgerEvent, subject_uuid
 from ledger.encoding.b64 import b64encode
+from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError, Refused, VerificationFailed
 from ledger.translog import merkle
 from ledger.translog.export.bundle import (
@@ -129,22 +130,22 @@ class _Trace:
     funds: set[str] = field(default_factory=set)
     payments: set[str] = field(default_factory=set)
 
-    def include(self, seq: int, env: dict[str, Any]) -> None:
+    def include(self, seq: int, env: JSONObject) -> None:
         if seq < self.size:
             self.seqs[seq] = env["actor"]
 
-    def aggregate(self, kind: str, ident: str, types: frozenset[str] | None = None) -> list[dict[str, Any]]:
+    def aggregate(self, kind: str, ident: str, types: frozenset[str] | None = None) -> list[JSONObject]:
         """One subject's events, through the domain events' index (no scan)."""
         out = []
         for event in self.ledger.repository.event_store.get(subject_uuid(kind, ident)):
-            env: dict[str, Any] = event.envelope  # type: ignore[attr-defined]
-            seq: int = event.seq  # type: ignore[attr-defined]
+            stored = cast(LedgerEvent, event)
+            env, seq = stored.envelope, stored.seq
             if seq < self.size and (types is None or env["type"] in types):
                 self.include(seq, env)
                 out.append(env)
         return out
 
-    def claim_subjects(self, env: dict[str, Any]) -> None:
+    def claim_subjects(self, env: JSONObject) -> None:
         body = env["body"]
         if env["type"] == "SubsidyClaimed":
             if body.get("class_id"):
@@ -160,7 +161,7 @@ class _Trace:
         elif env["type"] == "ClaimIdentityVerified":
             self.laborers.update(body["rejected_laborers"])
 
-    def class_subjects(self, env: dict[str, Any]) -> None:
+    def class_subjects(self, env: JSONObject) -> None:
         body = env["body"]
         if "laborer_id" in body:
             self.laborers.add(body["laborer_id"])
@@ -168,7 +169,7 @@ class _Trace:
             self.laborers.add(trainee["laborer_id"])
         self.laborers.update(body.get("completers", []))
 
-    def money(self, seq: int, env: dict[str, Any]) -> None:
+    def money(self, seq: int, env: JSONObject) -> None:
         """Events elsewhere in the log that refer to the traced claims (payments come after claims)."""
         t, body = env["type"], env["body"]
         if t in ("PaymentDisbursed", "FundsRecovered"):
@@ -216,10 +217,10 @@ class _Trace:
 
 
 def _scan(ledger: Ledger, size: int, types: frozenset[str] | None = None,
-          needle: bytes | None = None) -> Iterator[tuple[int, dict[str, Any]]]:  # fmt: skip
+          needle: bytes | None = None) -> Iterator[tuple[int, JSONObject]]:  # fmt: skip
     """Stream ``(seq, envelope)`` of leaves < size, optionally only some types or containing ``needle``."""
     where = ""
-    params: list[Any] = []
+    params: list[str] = []
     if types:
         where = f" AND type IN ({','.join('?' * len(types))})"
         params = sorted(types)
@@ -237,7 +238,7 @@ def _scan(ledger: Ledger, size: int, types: frozenset[str] | None = None,
         seq = int(rows[-1][0]) + 1
 
 
-def _names(value: Any, ident: str) -> bool:
+def _names(value: object, ident: str) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()

@@ -13,9 +13,10 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
+from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError
 from ledger.translog import merkle
 from ledger.translog.note import (
@@ -69,7 +70,9 @@ class TrustAnchor:
         return cls.from_state(state, str(path))
 
     @classmethod
-    def from_state(cls, state: Any, where: str) -> TrustAnchor:
+    def from_state(cls, state: object, where: str) -> TrustAnchor:
+        if not isinstance(state, dict):
+            raise OperationalError(f"{where} is not a trust anchor")
         try:
             size, root, origin = state["size"], b64decode_strict(state["root"]), state["origin"]
             if type(size) is not int or size < 0 or len(root) != 32 or not isinstance(origin, str):
@@ -78,8 +81,8 @@ class TrustAnchor:
             raise OperationalError(f"{where} is not a trust anchor") from None
         return cls(origin, size, root)
 
-    def as_state(self, note: str | None = None) -> dict[str, Any]:
-        state: dict[str, Any] = {"origin": self.origin, "size": self.size, "root": b64encode(self.root)}
+    def as_state(self, note: str | None = None) -> JSONObject:
+        state: JSONObject = {"origin": self.origin, "size": self.size, "root": b64encode(self.root)}
         if note is not None:
             state["checkpoint"] = note
         return state
@@ -260,7 +263,7 @@ class Trust:
     def tofu(self) -> bool:
         return self.anchor is None and not self.operator_key_given and not self.witnesses
 
-    def as_json(self, anchor_written: bool) -> dict[str, Any]:
+    def as_json(self, anchor_written: bool) -> JSONObject:
         return {
             "tofu": self.tofu,
             "anchor": str(self.anchor_path),

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper
 
 from ledger.domain.aggregates import SUBJECT, subject_uuid
 from ledger.domain.envelope import Envelope
@@ -26,7 +29,8 @@ _EVENT_STATE_KEYS = frozenset({"timestamp", "seq", "recorded_at", "envelope"})
 
 
 def check_event(
-    seq: int, recorded_at: str, env: Envelope, envelope_bytes: bytes, oid: Any, version: Any, topic: Any, state: Any
+    seq: int, recorded_at: str, env: Envelope, envelope_bytes: bytes, oid: object, version: object, topic: object,
+    state: bytes | None,
 ) -> None:
     cls, field_name = SUBJECT[env.type]
     subject = subject_uuid(cls.KIND, str(env.raw["body"][field_name]))
@@ -61,10 +65,10 @@ def check_event(
 
 def events_table(ledger: Ledger) -> str:
     """``stored_events`` on SQLite, ``ledger_events`` on PostgreSQL (the library names it)."""
-    return str(cast(Any, ledger.recorder).events_table_name)
+    return str(ledger.recorder.events_table_name)  # type: ignore[attr-defined]  # both SQL recorders have it
 
 
-def plain_state(mapper: Any, state: bytes | None) -> bytes | None:
+def plain_state(mapper: Mapper[UUID], state: bytes | None) -> bytes | None:
     if state is None:
         return None
     try:

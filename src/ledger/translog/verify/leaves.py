@@ -12,12 +12,13 @@ import datetime as dt
 import json
 import re
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import NamedTuple, NoReturn
 
 from ledger.domain.envelope import Envelope, verify_ed25519
 from ledger.domain.schema import REGISTRY_TYPES
-from ledger.encoding.canonical import canonical
+from ledger.encoding.canonical import JSONObject, canonical
 from ledger.errors import Refused
+from ledger.persistence.store import Row  # the columns of _stream_sql, in this order:
 from ledger.translog import merkle
 from ledger.translog.verify.errors import (
     BadLeaf,
@@ -40,12 +41,11 @@ class Fact(NamedTuple):
     actor: str
     key_id: str
     sig_ok: bool | None  # None: the key named by key_id was not in the key map given to the worker
-    body: dict[str, Any] | None  # registry events only
+    body: JSONObject | None  # registry events only
     leaf_hash: bytes
     signed: tuple[bytes, bytes] | None  # (signature, signed bytes) when sig_ok is None
 
 
-Row = tuple[Any, ...]
 # (seq, recorded_at, leaf, leaf_hash, actor, type, nonce, originator_id, originator_version,
 #  stored level-0 node, topic, state) — the columns of _stream_sql
 
@@ -54,11 +54,11 @@ class _NotLedgerJSON(ValueError):
     pass
 
 
-def _no_float(text: str) -> Any:
+def _no_float(text: str) -> NoReturn:
     raise _NotLedgerJSON(f"numbers must be integers, not {text}")
 
 
-def _no_constant(text: str) -> Any:
+def _no_constant(text: str) -> NoReturn:
     raise _NotLedgerJSON(f"{text} is not JSON")
 
 

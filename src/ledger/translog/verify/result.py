@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ledger.encoding.b64 import b64encode
+from ledger.encoding.canonical import JSONObject
 from ledger.errors import VerificationFailed
 
 
@@ -28,7 +28,7 @@ class Intact:
     cosigned_anchors: dict[str, int] = field(default_factory=dict)  # cosigner -> size of its saved checkpoint
     operator_key_changes: list[int] = field(default_factory=list)  # sizes of dual-signed checkpoints
     leaves_compared: int = 0  # leaves compared with the anchor's leaf hashes
-    trust: dict[str, Any] = field(default_factory=dict)  # filled by run_verify: see Trust.as_json
+    trust: JSONObject = field(default_factory=dict)  # filled by run_verify: see Trust.as_json
     leaf_hashes_file: Path | None = None  # the recorded leaf hashes up to latest_checkpoint, for the next anchor
 
     @property
@@ -40,7 +40,7 @@ class Intact:
     def events_per_second(self) -> float:
         return self.size / self.elapsed if self.elapsed > 0 else 0.0
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> JSONObject:
         return {
             "intact": True,
             "size": self.size,
@@ -66,7 +66,7 @@ class Intact:
         }
 
 
-def failure_json(exc: VerificationFailed, size: int) -> dict[str, Any]:
+def failure_json(exc: VerificationFailed, size: int) -> JSONObject:
     return {
         "intact": False,
         "size": size,

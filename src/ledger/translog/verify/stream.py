@@ -10,13 +10,18 @@ import re
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper
 
 from ledger.domain.envelope import key_id_of
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict
+from ledger.persistence.store import Row
 from ledger.translog.verify.events import events_table, plain_state
-from ledger.translog.verify.leaves import Fact, Row, check_rows
+from ledger.translog.verify.leaves import Fact, check_rows
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
@@ -45,7 +50,7 @@ def _stream_sql(postgres: bool, events: str) -> str:
     )
 
 
-def _plain_rows(rows: list[tuple[Any, ...]], mapper: Any = None) -> list[Row]:
+def _plain_rows(rows: list[Row], mapper: Mapper[UUID] | None = None) -> list[Row]:
     out = []
     for r in rows:
         state = r[11] if mapper is None else plain_state(mapper, r[11])
@@ -86,7 +91,8 @@ class _Source:
     sql: str
 
 
-_WORKER: dict[str, Any] = {}
+_Checked: TypeAlias = tuple[list[Fact], tuple[int, str, str] | None]  # facts, and the first bad leaf if any
+_WORKER: dict[str, Any] = {}  # this worker process's source, key material and connection
 
 
 def _worker_init(source: _Source, keys: dict[str, bytes]) -> None:
@@ -110,7 +116,7 @@ def _worker_rows(start: int, stop: int) -> list[Row]:
     return _plain_rows(_WORKER["conn"].execute(sql, (start, stop)).fetchall())
 
 
-def _check_range(start: int, stop: int) -> tuple[list[Fact], tuple[int, str, str] | None]:
+def _check_range(start: int, stop: int) -> _Checked:
     return check_rows(_worker_rows(start, stop), _WORKER["keys"])
 
 
@@ -135,7 +141,7 @@ def _source(ledger: Ledger) -> _Source | None:
     return _Source(False, path, sql)
 
 
-def _pool(workers: int, source: _Source, keys: dict[str, bytes]) -> Any:
+def _pool(workers: int, source: _Source, keys: dict[str, bytes]) -> Pool:
     # fork: workers inherit the imported modules and need nothing from __main__ (spawn and
     # forkserver re-run the caller's main script, which breaks under `python -` or notebooks).
     # Workers open their own connection and touch no inherited one.
@@ -160,7 +166,7 @@ def checked_batches(
         return
     pool = _pool(workers, source, keys)
     try:
-        pending: deque[tuple[int, int, Any]] = deque()
+        pending: deque[tuple[int, int, AsyncResult[_Checked]]] = deque()
         for a, b in ranges:
             pending.append((a, b, pool.apply_async(_check_range, (a, b))))
             while len(pending) > 2 * workers:  # bounded: memory stays flat
