@@ -29,9 +29,10 @@ MAX_SAFE_INTEGER = 2**53 - 1
 JSONValue: TypeAlias = "None | bool | int | str | list[JSONValue] | dict[str, JSONValue]"
 """A value of the subset the ledger encodes: what it writes (reports, proofs, state files)."""
 JSONObject: TypeAlias = dict[str, Any]
-"""A JSON object read at the boundary (:func:`loads_strict`) or from the log, then validated by
-its schema (EVENTS.md, DESIGN §6): members are read by the names and types that schema gives
-them, which the type checker cannot follow into nested objects."""
+"""A JSON object: an envelope or body read at the boundary (:func:`loads_strict`) or from the log
+and validated by its schema (EVENTS.md, DESIGN §6), or a report the ledger builds (``verify
+--json``, proofs, state files). Members are read by the names and types the schema or report
+gives them, which the type checker cannot follow into nested objects."""
 
 _encoder = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
