@@ -8,9 +8,9 @@ English. Id, severity, subject and source come from the rule's own registration.
 
 from __future__ import annotations
 
-from projections.anomalies.engine import RULES, SEVERITY_ZH
+from projections.anomalies.engine import RULES, SEVERITY_ZH, SubjectKind
 
-SUBJECT_ZH = {"laborer": "劳动力", "class": "培训班", "claim": "补贴申请", "payment": "拨付", "fund": "专项资金",
+SUBJECT_ZH: dict[SubjectKind, str] = {"laborer": "劳动力", "class": "培训班", "claim": "补贴申请", "payment": "拨付", "fund": "专项资金",
               "certificate": "证书", "account": "收款账户", "actor": "主体（机构）", "employment": "就业记录"}  # fmt: skip
 
 # rule → (含义, meaning, 为何重要, why it matters, 现场核查, field check)
