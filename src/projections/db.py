@@ -14,6 +14,7 @@ the file on power loss (it may lose the last transactions, which a catch-up redo
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import urllib.parse
 from typing import Any
@@ -79,7 +80,7 @@ def _create(url: str) -> Engine:
     engine = sa.create_engine(target, connect_args={"timeout": 60})
 
     @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
+    def _connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = None  # we emit BEGIN ourselves (below)
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA synchronous=NORMAL")

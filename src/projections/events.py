@@ -8,13 +8,15 @@ bodies with pydantic would cost more than the whole rebuild budget (LIMITS.md).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
 from ledger.domain.aggregates import SUBJECT
 from ledger.domain.schema import REGISTRY_TYPES, business_date
 from ledger.encoding.canonical import loads_trusted
+
+Document = dict[str, Any]  # a JSON object as decoded: envelopes and bodies, validated at the ledger's boundary
 
 
 @dataclass(slots=True)
@@ -23,15 +25,15 @@ class LeafEvent:
 
     seq: int
     recorded_at: str
-    envelope: dict[str, Any]
+    envelope: Document
     type: str
     actor: str
-    body: dict[str, Any]
+    body: Document
     business_date: str  # ISO date (EVENTS.md): what "before"/"after" compare
     subject_kind: str
     subject_id: str
     jurisdiction: str | None = None  # DESIGN §2; set by the event's handler
-    extra: dict[str, Any] = field(default_factory=dict)  # scratch space for hooks
+    posting_lines: int = 0  # postings appended for this leaf so far: the next one's ``line``
 
     @property
     def period(self) -> str:
@@ -64,7 +66,7 @@ def decode(seq: int, recorded_at: str, leaf: bytes) -> LeafEvent:
 _OWN_DATE = ("date", "end_date", "issued_on", "start_date", "value_date")
 
 
-def business_date_of(kind: str, body: dict[str, Any], at: str) -> str:
+def business_date_of(kind: str, body: Document, at: str) -> str:
     """EVENTS.md's business date (ISO), by the ledger's own definition (one source of truth).
 
     Two shortcuts skip the datetime arithmetic on the hot path without changing the answer: a

@@ -26,59 +26,59 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as _sqlite
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.schema import SchemaItem
 from sqlalchemy.types import TypeDecorator
 
-from ledger.encoding.canonical import canonical_str, loads_trusted
+from ledger.encoding.canonical import JSONValue, canonical_str, loads_trusted
 
 PREFIX = "pj_"
 
 metadata = sa.MetaData()
 
 
-def _table(name: str, *parts: Any) -> sa.Table:
+def _table(name: str, *parts: SchemaItem) -> sa.Table:
     """A ``pj_`` table; on SQLite clustered by its primary key (one B-tree less per insert)."""
     return sa.Table(name, metadata, *parts, sqlite_with_rowid=False)
 
 
-class CanonicalJSON(TypeDecorator[Any]):
+class CanonicalJSON(TypeDecorator[JSONValue]):
     """A JSON value stored as RFC 8785 text: the same bytes on every backend and every rebuild."""
 
     impl = sa.Text
     cache_ok = True
 
-    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+    def process_bind_param(self, value: JSONValue | None, dialect: Dialect) -> str | None:
         return None if value is None else canonical_str(value)
 
-    def process_result_value(self, value: Any, dialect: Any) -> Any:
+    def process_result_value(self, value: str | bytes | None, dialect: Dialect) -> JSONValue | None:
         return None if value is None else loads_trusted(value)
 
 
-def _text(name: str, **kw: Any) -> sa.Column[Any]:
-    return sa.Column(name, sa.Text, **kw)
+def _text(name: str, *, nullable: bool = True) -> sa.Column[str]:
+    return sa.Column(name, sa.Text, nullable=nullable)
 
 
-def _int(name: str, **kw: Any) -> sa.Column[Any]:
-    return sa.Column(name, sa.BigInteger, **kw)
+def _int(name: str, *, nullable: bool = True, default: int | None = None) -> sa.Column[int]:
+    return sa.Column(name, sa.BigInteger, nullable=nullable, default=default)
 
 
-def _fen(name: str) -> sa.Column[Any]:
+def _fen(name: str) -> sa.Column[int]:
     return sa.Column(name, sa.BigInteger, nullable=False, default=0)
 
 
-def _bool(name: str, **kw: Any) -> sa.Column[Any]:
-    return sa.Column(name, sa.Boolean, **kw)
+def _bool(name: str, *, nullable: bool = True) -> sa.Column[bool]:
+    return sa.Column(name, sa.Boolean, nullable=nullable)
 
 
-def _json(name: str, **kw: Any) -> sa.Column[Any]:
-    return sa.Column(name, CanonicalJSON, **kw)
+def _json(name: str, *, nullable: bool = True) -> sa.Column[JSONValue]:
+    return sa.Column(name, CanonicalJSON, nullable=nullable)
 
 
-def _key(name: str, kind: Any = sa.Text) -> sa.Column[Any]:
+def _key(name: str, kind: type[sa.Text | sa.BigInteger | sa.Integer] = sa.Text) -> sa.Column[str | int]:
     return sa.Column(name, kind, primary_key=True, autoincrement=False)
 
 
@@ -507,7 +507,7 @@ postings = _table(
 def fingerprint(extra: dict[str, str] | None = None, tables: Iterable[sa.Table] | None = None) -> str:
     """Hash of the tables' shape (every table's by default) and of plugins' versions: a change
     means the rows must be rebuilt."""
-    parts: list[Any] = []
+    parts: list[object] = []
     for table in sorted(metadata.tables.values() if tables is None else tables, key=lambda t: t.name):
         cols = [[c.name, str(c.type.compile(dialect=_DIALECT)), bool(c.nullable), bool(c.primary_key)]
                 for c in table.columns]  # fmt: skip
@@ -524,9 +524,9 @@ def primary_key(table: sa.Table) -> list[str]:
     return [c.name for c in table.primary_key.columns]
 
 
-def dump(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+def dump(conn: Connection) -> dict[str, list[dict[str, object]]]:
     """Every projection row in a canonical order: what "rebuild gives the same rows" compares."""
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[dict[str, object]]] = {}
     for table in sorted(metadata.tables.values(), key=lambda t: t.name):
         order = [table.c[name] for name in primary_key(table)]
         rows = conn.execute(sa.select(table).order_by(*order)).mappings()

@@ -10,7 +10,7 @@ A jurisdiction filter includes the codes below it: the city (640400) sees its co
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -24,30 +24,71 @@ SUMMARY = ("allocated_fen", "adjusted_fen", "fund_balance_fen", "claimed_fen", "
            "paid_fen", "returned_fen", "recovered_fen", "outstanding_fen")  # fmt: skip
 
 
+class Account(TypedDict):
+    account: str
+    debit_fen: int
+    credit_fen: int
+    balance_fen: int
+
+
+class Totals(TypedDict):
+    debit_fen: int
+    credit_fen: int
+    balance_fen: int
+
+
+class TrialBalance(TypedDict):
+    total_fen: int
+    debit_fen: int
+    credit_fen: int
+
+
+class Balances(TypedDict):
+    """The ``balances --json`` document (in fen)."""
+
+    as_of: int | None
+    filters: dict[str, str]
+    accounts: list[Account]
+    totals: Totals
+    summary: dict[str, int | None]
+    trial_balance: TrialBalance
+
+
+class MoneyView(TypedDict):
+    """One claim's or institution's money flow (in fen; ``claimed_fen`` None under a fund filter)."""
+
+    as_of: int | None
+    claimed_fen: int | None
+    approved_fen: int | None
+    paid_fen: int | None
+    returned_fen: int | None
+    recovered_fen: int | None
+    outstanding_fen: int | None
+
+
 def balances(engine_or_conn: Engine | Connection, *, as_of: int | None = None,
              jurisdiction: str | None = None, fund: str | None = None, institution: str | None = None,
              laborer: str | None = None, period: str | None = None, claim: str | None = None,
-             jurisdictions: Jurisdictions = GUYUAN) -> dict[str, Any]:  # fmt: skip
+             jurisdictions: Jurisdictions = GUYUAN) -> Balances:  # fmt: skip
     """Accounts (debit, credit, balance = debit − credit, in fen) with totals and the trial balance.
 
     ``as_of`` is the last leaf included (default: the last projected); the result says which.
     """
     with _connection(engine_or_conn) as conn:
         seq = resolve_as_of(conn, as_of)
-        filters = {"jurisdiction": jurisdiction, "fund": fund, "institution": institution,
+        filters: dict[str, str | None] = {"jurisdiction": jurisdiction, "fund": fund, "institution": institution,
                    "laborer": laborer, "period": period, "claim": claim}  # fmt: skip
         if seq is None:  # nothing projected (perhaps no tables yet): an empty ledger's answer
-            zero = {"debit_fen": 0, "credit_fen": 0}
             summary: dict[str, int | None] = dict.fromkeys(SUMMARY, 0)
             summary["claimed_fen"] = None if fund is not None else 0
             return {"as_of": None, "filters": {k: v for k, v in filters.items() if v is not None}, "accounts": [],
-                    "totals": {**zero, "balance_fen": 0}, "summary": summary,
-                    "trial_balance": {"total_fen": 0, **zero}}  # fmt: skip
+                    "totals": {"debit_fen": 0, "credit_fen": 0, "balance_fen": 0}, "summary": summary,
+                    "trial_balance": {"total_fen": 0, "debit_fen": 0, "credit_fen": 0}}  # fmt: skip
         p = T.postings
         upto = p.c.seq <= seq
         where = [upto, *_conditions(filters, jurisdictions)]
 
-        accounts = []
+        accounts: list[Account] = []
         rows = conn.execute(
             sa.select(p.c.account, sa.func.sum(p.c.debit_fen), sa.func.sum(p.c.credit_fen))
             .where(*where).group_by(p.c.account)
@@ -72,20 +113,22 @@ def balances(engine_or_conn: Engine | Connection, *, as_of: int | None = None,
         }
 
 
-def claim_summary(engine_or_conn: Engine | Connection, claim_id: str, *, as_of: int | None = None) -> dict[str, Any]:
+def claim_summary(engine_or_conn: Engine | Connection, claim_id: str, *, as_of: int | None = None) -> MoneyView:
     """Claimed, approved, paid, returned, recovered and outstanding (fen) of one claim."""
     return _money_view(balances(engine_or_conn, as_of=as_of, claim=claim_id))
 
 
 def institution_summary(engine_or_conn: Engine | Connection, actor_id: str, *,
-                        as_of: int | None = None) -> dict[str, Any]:  # fmt: skip
+                        as_of: int | None = None) -> MoneyView:  # fmt: skip
     """The same figures over every claim an institution (any claimant actor) filed."""
     return _money_view(balances(engine_or_conn, as_of=as_of, institution=actor_id))
 
 
-def _money_view(result: dict[str, Any]) -> dict[str, Any]:
-    keep = ("claimed_fen", "approved_fen", "paid_fen", "returned_fen", "recovered_fen", "outstanding_fen")
-    return {"as_of": result["as_of"], **{k: result["summary"][k] for k in keep}}
+def _money_view(result: Balances) -> MoneyView:
+    summary = result["summary"]
+    return {"as_of": result["as_of"], "claimed_fen": summary["claimed_fen"], "approved_fen": summary["approved_fen"],
+            "paid_fen": summary["paid_fen"], "returned_fen": summary["returned_fen"],
+            "recovered_fen": summary["recovered_fen"], "outstanding_fen": summary["outstanding_fen"]}  # fmt: skip
 
 
 # --- internals -----------------------------------------------------------------------------------------
@@ -102,22 +145,16 @@ class _connection:
             return self.opened
         return self.target
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         if self.opened is not None:
             self.opened.close()
 
 
-def covered(code: str, jurisdictions: Jurisdictions) -> list[str]:
-    """The code and every code below it in the configured hierarchy."""
-    below = [c for c in jurisdictions.names if c != code and jurisdictions.covers(code, c)]
-    return [code, *below]
-
-
-def _conditions(filters: dict[str, str | None], jurisdictions: Jurisdictions) -> list[Any]:
+def _conditions(filters: dict[str, str | None], jurisdictions: Jurisdictions) -> list[sa.ColumnElement[bool]]:
     p = T.postings
-    out: list[Any] = []
+    out: list[sa.ColumnElement[bool]] = []
     if filters["jurisdiction"] is not None:
-        out.append(p.c.jurisdiction.in_(covered(filters["jurisdiction"], jurisdictions)))
+        out.append(p.c.jurisdiction.in_(jurisdictions.covered(filters["jurisdiction"])))
     for name, column in (("fund", p.c.fund_id), ("institution", p.c.institution),
                          ("laborer", p.c.laborer_id), ("period", p.c.period), ("claim", p.c.claim_id)):  # fmt: skip
         if filters[name] is not None:
@@ -125,7 +162,7 @@ def _conditions(filters: dict[str, str | None], jurisdictions: Jurisdictions) ->
     return out
 
 
-def _summary(conn: Connection, seq: int, filters: dict[str, str | None], where: list[Any],
+def _summary(conn: Connection, seq: int, filters: dict[str, str | None], where: list[sa.ColumnElement[bool]],
              jurisdictions: Jurisdictions) -> dict[str, int | None]:  # fmt: skip
     """The money flow of the filtered postings, in the words a finance officer uses."""
     p = T.postings
@@ -172,7 +209,7 @@ def _claimed(conn: Connection, seq: int, filters: dict[str, str | None],
         query = query.join(lines, lines.c.claim_id == c.c.claim_id).where(lines.c.laborer_id == filters["laborer"])
     query = query.where(c.c.claimed_seq <= seq)
     if filters["jurisdiction"] is not None:
-        query = query.where(c.c.jurisdiction.in_(covered(filters["jurisdiction"], jurisdictions)))
+        query = query.where(c.c.jurisdiction.in_(jurisdictions.covered(filters["jurisdiction"])))
     if filters["institution"] is not None:
         query = query.where(c.c.claimant == filters["institution"])
     if filters["claim"] is not None:

@@ -27,8 +27,8 @@ from ledger.encoding.b64 import b64decode_strict
 from projections import tables as T
 from projections.events import LeafEvent
 from projections.readmodels import postings as P
-from projections.runner.registry import Key, handles, register_version
-from projections.uow import Row, UnitOfWork
+from projections.runner.registry import handles, register_version
+from projections.uow import Key, Row, UnitOfWork
 
 Reads = Callable[[LeafEvent], Iterable[tuple[sa.Table, Key]]]
 
@@ -41,9 +41,9 @@ def by(table: sa.Table, *fields: str) -> Reads:
     """The row of ``table`` keyed by these body fields (when they are all present)."""
 
     def reads(ev: LeafEvent) -> Iterator[tuple[sa.Table, Key]]:
-        values = tuple(ev.body.get(f) for f in fields)
-        if None not in values:
-            yield table, values
+        body = ev.body
+        if all(body.get(f) is not None for f in fields):
+            yield table, tuple(body[f] for f in fields)
 
     return reads
 
@@ -73,7 +73,7 @@ def later(date: str, seq: int, than_date: str | None, than_seq: int | None) -> b
     return than_date is None or (date, seq) >= (than_date, than_seq if than_seq is not None else -1)
 
 
-def _jurisdiction(uow: UnitOfWork, table: sa.Table, *key: Any) -> str | None:
+def _jurisdiction(uow: UnitOfWork, table: sa.Table, *key: str | int) -> str | None:
     row = uow.get(table, *key)
     return None if row is None else row["jurisdiction"]
 
@@ -84,7 +84,7 @@ def post(uow: UnitOfWork, ev: LeafEvent, entry: str, entries: list[P.Entry], *,
          laborer_id: str | None = None) -> None:  # fmt: skip
     """Append balanced postings citing this leaf; keep the claim's payable balance beside them."""
     assert P.is_balanced(entries), entries
-    line = ev.extra.get("posting_lines", 0)
+    line = ev.posting_lines
     claim_id = None if claim is None else claim["claim_id"]
     for e in entries:
         uow.append(
@@ -98,7 +98,7 @@ def post(uow: UnitOfWork, ev: LeafEvent, entry: str, entries: list[P.Entry], *,
         line += 1
         if claim is not None and e.account == P.payable(claim_id or ""):
             claim["payable_fen"] += e.debit_fen - e.credit_fen
-    ev.extra["posting_lines"] = line
+    ev.posting_lines = line
 
 
 # --- actors and keys (registry events: they do not move the log clock) ---------------------------------

@@ -28,12 +28,13 @@ import gc
 import os
 import pickle
 import re
+import sqlite3
 import subprocess
 import sys
 import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, cast
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -80,7 +81,7 @@ class ProjectionInconsistent(OperationalError):
         "shape": "table {table} does not have the shape pj_position.schema records",
     }
 
-    def __init__(self, problem: str, **facts: Any):
+    def __init__(self, problem: str, **facts: str | int):
         super().__init__(self.ENGLISH[problem].format(**facts) + ": run `subsidy-ledger rebuild`")
         self.problem = problem
         self.facts = facts
@@ -287,7 +288,7 @@ def _rebuild_in_two(ledger: LogSource, engine: Engine, progress: Progress | None
         [sys.executable, "-c", "from projections.runner.catchup import _replay_child; _replay_child()"],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
     )  # fmt: skip
-    reply: Any = None
+    reply: int | str | None = None
     try:
         assert child.stdin is not None and child.stdout is not None
         with contextlib.suppress(BrokenPipeError):  # if it stopped already, its reply says why
@@ -336,7 +337,7 @@ def _replay_child() -> None:
         with _without_cyclic_gc() as between_batches:
             replayed = _replay_only(ledger, engine, tables, target, batch, None, between_batches)
             pickle.load(inbox)  # the main process has projected the shared tables up to ``target``
-            reply: Any = _swap_only(ledger, engine, replayed, None, between_batches)
+            reply: int | str = _swap_only(ledger, engine, replayed, None, between_batches)
     except EOFError:
         return  # the main process is gone: everything stays pending
     except BaseException as exc:  # noqa: BLE001 - the reply is the main process's one-line error
@@ -527,7 +528,7 @@ def memory_engine() -> Engine:
     engine = sa.create_engine("sqlite://", poolclass=StaticPool)
 
     @sa.event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
+    def _connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
         dbapi_conn.isolation_level = None
 
     @sa.event.listens_for(engine, "begin")

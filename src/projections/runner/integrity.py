@@ -29,10 +29,10 @@ and an edit there is placed at its own, earlier, seq.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import NoReturn, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -44,7 +44,7 @@ from projections.db import engine_for, is_postgres
 from projections.ports import LogSource
 from projections.runner.catchup import REBUILD_BATCH, RUNNER, Progress, replay, schema_id
 from projections.runner.registry import load_plugins
-from projections.uow import Key, shape
+from projections.uow import Fact, Key, Row, shape
 
 
 @dataclass(frozen=True)
@@ -59,17 +59,17 @@ class Difference:
     """
 
     table: str
-    key: dict[str, Any]
+    key: Mapping[str, str | int]
     seq: int | None
     kind: str
     columns: tuple[str, ...] = ()
-    stored: dict[str, Any] = field(default_factory=dict)
-    replayed: dict[str, Any] = field(default_factory=dict)
+    stored: dict[str, object] = field(default_factory=dict)
+    replayed: dict[str, object] = field(default_factory=dict)
 
-    def order(self) -> tuple[Any, ...]:
+    def order(self) -> tuple[bool, int, str, str]:
         return (self.seq is None, self.seq or 0, self.table, canonical_str(list(self.key.values())))
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {"table": self.table, "key": self.key, "seq": self.seq, "kind": self.kind,
                 "columns": list(self.columns), "stored": self.stored, "replayed": self.replayed}  # fmt: skip
 
@@ -106,7 +106,7 @@ class Report:
     def ok(self) -> bool:
         return self.first is None
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self) -> dict[str, object]:
         return {"ok": self.ok, "position": self.position, "log_size": self.log_size, "tables": self.tables,
                 "rows": self.rows, "differences": self.differences, "by_table": self.by_table,
                 "first": None if self.first is None else self.first.as_json(),
@@ -211,20 +211,20 @@ def _snapshot(engine: Engine) -> Iterator[Connection]:
             yield conn
 
 
-def _expected(table: sa.Table, entities: dict[Key, Any], facts: list[list[Any]]) -> dict[Key, list[Any]]:
+def _expected(table: sa.Table, entities: dict[Key, Row | None], facts: list[Fact]) -> dict[Key, Fact]:
     """The replay's rows of ``table`` by key, each as its values in column order."""
     sh = shape(table)
-    out: dict[Key, list[Any]] = {}
+    out: dict[Key, Fact] = {}
     for key, row in entities.items():
         if row is not None:
             out[key] = [row[name] for name in sh.names]
     at = [sh.index[name] for name in sh.key_names]
     for values in facts:
-        out[tuple(values[i] for i in at)] = values
+        out[cast(Key, tuple(values[i] for i in at))] = values
     return out
 
 
-def _compare(conn: Connection, table: sa.Table, expected: dict[Key, list[Any]], touched: dict[Key, int],
+def _compare(conn: Connection, table: sa.Table, expected: dict[Key, Fact], touched: dict[Key, int],
              found: _Found) -> int:  # fmt: skip
     """Compare the stored rows of ``table`` with ``expected`` (emptied as it goes); return the rows read."""
     sh = shape(table)
@@ -239,10 +239,10 @@ def _compare(conn: Connection, table: sa.Table, expected: dict[Key, list[Any]], 
     for raw in result:
         read += 1
         stored = [_decoded(i, v, json_at, bool_at) for i, v in enumerate(raw)]
-        key = tuple(stored[i] for i in at)
+        key = cast(Key, tuple(stored[i] for i in at))
         want = expected.pop(key, None)
         if want is None:
-            seq = stored[seq_at] if seq_at is not None else None
+            seq = cast(int | None, stored[seq_at]) if seq_at is not None else None
             found.add(Difference(table.name, _key(sh.key_names, key), seq, "extra", stored=_row(sh.names, stored)))
             continue
         if stored == want:
@@ -260,11 +260,11 @@ def _compare(conn: Connection, table: sa.Table, expected: dict[Key, list[Any]], 
     return read
 
 
-def _decoded(i: int, value: Any, json_at: set[int], bool_at: set[int]) -> Any:
+def _decoded(i: int, value: str | int | None, json_at: set[int], bool_at: set[int]) -> object:
     """A stored value as the handlers hold it (``uow._Shape.from_db``): JSON decoded, booleans as bool."""
     if value is None:
         return None
-    if i in json_at:
+    if i in json_at and isinstance(value, str):
         try:
             return loads_trusted(value)
         except ValueError:
@@ -274,7 +274,7 @@ def _decoded(i: int, value: Any, json_at: set[int], bool_at: set[int]) -> Any:
     return value
 
 
-def _same(i: int, stored: Any, wanted: Any, json_at: set[int]) -> bool:
+def _same(i: int, stored: object, wanted: object, json_at: set[int]) -> bool:
     if stored == wanted:
         return True
     if i in json_at and stored is not None and wanted is not None:
@@ -282,14 +282,14 @@ def _same(i: int, stored: Any, wanted: Any, json_at: set[int]) -> bool:
     return False
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: object) -> object:
     """A replayed value as JSON gives it (tuples become lists)."""
     return value if value is None or isinstance(value, str | int) else loads_trusted(canonical_str(value))
 
 
-def _key(names: list[str], key: Key) -> dict[str, Any]:
+def _key(names: list[str], key: Key) -> dict[str, str | int]:
     return dict(zip(names, key, strict=True))
 
 
-def _row(names: list[str], values: list[Any]) -> dict[str, Any]:
+def _row(names: list[str], values: Fact) -> dict[str, object]:
     return {name: _plain(value) for name, value in zip(names, values, strict=True)}

@@ -25,19 +25,19 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, TypeVar, overload
 
 import sqlalchemy as sa
 
-from projections.events import LeafEvent
+from projections.events import Document, LeafEvent
+from projections.uow import Key
 
 if TYPE_CHECKING:
     from projections.uow import UnitOfWork
 
-Key = tuple[Any, ...]
 Reads = Callable[[LeafEvent], Iterable[tuple[sa.Table, Key]]]
 Handler = Callable[["UnitOfWork", LeafEvent], None]
-Hook = Callable[["UnitOfWork", int, dict[str, Any]], None]
+Hook = Callable[["UnitOfWork", int, Document], None]
 
 # Modules that register hooks and tables of their own (issue 5 and later).
 PLUGINS: tuple[str, ...] = ("projections.readmodels.handlers", "projections.anomalies")
@@ -80,10 +80,10 @@ H = TypeVar("H", bound=Hook)
 def hook(fn: H, *, reads: Reads | None = None) -> H: ...
 @overload
 def hook(fn: None = None, *, reads: Reads | None = None) -> Callable[[H], H]: ...
-def hook(fn: Any = None, *, reads: Reads | None = None) -> Any:
+def hook(fn: H | None = None, *, reads: Reads | None = None) -> H | Callable[[H], H]:
     """Register ``fn(uow, seq, envelope)`` to run after every event's handler."""
 
-    def register(f: Hook) -> Hook:
+    def register(f: H) -> H:
         if f not in REGISTRY.hooks:
             REGISTRY.hooks.append(f)
             if reads is not None:
