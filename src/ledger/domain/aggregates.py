@@ -64,8 +64,8 @@ class LedgerAggregate(Aggregate):
     KIND: ClassVar[str]
     EVENTS: ClassVar[tuple[str, ...]] = ()
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        super().__init_subclass__(**kwargs)  # type: ignore[arg-type]
+    def __init_subclass__(cls, *, created_event_name: str = "") -> None:
+        super().__init_subclass__(created_event_name=created_event_name)
         # The library has by now made each nested event a subclass of this aggregate's Event too.
         events = [
             name for name, member in vars(cls).items()

@@ -231,7 +231,7 @@ class Decider:
     def _class_event(self, env: Envelope, b: _OfClass, actor: Actor, klass: TrainingClass) -> None:
         self.check_within(actor, klass.jurisdiction, f"class {b.class_id}")
         if hasattr(b, "laborer_id"):
-            self.existing(Laborer, str(b.laborer_id), "laborer_id")
+            self.existing(Laborer, b.laborer_id, "laborer_id")
 
     check_ClassOpeningApproved = check_ClassOpeningRejected = check_ClassCancelled = _class_event
     check_TraineeEnrolled = check_TraineeWithdrawn = check_CompletionReviewed = _class_event
