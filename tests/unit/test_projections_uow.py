@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import sqlalchemy as sa
 
 from projections import tables as T
-from projections.runner.catchup import memory_engine, reset
-from projections.uow import UnitOfWork
+from projections.runner.catchup import memory_engine, project_in_memory, reset
+from projections.runner.registry import load_plugins
+from projections.uow import MemoryTables, MemoryUnitOfWork, Trace, UnitOfWork
+from support.scenario import Scenario
 
 
 def engine() -> sa.Engine:
@@ -61,3 +66,76 @@ def test_an_unknown_column_is_refused_at_once() -> None:
             assert "anomaly" in str(exc)
         else:  # pragma: no cover
             raise AssertionError("a misspelt column must not be dropped silently")
+
+
+# --- the in-memory unit of work (no database) -------------------------------------------------------------
+def every_table() -> MemoryTables:
+    load_plugins()
+    return MemoryTables([t for t in T.metadata.tables.values() if t is not T.position], 10_000, Trace())
+
+
+def event(uow: UnitOfWork, seq: int, actor: str, at: str, officer: str | None = None) -> None:
+    uow.append(T.events, seq=seq, type="AttendanceRecorded", actor=actor, officer=officer, at=at,
+               recorded_at=at, business_date=at[:10], subject_kind="class", subject_id="C-1")  # fmt: skip
+
+
+def test_memory_rows_are_kept_by_key_and_facts_are_retired_as_the_database_would() -> None:
+    tables = every_table()
+    uow = MemoryUnitOfWork(tables)
+    uow.add(T.standards, standard_id="S-1", kind="training", amount_fen=80000, per="trainee",
+            effective_from="2019-01-01", seq=3)  # fmt: skip
+    uow.append(T.approval_lines, seq=5, line=0, claim_id="C", laborer_id="L-1", amount_fen=1)
+    uow.flush()
+    uow = MemoryUnitOfWork(tables)  # the next batch sees the rows the first one left
+    edited = uow.edit(T.standards, "S-1")
+    assert edited is not None and uow.get(T.standards, "S-2") is None  # complete: no query for a miss
+    uow.append(T.approval_lines, seq=6, line=0, claim_id="C", laborer_id="L-1", amount_fen=2)
+    uow.retire(T.approval_lines, {"seq": 5}, replaced_seq=6)
+    uow.flush()
+    assert [(r["seq"], r["replaced_seq"]) for r in tables.rows(T.approval_lines)] == [(5, 6), (6, None)]
+    assert [r["standard_id"] for r in tables.rows(T.standards)] == ["S-1"]
+
+
+def test_memory_execute_answers_a_one_table_select_with_sql_semantics() -> None:
+    uow = MemoryUnitOfWork(every_table())
+    event(uow, 0, "inst-xj", "2019-04-08T09:00:00+08:00")
+    event(uow, 1, "inst-ld", "2019-04-09T09:00:00+08:00", officer="o-1")
+    event(uow, 2, "inst-xj", "2019-04-10T09:00:00+08:00")  # pending: execute writes it first
+    e = T.events.c
+    query = sa.select(e.seq, e.at).where(e.seq >= 0, e.seq <= 2, e.actor == "inst-xj").order_by(e.seq.desc())
+    assert [tuple(r) for r in uow.execute(query).all()] == [(2, "2019-04-10T09:00:00+08:00"), (0, "2019-04-08T09:00:00+08:00")]
+    assert uow.execute(sa.select(e.seq).where(e.actor.in_(["inst-ld"]))).scalar() == 1
+    assert uow.execute(sa.select(e.seq).where(e.officer != "o-2")).all() == [(1,)]  # NULL compares false
+    assert [r[0] for r in uow.execute(sa.select(e.seq).where(e.officer.is_(None)).order_by(e.seq))] == [0, 2]
+    assert uow.execute(sa.select(e.seq).where(sa.or_(e.seq == 0, e.seq == 2))).mappings().all() == [
+        {"seq": 0}, {"seq": 2}]  # fmt: skip
+
+
+def test_memory_execute_refuses_what_it_cannot_answer_rather_than_guess() -> None:
+    uow = MemoryUnitOfWork(every_table())
+    e = T.events.c
+    with pytest.raises(NotImplementedError):
+        uow.execute(sa.select(sa.func.count()).select_from(T.events))
+    with pytest.raises(NotImplementedError):
+        uow.execute(sa.select(e.seq).where(e.at.like("2019-%")))
+    with pytest.raises(NotImplementedError):
+        uow.execute(sa.select(e.seq).limit(1))
+
+
+def test_an_in_memory_unit_of_work_needs_every_table_and_has_no_connection() -> None:
+    with pytest.raises(ValueError):
+        MemoryUnitOfWork(MemoryTables([T.events], 10, Trace()))
+    with pytest.raises(TypeError):
+        _ = MemoryUnitOfWork(every_table()).conn
+
+
+def test_project_in_memory_follows_the_log_exactly_once(tmp_path: Path) -> None:
+    sc = Scenario.in_memory(tmp_path)
+    tables = project_in_memory(sc.ledger)
+    assert tables.position == sc.ledger.size() > 0
+    sc.laborer("L-1")
+    assert project_in_memory(sc.ledger, tables) is tables and tables.position == sc.ledger.size()
+    assert [r["seq"] for r in tables.rows(T.events)] == list(range(sc.ledger.size()))  # each leaf once
+    assert [r["laborer_id"] for r in tables.rows(T.laborers)] == ["L-1"]
+    with pytest.raises(TypeError):
+        project_in_memory(sc.ledger, every_table())  # only tables it returned know where they stand
