@@ -19,15 +19,8 @@ from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError
 from ledger.translog import merkle
-from ledger.translog.note import (
-    SIG_TYPE_COSIGNATURE_V1,
-    Verifier,
-    VerifierKeyInvalid,
-    parse_verifier_key,
-)
-from ledger.translog.verify.errors import (
-    TrustAnchorMismatch,
-)
+from ledger.translog.note import SIG_TYPE_COSIGNATURE_V1, Verifier, VerifierKeyInvalid, parse_verifier_key
+from ledger.translog.verify.errors import TrustAnchorMismatch
 from ledger.translog.verify.result import Intact
 
 if TYPE_CHECKING:

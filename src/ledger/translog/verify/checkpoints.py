@@ -35,10 +35,7 @@ from ledger.translog.note import (
     verify_note,
 )
 from ledger.translog.verify.anchor import TrustAnchor, anchor_lost
-from ledger.translog.verify.errors import (
-    CheckpointMismatch,
-    WitnessMissing,
-)
+from ledger.translog.verify.errors import CheckpointMismatch, WitnessMissing
 from ledger.translog.verify.registry import Registry
 from ledger.translog.verify.result import Intact
 

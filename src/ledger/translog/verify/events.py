@@ -16,10 +16,7 @@ from ledger.domain.aggregates import SUBJECT, subject_uuid
 from ledger.domain.envelope import Envelope
 from ledger.encoding.canonical import canonical
 from ledger.errors import VerificationFailed
-from ledger.translog.verify.errors import (
-    BadLeaf,
-    EventMismatch,
-)
+from ledger.translog.verify.errors import BadLeaf, EventMismatch
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

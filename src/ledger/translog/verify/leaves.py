@@ -20,9 +20,7 @@ from ledger.encoding.canonical import JSONObject, canonical
 from ledger.errors import Refused
 from ledger.persistence.store import Row  # the columns of _stream_sql, in this order:
 from ledger.translog import merkle
-from ledger.translog.verify.errors import (
-    BadLeaf,
-)
+from ledger.translog.verify.errors import BadLeaf
 from ledger.translog.verify.events import check_event
 
 RECORDED_AT_BEFORE_AT = dt.timedelta(minutes=5)  # DESIGN §6: recorded_at never > 5 min before at

@@ -12,9 +12,7 @@ from typing import TYPE_CHECKING
 
 from ledger.errors import OperationalError, VerificationFailed
 from ledger.translog import merkle
-from ledger.translog.note import (
-    Verifier,
-)
+from ledger.translog.note import Verifier
 from ledger.translog.verify.anchor import (
     LeafMonitor,
     Trust,
@@ -26,12 +24,7 @@ from ledger.translog.verify.anchor import (
     remember,
 )
 from ledger.translog.verify.checkpoints import CheckpointChecker
-from ledger.translog.verify.errors import (
-    BY_CODE,
-    LeafMissing,
-    LeafTampered,
-    SignatureInvalidAt,
-)
+from ledger.translog.verify.errors import BY_CODE, LeafMissing, LeafTampered, SignatureInvalidAt
 from ledger.translog.verify.events import extra_event
 from ledger.translog.verify.leaves import ed25519_ok
 from ledger.translog.verify.registry import Registry, key_index_mismatch

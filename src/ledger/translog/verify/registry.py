@@ -14,11 +14,7 @@ from ledger.domain.envelope import key_id_of
 from ledger.domain.policy import SIGNERS
 from ledger.encoding.b64 import b64decode_strict
 from ledger.errors import VerificationFailed
-from ledger.translog.verify.errors import (
-    KeyIndexMismatch,
-    KeyNotValidAt,
-    RegistryInvalidAt,
-)
+from ledger.translog.verify.errors import KeyIndexMismatch, KeyNotValidAt, RegistryInvalidAt
 from ledger.translog.verify.leaves import Fact
 
 if TYPE_CHECKING:

@@ -8,9 +8,7 @@ from typing import TYPE_CHECKING
 
 from ledger.errors import VerificationFailed
 from ledger.translog import merkle
-from ledger.translog.verify.errors import (
-    TreeMismatch,
-)
+from ledger.translog.verify.errors import TreeMismatch
 
 if TYPE_CHECKING:
     from ledger.application import Ledger
