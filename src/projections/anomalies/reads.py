@@ -118,11 +118,8 @@ def _standing_lines(ctx: Ctx, claim: Row) -> list[ClaimLine]:
 
 def payments_of(ctx: Ctx, claim_id: str, *, returned: bool = False) -> list[Row]:
     """The claim's payments (in log order); returned ones only if asked."""
-    ids = ctx.read(CLAIMS, claim_id).get("payments", [])
-    if len(ids) > 1:
-        ctx.uow.prefetch((T.payments, (p,)) for p in ids)
-    rows = [ctx.row(T.payments, p) for p in ids]
-    return [p for p in rows if p is not None and (returned or p["returned_seq"] is None)]
+    rows = _rows(ctx, T.payments, ctx.read(CLAIMS, claim_id).get("payments", []))
+    return [p for p in rows if returned or p["returned_seq"] is None]
 
 
 def money_evidence(ctx: Ctx, claim: Row) -> list[int]:
@@ -144,19 +141,24 @@ def approvals(ctx: Ctx, claim_id: str) -> list[Approval]:
 
 
 def class_claims(ctx: Ctx, class_id: str, kind: str | None = None) -> list[Row]:
-    ids = ctx.read(CLASSES, class_id).get("claims", [])
-    if len(ids) > 1:
-        ctx.uow.prefetch((T.claims, (c,)) for c in ids)
-    rows = [ctx.claim(c) for c in ids]
-    return [c for c in rows if c is not None and (kind is None or c["kind"] == kind)]
+    """The claims citing the class (of this kind, or any)."""
+    return _claims(ctx, ctx.read(CLASSES, class_id).get("claims", []), kind)
 
 
 def laborer_claims(ctx: Ctx, laborer_id: str, kind: str | None = None) -> list[Row]:
-    ids = ctx.read(LABORERS, laborer_id).get("claims", [])
+    """The claims with a line for the labourer (of this kind, or any)."""
+    return _claims(ctx, ctx.read(LABORERS, laborer_id).get("claims", []), kind)
+
+
+def _claims(ctx: Ctx, ids: list[str], kind: str | None) -> list[Row]:
+    return [c for c in _rows(ctx, T.claims, ids) if kind is None or c["kind"] == kind]
+
+
+def _rows(ctx: Ctx, table: sa.Table, ids: list[str]) -> list[Row]:
+    """The rows of ``table`` with these keys, in their order, absent ones left out (several: one query)."""
     if len(ids) > 1:
-        ctx.uow.prefetch((T.claims, (c,)) for c in ids)
-    rows = [ctx.claim(c) for c in ids]
-    return [c for c in rows if c is not None and (kind is None or c["kind"] == kind)]
+        ctx.uow.prefetch((table, (i,)) for i in ids)
+    return [row for row in (ctx.row(table, i) for i in ids) if row is not None]
 
 
 def load_lines(ctx: Ctx, claim: Row) -> None:

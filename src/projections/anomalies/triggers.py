@@ -48,6 +48,17 @@ def the(kind: SubjectKind, name: str) -> Trigger:
     return trigger
 
 
+def of_payment(kind: SubjectKind, column: str) -> Trigger:
+    """The subject the event's payment row names in ``column`` (its fund, its payee account)."""
+
+    def trigger(ctx: Ctx) -> Iterator[Subject]:
+        payment = ctx.row(T.payments, ctx.body["payment_id"])
+        if payment is not None:
+            yield Subject(kind, payment[column])
+
+    return trigger
+
+
 def the_claim(ctx: Ctx) -> Iterator[Subject]:
     claim_id = claim_id_of(ctx)
     if claim_id is not None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 
 from ledger.domain.money import yuan
 from projections import tables as T
@@ -19,7 +18,14 @@ from projections.anomalies.reads import (
     standard,
 )
 from projections.anomalies.state import FUNDS
-from projections.anomalies.triggers import class_of_training_claim, on_liveness, on_money, the, the_claim
+from projections.anomalies.triggers import (
+    class_of_training_claim,
+    of_payment,
+    on_liveness,
+    on_money,
+    the,
+    the_claim,
+)
 from projections.uow import Row
 
 
@@ -69,10 +75,7 @@ def approved_over_claim(ctx: Ctx, s: Subject) -> Findings:
                           {"claim": s.id, "where": "；".join(where), "where_en": "; ".join(where_en)})}
 
 
-def fund_of_payment(ctx: Ctx) -> Iterator[Subject]:
-    payment = ctx.row(T.payments, ctx.body["payment_id"])
-    if payment is not None:
-        yield Subject("fund", payment["fund_id"])
+fund_of_payment = of_payment("fund", "fund_id")
 
 
 @rule("FIN-FUND-OVERDRAWN", severity="critical", subject="fund", source="fund control",

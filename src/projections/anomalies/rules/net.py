@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 
 from projections import tables as T
 from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, rule
 from projections.anomalies.reads import account_payments, enrolments
-from projections.anomalies.triggers import the
+from projections.anomalies.triggers import of_payment, the
 from projections.uow import Row
 
-
-def account_of_payment(ctx: Ctx) -> Iterator[Subject]:
-    payment = ctx.row(T.payments, ctx.body["payment_id"])
-    if payment is not None:
-        yield Subject("account", payment["payee_account"])
+account_of_payment = of_payment("account", "payee_account")
 
 
 @rule("NET-SHARED-ACCOUNT", severity="critical", subject="account", source="shared-account test",
