@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import Annotated, Literal, get_args, get_origin
 
 from pydantic import (
@@ -404,12 +405,15 @@ class SubsidyClaimed(Body):
             raise ValueError("employment_id is required on employer lines")
         if self.kind == "living_allowance" and len(self.lines) != 1:
             raise _CrossField(TooManyLines("a living-allowance claim has exactly one line"))
-        total = sum(line.amount_fen for line in self.lines)
-        if total != self.total_fen:
-            raise _CrossField(
-                TotalMismatch(f"total_fen {self.total_fen} is not the sum of the lines {total}")
-            )
+        _check_total(self.total_fen, (line.amount_fen for line in self.lines))
         return self
+
+
+def _check_total(total_fen: int, amounts: Iterable[int]) -> None:
+    """EVENTS.md: a claim's or an approval's ``total_fen`` is the sum of its lines' ``amount_fen``."""
+    total = sum(amounts)
+    if total != total_fen:
+        raise _CrossField(TotalMismatch(f"total_fen {total_fen} is not the sum of the lines {total}"))
 
 
 class ClaimWithdrawn(Body):
@@ -434,11 +438,7 @@ class ClaimApproved(Body):
 
     @model_validator(mode="after")
     def _lines_add_up(self) -> ClaimApproved:
-        total = sum(line.amount_fen for line in self.lines)
-        if total != self.total_fen:
-            raise _CrossField(
-                TotalMismatch(f"total_fen {self.total_fen} is not the sum of the lines {total}")
-            )
+        _check_total(self.total_fen, (line.amount_fen for line in self.lines))
         return self
 
 

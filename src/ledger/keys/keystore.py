@@ -43,7 +43,25 @@ from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def read_json(path: Path) -> object:
+    """The JSON value a state file holds (``cosigned/<actor>.json``, a trust anchor); a file that
+    cannot be read or is not JSON is an :class:`OperationalError` naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise OperationalError(f"{path} is unreadable") from None
+
+
+def write_json(path: Path, value: JSONObject) -> None:
+    """Write a state file atomically: a temporary file beside it, then a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(value, indent=2, sort_keys=True), encoding="utf-8")
+    tmp.replace(path)
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a secret readable by its owner alone (mode 0600), creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as f:
@@ -107,7 +125,7 @@ class Keystore:
             retired = self.root / "actors" / "retired"
             retired.mkdir(parents=True, exist_ok=True)
             path.rename(retired / f"{actor_id}.{time.time_ns()}.pem")
-        _write_private(path, private_pem(key))
+        write_private(path, private_pem(key))
 
     # --- operator, pepper, vault ---------------------------------------------------------------
     def create(self, origin: str) -> Ed25519PrivateKey:
@@ -115,10 +133,10 @@ class Keystore:
         if self.initialised or self.holds_pepper:
             raise OperationalError(f"a keystore already exists at {self.root}/")
         operator = Ed25519PrivateKey.generate()
-        _write_private(self.root / "operator.pem", private_pem(operator))
+        write_private(self.root / "operator.pem", private_pem(operator))
         (self.root / "origin").write_text(origin + "\n", encoding="utf-8")
-        _write_private(self.root / "pepper", secrets.token_hex(32).encode())
-        _write_private(self.root / "vault.key", secrets.token_hex(32).encode())
+        write_private(self.root / "pepper", secrets.token_hex(32).encode())
+        write_private(self.root / "vault.key", secrets.token_hex(32).encode())
         from ledger.domain.envelope import public_key_bytes
         from ledger.translog.note import format_verifier_key
 
@@ -162,15 +180,8 @@ class Keystore:
         path = self.root / name
         if not path.exists():
             return None
-        try:
-            value = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise OperationalError(f"{path} is unreadable") from None
+        value = read_json(path)
         return value if isinstance(value, dict) else None
 
     def write_state(self, name: str, value: JSONObject) -> None:
-        path = self.root / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(value, indent=2, sort_keys=True), encoding="utf-8")
-        tmp.replace(path)
+        write_json(self.root / name, value)

@@ -27,11 +27,9 @@ the new key signs (``ledger.translog.verify`` refuses the old one after that che
 from __future__ import annotations
 
 import datetime as dt
-import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -292,7 +290,7 @@ def rotate_operator(ledger: Ledger, keys: Keystore, new_key: Ed25519PrivateKey |
        checkpoints), the new one in ``operator.pem`` / ``operator.pub``.
     """
     from ledger.application import format_recorded_at, utc_now
-    from ledger.keys.keystore import private_pem
+    from ledger.keys.keystore import private_pem, write_private
 
     origin = keys.origin
     old_key = keys.operator_key()
@@ -306,7 +304,7 @@ def rotate_operator(ledger: Ledger, keys: Keystore, new_key: Ed25519PrivateKey |
         raise OperationalError("the new operator key is the old one")
     # 2.
     pending = keys.root / "operator.pem.new"
-    _write_private(pending, private_pem(new_key))
+    write_private(pending, private_pem(new_key))
     # 3.
     head = ledger.head()
     root = head.frontier.root()
@@ -329,9 +327,3 @@ def rotate_operator(ledger: Ledger, keys: Keystore, new_key: Ed25519PrivateKey |
     tmp.write_text(new_v + "\n", encoding="utf-8")
     tmp.replace(keys.root / "operator.pub")
     return OperatorKeyChanged(head.size, old_v, new_v, dual)
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)

@@ -8,7 +8,6 @@ named. After an intact pass the anchor moves to the latest checkpoint (:func:`re
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError
+from ledger.keys.keystore import read_json, write_json
 from ledger.translog import merkle
 from ledger.translog.note import SIG_TYPE_COSIGNATURE_V1, Verifier, VerifierKeyInvalid, parse_verifier_key
 from ledger.translog.verify.errors import TrustAnchorMismatch
@@ -56,11 +56,7 @@ class TrustAnchor:
         """The anchor kept in ``path`` (``trusted.json``, ``--anchor FILE``), or None if there is none yet."""
         if not path.exists():
             return None
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise OperationalError(f"{path} is unreadable") from None
-        return cls.from_state(state, str(path))
+        return cls.from_state(read_json(path), str(path))
 
     @classmethod
     def from_state(cls, state: object, where: str) -> TrustAnchor:
@@ -87,9 +83,7 @@ class TrustAnchor:
         if leaf_hashes is not None:
             leaf_hashes.replace(leaf_hashes_path(path))
             state["leaf_hashes"] = leaf_hashes_path(path).name
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(state, indent=2, sort_keys=True), encoding="utf-8")
-        tmp.replace(path)
+        write_json(path, state)
 
 
 def leaf_hashes_path(anchor: Path) -> Path:
@@ -286,11 +280,7 @@ def _cosigned_anchors(keys: Keystore, origin: str) -> list[tuple[str, TrustAncho
         return []
     found = []
     for path in sorted(folder.glob("*.json")):
-        try:
-            state = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise OperationalError(f"{path} is unreadable") from None
-        anchor = TrustAnchor.from_state(state, str(path))
+        anchor = TrustAnchor.from_state(read_json(path), str(path))
         if anchor.origin == origin:  # a keystore may witness other logs too
             found.append((path.stem, anchor))
     return found
