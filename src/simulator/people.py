@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Callable
 
 from simulator.calendar import DAY, add_years
 from simulator.world import load
@@ -98,28 +99,33 @@ class Identities:
 
     def id_number(self, county: str, birth: dt.date, gender: str, rng: random.Random) -> str:
         """18 characters: the county, the birth date, an odd 17th digit for men, the check character."""
-        while True:
+
+        def draw() -> str:
             seq = rng.randrange(0, 1000)
             if (seq % 2 == 1) != (gender == "male"):
                 seq = (seq + 1) % 1000
             first17 = f"{county}{birth:%Y%m%d}{seq:03d}"
-            number = first17 + id_check_digit(first17)
-            if number not in self.ids:
-                self.ids.add(number)
-                return number
+            return first17 + id_check_digit(first17)
+
+        return _unused(self.ids, draw)
 
     def card(self, rng: random.Random) -> str:
         """A 19-digit debit card with its Luhn digit."""
-        while True:
+
+        def draw() -> str:
             body = rng.choice(_CARD_BINS) + f"{rng.randrange(10**12):012d}"
-            number = body + luhn_digit(body)
-            if number not in self.accounts:
-                self.accounts.add(number)
-                return number
+            return body + luhn_digit(body)
+
+        return _unused(self.accounts, draw)
 
     def phone(self, rng: random.Random) -> str:
-        while True:
-            number = rng.choice(_PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-            if number not in self.phones:
-                self.phones.add(number)
-                return number
+        return _unused(self.phones, lambda: rng.choice(_PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}")
+
+
+def _unused(drawn: set[str], draw: Callable[[], str]) -> str:
+    """Draw until a number not drawn before comes up, and remember it."""
+    while True:
+        number = draw()
+        if number not in drawn:
+            drawn.add(number)
+            return number

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from simulator.people import Identities
 from simulator.records import (
     ActorSpec,
+    Certificate,
     Claim,
     Employment,
     Fund,
@@ -65,6 +66,12 @@ class Plan:
 
     def cert_no(self, ctype: str, year: int) -> str:
         return f"CERT-{CERT_ABBR[ctype]}-{year}-{self.next('CERT-' + CERT_ABBR[ctype] + str(year)):06d}"
+
+    def certificate(
+        self, ctype: str, level: str | None, issuer: str, issued: dt.date, lid: str
+    ) -> Certificate:
+        """A certificate numbered in its type's series for the year it is issued."""
+        return Certificate(self.cert_no(ctype, issued.year), ctype, level, issuer, issued, lid)
 
     def insp_id(self, year: int) -> str:
         return f"INSP-{year}-{self.next('INSP' + str(year)):06d}"

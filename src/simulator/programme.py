@@ -11,7 +11,7 @@ from ledger.domain.holidays import is_working_day, next_working_day
 from simulator.calendar import DAY, prev_working_day
 from simulator.people import org_account
 from simulator.plan import Plan
-from simulator.records import Certificate, Claim, ClaimLine, Inspection, Payment, TrainingClass
+from simulator.records import Claim, ClaimLine, Inspection, Payment, TrainingClass
 from simulator.world import APPRAISAL_FEN, CITY, training_fen
 
 
@@ -78,26 +78,15 @@ def _certificates(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
     appraisal centre's exam (90 % qualification, 93 % special ability) for the others."""
     occ = cls.occ
     end = cls.end
-    occ = cls.occ
-    end = cls.end
     if occ.cert_type == "training_completion":
         issued = next_working_day(end + rng.randint(1, 3) * DAY)
         for lid in cls.completers:
-            cls.certs[lid] = Certificate(
-                plan.cert_no(occ.cert_type, issued.year), occ.cert_type, occ.level, cls.inst, issued, lid
-            )
+            cls.certs[lid] = plan.certificate(occ.cert_type, occ.level, cls.inst, issued, lid)
     elif occ.cert_type == "driving_licence":
         for lid in cls.completers:
             test = next_working_day(end + rng.randint(3, 25) * DAY)
             if lid in cls.protected or rng.random() < 0.88:
-                cls.certs[lid] = Certificate(
-                    plan.cert_no(occ.cert_type, test.year),
-                    occ.cert_type,
-                    occ.level,
-                    "traffic-640400",
-                    test,
-                    lid,
-                )
+                cls.certs[lid] = plan.certificate(occ.cert_type, occ.level, "traffic-640400", test, lid)
             else:
                 cls.failures[lid] = (test, "traffic-640400")
     else:
@@ -106,14 +95,7 @@ def _certificates(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
         rate = 0.9 if occ.cert_type == "vocational_qualification" else 0.93
         for lid in cls.completers:
             if lid in cls.protected or rng.random() < rate:
-                cls.certs[lid] = Certificate(
-                    plan.cert_no(occ.cert_type, issued.year),
-                    occ.cert_type,
-                    occ.level,
-                    "apc-640400",
-                    issued,
-                    lid,
-                )
+                cls.certs[lid] = plan.certificate(occ.cert_type, occ.level, "apc-640400", issued, lid)
             else:
                 cls.failures[lid] = (exam, "apc-640400")
 
@@ -219,6 +201,73 @@ def _claims(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
             cls.claims.append(claim)
 
 
+CHECKLIST = ("plan", "teachers", "facilities", "practical", "textbooks", "attendance")
+
+
+def checklist(*failed: str) -> dict[str, bool]:
+    """An inspection's checklist of the six things a class must have in place, all met but ``failed``."""
+    items = dict.fromkeys(CHECKLIST, True)
+    for item in failed:
+        items[item] = False
+    return items
+
+
+def inspect_class(
+    plan: Plan,
+    cls: TrainingClass,
+    i: int,
+    method: str,
+    actor: str,
+    items: dict[str, bool] | None,
+    findings: list[dict[str, str]],
+    verdict: str,
+    *,
+    headcount: bool = True,
+    missing: frozenset[str] = frozenset(),
+    marked: frozenset[str] = frozenset(),
+) -> Inspection:
+    """An inspection of ``cls`` on its day ``i``, added to the class; ``headcount``: it lists who was
+    present and absent that day (a questionnaire does not), ``missing`` and ``marked`` its departures
+    from that day's attendance (in neither list, listed absent)."""
+    insp = Inspection(
+        plan.insp_id(cls.start.year),
+        method,
+        actor,
+        cls.days[i],
+        "class",
+        cls.cid,
+        cls.cid,
+        items,
+        findings,
+        verdict,
+        day_index=i if headcount else None,
+        missing=missing,
+        marked_absent=marked,
+    )
+    cls.inspections.append(insp)
+    return insp
+
+
+def phone_visit(
+    plan: Plan, cls: TrainingClass, day: dt.date, actor: str, lid: str, code: str, note: str, verdict: str
+) -> None:
+    """A phone visit on ``day`` to a labourer of ``cls``, with what they said (``code``, ``note``)."""
+    cls.inspections.append(
+        Inspection(
+            plan.insp_id(day.year),
+            "phone_visit",
+            actor,
+            day,
+            "laborer",
+            lid,
+            cls.cid,
+            None,
+            [{"laborer_id": lid, "code": code, "note": note}],
+            verdict,
+        )
+    )
+
+
 def _inspections(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
     """A process inspection by the county HR bureau, a spot check by another office (5 % failed,
     rectified and passed on a return visit), sometimes a questionnaire."""
@@ -226,94 +275,19 @@ def _inspections(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
     hr, pov, fin = f"hr-{cls.county}", f"pov-{cls.county}", f"fin-{cls.county}"
     inner = list(range(1, n - 1)) if n >= 4 else list(range(n))
     inner = [i for i in inner if is_working_day(cls.days[i])] or inner  # inspectors visit on weekdays
-    year = cls.start.year
-    checklist = dict.fromkeys(
-        ("plan", "teachers", "facilities", "practical", "textbooks", "attendance"), True
-    )
     if rng.random() < 0.6:
-        i = rng.choice(inner)
-        cls.inspections.append(
-            Inspection(
-                plan.insp_id(year),
-                "site_visit",
-                hr,
-                cls.days[i],
-                "class",
-                cls.cid,
-                cls.cid,
-                dict(checklist),
-                [],
-                "pass",
-                day_index=i,
-            )
-        )
+        inspect_class(plan, cls, rng.choice(inner), "site_visit", hr, checklist(), [], "pass")
     who = rng.choices([pov, fin, "insp-640400", "aud-640400", "hr-640400"], [35, 20, 20, 10, 15])[0]
     i = rng.choice(inner)
     if rng.random() < 0.05 and i < n - 2:  # failed, rectified, passed on a return visit
-        failed = dict(checklist, textbooks=False)
-        cls.inspections.append(
-            Inspection(
-                plan.insp_id(year),
-                "spot_check",
-                who,
-                cls.days[i],
-                "class",
-                cls.cid,
-                cls.cid,
-                failed,
-                [{"code": "textbooks_missing", "note": "未按要求发放统一教材"}],
-                "fail",
-                day_index=i,
-            )
-        )
-        j = rng.randint(i + 1, n - 2)
-        cls.inspections.append(
-            Inspection(
-                plan.insp_id(year),
-                "site_visit",
-                who,
-                cls.days[j],
-                "class",
-                cls.cid,
-                cls.cid,
-                dict(checklist),
-                [{"code": "rectified", "note": "教材已补发，整改到位"}],
-                "pass",
-                day_index=j,
-            )
-        )
+        missing_textbooks = [{"code": "textbooks_missing", "note": "未按要求发放统一教材"}]
+        inspect_class(plan, cls, i, "spot_check", who, checklist("textbooks"), missing_textbooks, "fail")
+        rectified = [{"code": "rectified", "note": "教材已补发，整改到位"}]
+        inspect_class(plan, cls, rng.randint(i + 1, n - 2), "site_visit", who, checklist(), rectified, "pass")
     else:
-        cls.inspections.append(
-            Inspection(
-                plan.insp_id(year),
-                "spot_check",
-                who,
-                cls.days[i],
-                "class",
-                cls.cid,
-                cls.cid,
-                dict(checklist),
-                [],
-                "pass",
-                day_index=i,
-            )
-        )
+        inspect_class(plan, cls, i, "spot_check", who, checklist(), [], "pass")
     if rng.random() < 0.1:
-        i = rng.choice(inner)
-        cls.inspections.append(
-            Inspection(
-                plan.insp_id(year),
-                "questionnaire",
-                pov,
-                cls.days[i],
-                "class",
-                cls.cid,
-                cls.cid,
-                None,
-                [],
-                "pass",
-            )
-        )
+        inspect_class(plan, cls, rng.choice(inner), "questionnaire", pov, None, [], "pass", headcount=False)
 
 
 def _phone_visits(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
@@ -326,23 +300,13 @@ def _phone_visits(plan: Plan, cls: TrainingClass, rng: random.Random) -> None:
             day = next_working_day(paid + rng.randint(5, 30) * DAY)
             if day <= plan.cfg.end:
                 actor = rng.choice([pov, "insp-640400"])
-                cls.inspections.append(
-                    Inspection(
-                        plan.insp_id(day.year),
-                        "phone_visit",
-                        actor,
-                        day,
-                        "laborer",
-                        line.lid,
-                        cls.cid,
-                        None,
-                        [
-                            {
-                                "laborer_id": line.lid,
-                                "code": "attendance_confirmed",
-                                "note": "本人确认参加培训并收到补贴",
-                            }
-                        ],
-                        "pass",
-                    )
+                phone_visit(
+                    plan,
+                    cls,
+                    day,
+                    actor,
+                    line.lid,
+                    "attendance_confirmed",
+                    "本人确认参加培训并收到补贴",
+                    "pass",
                 )

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from ledger.domain.holidays import next_working_day
 from simulator.calendar import DAY, prev_working_day
-from simulator.injectors.hosts import Injector, claimed, classes, movable, pairs, plain, revisit, spot
+from simulator.injectors.hosts import Injector, also_enrol, claimed, classes, movable, pairs, plain, revisit
 from simulator.plan import Plan
-from simulator.records import Inspection, TrainingClass
-from simulator.roster import enrol
+from simulator.programme import checklist, inspect_class, phone_visit
+from simulator.records import TrainingClass
 
 
 def absent_at_inspection(plan: Plan) -> None:
@@ -21,15 +21,15 @@ def absent_at_inspection(plan: Plan) -> None:
             continue
         cls.slot = "CONF-INSPECTION-ABSENT"
         lid = plan.rng.choice(present)
-        bad = dict.fromkeys(("plan", "teachers", "facilities", "practical", "textbooks"), True)
-        bad["attendance"] = False
-        spot(
+        inspect_class(
             plan,
             cls,
             i,
-            "fail",
+            "spot_check",
+            "insp-640400",
+            checklist("attendance"),
             [{"laborer_id": lid, "code": "absent_at_inspection", "note": "抽查时本人不在培训现场"}],
-            bad,
+            "fail",
             marked=frozenset({lid}),
         )
         revisit(plan, cls, i)
@@ -54,22 +54,16 @@ def short_headcount(plan: Plan) -> None:
             continue
         cls.slot = "CONF-HEADCOUNT"
         missing = frozenset(plan.rng.sample(present, k))
-        bad = dict.fromkeys(("plan", "teachers", "facilities", "practical", "textbooks"), True)
-        bad["attendance"] = False
-        spot(
+        inspect_class(
             plan,
             cls,
             i,
+            "spot_check",
+            plan.rng.choice(["insp-640400", f"fin-{cls.county}"]),
+            checklist("attendance"),
+            [{"code": "headcount_short", "note": f"实到{len(present) - k}人，考勤表登记{len(present)}人"}],
             "fail",
-            [
-                {
-                    "code": "headcount_short",
-                    "note": f"实到{len(present) - k}人，考勤表登记{len(present)}人",
-                }
-            ],
-            bad,
             missing=missing,
-            actor=plan.rng.choice(["insp-640400", f"fin-{cls.county}"]),
         )
         revisit(plan, cls, i)
         plan.case(
@@ -98,10 +92,7 @@ def two_classes_at_once(plan: Plan) -> None:
         lid = movable(plan, a, [b])
         if lid is None:
             continue
-        enrol(plan, b, plan.labs[lid])
-        a.protected.add(lid)
-        b.protected.add(lid)
-        plan.taint(lid)
+        also_enrol(plan, a, lid, [b])
         overlap = sorted(set(a.days) & set(b.days))
         plan.case(
             "CONF-DOUBLE-PRESENCE",
@@ -148,20 +139,7 @@ def denied_on_phone_visit(plan: Plan) -> None:
             else "本人称未收到任何补贴，培训期间仅到场两天"
         )
         cls.pdas.append((prev_working_day(day - DAY), "insp-640400", lid, "电话询访前调取本人联系方式"))
-        cls.inspections.append(
-            Inspection(
-                plan.insp_id(day.year),
-                "phone_visit",
-                "insp-640400",
-                day,
-                "laborer",
-                lid,
-                cls.cid,
-                None,
-                [{"laborer_id": lid, "code": code, "note": note}],
-                "fail",
-            )
-        )
+        phone_visit(plan, cls, day, "insp-640400", lid, code, note, "fail")
         plan.case(
             "CONF-VISIT-DENIAL",
             "laborer",

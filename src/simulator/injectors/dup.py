@@ -9,10 +9,11 @@ from projections.anomalies.engine import anomaly_id
 from simulator.calendar import DAY
 from simulator.injectors.hosts import (
     Injector,
+    also_enrol,
+    appraisal_failures,
     claimed,
     classes,
-    force_failure,
-    other_claim_hosts,
+    first_payments,
     pairs,
     plain,
 )
@@ -117,14 +118,7 @@ def claimed_twice(plan: Plan) -> None:
 
 def borrowed_certificate(plan: Plan) -> None:
     """A passer's certificate cited for a labourer who failed the appraisal (冒用证书)."""
-    for cls in classes(
-        plan, lambda c: c.occ.cert_type in APPRAISAL_FEN and len(claimed(plan, c)) >= 3, slot="claim"
-    ):
-        claim = cls.training_claim()
-        assert claim is not None
-        failed = force_failure(plan, cls)
-        if failed is None:
-            continue
+    for cls, claim, failed in appraisal_failures(plan, lambda c: c.occ.cert_type in APPRAISAL_FEN):
         cls.claim_slot = "DUP-CERTIFICATE"
         other = plan.rng.choice([ln for ln in claim.lines if ln.lid in claimed(plan, cls)])
         amount = training_fen(cls.occ, cls.occ.cert_type)
@@ -148,10 +142,7 @@ def borrowed_certificate(plan: Plan) -> None:
 
 def paid_twice(plan: Plan) -> None:
     """A living-allowance or appraisal claim paid twice (重复拨付), then recovered."""
-    for claim in other_claim_hosts(plan, ("living_allowance", "appraisal")):
-        first = claim.payments[0]
-        if first.returned:
-            continue
+    for claim, first in first_payments(plan, ("living_allowance", "appraisal")):
         value = pay_date(first.value + plan.rng.randint(1, 5) * DAY)
         if value + 60 * DAY > plan.cfg.end:
             continue
@@ -190,10 +181,7 @@ def trained_twice(plan: Plan) -> None:
                     break
         if lab_lid is None:
             continue
-        enrol(plan, b, plan.labs[lab_lid])
-        a.protected.add(lab_lid)
-        b.protected.add(lab_lid)
-        plan.taint(lab_lid)
+        also_enrol(plan, a, lab_lid, [b])
         plan.case(
             "DUP-REPEAT-TRAINING",
             "laborer",

@@ -6,44 +6,46 @@ from __future__ import annotations
 from ledger.domain.dates import age_at
 from simulator.injectors.hosts import Injector, classes
 from simulator.plan import Plan
-from simulator.records import Certificate, ClaimLine
+from simulator.records import ClaimLine
 from simulator.roster import enrol, new_trainee
 from simulator.world import training_fen
 
 
 def old_driver(plan: Plan) -> None:
     """A driver trainee aged 51–54 (drivers must be under 50)."""
-    for cls in classes(plan, lambda c: c.programme == "driver" and len(c.roster) < 49):
-        cls.slot = "ELIG-DRIVER-AGE"
-        lab = new_trainee(plan, cls, "male", age=plan.rng.randint(51, 54))
-        enrol(plan, cls, lab)
-        plan.taint(lab.lid)
-        plan.case(
-            "ELIG-DRIVER-AGE",
-            "class",
-            cls.cid,
-            lab.lid,
-            f"driver trainee aged {age_at(lab.birth, cls.start)} (驾驶员培训须50岁以下)",
-        )
-        return
+    _too_old(
+        plan,
+        "ELIG-DRIVER-AGE",
+        ("driver",),
+        (51, 54),
+        "driver trainee aged {age} (驾驶员培训须50岁以下)",
+        "male",
+    )
 
 
 def over_age(plan: Plan) -> None:
     """An enrolee aged 61–64, over NX's limit of 60."""
-    for cls in classes(
-        plan, lambda c: c.programme in ("employment_skill", "special_ability") and len(c.roster) < 49
-    ):
-        cls.slot = "ELIG-AGE-RANGE"
-        lab = new_trainee(plan, cls, plan.rng.choice(["male", "female"]), age=plan.rng.randint(61, 64))
+    programmes = ("employment_skill", "special_ability")
+    _too_old(plan, "ELIG-AGE-RANGE", programmes, (61, 64), "enrolee aged {age}, over the NX limit of 60")
+
+
+def _too_old(
+    plan: Plan,
+    rule: str,
+    programmes: tuple[str, ...],
+    ages: tuple[int, int],
+    note: str,
+    gender: str | None = None,
+) -> None:
+    """A new trainee aged within ``ages`` (of either sex unless ``gender``) enrolled in a class of
+    ``programmes`` with a place left; ``note`` is the case's, with the age at the start as ``{age}``."""
+    for cls in classes(plan, lambda c: c.programme in programmes and len(c.roster) < 49):
+        cls.slot = rule
+        sex = gender or plan.rng.choice(["male", "female"])
+        lab = new_trainee(plan, cls, sex, age=plan.rng.randint(*ages))
         enrol(plan, cls, lab)
         plan.taint(lab.lid)
-        plan.case(
-            "ELIG-AGE-RANGE",
-            "class",
-            cls.cid,
-            lab.lid,
-            f"enrolee aged {age_at(lab.birth, cls.start)}, over the NX limit of 60",
-        )
+        plan.case(rule, "class", cls.cid, lab.lid, note.format(age=age_at(lab.birth, cls.start)))
         return
 
 
@@ -74,13 +76,8 @@ def non_poor_paid(plan: Plan) -> None:
             enrol(plan, cls, lab, when=cls.enrol[cls.roster[0]])
             cls.protected.add(lab.lid)
             cls.completers.append(lab.lid)
-            cls.certs[lab.lid] = Certificate(
-                plan.cert_no(cert_any.ctype, cert_any.issued_on.year),
-                cert_any.ctype,
-                cert_any.level,
-                cert_any.issuer,
-                cert_any.issued_on,
-                lab.lid,
+            cls.certs[lab.lid] = plan.certificate(
+                cert_any.ctype, cert_any.level, cert_any.issuer, cert_any.issued_on, lab.lid
             )
         claim.lines.append(
             ClaimLine(lab.lid, training_fen(cls.occ, cls.certs[lab.lid].ctype), cls.certs[lab.lid].no)

@@ -7,7 +7,7 @@ from ledger.domain.holidays import next_working_day
 from ledger.domain.money import yuan
 from projections.anomalies.engine import anomaly_id
 from simulator.calendar import DAY
-from simulator.injectors.hosts import Injector, claimed, classes, other_claim_hosts
+from simulator.injectors.hosts import Injector, claimed, classes, first_payments, other_claim_hosts
 from simulator.plan import Plan
 from simulator.records import Claim, ClaimLine, Recovery
 from simulator.world import CITY
@@ -15,11 +15,10 @@ from simulator.world import CITY
 
 def overpaid(plan: Plan) -> None:
     """A payment above the approved total (金额录入错误), the excess recovered."""
-    for claim in other_claim_hosts(plan, ("appraisal", "living_allowance")):
-        if claim.payments[0].returned or claim.approve is None:
+    for claim, pay in first_payments(plan, ("appraisal", "living_allowance")):
+        if claim.approve is None:
             continue
         claim.slot = "FIN-OVERPAID"
-        pay = claim.payments[0]
         pay.delta = plan.rng.choice([10000, 30000, 100000])
         when = next_working_day(pay.value + plan.rng.randint(30, 60) * DAY)
         if when <= plan.cfg.end:
@@ -96,10 +95,7 @@ def overdrawn_fund(plan: Plan) -> None:
 
 def wrong_fund(plan: Plan) -> None:
     """A living allowance paid out of the training fund (挪用专项资金)."""
-    for claim in other_claim_hosts(plan, ("living_allowance",)):
-        pay = claim.payments[0]
-        if pay.returned:
-            continue
+    for claim, pay in first_payments(plan, ("living_allowance",)):
         claim.slot = "FIN-FUND-MISMATCH"
         pay.fund = plan.fund_id(pay.value.year, claim.jur, "training")
         plan.case(
@@ -114,10 +110,7 @@ def wrong_fund(plan: Plan) -> None:
 
 def wrong_card(plan: Plan) -> None:
     """A living allowance paid to a card other than the one claimed."""
-    for claim in other_claim_hosts(plan, ("living_allowance",)):
-        pay = claim.payments[0]
-        if pay.returned:
-            continue
+    for claim, pay in first_payments(plan, ("living_allowance",)):
         claim.slot = "FIN-PAYEE-MISMATCH"
         pay.account = plan.people.card(plan.rng)
         plan.case(

@@ -1,6 +1,6 @@
 """Choosing where an injection lands: hosts (classes, claims, labourers) untouched by other
 injections, in random order, keeping the scarce ones for the rules that need them; and the small
-edits several families share (a forced appraisal failure, a spot check, a return visit).
+edits several families share (a forced appraisal failure, a return visit).
 
 An injector is one function of the plan and the phase it runs in: A on rosters before attendance
 is drawn, B on attendance, inspections and certificates, C on claims and payments, D on
@@ -15,8 +15,9 @@ from typing import NamedTuple
 from ledger.domain.holidays import next_working_day
 from simulator.calendar import DAY
 from simulator.plan import Plan
-from simulator.records import Claim, Inspection, TrainingClass
-from simulator.roster import eligible
+from simulator.programme import checklist, inspect_class
+from simulator.records import Claim, Payment, TrainingClass
+from simulator.roster import eligible, enrol
 
 
 class Injector(NamedTuple):
@@ -95,7 +96,31 @@ def movable(plan: Plan, a: TrainingClass, targets: list[TrainingClass]) -> str |
     return None
 
 
-def force_failure(plan: Plan, cls: TrainingClass) -> str | None:
+def also_enrol(plan: Plan, a: TrainingClass, lid: str, targets: list[TrainingClass]) -> None:
+    """Enrol ``lid`` of ``a`` in every class of ``targets`` too, kept in all of them (protected)
+    and left alone by other injections (tainted)."""
+    for t in targets:
+        enrol(plan, t, plan.labs[lid])
+    for c in (a, *targets):
+        c.protected.add(lid)
+    plan.taint(lid)
+
+
+def appraisal_failures(
+    plan: Plan, pred: Callable[[TrainingClass], bool]
+) -> Iterator[tuple[TrainingClass, Claim, str]]:
+    """Hosts for a payment despite a failed appraisal, lazily: classes satisfying ``pred`` whose live
+    training claim lists three or more plain labourers, each yielded with that claim once one of its
+    claimed passers (certified by the appraisal centre) has been turned into a failure."""
+    for cls in classes(plan, lambda c: pred(c) and len(claimed(plan, c)) >= 3, slot="claim"):
+        claim = cls.training_claim()
+        assert claim is not None
+        failed = _force_failure(plan, cls)
+        if failed is not None:
+            yield cls, claim, failed
+
+
+def _force_failure(plan: Plan, cls: TrainingClass) -> str | None:
     """Turn one claimed passer of an appraised class into an appraisal failure."""
     options = [x for x in claimed(plan, cls) if cls.certs[x].issuer == "apc-640400"]
     if not options:
@@ -111,56 +136,11 @@ def force_failure(plan: Plan, cls: TrainingClass) -> str | None:
     return lid
 
 
-def spot(
-    plan: Plan,
-    cls: TrainingClass,
-    i: int,
-    verdict: str,
-    findings: list[dict[str, str]],
-    checklist: dict[str, bool],
-    missing: frozenset[str] = frozenset(),
-    marked: frozenset[str] = frozenset(),
-    actor: str = "insp-640400",
-) -> Inspection:
-    """A spot check of ``cls`` on its day ``i``."""
-    insp = Inspection(
-        plan.insp_id(cls.start.year),
-        "spot_check",
-        actor,
-        cls.days[i],
-        "class",
-        cls.cid,
-        cls.cid,
-        checklist,
-        findings,
-        verdict,
-        day_index=i,
-        missing=missing,
-        marked_absent=marked,
-    )
-    cls.inspections.append(insp)
-    return insp
-
-
 def revisit(plan: Plan, cls: TrainingClass, after: int) -> None:
     """The county HR bureau's return visit after a failed check: rectified."""
     j = plan.rng.randint(after + 1, len(cls.days) - 1)
-    ok = dict.fromkeys(("plan", "teachers", "facilities", "practical", "textbooks", "attendance"), True)
-    cls.inspections.append(
-        Inspection(
-            plan.insp_id(cls.start.year),
-            "site_visit",
-            f"hr-{cls.county}",
-            cls.days[j],
-            "class",
-            cls.cid,
-            cls.cid,
-            ok,
-            [{"code": "rectified", "note": "复查：考勤管理已整改"}],
-            "pass",
-            day_index=j,
-        )
-    )
+    rectified = [{"code": "rectified", "note": "复查：考勤管理已整改"}]
+    inspect_class(plan, cls, j, "site_visit", f"hr-{cls.county}", checklist(), rectified, "pass")
 
 
 def other_claim_hosts(plan: Plan, kinds: tuple[str, ...]) -> Iterator[Claim]:
@@ -178,3 +158,10 @@ def other_claim_hosts(plan: Plan, kinds: tuple[str, ...]) -> Iterator[Claim]:
                 and all(not plan.labs[ln.lid].tainted for ln in claim.lines)
             ):
                 yield claim
+
+
+def first_payments(plan: Plan, kinds: tuple[str, ...]) -> Iterator[tuple[Claim, Payment]]:
+    """:func:`other_claim_hosts` with their first payment, where the bank did not return it."""
+    for claim in other_claim_hosts(plan, kinds):
+        if not claim.payments[0].returned:
+            yield claim, claim.payments[0]

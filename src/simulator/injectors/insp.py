@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from simulator.injectors.hosts import Injector, classes, spot
+from simulator.injectors.hosts import Injector, classes
 from simulator.plan import Plan
+from simulator.programme import checklist, inspect_class
 
 
 def uninspected(plan: Plan) -> None:
@@ -26,16 +27,15 @@ def failed_inspection_paid(plan: Plan) -> None:
             if x.method not in ("site_visit", "spot_check")
             or (x.day_index is not None and x.day_index < len(cls.days) - 1)
         ]
-        bad = dict.fromkeys(("plan", "teachers", "facilities", "textbooks"), True)
-        bad.update(practical=False, attendance=False)
-        spot(
+        inspect_class(
             plan,
             cls,
             len(cls.days) - 1,
-            "fail",
+            "spot_check",
+            plan.rng.choice([f"pov-{cls.county}", "insp-640400", "aud-640400"]),
+            checklist("practical", "attendance"),
             [{"code": "practical_not_in_place", "note": "无实训设备，实操课未开展；考勤不规范"}],
-            bad,
-            actor=plan.rng.choice([f"pov-{cls.county}", "insp-640400", "aud-640400"]),
+            "fail",
         )
         plan.case(
             "INSP-FAILED-PAID",

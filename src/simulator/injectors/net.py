@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from simulator.injectors.hosts import Injector, classes, movable
+from simulator.injectors.hosts import Injector, also_enrol, classes, movable
 from simulator.plan import Plan
 from simulator.records import Claim, TrainingClass
-from simulator.roster import enrol
 
 
 def shared_card(plan: Plan) -> None:
@@ -70,12 +69,7 @@ def recycled_trainee(plan: Plan) -> None:
         lid = movable(plan, c1, [c2, c3])
         if lid is None:
             continue
-        lab = plan.labs[lid]
-        enrol(plan, c2, lab)
-        enrol(plan, c3, lab)
-        for c in (c1, c2, c3):
-            c.protected.add(lid)
-        plan.taint(lid)
+        also_enrol(plan, c1, lid, [c2, c3])
         plan.case(
             "NET-RECYCLED-TRAINEE",
             "laborer",

@@ -9,9 +9,9 @@ from projections.anomalies.engine import anomaly_id
 from simulator.calendar import DAY, month_end, prev_working_day
 from simulator.injectors.hosts import (
     Injector,
+    appraisal_failures,
     claimed,
     classes,
-    force_failure,
     other_claim_hosts,
     other_claims,
 )
@@ -87,14 +87,7 @@ def ghost_trainee(plan: Plan) -> None:
 
 def invented_certificate(plan: Plan) -> None:
     """A failed labourer paid on a certificate number that was never issued."""
-    for cls in classes(
-        plan, lambda c: c.occ.cert_type in APPRAISAL_FEN and len(claimed(plan, c)) >= 3, slot="claim"
-    ):
-        claim = cls.training_claim()
-        assert claim is not None
-        failed = force_failure(plan, cls)
-        if failed is None:
-            continue
+    for cls, claim, failed in appraisal_failures(plan, lambda c: c.occ.cert_type in APPRAISAL_FEN):
         cls.claim_slot = "SEQ-PAID-WITHOUT-CERTIFICATE"
         bogus = f"CERT-{CERT_ABBR[cls.occ.cert_type]}-{cls.end.year}-9{plan.next('BOGUS'):05d}"
         claim.lines.append(ClaimLine(failed, training_fen(cls.occ, cls.occ.cert_type), bogus))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from simulator.injectors.hosts import Injector, classes
 from simulator.plan import Plan
-from simulator.records import Inspection
+from simulator.programme import checklist, inspect_class
 
 
 def reviewer_only_inspects(plan: Plan) -> None:
@@ -13,24 +13,9 @@ def reviewer_only_inspects(plan: Plan) -> None:
         cls.slot = "SOD-REVIEWER-ONLY-CHECK"
         cls.no_visits = True
         hr = f"hr-{cls.county}"
-        ok = dict.fromkeys(("plan", "teachers", "facilities", "practical", "textbooks", "attendance"), True)
         cls.inspections = []
         for i in sorted(plan.rng.sample(range(1, len(cls.days) - 1), 2)):
-            cls.inspections.append(
-                Inspection(
-                    plan.insp_id(cls.start.year),
-                    "site_visit",
-                    hr,
-                    cls.days[i],
-                    "class",
-                    cls.cid,
-                    cls.cid,
-                    dict(ok),
-                    [],
-                    "pass",
-                    day_index=i,
-                )
-            )
+            inspect_class(plan, cls, i, "site_visit", hr, checklist(), [], "pass")
         plan.case(
             "SOD-REVIEWER-ONLY-CHECK",
             "class",

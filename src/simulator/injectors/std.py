@@ -6,9 +6,9 @@ from __future__ import annotations
 from ledger.domain.holidays import next_working_day
 from ledger.domain.money import yuan
 from simulator.calendar import DAY
-from simulator.injectors.hosts import Injector, claimed, classes, force_failure
+from simulator.injectors.hosts import Injector, appraisal_failures, claimed, classes
 from simulator.plan import Plan
-from simulator.records import Certificate, ClaimLine
+from simulator.records import ClaimLine
 from simulator.roster import enrol, new_trainee
 from simulator.schedule import hours_for
 
@@ -108,22 +108,10 @@ def inflated_lines(plan: Plan) -> None:
 
 def unappraised_payment(plan: Plan) -> None:
     """An in-catalogue occupation paid on a training-completion certificate after a failed appraisal."""
-    for cls in classes(plan, lambda c: c.occ.in_catalog and len(claimed(plan, c)) >= 3, slot="claim"):
-        claim = cls.training_claim()
-        assert claim is not None
-        failed = force_failure(plan, cls)
-        if failed is None:
-            continue
+    for cls, claim, failed in appraisal_failures(plan, lambda c: c.occ.in_catalog):
         cls.claim_slot = "STD-UNAPPRAISED"
         issued = next_working_day(cls.end + 2 * DAY)
-        cert = Certificate(
-            plan.cert_no("training_completion", issued.year),
-            "training_completion",
-            None,
-            cls.inst,
-            issued,
-            failed,
-        )
+        cert = plan.certificate("training_completion", None, cls.inst, issued, failed)
         cls.extra_certs.append(cert)
         claim.lines.append(ClaimLine(failed, 80000, cert.no))
         plan.case(
