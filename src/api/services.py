@@ -28,11 +28,11 @@ from ledger.service import Session
 if TYPE_CHECKING:
     from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
     from projections.readmodels.balances import Balances
+    from projections.runner.catchup import Progress
     from simulator import InjectedCase, Simulation
 
-Progress = Callable[[int], None]
 Task = Literal["importing", "catching_up", "simulating"]
-Meter = Callable[[Task, "int | None"], AbstractContextManager[Progress]]
+Meter = Callable[[Task, "int | None"], AbstractContextManager["Progress"]]
 """Opens a progress report for ``task`` of ``total`` steps (None: unknown) and returns the
 function told how many more steps are done."""
 

@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api import services
+from api.cli import table
 from api.cli.projections import consistent
-from api.cli.root import Options, echo_json, fail, options, session
-from api.cli.table import pad, width
+from api.cli.root import JurisdictionFilter, Options, echo_json, fail, options, session
 from ledger.domain.policy import Jurisdictions
 from ledger.encoding.canonical import JSONValue
 
@@ -65,6 +65,9 @@ CHANGE = {"raised": ("提出", "raised"), "withdrawn": ("撤销（已纠正）",
           "message": ("说明更新", "message updated")}  # fmt: skip
 
 
+AsOf = Annotated[int | None, typer.Option("--as-of", help="as the ledger stood after leaf SEQ")]
+
+
 def register(app: typer.Typer) -> None:
     anomalies_app = typer.Typer(invoke_without_command=True, no_args_is_help=False,
                                 help="List anomaly flags (异常), or open one with its evidence: `anomalies show ID`.")  # fmt: skip
@@ -77,10 +80,10 @@ def anomalies(
     ctx: typer.Context,
     rule: Annotated[str | None, typer.Option(help="rule id, e.g. SEQ-PAID-WITHOUT-ATTENDANCE")] = None,
     severity: Annotated[str | None, typer.Option(help="critical | high | medium | low")] = None,
-    jurisdiction: Annotated[str | None, typer.Option(help="jurisdiction code (includes the codes below it)")] = None,
+    jurisdiction: JurisdictionFilter = None,
     status: Annotated[str | None, typer.Option(help="open | withdrawn | confirmed | rectified | false_positive | all "
                                                     "(comma-separated; default: all but withdrawn)")] = None,  # fmt: skip
-    as_of: Annotated[int | None, typer.Option("--as-of", help="as the ledger stood after leaf SEQ")] = None,
+    as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="a JSON list of RULES.md flag objects")] = False,
 ) -> None:
     """List anomaly flags (异常), most severe first; withdrawn flags only with --status."""
@@ -124,10 +127,10 @@ def render(o: Options, flags: list[Flag], last: int | None, clock: str | None, f
         place = jurisdictions.names.get(code, "") if zh and f["jurisdiction"] else ""
         rows.append([o.say(SEVERITY, f["severity"]), f["rule"], subject, f["laborer_id"] or "—", f"{code} {place}".strip(),
                      o.say(STATUS, f["status"]), f["id"][:14] + "…", _seqs(f["evidence"])])  # fmt: skip
-    sizes = [max(width(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    lines += ["  ".join(pad(c, sizes[i]) for i, c in enumerate(head)).rstrip(), "  ".join("-" * n for n in sizes)]
+    sizes = table.sizes([head, *rows])
+    lines += [table.line(head, sizes), table.rule(sizes)]
     for f, row in zip(flags, rows, strict=True):
-        lines.append("  ".join(pad(c, sizes[i]) for i, c in enumerate(row)).rstrip())
+        lines.append(table.line(row, sizes))
         lines.append("    " + (f["message"] if zh else f["message_en"]))
     return "\n".join(lines)
 
@@ -144,7 +147,7 @@ def _seqs(seqs: list[int]) -> str:
 def show(
     ctx: typer.Context,
     anomaly_id: Annotated[str, typer.Argument(help="the flag's id (A-…)")],
-    as_of: Annotated[int | None, typer.Option("--as-of", help="as the ledger stood after leaf SEQ")] = None,
+    as_of: AsOf = None,
     as_json: Annotated[bool, typer.Option("--json", help="the flag, its history and its evidence leaves as JSON")] = False,
 ) -> None:
     """Open one flag: its history and every evidence leaf (who signed what, when, with which key)."""

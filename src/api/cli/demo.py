@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api import services
+from api.cli.anomalies import SEVERITY
 from api.cli.projections import consistent
 from api.cli.root import Options, fail, options, session
 from ledger.domain.money import yuan_amount
@@ -20,9 +21,6 @@ from ledger.service import Session
 
 if TYPE_CHECKING:
     from projections.anomalies.query import Flag
-
-SEVERITY_ZH = {"critical": "严重", "high": "高", "medium": "中", "low": "低"}
-
 
 def register(app: typer.Typer) -> None:
     app.command()(simulate)
@@ -115,10 +113,10 @@ def summary(o: Options, s: Session, result: services.Simulated, seconds: float) 
     by_family: Counter[str] = Counter(f["rule"].split("-")[0] for f in flags)
     by_severity: Counter[str] = Counter(f["severity"] for f in flags)
     echo(pick(f"异常 {len(flags)} 条：", f"{len(flags)} anomaly flags:") + " " + "，".join(
-        f"{pick(zh, k)} {by_severity[k]}" for k, zh in SEVERITY_ZH.items() if by_severity[k]))
+        f"{o.say(SEVERITY, k)} {by_severity[k]}" for k in SEVERITY if by_severity[k]))
     echo("  " + "  ".join(f"{family} {n}" for family, n in sorted(by_family.items())))
     examples: dict[str, Flag] = {}  # three different rules, most severe first
-    for flag in sorted(flags, key=lambda f: list(SEVERITY_ZH).index(f["severity"])):
+    for flag in sorted(flags, key=lambda f: list(SEVERITY).index(f["severity"])):
         examples.setdefault(flag["rule"], flag)
     for flag in list(examples.values())[:3]:
         echo(f"  ▸ {flag['rule']} {flag['subject']['kind']}:{flag['subject']['id']}"

@@ -15,12 +15,17 @@ import typer
 
 from api import services
 from api.cli.projections import check_projections, say_projections
-from api.cli.root import Options, echo_json, fail, options, session
-from api.i18n import as_lang, error_text
+from api.cli.root import JsonFlag, Options, echo_json, fail, lang_option, options, session
+from api.i18n import error_text
 from ledger.errors import VerificationFailed
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ledger.service import Session
+    from ledger.translog.export import Exported
     from ledger.translog.verify import Intact
+    from projections.runner.catchup import Progress
 
 TEXT = {
     "log_empty": ("日志为空", "the log is empty"),
@@ -181,10 +186,7 @@ def verify(
     """防篡改校验: check every leaf, signature, Merkle node and checkpoint; exit 1 at the first bad one."""
     o = options(ctx)
     if lang_ is not None:
-        chosen = as_lang(lang_)
-        if chosen is None:
-            fail(o, "--lang must be zh or en", 2)
-        o = dataclasses.replace(o, lang=chosen)
+        o = dataclasses.replace(o, lang=lang_option(lang_, o.lang))
     verify_ledger(o, as_json=as_json, operator_key=operator_key, workers=workers, anchor_file=anchor_file,
                   witness=witness or (), trust_first_use=trust_first_use, projections=projections)  # fmt: skip
 
@@ -284,7 +286,7 @@ def checkpoint(
 
 def checkpoint_show(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
     operator_key: OperatorKey = None,
 ) -> None:
     """The latest checkpoint, its operator signature checked, with its cosignatures (联署)."""
@@ -375,15 +377,11 @@ def proof_consistency(
 # --- exports -----------------------------------------------------------------------------------------------------
 def export_log_cmd(ctx: typer.Context, directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")]) -> None:
     """Sign a checkpoint over every leaf, then write the whole log under it to DIR."""
-    from api.progress import progress_bar
     from ledger.translog.export import export_log
 
     o = options(ctx)
     with session(o) as s:
-        with progress_bar(o.say(TEXT, "exporting"), s.ledger.size()) as advance:
-            out = export_log(s, directory, progress=advance)
-        if not out.signed:
-            typer.echo(o.say(TEXT, "unsigned", size=out.size), err=True)
+        out = _export(o, s, lambda advance: export_log(s, directory, progress=advance))
         typer.echo(o.say(TEXT, "exported_log", leaves=out.leaves, size=out.size, dir=out.directory))
 
 
@@ -394,15 +392,23 @@ def export_evidence_cmd(
     directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")],
 ) -> None:
     """证据包: the leaves a trace of KIND ID needs, their signers' registry leaves and inclusion proofs."""
-    from api.progress import progress_bar
     from ledger.translog.export import KINDS, export_evidence
 
     o = options(ctx)
     if kind not in KINDS:
         fail(o, f"KIND must be one of {', '.join(KINDS)}", 2)
     with session(o) as s:
-        with progress_bar(o.say(TEXT, "exporting"), s.ledger.size()) as advance:
-            out = export_evidence(s, kind, ident, directory, progress=advance)
-        if not out.signed:
-            typer.echo(o.say(TEXT, "unsigned", size=out.size), err=True)
+        out = _export(o, s, lambda advance: export_evidence(s, kind, ident, directory, progress=advance))
         typer.echo(o.say(TEXT, "exported_evidence", kind=kind, id=ident, leaves=out.leaves, size=out.size, dir=out.directory))
+
+
+def _export(o: Options, s: Session, write: Callable[[Progress], Exported]) -> Exported:
+    """Run an export with a progress bar; say on stderr when no operator key here could sign a
+    checkpoint for it (it then stands under the latest stored one)."""
+    from api.progress import progress_bar
+
+    with progress_bar(o.say(TEXT, "exporting"), s.ledger.size()) as advance:
+        out = write(advance)
+    if not out.signed:
+        typer.echo(o.say(TEXT, "unsigned", size=out.size), err=True)
+    return out

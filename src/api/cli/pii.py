@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.root import echo_json, options, session
+from api.cli.root import JsonFlag, echo_json, options, session
 
 TEXT = {
     "pii_shown": ("（本次查阅已记录：seq {seq}）", "(this read was recorded: seq {seq})"),
@@ -31,7 +31,7 @@ def pii_show(
     laborer_id: Annotated[str, typer.Argument(help="labourer id")],
     as_actor: Annotated[str, typer.Option("--as", help="the actor reading (its key signs the access record)")],
     purpose: Annotated[str, typer.Option(help="why the data is read")] = "核实身份 identity check",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Show a labourer's personal data; the read is recorded first (PersonalDataAccessed)."""
     o = options(ctx)

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api import services
-from api.cli.root import Options, echo_json, fail, options, session
-from api.cli.table import pad, width
+from api.cli import table
+from api.cli.root import JurisdictionFilter, Options, echo_json, fail, first_line, options, session
 from ledger.domain.money import yuan_amount
 from ledger.service import Session
 
@@ -138,10 +138,7 @@ def warn_lagging(o: Options, lagging: Exception | None) -> None:
 
     if lagging is None:
         return
-    if isinstance(lagging, ProjectionInconsistent):
-        error = _problem(o, lagging)
-    else:
-        error = f"{type(lagging).__name__}: {str(lagging).splitlines()[0] if str(lagging) else ''}"
+    error = _problem(o, lagging) if isinstance(lagging, ProjectionInconsistent) else first_line(lagging)
     typer.echo(o.say(TEXT, "not_projected", error=error), err=True)
 
 
@@ -227,7 +224,7 @@ def balances(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document on stdout")] = False,
     as_of: Annotated[int | None, typer.Option("--as-of", help="include leaves 0..SEQ only")] = None,
-    jurisdiction: Annotated[str | None, typer.Option(help="jurisdiction code (includes the codes below it)")] = None,
+    jurisdiction: JurisdictionFilter = None,
     fund: Annotated[str | None, typer.Option(help="fund id")] = None,
     institution: Annotated[str | None, typer.Option(help="claimant actor id")] = None,
     laborer: Annotated[str | None, typer.Option(help="labourer id")] = None,
@@ -265,14 +262,10 @@ def render(o: Options, result: Balances, clock: str | None) -> str:
     totals = result["totals"]
     foot = [o.say(TEXT, "total"), "", yuan_amount(totals["debit_fen"]), yuan_amount(totals["credit_fen"]),
             yuan_amount(totals["balance_fen"])]  # fmt: skip
-    sizes = [max(width(r[i]) for r in [head, *rows, foot]) for i in range(5)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(pad(c, sizes[i], right=i >= 2) for i, c in enumerate(cells)).rstrip()
-
-    lines += [line(head), "  ".join("-" * n for n in sizes)]
-    lines += [line(r) for r in rows] if rows else [o.say(TEXT, "no_accounts")]
-    lines += ["  ".join("-" * n for n in sizes), line(foot), ""]
+    sizes = table.sizes([head, *rows, foot])
+    lines += [table.line(head, sizes, 2), table.rule(sizes)]
+    lines += [table.line(r, sizes, 2) for r in rows] if rows else [o.say(TEXT, "no_accounts")]
+    lines += [table.rule(sizes), table.line(foot, sizes, 2), ""]
     summary = result["summary"]
     for group in (tuple(SUMMARY)[:3], tuple(SUMMARY)[3:]):
         lines.append("  ".join(f"{o.say(SUMMARY, k)} {yuan_amount(summary[k])}" for k in group))

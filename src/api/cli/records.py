@@ -16,7 +16,7 @@ import typer
 from api import services
 from api.cli import root
 from api.cli.projections import warn_lagging
-from api.cli.root import Options, echo_json, fail, options, session
+from api.cli.root import JsonFlag, Options, echo_json, fail, options, session
 from api.i18n import error_text, reason_text
 from ledger.application import Outcome
 from ledger.encoding.canonical import JSONValue
@@ -59,7 +59,7 @@ def _as_json(o: Options, line: int, outcome: Outcome) -> dict[str, JSONValue]:
 def submit(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="a JSON file with one envelope or intent, or - for stdin")] = "-",
-    as_json: Annotated[bool, typer.Option("--json")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Record one envelope, or one intent signed with the actor's key from the keystore."""
     o = options(ctx)

@@ -13,16 +13,19 @@ import os
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from api.errors import ExitStatus, problem_for
 from api.i18n import Lang, Table, as_lang, error_text, pick, say
 from api.progress import progress_bar
-from api.services import Meter, Progress, Task
+from api.services import Meter, Task
 from ledger.errors import LedgerError, OperationalError
 from ledger.service import Session
+
+if TYPE_CHECKING:
+    from projections.runner.catchup import Progress
 
 TEXT = {
     "error": ("错误", "error"),
@@ -41,6 +44,11 @@ TEXT = {
     "catching_up": ("投影追赶日志", "catching up projections"),
     "simulating": ("模拟导入", "simulating"),
 }
+
+
+# Options several verbs declare alike: one declaration, so their --help reads the same everywhere.
+JsonFlag = Annotated[bool, typer.Option("--json")]
+JurisdictionFilter = Annotated[str | None, typer.Option(help="jurisdiction code (includes the codes below it)")]
 
 
 @dataclass(frozen=True)
@@ -92,10 +100,15 @@ def main(
     keys: Annotated[str, typer.Option("--keys", envvar="LEDGER_KEYS", help="keystore folder")] = "./keys",
     lang: Annotated[str, typer.Option("--lang", envvar="LEDGER_LANG", help="zh | en")] = "zh",
 ) -> None:
-    chosen = as_lang(lang)
+    ctx.obj = Options(db, keys, lang_option(lang, "zh"))
+
+
+def lang_option(value: str, fallback: Lang) -> Lang:
+    """A ``--lang`` value as a language; any other value exits 2, saying so in ``fallback``."""
+    chosen = as_lang(value)
     if chosen is None:
-        fail_in("zh", "--lang must be zh or en", 2)
-    ctx.obj = Options(db, keys, chosen)
+        fail_in(fallback, "--lang must be zh or en", 2)
+    return chosen
 
 
 def fail_in(lang: Lang, message: str, status: ExitStatus) -> NoReturn:
@@ -113,10 +126,15 @@ def echo_json(value: object) -> None:
     typer.echo(json.dumps(value, ensure_ascii=False))
 
 
-def internal(o: Options, exc: BaseException) -> str:
-    """An unexpected error's one line: its type and the first line of its message."""
+def first_line(exc: BaseException) -> str:
+    """An unexpected error in one line: its type and the first line of its message."""
     first = str(exc).splitlines()[0] if str(exc) else ""
-    return f"{say(TEXT, 'internal', o.lang)}: {type(exc).__name__}: {first}"
+    return f"{type(exc).__name__}: {first}"
+
+
+def internal(o: Options, exc: BaseException) -> str:
+    """An unexpected error's one line, named an internal error."""
+    return f"{say(TEXT, 'internal', o.lang)}: {first_line(exc)}"
 
 
 @contextmanager
