@@ -26,13 +26,11 @@ from __future__ import annotations
 import operator
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection, Result
-from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
-from sqlalchemy.sql import elements, operators
+from sqlalchemy.engine import Connection
 
 from ledger.encoding.canonical import canonical_str, loads_trusted
 from projections import tables as T
@@ -345,10 +343,16 @@ class UnitOfWork:
         for key in keys:
             cache.setdefault(key, None)
 
-    def execute(self, statement: sa.Select[Any]) -> Result[Any]:
-        """Run SQL inside the batch's transaction, after writing what is pending."""
+    def signed_by(self, actor: str, first: int, last: int) -> list[tuple[int, str]]:
+        """``(seq, at)`` of the events ``actor`` signed at seqs ``first..last``, in seq order.
+
+        The one read a rule makes beyond rows by key (TIME-SIGNED-AFTER-REVOCATION): a named
+        query rather than SQL in the rule, so the in-memory unit of work can answer it too.
+        """
         self.flush()
-        return self.conn.execute(statement)
+        e = T.events.c
+        query = sa.select(e.seq, e.at).where(e.seq >= first, e.seq <= last, e.actor == actor).order_by(e.seq)
+        return [(int(seq), str(at)) for seq, at in self.conn.execute(query)]
 
     # --- writes ---------------------------------------------------------------------------------
     def edit(self, table: sa.Table, *key: str | int) -> Row | None:
@@ -524,8 +528,7 @@ class MemoryUnitOfWork(UnitOfWork):
     """A unit of work on :class:`MemoryTables` that keep every table: no database at all.
 
     Reads never miss (the tables are complete), writes go to the tables at each flush, and
-    :meth:`execute` answers a one-table ``SELECT`` (``WHERE`` comparisons joined by ``AND``/``OR``,
-    ``ORDER BY`` columns) from the rows held; anything else raises ``NotImplementedError``.
+    the named queries (:meth:`signed_by`) filter the rows held.
     """
 
     def __init__(self, tables: MemoryTables):
@@ -534,79 +537,11 @@ class MemoryUnitOfWork(UnitOfWork):
         super().__init__(None, tables.position, tables.clock, None, tables.cache, tables.sink, tables.trace)
         self.tables = tables
 
-    def execute(self, statement: sa.Select[Any]) -> Result[Any]:
+    def signed_by(self, actor: str, first: int, last: int) -> list[tuple[int, str]]:
         self.flush()
-        froms = statement.get_final_froms()
-        if (len(froms) != 1 or not isinstance(froms[0], sa.Table) or statement._group_by_clauses
-                or statement._having_criteria or statement._limit_clause is not None
-                or statement._offset_clause is not None or statement._distinct):  # fmt: skip
-            raise NotImplementedError(f"an in-memory unit of work answers one-table selects only: {statement}")
-        table = froms[0]
-        columns = [_column_of(table, c) for c in statement.selected_columns]
-        where = statement.whereclause
-        test = (lambda _row: True) if where is None else _predicate(table, where)
-        found = [row for row in self.tables.rows(table) if test(row)]
-        for clause in reversed(statement._order_by_clauses):  # stable sorts, last key first
-            descending = isinstance(clause, elements.UnaryExpression) and clause.modifier is operators.desc_op
-            name = _column_of(table, clause.element if isinstance(clause, elements.UnaryExpression) else clause)
-            found.sort(key=_sort_key(name), reverse=descending)
-        return IteratorResult(SimpleResultMetaData(columns), iter([tuple(row[c] for c in columns) for row in found]))
-
-
-def _sort_key(name: str) -> Callable[[Row], tuple[bool, Any]]:
-    """NULLs first ascending, last descending (SQLite's order)."""
-    return lambda row: (row[name] is not None, row[name] if row[name] is not None else 0)
+        rows = (r for r in self.tables.rows(T.events) if r["actor"] == actor and first <= r["seq"] <= last)
+        return sorted((int(r["seq"]), str(r["at"])) for r in rows)
 
 
 def _every_table() -> set[sa.Table]:
     return {t for t in T.metadata.tables.values() if t is not T.position}
-
-
-def _column_of(table: sa.Table, element: object) -> str:
-    if isinstance(element, sa.Column) and element.table is table:
-        return element.name
-    raise NotImplementedError(f"an in-memory unit of work reads columns of {table.name} only, not {element}")
-
-
-_COMPARE: dict[Callable[..., object], Callable[[Any, Any], bool]] = {
-    operators.eq: operator.eq, operators.ne: operator.ne, operators.lt: operator.lt,
-    operators.le: operator.le, operators.gt: operator.gt, operators.ge: operator.ge,
-    operators.in_op: lambda a, b: a in b, operators.not_in_op: lambda a, b: a not in b,
-}  # fmt: skip
-
-
-def _predicate(table: sa.Table, clause: object) -> Callable[[Row], bool]:
-    """A ``WHERE`` clause as a test on a row, with SQL's NULL: a comparison with NULL is false."""
-    if isinstance(clause, elements.Grouping):
-        return _predicate(table, clause.element)
-    if isinstance(clause, elements.BooleanClauseList) and clause.operator in (operators.and_, operators.or_):
-        parts = [_predicate(table, c) for c in clause.clauses]
-        if clause.operator is operators.and_:
-            return lambda row: all(p(row) for p in parts)
-        return lambda row: any(p(row) for p in parts)
-    if isinstance(clause, elements.BinaryExpression):
-        left, right = _operand(table, clause.left), _operand(table, clause.right)
-        if clause.operator in (operators.is_, operators.is_not):
-            same = clause.operator is operators.is_
-            return lambda row: (left(row) is right(row)) is same
-        compare = _COMPARE.get(clause.operator)
-        if compare is not None:
-
-            def test(row: Row) -> bool:
-                a, b = left(row), right(row)
-                return a is not None and b is not None and compare(a, b)
-
-            return test
-    raise NotImplementedError(f"an in-memory unit of work cannot evaluate {clause}")
-
-
-def _operand(table: sa.Table, element: object) -> Callable[[Row], object]:
-    if isinstance(element, elements.Grouping):
-        return _operand(table, element.element)
-    if isinstance(element, elements.BindParameter):
-        value = element.effective_value
-        return lambda _row: value
-    if isinstance(element, elements.Null):
-        return lambda _row: None
-    name = _column_of(table, element)
-    return lambda row: row[name]

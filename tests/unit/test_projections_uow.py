@@ -96,30 +96,23 @@ def test_memory_rows_are_kept_by_key_and_facts_are_retired_as_the_database_would
     assert [r["standard_id"] for r in tables.rows(T.standards)] == ["S-1"]
 
 
-def test_memory_execute_answers_a_one_table_select_with_sql_semantics() -> None:
-    uow = MemoryUnitOfWork(every_table())
+def signed(uow: UnitOfWork) -> list[list[tuple[int, str]]]:
     event(uow, 0, "inst-xj", "2019-04-08T09:00:00+08:00")
     event(uow, 1, "inst-ld", "2019-04-09T09:00:00+08:00", officer="o-1")
-    event(uow, 2, "inst-xj", "2019-04-10T09:00:00+08:00")  # pending: execute writes it first
-    e = T.events.c
-    query = sa.select(e.seq, e.at).where(e.seq >= 0, e.seq <= 2, e.actor == "inst-xj").order_by(e.seq.desc())
-    assert [tuple(r) for r in uow.execute(query).all()] == [(2, "2019-04-10T09:00:00+08:00"), (0, "2019-04-08T09:00:00+08:00")]
-    assert uow.execute(sa.select(e.seq).where(e.actor.in_(["inst-ld"]))).scalar() == 1
-    assert uow.execute(sa.select(e.seq).where(e.officer != "o-2")).all() == [(1,)]  # NULL compares false
-    assert [r[0] for r in uow.execute(sa.select(e.seq).where(e.officer.is_(None)).order_by(e.seq))] == [0, 2]
-    assert uow.execute(sa.select(e.seq).where(sa.or_(e.seq == 0, e.seq == 2))).mappings().all() == [
-        {"seq": 0}, {"seq": 2}]  # fmt: skip
+    event(uow, 3, "inst-xj", "2019-04-11T09:00:00+08:00")
+    event(uow, 2, "inst-xj", "2019-04-10T09:00:00+08:00")  # pending, and out of order: written first
+    return [uow.signed_by("inst-xj", 0, 3), uow.signed_by("inst-xj", 1, 2), uow.signed_by("inst-ld", 2, 3)]
 
 
-def test_memory_execute_refuses_what_it_cannot_answer_rather_than_guess() -> None:
-    uow = MemoryUnitOfWork(every_table())
-    e = T.events.c
-    with pytest.raises(NotImplementedError):
-        uow.execute(sa.select(sa.func.count()).select_from(T.events))
-    with pytest.raises(NotImplementedError):
-        uow.execute(sa.select(e.seq).where(e.at.like("2019-%")))
-    with pytest.raises(NotImplementedError):
-        uow.execute(sa.select(e.seq).limit(1))
+def test_signed_by_answers_the_same_in_memory_and_in_sql() -> None:
+    expected = [
+        [(0, "2019-04-08T09:00:00+08:00"), (2, "2019-04-10T09:00:00+08:00"), (3, "2019-04-11T09:00:00+08:00")],
+        [(2, "2019-04-10T09:00:00+08:00")],
+        [],
+    ]
+    assert signed(MemoryUnitOfWork(every_table())) == expected
+    with engine().begin() as conn:
+        assert signed(UnitOfWork(conn, 0, None)) == expected
 
 
 def test_an_in_memory_unit_of_work_needs_every_table_and_has_no_connection() -> None:

@@ -8,8 +8,6 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
-import sqlalchemy as sa
-
 from ledger.domain import holidays
 from projections import tables as T
 from projections.anomalies.engine import (
@@ -164,12 +162,8 @@ def signed_after_revocation(ctx: Ctx, s: Subject) -> Findings:
         return NONE
     effective = _instant(b["effective_at"])
     until = key["until_seq"] if key["until_seq"] is not None else ctx.seq
-    e = T.events.c
-    rows = ctx.uow.execute(
-        sa.select(e.seq, e.at).where(e.seq >= key["from_seq"], e.seq <= until, e.seq < ctx.seq, e.actor == s.id)
-        .order_by(e.seq)
-    ).all()  # fmt: skip
-    covered = [int(row.seq) for row in rows if _instant(row.at) > effective]
+    rows = ctx.uow.signed_by(s.id, key["from_seq"], min(until, ctx.seq - 1))
+    covered = [seq for seq, at in rows if _instant(at) > effective]
     if not covered:
         return NONE
     return {None: Finding([*covered, ctx.seq], {"actor": s.id, "key_id": b["key_id"], "effective_at": b["effective_at"],
