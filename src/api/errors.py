@@ -29,6 +29,13 @@ class ProblemDocument(TypedDict):
     detail: str
 
 
+class RefusalProblem(ProblemDocument, total=False):
+    """A refused envelope's problem: the refusal code of ``import --json`` and, in a batch, its line."""
+
+    reason: str
+    line: int
+
+
 @dataclass(frozen=True)
 class Problem:
     """How one error code reaches a user: exit status, HTTP status and a short English title."""
@@ -127,7 +134,31 @@ OPERATIONAL = _rows(2, 503, {
     "cosignature_invalid": "Cosignature invalid",
 })  # fmt: skip
 
-ERRORS: Mapping[str, Problem] = REFUSALS | CHECKS | OPERATIONAL
+# What only the HTTP API says (API.md "Errors"): the request itself, not the ledger, is at fault, or
+# the service cannot answer it now. No CLI verb raises these; exit 2 keeps DESIGN §9's meaning.
+HTTP = _rows(2, 400, {
+    "bad_request": "Bad request",
+}) | _rows(2, 401, {
+    "unauthorized": "Authentication required",
+}) | _rows(2, 403, {
+    "forbidden": "Outside the token's scope",
+}) | _rows(2, 404, {
+    "not_found": "Not found",
+}) | _rows(2, 405, {
+    "method_not_allowed": "Method not allowed",
+}) | _rows(2, 413, {
+    "request_too_large": "Request body too large",
+}) | _rows(2, 415, {
+    "unsupported_media_type": "Unsupported media type",
+}) | _rows(2, 422, {
+    "invalid_request": "Invalid request",
+}) | _rows(2, 429, {
+    "too_many_requests": "Too many requests",
+}) | _rows(2, 503, {
+    "internal_error": "Service unavailable",
+})  # fmt: skip
+
+ERRORS: Mapping[str, Problem] = REFUSALS | CHECKS | OPERATIONAL | HTTP
 
 
 def problem_for(error: LedgerError) -> Problem:

@@ -96,6 +96,18 @@ def submit(session: Session, text: str, meter: Meter = quiet) -> Recorded:
     return Recorded(outcome, after_write(session.ledger, meter) if outcome.status == "accepted" else None)
 
 
+def submit_signed(session: Session, text: str, meter: Meter = quiet) -> Recorded:
+    """Record one envelope its actor signed elsewhere (the HTTP API: the server holds no
+    organisation's key, so an unsigned intent is refused, never signed here). As :func:`submit`
+    otherwise: the operator's checkpoint at most once per ``checkpoint_interval``, then catch-up."""
+    from ledger.keys.signing import parse_line
+
+    outcome = session.ledger.append([parse_line(text, None)])[0]
+    if outcome.status == "accepted":
+        session.checkpoint_after_write(min_interval=session.checkpoint_interval)
+    return Recorded(outcome, after_write(session.ledger, meter) if outcome.status == "accepted" else None)
+
+
 @dataclass
 class Imported:
     """What an import did: counts by status; ``stopped`` if a line could not be handled at all

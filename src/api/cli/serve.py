@@ -1,0 +1,54 @@
+"""``serve`` (API.md): the HTTP API under uvicorn, on the ledger of ``--db`` with the keystore of ``--keys``.
+
+The keystore is the operator's: the server signs checkpoints with it and holds no organisation's
+private key for writes (envelopes arrive signed). SIGTERM ends it gracefully (uvicorn finishes the
+requests in flight). One worker for now: sign-in challenges and the token secret live in the
+process, so ``--workers`` above 1 is refused until they are shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+import typer
+
+from api.cli.root import errors, fail, options
+from ledger.errors import OperationalError
+
+TEXT = {
+    "workers_sqlite": ("SQLite 只能有一个写入进程：--workers 不能大于 1", "SQLite has one writer: --workers cannot exceed 1"),
+    "workers_later": (
+        "--workers 大于 1 尚未实现：登录挑战与令牌密钥目前在单个进程内",
+        "--workers above 1 is not built yet: sign-in challenges and the token secret live in one process",
+    ),
+    "serving": ("在 http://{host}:{port} 提供账本服务（{db}）", "serving the ledger at http://{host}:{port} ({db})"),
+}
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(serve)
+
+
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes (PostgreSQL only)")] = 1,
+) -> None:
+    """Serve the HTTP API (API.md) until SIGTERM or Ctrl-C."""
+    import uvicorn
+
+    from api.http.app import create_app
+    from api.http.settings import Settings
+    from ledger.persistence.store import DatabaseURL
+
+    o = options(ctx)
+    if workers > 1:
+        fail(o, o.say(TEXT, "workers_sqlite" if o.db.startswith("sqlite") else "workers_later"), 2)
+    with errors(o):
+        if not DatabaseURL(o.db).holds_ledger():
+            raise OperationalError(o.pick(f"{o.db} 处没有账本（先运行 `subsidy-ledger init`）",
+                                          f"no ledger at {o.db} (run `subsidy-ledger init` first)"))  # fmt: skip
+        typer.echo(o.say(TEXT, "serving", host=host, port=port, db=o.db), err=True)
+        uvicorn.run(create_app(replace(Settings.from_env(), db_url=o.db, keys_dir=o.keys)), host=host, port=port, log_level="info")

@@ -1,0 +1,63 @@
+"""The HTTP application (API.md): :func:`create_app` builds one FastAPI app from :class:`Settings`.
+
+No module-level state: the session, the sign-in secret and the challenges live on the app built
+here (:class:`~api.http.context.Server`), opened when it starts and closed when it stops.
+:func:`app_from_env` is the factory uvicorn's worker processes call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.http import problems
+from api.http.context import Server
+from api.http.routes import router
+from api.http.settings import Settings
+from ledger.errors import OperationalError
+from ledger.service import Session
+
+
+def open_server(settings: Settings) -> Server:
+    """Open the ledger of ``settings`` (never create one) with its keystore."""
+    from ledger.persistence.store import DatabaseURL
+
+    if not DatabaseURL(settings.db_url).holds_ledger():
+        raise OperationalError(f"no ledger at {settings.db_url} (run `subsidy-ledger init` first, or pass --db)")
+    session = Session.open(settings.db_url, settings.keys_dir)
+    session.checkpoint_interval = settings.checkpoint_interval
+    try:
+        origin = settings.origin or session.keys.origin
+    except OSError:
+        origin = session.ledger.meta("origin") or ""
+    return Server(settings, session, origin)
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The application: every route of :mod:`api.http.routes`, every error a problem document."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        srv = open_server(settings)
+        app.state.server = srv
+        try:
+            yield
+        finally:
+            srv.session.close()
+
+    app = FastAPI(
+        title="subsidy-ledger",
+        version="1",
+        summary="培训补贴账本 HTTP API: signed writes, scoped reads (API.md)",
+        lifespan=lifespan,
+    )
+    problems.install(app)
+    app.include_router(router)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn's factory (``api.http.app:app_from_env``): the settings ``serve`` put in the environment."""
+    return create_app(Settings.from_env())

@@ -1,0 +1,163 @@
+"""The request and response bodies of API.md, typed so ``/openapi.json`` describes every one."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ChallengeRequest(Strict):
+    actor_id: str = Field(min_length=1, max_length=128)
+
+
+class ChallengeResponse(BaseModel):
+    challenge: str = Field(description="base64 of 32 random bytes; single use")
+    expires_at: str = Field(description="UTC RFC 3339")
+
+
+class TokenRequest(Strict):
+    actor_id: str = Field(min_length=1, max_length=128)
+    challenge: str = Field(min_length=1, max_length=128)
+    signature: str = Field(
+        min_length=1, max_length=128,
+        description="base64 Ed25519 over 'subsidy-ledger/auth/v1\\n<origin>\\n<actor_id>\\n<challenge>'",
+    )  # fmt: skip
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+    actor_id: str
+    role: str
+    jurisdiction: str
+
+
+class Envelope(BaseModel):
+    """DESIGN §6's envelope, as posted (the ledger parses it strictly; this describes it)."""
+
+    v: Literal[1]
+    type: str
+    actor: str
+    key_id: str
+    at: str
+    nonce: str
+    officer: str | None = None
+    body: dict[str, object] = Field(description="the EVENTS.md body of ``type``")
+    sig: str
+
+
+class Accepted(BaseModel):
+    status: Literal["accepted"] = "accepted"
+    seq: int
+    leaf_hash: str = Field(description="base64 RFC 6962 leaf hash")
+    recorded_at: str
+
+
+class Duplicate(BaseModel):
+    status: Literal["duplicate"] = "duplicate"
+    seq: int
+
+
+class LineOutcome(BaseModel):
+    """One line of a batch's ``application/x-ndjson`` answer: ``import --json``'s object."""
+
+    line: int
+    status: Literal["accepted", "duplicate", "refused"]
+    seq: int | None
+    reason: str | None
+
+
+class Leaf(BaseModel):
+    seq: int
+    leaf: str = Field(description="the leaf's exact JCS text")
+    leaf_hash: str = Field(description="base64 RFC 6962 leaf hash")
+
+
+class LeafPage(BaseModel):
+    items: list[Leaf]
+    next: int | None = Field(description="the ``from`` of the next page; null at the end of the log")
+
+
+class InclusionProof(BaseModel):
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    inclusion_path: list[str]
+
+
+class ConsistencyProof(BaseModel):
+    first_size: int
+    second_size: int
+    consistency_path: list[str]
+
+
+class LeafWithProof(Leaf):
+    proof: InclusionProof | None = Field(
+        description="inclusion at the latest checkpoint; null while no checkpoint covers the leaf yet"
+    )
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    size: int = Field(description="leaves in the log")
+
+
+class Subject(BaseModel):
+    kind: str
+    id: str
+
+
+class Flag(BaseModel):
+    """RULES.md's flag object, keys in its order."""
+
+    id: str
+    rule: str
+    severity: str
+    subject: Subject
+    laborer_id: str | None
+    jurisdiction: str | None
+    evidence: list[int]
+    raised_seq: int
+    withdrawn_seq: int | None
+    status: str
+    message: str
+    message_en: str
+    source: str
+
+
+class Change(BaseModel):
+    seq: int
+    change: str
+    status: str
+    note: str | None
+    actor: str | None
+
+
+class EvidenceEvent(BaseModel):
+    """One evidence leaf in an inspector's terms: who signed what, when, with which key."""
+
+    seq: int
+    type: str
+    actor: str
+    actor_name: str | None
+    key_id: str
+    officer: str | None
+    at: str
+    recorded_at: str
+    business_date: str | None
+    jurisdiction: str | None
+    body: dict[str, object] = Field(description="the envelope's EVENTS.md body")
+
+
+class FlagDetail(BaseModel):
+    """``anomalies show --json``: the flag, its history, its evidence leaves and their signers."""
+
+    flag: Flag
+    history: list[Change]
+    evidence: list[EvidenceEvent]
