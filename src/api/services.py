@@ -26,9 +26,9 @@ from ledger.errors import ImportStopped
 from ledger.service import Session
 
 if TYPE_CHECKING:
+    from ledger import Progress
     from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
     from projections.readmodels.balances import Balances
-    from projections.runner.catchup import Progress
     from simulator import InjectedCase, Simulation
 
 Task = Literal["importing", "catching_up", "simulating"]

@@ -49,6 +49,7 @@ from ledger.errors import (
     OperationalError,
     Refused,
 )
+from ledger.persistence import queries
 from ledger.persistence.store import SQL, Append, DatabaseURL, StoredCheckpoint
 from ledger.translog import merkle
 
@@ -136,34 +137,28 @@ class Ledger(Application[UUID]):
 
     # --- reads -------------------------------------------------------------------------------
     def size(self) -> int:
-        row = self.sql.one("SELECT MAX(seq) FROM ledger_leaves")
-        return 0 if row is None or row[0] is None else int(row[0]) + 1
+        return queries.log_size(self.sql)
 
     def head(self) -> Head:
-        row = self.sql.one("SELECT seq, recorded_at FROM ledger_leaves ORDER BY seq DESC LIMIT 1")
-        size = 0 if row is None else int(row[0]) + 1
+        tip = queries.tip(self.sql)
+        size = 0 if tip is None else tip.seq + 1
         if self._head is not None and self._head.size == size:
             return self._head
         # Another writer appended (or first use): cached aggregates may be stale.
         self._cache.clear()
         frontier = merkle.CompactRange.from_size(size, self.node)
-        self._head = Head(size, None if row is None else row[1], frontier)
+        self._head = Head(size, None if tip is None else tip.recorded_at, frontier)
         return self._head
 
     def node(self, level: int, index: int) -> bytes:
-        row = self.sql.one("SELECT hash FROM ledger_tree WHERE level = ? AND idx = ?", (level, index))
-        if row is None:
+        node = queries.tree_node(self.sql, level, index)
+        if node is None:
             raise OperationalError(f"Merkle node ({level}, {index}) is missing")
-        return bytes(row[0])
+        return node
 
     def nodes(self, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """Fetch stored subtree hashes in one query (O(log n) of them for any proof)."""
-        if not wanted:
-            return {}
-        cond = " OR ".join(["(level = ? AND idx = ?)"] * len(wanted))
-        params = [v for pair in wanted for v in pair]
-        rows = self.sql.all(f"SELECT level, idx, hash FROM ledger_tree WHERE {cond}", params)
-        found = {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
+        found = queries.tree_nodes(self.sql, wanted)
         missing = [w for w in wanted if w not in found]
         if missing:
             raise OperationalError(f"Merkle node {missing[0]} is missing")
@@ -178,19 +173,15 @@ class Ledger(Application[UUID]):
         seq = start
         while stop is None or seq < stop:
             limit = batch if stop is None else min(batch, stop - seq)
-            rows = self.sql.all(
-                "SELECT seq, recorded_at, leaf FROM ledger_leaves WHERE seq >= ? ORDER BY seq LIMIT ?",
-                (seq, limit),
-            )
+            rows = queries.leaves_from(self.sql, seq, limit)
             if not rows:
                 return
             for row in rows:
-                yield int(row[0]), str(row[1]), bytes(row[2])
-            seq = int(rows[-1][0]) + 1
+                yield row.seq, row.recorded_at, row.leaf
+            seq = rows[-1].seq + 1
 
     def leaf(self, seq: int) -> bytes | None:
-        row = self.sql.one("SELECT leaf FROM ledger_leaves WHERE seq = ?", (seq,))
-        return None if row is None else bytes(row[0])
+        return queries.leaf_at(self.sql, seq)
 
     def lookup(self, cls: type[_A], ident: str) -> _A:
         """The aggregate of a subject, blank (``exists`` False) if it has no events yet."""
@@ -205,8 +196,7 @@ class Ledger(Application[UUID]):
         return cast(_A, agg)
 
     def key_owner(self, key_id: str) -> str | None:
-        row = self.sql.one("SELECT actor_id FROM ledger_keys WHERE key_id = ?", (key_id,))
-        return None if row is None else str(row[0])
+        return queries.key_owner(self.sql, key_id)
 
     def actor(self, actor_id: str) -> Actor | None:
         self.head()
@@ -261,7 +251,7 @@ class Ledger(Application[UUID]):
         found: dict[UUID | str, list[StoredEvent]] = {}
         ids = list(wanted)
         for start in range(0, len(ids), 500):
-            for stored in self._select_events(ids[start : start + 500]):
+            for stored in queries.events_of(self.sql, ids[start : start + 500]):
                 found.setdefault(stored.originator_id, []).append(stored)
         now = utc_now()
         for uid, cls in wanted.items():
@@ -275,25 +265,6 @@ class Ledger(Application[UUID]):
                 agg = event.mutate(agg)
             assert agg is not None
             self._cache[uid] = agg
-
-    def _select_events(self, ids: Sequence[UUID]) -> list[StoredEvent]:
-        table = self.recorder.events_table_name  # type: ignore[attr-defined]  # both SQL recorders have it
-        if self.sql.postgres:
-            params: list[object] = list(ids)
-        else:
-            params = [u.hex for u in ids]
-        rows = self.sql.all(
-            f"SELECT originator_id, originator_version, topic, state FROM {table}"
-            f" WHERE originator_id IN ({','.join('?' * len(params))})",
-            params,
-        )
-        return [
-            StoredEvent(
-                originator_id=r[0] if isinstance(r[0], UUID) else UUID(r[0]),
-                originator_version=int(r[1]), topic=str(r[2]), state=bytes(r[3]),
-            )  # fmt: skip
-            for r in rows
-        ]
 
     def verify_async(self, items: Sequence[Item]) -> list[Future[list[bytes]]]:
         """Start checking the batch's signatures on the worker threads; pass the result to append.
@@ -336,13 +307,8 @@ class Ledger(Application[UUID]):
             nonces = sorted(nonce_set)
             for start in range(0, len(nonces), 500):
                 chunk = nonces[start : start + 500]
-                rows = self.sql.all(
-                    "SELECT nonce, seq, leaf FROM ledger_leaves WHERE actor = ?"
-                    f" AND nonce IN ({','.join('?' * len(chunk))})",
-                    [actor, *chunk],
-                )
-                for nonce, seq, leaf in rows:
-                    found[(actor, nonce)] = (int(seq), bytes(leaf))
+                for nonce, seq, leaf in queries.leaves_by_nonce(self.sql, actor, chunk):
+                    found[(actor, nonce)] = (seq, leaf)
         return found
 
     def _verify(self, env: Envelope, public_key: bytes) -> None:
@@ -421,17 +387,10 @@ class Ledger(Application[UUID]):
 
     # --- checkpoints -------------------------------------------------------------------------------
     def latest_checkpoint(self) -> StoredCheckpoint | None:
-        row = self.sql.one(
-            "SELECT size, root_hash, note, signed_at FROM ledger_checkpoints"
-            " ORDER BY size DESC, signed_at DESC LIMIT 1"
-        )
-        return None if row is None else StoredCheckpoint.from_row(row)
+        return queries.latest_checkpoint(self.sql)
 
     def checkpoints(self) -> list[StoredCheckpoint]:
-        rows = self.sql.all(
-            "SELECT size, root_hash, note, signed_at FROM ledger_checkpoints ORDER BY size, signed_at"
-        )
-        return [StoredCheckpoint.from_row(r) for r in rows]
+        return queries.all_checkpoints(self.sql)
 
     def sign_checkpoint(
         self, origin: str, operator_key: Ed25519PrivateKey, *, min_interval: float = 0.0
@@ -449,27 +408,19 @@ class Ledger(Application[UUID]):
                 return None
         root = head.frontier.root()
         note = sign_note(Checkpoint(origin, head.size, root).body(), origin, operator_key)
-        self.sql.execute(
-            "INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?)",
-            (head.size, root, note, format_recorded_at(utc_now())),
-        )
+        queries.insert_checkpoint(self.sql, StoredCheckpoint(head.size, root, note, format_recorded_at(utc_now())))
         return note
 
     # --- personal data --------------------------------------------------------------------------------
-    def vault_record(self, subject_id: str) -> tuple[str, bytes, bytes] | None:
-        row = self.sql.one(
-            "SELECT registered_by, nonce, ciphertext FROM pii_vault WHERE subject_id = ?", (subject_id,)
-        )
-        return None if row is None else (str(row[0]), bytes(row[1]), bytes(row[2]))
+    def vault_record(self, subject_id: str) -> queries.VaultRecord | None:
+        return queries.vault_record(self.sql, subject_id)
 
     # --- metadata ---------------------------------------------------------------------------------------
     def meta(self, name: str) -> str | None:
-        row = self.sql.one("SELECT value FROM ledger_meta WHERE name = ?", (name,))
-        return None if row is None else str(row[0])
+        return queries.meta(self.sql, name)
 
     def set_meta(self, name: str, value: str) -> None:
-        self.sql.execute("DELETE FROM ledger_meta WHERE name = ?", (name,))
-        self.sql.execute("INSERT INTO ledger_meta VALUES (?, ?)", (name, value))
+        queries.set_meta(self.sql, name, value)
 
 
 def _named_subjects(env: Envelope) -> Iterator[tuple[type[LedgerAggregate], str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import Protocol, TypeAlias
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from ledger import Progress
 from ledger.application import Item, Ledger, Outcome, iter_chunks, utc_now
 from ledger.domain.aggregates import Laborer
 from ledger.domain.envelope import Envelope, public_key_bytes, sign_envelope
@@ -209,7 +210,7 @@ class Session:
         *,
         sign: bool,
         batch: int = 500,
-        progress: Callable[[int], None] | None = None,
+        progress: Progress | None = None,
     ) -> Iterator[tuple[int, Outcome]]:
         """Yield ``(line number, outcome)`` for every non-blank line, streaming in batches.
 
@@ -255,7 +256,7 @@ class Session:
                     raise
 
     def _append_pending(
-        self, pending: _Pending, progress: Callable[[int], None] | None
+        self, pending: _Pending, progress: Progress | None
     ) -> Iterator[tuple[int, Outcome]]:
         chunk, items, verified = pending
         outcomes = self.ledger.append(items, verified=verified)
@@ -274,7 +275,7 @@ class Session:
 
     # --- simulation ---------------------------------------------------------------------------------
     def run_simulation(self, sim: Simulation, *, batch: int = 1000,
-                       progress: Callable[[int], None] | None = None) -> dict[str, int]:  # fmt: skip
+                       progress: Progress | None = None) -> dict[str, int]:  # fmt: skip
         """Register the simulation's actors (those not yet registered), sign and import its intents.
 
         The simulator cannot know keys or bank-account hashes: a ``KeyRevoked`` intent names the

@@ -7,9 +7,10 @@ entity, when :meth:`Simulation.intents` is iterated.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from ledger import Progress
 from simulator import emit
 from simulator.actors import register_actors
 from simulator.emit import Intent
@@ -34,7 +35,7 @@ class Simulation:
     scale: str = "small"
     seed: int = 2019
     _plan: Plan | None = field(default=None, repr=False, compare=False)
-    _progress: Callable[[int], None] | None = field(default=None, repr=False, compare=False)
+    _progress: Progress | None = field(default=None, repr=False, compare=False)
     _count: int | None = field(default=None, repr=False, compare=False)
 
     def intents(self) -> Iterator[Intent]:
@@ -61,7 +62,7 @@ def simulate(
     scale: str = "small",
     seed: int = 2019,
     misuse_rate: float = 0.03,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Simulation:
     """Plan a world for ``scale`` ("tiny", "small", "city") and return its :class:`Simulation`."""
     if scale not in SCALES:

@@ -22,10 +22,10 @@ from ledger.errors import VerificationFailed
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ledger import Progress
     from ledger.service import Session
     from ledger.translog.export import Exported
     from ledger.translog.verify import Intact
-    from projections.runner.catchup import Progress
 
 TEXT = {
     "log_empty": ("日志为空", "the log is empty"),

@@ -25,7 +25,7 @@ from ledger.errors import LedgerError, OperationalError
 from ledger.service import Session
 
 if TYPE_CHECKING:
-    from projections.runner.catchup import Progress
+    from ledger import Progress
 
 TEXT = {
     "error": ("错误", "error"),

@@ -249,6 +249,11 @@ class SQL:
         self.datastore = recorder.datastore
         self.postgres = isinstance(recorder, PostgresApplicationRecorder)
 
+    @property
+    def events_table(self) -> str:
+        """``stored_events`` on SQLite, ``ledger_events`` on PostgreSQL (the library names it)."""
+        return str(self.recorder.events_table_name)
+
     def _q(self, statement: str) -> str:
         return statement.replace("?", "%s") if self.postgres else statement
 

@@ -39,6 +39,8 @@ from ledger.domain.policy import COSIGNERS
 from ledger.encoding.b64 import b64decode_strict, b64encode
 from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError, Refused, VerificationFailed
+from ledger.persistence import queries
+from ledger.persistence.store import StoredCheckpoint
 from ledger.translog.merkle import ConsistencyProofInvalid
 from ledger.translog.note import (
     SIG_TYPE_COSIGNATURE_V1,
@@ -148,14 +150,7 @@ def cosign_latest(
     timestamp = int(time.time()) if now is None else now
     line = cosign(parse_note(note).text, actor_id, private_key, timestamp)
     add_signature(note, line)  # validates the line and the signature count
-    ledger.sql.execute(
-        "UPDATE ledger_checkpoints SET note = note || ? WHERE size = ? AND signed_at = ?",
-        (line + "\n", size, signed_at),
-    )
-    row = ledger.sql.one(
-        "SELECT note FROM ledger_checkpoints WHERE size = ? AND signed_at = ?", (size, signed_at)
-    )
-    stored = str(row[0]) if row else ""
+    stored = queries.append_cosignature(ledger.sql, size, signed_at, line) or ""
     verify_cosignature(stored, actor_id, public_key)  # what is stored is what we meant
     keys.write_state(_state_name(actor_id), {
         "origin": checkpoint.origin, "size": size, "root": b64encode(checkpoint.root_hash),
@@ -313,9 +308,10 @@ def rotate_operator(ledger: Ledger, keys: Keystore, new_key: Ed25519PrivateKey |
     plain = sign_note(Checkpoint(origin, head.size, root).body(), origin, new_key)
     now = utc_now()
     with ledger.sql.cursor(commit=True) as cur:
-        cur.execute("INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?)", (head.size, root, dual, format_recorded_at(now)))
-        cur.execute("INSERT INTO ledger_checkpoints VALUES (?, ?, ?, ?)",
-                    (head.size, root, plain, format_recorded_at(now + dt.timedelta(microseconds=1))))  # fmt: skip
+        queries.insert_checkpoint(cur, StoredCheckpoint(head.size, root, dual, format_recorded_at(now)))
+        queries.insert_checkpoint(
+            cur, StoredCheckpoint(head.size, root, plain, format_recorded_at(now + dt.timedelta(microseconds=1)))
+        )
     # 4.
     retired = keys.root / "retired"
     retired.mkdir(parents=True, exist_ok=True)

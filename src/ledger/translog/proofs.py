@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.encoding.canonical import JSONObject
 from ledger.errors import LedgerError, OperationalError
+from ledger.persistence import queries
 from ledger.translog import merkle
 from ledger.translog.merkle import ConsistencyProofInvalid, InclusionProofInvalid
 
@@ -207,8 +208,8 @@ def consistency_proof(ledger: Ledger, first_size: int, second_size: int | None =
 
 def checkpoint_root(ledger: Ledger, size: int) -> bytes:
     """The root a proof at ``size`` must reach: a stored checkpoint's if one has that size, else the tree's."""
-    row = ledger.sql.one("SELECT root_hash FROM ledger_checkpoints WHERE size = ? LIMIT 1", (size,))
-    if row is not None:
-        return bytes(row[0])
+    root = queries.checkpoint_root(ledger.sql, size)
+    if root is not None:
+        return root
     _check_size(ledger, size)
     return ledger.root(size)

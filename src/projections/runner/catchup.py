@@ -40,6 +40,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from ledger import Progress
 from ledger.errors import OperationalError
 from projections import tables as T
 from projections.db import WRITE, database_url, engine_for, is_postgres
@@ -60,9 +61,6 @@ CACHE_ROWS = 3_000_000
 CACHE_ENV = "LEDGER_PROJECTIONS_CACHE_ROWS"
 RUNNER = "main"
 _ADVISORY_KEY = 640400_2018  # PostgreSQL advisory lock guarding table creation and rebuilds
-
-Progress = Callable[[int], None]
-
 
 class ProjectionInconsistent(OperationalError):
     """The projection tables contradict their own position or shape (edited, rewound, restored

@@ -37,12 +37,13 @@ from typing import NoReturn, cast
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from ledger import Progress
 from ledger.encoding.canonical import canonical_str, loads_trusted
 from ledger.errors import VerificationFailed
 from projections import tables as T
 from projections.db import engine_for, is_postgres
 from projections.ports import LogSource
-from projections.runner.catchup import REBUILD_BATCH, RUNNER, Progress, replay, schema_id
+from projections.runner.catchup import REBUILD_BATCH, RUNNER, replay, schema_id
 from projections.runner.registry import load_plugins
 from projections.uow import Fact, Key, Row, shape
 

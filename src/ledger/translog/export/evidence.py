@@ -10,15 +10,17 @@ streaming pass over the log for events that refer to them from elsewhere.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
+from ledger import Progress
 from ledger.domain.aggregates import AGGREGATES, LedgerEvent, subject_uuid
 from ledger.encoding.b64 import b64encode
 from ledger.encoding.canonical import JSONObject
 from ledger.errors import OperationalError, Refused, VerificationFailed
+from ledger.persistence import queries
 from ledger.translog import merkle
 from ledger.translog.export.bundle import (
     ENTRIES,
@@ -57,7 +59,7 @@ class SubjectNotFound(Refused):
 
 def export_evidence(
     session: Session, kind: str, ident: str, directory: str | Path,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
 ) -> Exported:  # fmt: skip
     """The leaves a trace of ``kind`` ``ident`` needs, with their inclusion proofs."""
     if kind not in KINDS:
@@ -90,14 +92,11 @@ def export_evidence(
 def _leaves_by_seq(ledger: Ledger, seqs: list[int]) -> Iterator[tuple[int, bytes]]:
     for start in range(0, len(seqs), 500):
         chunk = seqs[start : start + 500]
-        rows = ledger.sql.all(
-            f"SELECT seq, leaf FROM ledger_leaves WHERE seq IN ({','.join('?' * len(chunk))}) ORDER BY seq", chunk
-        )
+        rows = queries.leaves_by_seq(ledger.sql, chunk)
         if len(rows) != len(chunk):
-            missing = sorted(set(chunk) - {int(r[0]) for r in rows})[0]
+            missing = sorted(set(chunk) - {r.seq for r in rows})[0]
             raise VerificationFailed(f"leaf {missing} is missing from the log (run verify)", seq=missing)
-        for seq, leaf in rows:
-            yield int(seq), bytes(leaf)
+        yield from rows
 
 
 def _example(ledger: Ledger, seqs: list[int]) -> tuple[int, int] | None:
@@ -219,23 +218,16 @@ class _Trace:
 def _scan(ledger: Ledger, size: int, types: frozenset[str] | None = None,
           needle: bytes | None = None) -> Iterator[tuple[int, JSONObject]]:  # fmt: skip
     """Stream ``(seq, envelope)`` of leaves < size, optionally only some types or containing ``needle``."""
-    where = ""
-    params: list[str] = []
-    if types:
-        where = f" AND type IN ({','.join('?' * len(types))})"
-        params = sorted(types)
+    wanted = sorted(types) if types else []
     seq = 0
     while seq < size:
-        rows = ledger.sql.all(
-            f"SELECT seq, leaf FROM ledger_leaves WHERE seq >= ? AND seq < ?{where} ORDER BY seq LIMIT 2000",
-            [seq, size, *params],
-        )
+        rows = queries.leaves_between(ledger.sql, seq, size, wanted, limit=2000)
         if not rows:
             return
         for row_seq, leaf in rows:
-            if needle is None or needle in bytes(leaf):
-                yield int(row_seq), json.loads(bytes(leaf))["envelope"]
-        seq = int(rows[-1][0]) + 1
+            if needle is None or needle in leaf:
+                yield row_seq, json.loads(leaf)["envelope"]
+        seq = rows[-1].seq + 1
 
 
 def _names(value: object, ident: str) -> bool:
@@ -259,7 +251,7 @@ _CLASS_REFERRERS = frozenset({"CertificateIssued", "CertificateRevoked", "Subsid
 
 
 def evidence_seqs(ledger: Ledger, kind: str, ident: str, size: int,
-                  progress: Callable[[int], None] | None = None) -> list[int]:  # fmt: skip
+                  progress: Progress | None = None) -> list[int]:  # fmt: skip
     """The sorted seqs (all < ``size``) of an evidence bundle for ``kind`` ``ident``."""
     trace = _Trace(ledger, size)
     if kind in ("payment", "claim"):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger import Progress
 from ledger.errors import VerificationFailed
 from ledger.translog import merkle
 from ledger.translog.export.bundle import (
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from ledger.service import Session
 
 
-def export_log(session: Session, directory: str | Path, progress: Callable[[int], None] | None = None) -> Exported:
+def export_log(session: Session, directory: str | Path, progress: Progress | None = None) -> Exported:
     """The whole log under a checkpoint signed now; fails if the leaves do not hash to its root."""
     usable(directory)
     note, checkpoint, signed = standing_checkpoint(session)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ledger.domain.policy import COSIGNERS
 from ledger.errors import OperationalError, VerificationFailed
+from ledger.persistence import queries
 from ledger.persistence.store import StoredCheckpoint
 from ledger.translog import merkle
 from ledger.translog.note import (
@@ -50,16 +51,11 @@ def _checkpoint_rows(ledger: Ledger, page: int = 1000) -> Iterator[StoredCheckpo
     """Stored checkpoints by size, then signing time, a page at a time."""
     last: tuple[int, str] = (-1, "")
     while True:
-        rows = ledger.sql.all(
-            "SELECT size, root_hash, note, signed_at FROM ledger_checkpoints"
-            " WHERE size > ? OR (size = ? AND signed_at > ?) ORDER BY size, signed_at LIMIT ?",
-            (last[0], last[0], last[1], page),
-        )
+        rows = queries.checkpoints_after(ledger.sql, last[0], last[1], page)
         if not rows:
             return
-        for row in rows:
-            yield StoredCheckpoint.from_row(row)
-        last = (int(rows[-1][0]), str(rows[-1][3]))
+        yield from rows
+        last = (rows[-1].size, rows[-1].signed_at)
 
 
 class CheckpointChecker:

@@ -16,6 +16,7 @@ from ledger.domain.aggregates import SUBJECT, subject_uuid
 from ledger.domain.envelope import Envelope
 from ledger.encoding.canonical import canonical
 from ledger.errors import VerificationFailed
+from ledger.persistence import queries
 from ledger.translog.verify.errors import BadLeaf, EventMismatch
 
 if TYPE_CHECKING:
@@ -60,11 +61,6 @@ def check_event(
         raise BadLeaf("event_mismatch", "the stored domain event's timestamp was altered") from None
 
 
-def events_table(ledger: Ledger) -> str:
-    """``stored_events`` on SQLite, ``ledger_events`` on PostgreSQL (the library names it)."""
-    return str(ledger.recorder.events_table_name)  # type: ignore[attr-defined]  # both SQL recorders have it
-
-
 def plain_state(mapper: Mapper[UUID], state: bytes | None) -> bytes | None:
     if state is None:
         return None
@@ -79,37 +75,26 @@ def plain_state(mapper: Mapper[UUID], state: bytes | None) -> bytes | None:
 
 
 def extra_event(ledger: Ledger) -> VerificationFailed | None:
-    events = events_table(ledger)
-    row = ledger.sql.one(f"SELECT (SELECT COUNT(*) FROM {events}) AS events, (SELECT COUNT(*) FROM ledger_leaves) AS leaves")
-    if row is None or int(row[0]) <= int(row[1]):
+    counts = queries.event_counts(ledger.sql)
+    if counts.events <= counts.leaves:
         return None
     # Rare (only after tampering): find one, page by page, to name its seq.
     last: tuple[str, int] = ("", 0)
     while True:
-        if ledger.sql.postgres:
-            sql = (f"SELECT CAST(originator_id AS text), originator_version, state FROM {events}"
-                   " WHERE (CAST(originator_id AS text), originator_version) > (?, ?)"
-                   " ORDER BY CAST(originator_id AS text), originator_version LIMIT 1000")  # fmt: skip
-        else:
-            sql = (f"SELECT originator_id, originator_version, state FROM {events}"
-                   " WHERE (originator_id, originator_version) > (?, ?)"
-                   " ORDER BY originator_id, originator_version LIMIT 1000")  # fmt: skip
-        rows = ledger.sql.all(sql, last)
+        rows = queries.events_after(ledger.sql, last, page=1000)
         if not rows:
             return EventMismatch("there are more domain events than log leaves")
         for oid, version, state in rows:
-            hex_id = str(oid).replace("-", "")
+            hex_id = oid.replace("-", "")
             try:
-                seq = json.loads(plain_state(ledger.mapper, bytes(state)) or b"")["seq"]
+                seq = json.loads(plain_state(ledger.mapper, state) or b"")["seq"]
             except (ValueError, KeyError, TypeError):
                 seq = None
-            leaf = None if type(seq) is not int else ledger.sql.one(
-                "SELECT originator_id, originator_version FROM ledger_leaves WHERE seq = ?", (seq,)
-            )
-            if leaf is None or (str(leaf[0]), int(leaf[1])) != (hex_id, int(version)):
+            leaf = None if type(seq) is not int else queries.leaf_origin(ledger.sql, seq)
+            if leaf is None or leaf != (hex_id, version):
                 where = f"seq {seq}" if type(seq) is int else "no seq"
                 return EventMismatch(
                     f"domain event {hex_id} v{version} ({where}) has no leaf in the log",
                     seq=seq if type(seq) is int else None,
                 )
-        last = (str(rows[-1][0]), int(rows[-1][1]))
+        last = (rows[-1].originator_id, rows[-1].originator_version)

@@ -18,7 +18,7 @@ from ledger.domain.envelope import Envelope, verify_ed25519
 from ledger.domain.schema import REGISTRY_TYPES
 from ledger.encoding.canonical import JSONObject, canonical
 from ledger.errors import Refused
-from ledger.persistence.store import Row  # the columns of _stream_sql, in this order:
+from ledger.persistence.store import Row  # the columns of queries.checked_rows_statement, in this order:
 from ledger.translog import merkle
 from ledger.translog.verify.errors import BadLeaf
 from ledger.translog.verify.events import check_event
@@ -45,7 +45,7 @@ class Fact(NamedTuple):
 
 
 # (seq, recorded_at, leaf, leaf_hash, actor, type, nonce, originator_id, originator_version,
-#  stored level-0 node, topic, state) — the columns of _stream_sql
+#  stored level-0 node, topic, state) — the columns of queries.checked_rows_statement
 
 
 class _NotLedgerJSON(ValueError):

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ledger import Progress
 from ledger.errors import OperationalError, VerificationFailed
 from ledger.translog import merkle
 from ledger.translog.note import Verifier
@@ -44,7 +45,7 @@ def verify_ledger(
     *,
     workers: int | None = None,
     batch: int = 1000,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     cosigned: Sequence[tuple[str, TrustAnchor]] = (),
     witnesses: Sequence[Verifier] = (),
     known_leaves: Path | None = None,
@@ -74,7 +75,7 @@ def verify_ledger(
 
 def _verify_pass(
     ledger: Ledger, verifiers: Sequence[Verifier], anchor: TrustAnchor | None, workers: int | None, batch: int,
-    progress: Callable[[int], None] | None, cosigned: Sequence[tuple[str, TrustAnchor]],
+    progress: Progress | None, cosigned: Sequence[tuple[str, TrustAnchor]],
     witnesses: Sequence[Verifier], monitor: LeafMonitor,
 ) -> Intact:  # fmt: skip
     origin = verifiers[0].name
@@ -175,7 +176,7 @@ def run_verify(
     operator_key: str | None = None,
     *,
     workers: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Progress | None = None,
     update_anchor: bool = True,
     trust: Trust | None = None,
     trust_first_use: bool = False,

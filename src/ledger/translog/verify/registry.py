@@ -14,6 +14,7 @@ from ledger.domain.envelope import key_id_of
 from ledger.domain.policy import SIGNERS
 from ledger.encoding.b64 import b64decode_strict
 from ledger.errors import VerificationFailed
+from ledger.persistence import queries
 from ledger.translog.verify.errors import KeyIndexMismatch, KeyNotValidAt, RegistryInvalidAt
 from ledger.translog.verify.leaves import Fact
 
@@ -111,11 +112,9 @@ class Registry:
 
 
 def key_index_mismatch(ledger: Ledger, registry: Registry, stop: int) -> VerificationFailed | None:
-    rows = ledger.sql.all("SELECT key_id, actor_id, seq FROM ledger_keys")
     found: dict[str, tuple[str, int]] = {}
     problems: list[KeyIndexMismatch] = []
-    for key_id, actor_id, seq in rows:
-        key_id, actor_id, seq = str(key_id), str(actor_id), int(seq)
+    for key_id, actor_id, seq in queries.key_index(ledger.sql):
         found[key_id] = (actor_id, seq)
         if seq >= stop:
             continue  # registered while we verified: not part of the verified prefix

@@ -19,8 +19,9 @@ from eventsourcing.persistence import Mapper
 
 from ledger.domain.envelope import key_id_of
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict
+from ledger.persistence import queries
 from ledger.persistence.store import Row
-from ledger.translog.verify.events import events_table, plain_state
+from ledger.translog.verify.events import plain_state
 from ledger.translog.verify.leaves import Fact, check_rows
 
 if TYPE_CHECKING:
@@ -31,23 +32,6 @@ PARALLEL_THRESHOLD = 4000  # below this many leaves, starting worker processes c
 
 
 _PUBLIC_KEY = re.compile(rb'"public_key":"([A-Za-z0-9+/]{43}=)"')
-
-
-def _stream_sql(postgres: bool, events: str) -> str:
-    """Leaves ``[start, stop)`` with their level-0 node and domain event, in seq order."""
-    if postgres:
-        # A hand-edited originator_id that is not a UUID must not abort the query: no match.
-        join = "e.originator_id = (CASE WHEN l.originator_id ~ '^[0-9a-f]{32}$' THEN CAST(l.originator_id AS uuid) END)"
-    else:
-        join = "e.originator_id = l.originator_id"
-    return (
-        "SELECT l.seq, l.recorded_at, l.leaf, l.leaf_hash, l.actor, l.type, l.nonce, l.originator_id,"
-        " l.originator_version, t.hash, e.topic, e.state"
-        " FROM ledger_leaves l"
-        " LEFT JOIN ledger_tree t ON t.level = 0 AND t.idx = l.seq"
-        f" LEFT JOIN {events} e ON {join} AND e.originator_version = l.originator_version"
-        " WHERE l.seq >= ? AND l.seq < ? ORDER BY l.seq"
-    )
 
 
 def _plain_rows(rows: list[Row], mapper: Mapper[UUID] | None = None) -> list[Row]:
@@ -66,13 +50,11 @@ def _key_material(ledger: Ledger, stop: int) -> dict[str, bytes]:
     the main process, and the index itself is checked against the registry leaves afterwards).
     Which key was *valid* where is the registry's sequential decision.
     """
-    seqs = [int(r[0]) for r in ledger.sql.all("SELECT seq FROM ledger_keys WHERE seq < ?", (stop,))]
+    seqs = queries.key_seqs_below(ledger.sql, stop)
     keys: dict[str, bytes] = {}
     for start in range(0, len(seqs), 500):
-        chunk = seqs[start : start + 500]
-        rows = ledger.sql.all(f"SELECT leaf FROM ledger_leaves WHERE seq IN ({','.join('?' * len(chunk))})", chunk)
-        for (leaf,) in rows:
-            match = _PUBLIC_KEY.search(bytes(leaf))
+        for _, leaf in queries.leaves_by_seq(ledger.sql, seqs[start : start + 500]):
+            match = _PUBLIC_KEY.search(leaf)
             if match:
                 try:
                     raw = b64decode_strict(match.group(1).decode())
@@ -126,7 +108,7 @@ def _source(ledger: Ledger) -> _Source | None:
     if mapper.cipher is not None or mapper.compressor is not None:
         return None
     env = ledger.env
-    sql = _stream_sql(ledger.sql.postgres, events_table(ledger))
+    sql = queries.checked_rows_statement(ledger.sql.postgres, ledger.sql.events_table)
     if ledger.sql.postgres:
         from psycopg.conninfo import make_conninfo
 
@@ -158,10 +140,9 @@ def checked_batches(
     ranges = ((a, min(a + batch, stop)) for a in range(0, stop, batch))
     source = _source(ledger) if workers > 0 else None
     if source is None:
-        sql = _stream_sql(ledger.sql.postgres, events_table(ledger))
         mapper = ledger.mapper if (ledger.mapper.cipher or ledger.mapper.compressor) else None
         for a, b in ranges:
-            rows = _plain_rows(ledger.sql.all(sql, (a, b)), mapper)
+            rows = _plain_rows(queries.checked_rows(ledger.sql, a, b), mapper)
             yield (a, b, *check_rows(rows, keys))
         return
     pool = _pool(workers, source, keys)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ledger.errors import VerificationFailed
+from ledger.persistence import queries
 from ledger.translog import merkle
 from ledger.translog.verify.errors import TreeMismatch
 
@@ -24,11 +25,7 @@ def nodes_completed(ledger: Ledger, first: int, last: int) -> dict[tuple[int, in
         if lo <= hi:
             wanted.append((level, lo, hi))
         level += 1
-    if not wanted:
-        return {}
-    cond = " OR ".join(["(level = ? AND idx BETWEEN ? AND ?)"] * len(wanted))
-    rows = ledger.sql.all(f"SELECT level, idx, hash FROM ledger_tree WHERE {cond}", [v for w in wanted for v in w])
-    return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
+    return queries.tree_nodes_in(ledger.sql, wanted)
 
 
 def check_nodes(
@@ -47,14 +44,11 @@ def check_nodes(
 def nodes_beyond(ledger: Ledger) -> VerificationFailed | None:
     """A Merkle node beyond the log (a truncation that forgot the tree), if any."""
     # One statement, so nodes and leaves appended meanwhile are seen together.
-    for level, max_idx, max_seq in ledger.sql.all(
-        "SELECT level, MAX(idx) AS max_idx, (SELECT MAX(seq) FROM ledger_leaves) AS max_seq"
-        " FROM ledger_tree GROUP BY level"
-    ):
-        size = 0 if max_seq is None else int(max_seq) + 1
-        if int(max_idx) > (size >> int(level)) - 1:
+    for level, max_idx, max_seq in queries.tree_levels(ledger.sql):
+        size = 0 if max_seq is None else max_seq + 1
+        if max_idx > (size >> level) - 1:
             return TreeMismatch(
                 f"stored Merkle node ({level}, {max_idx}) covers leaves beyond the log ({size})",
-                seq=min(size, int(max_idx) << int(level)),
+                seq=min(size, max_idx << level),
             )
     return None
