@@ -230,3 +230,15 @@ def test_a_token_dies_when_its_key_is_rotated(client: httpx.Client, ledger: Path
 def test_problem_documents_are_problem_json(client: httpx.Client) -> None:
     response = client.get("/v1/anomalies")
     assert response.headers["content-type"].startswith(PROBLEM)
+
+
+def test_balances_as_the_cli_prints_them(client: httpx.Client, ledger: Path) -> None:
+    finance = sign_in(client, ledger / "keys", "fin-640422")
+    got = client.get("/v1/balances", headers=finance)
+    assert got.status_code == 200, got.text
+    doc = got.json()
+    assert doc["filters"] == {"jurisdiction": "640422"} and doc["trial_balance"]["debit_fen"] == doc["trial_balance"]["credit_fen"]
+    local = cli(ledger, "balances", "--json", "--jurisdiction", "640422", "--as-of", str(doc["as_of"]))
+    assert json.loads(local.stdout) == doc
+    assert_problem(client.get("/v1/balances", params={"as_of": 10**9}, headers=finance), 422, "as_of_out_of_range")
+    assert_problem(client.get("/v1/balances", params={"account": "x"}, headers=finance), 422, "invalid_request")

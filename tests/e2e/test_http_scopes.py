@@ -157,3 +157,20 @@ def test_flag_listings(client: httpx.Client, tokens: dict[str, dict[str, str]], 
             assert (facts["flag"] in ids) == sees
         for flag in got.json():  # nothing outside the token's scope slips into a listing
             assert role not in REGIONAL | {"inspector"} or covered(place, flag["jurisdiction"])
+
+
+@pytest.mark.parametrize(("actor", "role", "place"), READERS, ids=[r[0] for r in READERS])
+@pytest.mark.parametrize("jurisdiction", ["640422", "640402", CITY, None])
+def test_balances(client: httpx.Client, tokens: dict[str, dict[str, str]], actor: str, role: str, place: str,
+                  jurisdiction: str | None) -> None:  # fmt: skip
+    params = {} if jurisdiction is None else {"jurisdiction": jurisdiction}
+    got = client.get("/v1/balances", params=params, headers=tokens[actor])
+    want = 200 if jurisdiction is None else expect_listing(role, place, jurisdiction)
+    assert got.status_code == want, got.text
+    if want != 200:
+        return
+    filters = got.json()["filters"]
+    if role in OWN:  # "balances of the … claims … that are theirs"
+        assert filters.get("institution") == actor
+    elif jurisdiction is None:  # unnarrowed only for readers of everything
+        assert filters.get("jurisdiction") == (None if role == "admin" or place == CITY else place)

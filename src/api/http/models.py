@@ -161,3 +161,33 @@ class FlagDetail(BaseModel):
     flag: Flag
     history: list[Change]
     evidence: list[EvidenceEvent]
+
+
+class Account(BaseModel):
+    account: str
+    debit_fen: int
+    credit_fen: int
+    balance_fen: int
+
+
+class Totals(BaseModel):
+    debit_fen: int
+    credit_fen: int
+    balance_fen: int
+
+
+class TrialBalance(BaseModel):
+    total_fen: int
+    debit_fen: int
+    credit_fen: int
+
+
+class Balances(BaseModel):
+    """The ``balances --json`` document (in fen)."""
+
+    as_of: int | None
+    filters: dict[str, str]
+    accounts: list[Account]
+    totals: Totals
+    summary: dict[str, int | None]
+    trial_balance: TrialBalance

@@ -247,6 +247,25 @@ def get_checkpoint(srv: Srv, size: Annotated[int | None, Query(ge=1, le=2**53 - 
     return PlainTextResponse(note)
 
 
+# --- balances -----------------------------------------------------------------------------------------------
+@router.get("/v1/balances", response_model=m.Balances, responses=responses(401, 403, 422, 503), tags=["balances"])
+def get_balances(
+    scope: Reader,
+    as_of: Annotated[int | None, Query(ge=0, le=2**53 - 1)] = None,
+    jurisdiction: Annotated[str | None, Query(max_length=12)] = None,
+    account: Annotated[str | None, Query(max_length=200)] = None,
+) -> m.Balances:
+    """The ``balances --json`` document, narrowed to the token's scope: a bureau's or county
+    inspector's jurisdiction, a claimant's own claims (``institution`` = the token's actor)."""
+    if account is not None:
+        raise ApiProblem("invalid_request", "the account filter is not built yet (the balances query has none)")
+    claimant = scope.actor_id if scope.role in SUBJECT else None
+    place = jurisdiction if scope.role in SUBJECT else scope.jurisdiction_filter(jurisdiction)
+    with scope.srv.lock:
+        result, _ = services.balances(scope.srv.session, as_of=as_of, jurisdiction=place, institution=claimant)
+    return m.Balances.model_validate(result)
+
+
 # --- anomalies ----------------------------------------------------------------------------------------------
 def _owner(srv: Server, kind: str, ident: str) -> str | None:
     """Who signed the first event of a flag's subject (a subject-level reader's own subjects)."""
