@@ -127,8 +127,9 @@ def test_hooks_run_once_per_event_inside_the_batch_transaction(sc: Scenario, mon
         assert uow.event.seq == seq and uow.position == seq + 1
         if envelope["type"] == "LaborerRegistered":
             assert uow.get(T.laborers, envelope["body"]["laborer_id"]) is not None  # the handler ran first
-            n = uow.execute(sa.select(sa.func.count()).select_from(T.laborers)).scalar()
-            assert n >= 1  # pending rows are flushed before a query
+            uow.flush()  # pending rows reach the batch's own transaction
+            n = uow.conn.execute(sa.select(sa.func.count()).select_from(T.laborers)).scalar()
+            assert n >= 1
 
     monkeypatch.setattr(registry.REGISTRY, "hooks", [count_laborers])
     sc.laborer("L-1")
