@@ -242,3 +242,20 @@ def test_balances_as_the_cli_prints_them(client: httpx.Client, ledger: Path) -> 
     assert json.loads(local.stdout) == doc
     assert_problem(client.get("/v1/balances", params={"as_of": 10**9}, headers=finance), 422, "as_of_out_of_range")
     assert_problem(client.get("/v1/balances", params={"account": "x"}, headers=finance), 422, "invalid_request")
+
+
+def test_metrics_count_requests_events_and_refusals_without_tokens(client: httpx.Client, ledger: Path) -> None:
+    assert_problem(client.get("/metrics"), 401, "unauthorized")
+    headers = sign_in(client, ledger / "keys", "insp-640400")
+    client.post("/v1/events", json=fund(ledger, "F-HTTP-M", "http-metrics-0001"))
+    client.post("/v1/events", json={**fund(ledger, "F-HTTP-M2", "http-metrics-0002"), "nonce": "http-metrics-0003"})
+    got = client.get("/metrics", headers=headers)
+    assert got.status_code == 200 and got.headers["content-type"].startswith("text/plain")
+    text = got.text
+    for needle in ('http_requests_total{method="POST",route="/v1/events",status="201"}',
+                   'ledger_events_appended_total{type="FundAllocated"}', 'ledger_refusals_total{reason="bad_signature"}',
+                   "ledger_log_size ", "ledger_projection_lag 0.0", "http_request_duration_seconds_bucket"):  # fmt: skip
+        assert needle in text, needle
+    token = headers["Authorization"].split()[1]
+    assert token not in text
+    assert all(token not in log.read_text() for log in ledger.glob("serve-*.log"))  # tokens are never logged

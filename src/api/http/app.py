@@ -7,13 +7,16 @@ here (:class:`~api.http.context.Server`), opened when it starts and closed when 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
 
 from api.http import problems
 from api.http.context import Server
+from api.http.metrics import Metrics
 from api.http.routes import router
 from api.http.settings import Settings
 from ledger.errors import OperationalError
@@ -32,7 +35,14 @@ def open_server(settings: Settings) -> Server:
         origin = settings.origin or session.keys.origin
     except OSError:
         origin = session.ledger.meta("origin") or ""
-    return Server(settings, session, origin)
+
+    def log_state() -> tuple[int, int]:
+        from projections.db import engine_for
+        from projections.runner.catchup import position
+
+        return session.ledger.size(), position(engine_for(session.ledger))
+
+    return Server(settings, session, origin, Metrics(log_state))
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -55,6 +65,23 @@ def create_app(settings: Settings) -> FastAPI:
     )
     problems.install(app)
     app.include_router(router)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        status = 503
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            srv = getattr(request.app.state, "server", None)
+            if isinstance(srv, Server):
+                route = request.scope.get("route")
+                path = route.path if isinstance(route, APIRoute) else "unmatched"
+                srv.metrics.requests.labels(path, request.method, str(status)).inc()
+                srv.metrics.latency.labels(path, request.method).observe(time.perf_counter() - started)
+
     return app
 
 

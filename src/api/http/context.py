@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from fastapi import Request
 
+from api.http.metrics import Metrics
 from api.http.settings import Settings
 from ledger.service import Session
 
@@ -49,6 +50,7 @@ class Server:
     settings: Settings
     session: Session
     origin: str
+    metrics: Metrics
     token_secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     lock: threading.Lock = field(default_factory=threading.Lock)
     challenges: Challenges = field(init=False)

@@ -104,6 +104,7 @@ def _single(srv: Server, text: str) -> Response:
         done = services.submit_signed(srv.session, text)
         _warn_lagging(done.lagging)
         outcome = done.outcome
+        srv.metrics.outcome(outcome.status, _type_of(text) if outcome.status == "accepted" else None, outcome.code)
         if outcome.status == "refused":
             return refusal(outcome.code or "refused", outcome.reason or "refused")
         assert outcome.seq is not None
@@ -132,6 +133,8 @@ def _import(srv: Server, lines: list[str]) -> Response:
 
     def report(line: int, outcome: Outcome) -> None:
         out.append(json.dumps(outcome.as_json(line), ensure_ascii=False))
+        srv.metrics.outcome(outcome.status, _type_of(lines[line - 1]) if outcome.status == "accepted" else None,
+                            outcome.code)  # fmt: skip
 
     with srv.lock:
         done = services.import_lines(srv.session, lines, sign=False, total=None, on_line=report)
@@ -139,6 +142,23 @@ def _import(srv: Server, lines: list[str]) -> Response:
     if done.stopped is not None:  # lines before it are recorded and reported; the rest is not
         raise done.stopped
     return Response("".join(x + "\n" for x in out), media_type=NDJSON)
+
+
+def _type_of(text: str) -> str | None:
+    """An accepted envelope's type (it parsed once already: this cannot fail on it)."""
+    try:
+        found = json.loads(text).get("type")
+    except (ValueError, AttributeError):
+        return None
+    return found if isinstance(found, str) else None
+
+
+@router.get("/metrics", response_class=PlainTextResponse, responses=responses(401), tags=["service"])
+def metrics(scope: Reader) -> Response:
+    """Prometheus text: requests, latency, envelopes, refusals, log size, projection lag."""
+    from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+    return Response(generate_latest(scope.srv.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 # --- the log ------------------------------------------------------------------------------------------------
