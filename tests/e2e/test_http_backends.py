@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from ledger.encoding.b64 import b64encode
 from ledger.translog.merkle import leaf_hash
-from support.cli import cli
+from support.cli import cli, one_line_error
 from support.http import assert_problem, envelope, serving, sign_in
 
 FUND = {"fund_id": "F-2019-640422-http", "jurisdiction": "640422", "source": "central", "purpose": "training",
@@ -36,3 +37,29 @@ def test_serve_writes_and_reads_on_each_backend(db_url: str, tmp_path: Path) -> 
     log = cli(tmp_path, *db, "log", "--json")
     assert log.returncode == 0 and log.stdout.count("http-backend-0001") == 1
     assert cli(tmp_path, *db, "verify").returncode == 0
+
+
+def test_serve_signs_checkpoints_at_most_once_a_second_and_covers_every_write(tmp_path: Path) -> None:
+    assert cli(tmp_path, "init").returncode == 0
+    assert cli(tmp_path, "actor", "add", "--id", "fin-640422", "--role", "finance_bureau", "--jurisdiction", "640422",
+               "--name", "西吉县财政局").returncode == 0  # fmt: skip
+    keys = tmp_path / "keys"
+    with serving(tmp_path, env={"LEDGER_CHECKPOINT_INTERVAL": "1"}) as client:
+        for n in range(3):
+            body = {**FUND, "fund_id": f"F-HTTP-CP-{n}"}
+            assert client.post("/v1/events", json=envelope(keys, "fin-640422", "FundAllocated", body,
+                                                            nonce=f"http-cp-{n:04d}")).status_code == 201  # fmt: skip
+        size = client.get("/healthz").json()["size"]
+        deadline = time.monotonic() + 10
+        while int(client.get("/v1/checkpoint").text.splitlines()[1]) < size:
+            assert time.monotonic() < deadline, "no checkpoint covered the last writes"
+            time.sleep(0.2)
+    notes = cli(tmp_path, "verify")
+    assert notes.returncode == 0, notes.stderr
+
+
+def test_serve_refuses_what_it_cannot_do_in_one_line(tmp_path: Path) -> None:
+    assert one_line_error(cli(tmp_path, "serve"), 2)  # no ledger here: never creates one
+    assert not (tmp_path / "ledger.db").exists()
+    assert cli(tmp_path, "init").returncode == 0
+    assert "--workers" in one_line_error(cli(tmp_path, "serve", "--workers", "2"), 2)

@@ -30,7 +30,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(cwd: Path, *args: str) -> Iterator[httpx.Client]:
+def serving(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[httpx.Client]:
     """``serve`` in ``cwd`` (its ledger.db and keys/, or ``--db`` in ``args``) until the block ends;
     SIGTERM then, and the server must stop cleanly without a traceback."""
     port = free_port()
@@ -38,7 +38,7 @@ def serving(cwd: Path, *args: str) -> Iterator[httpx.Client]:
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "api", *args, "serve", "--port", str(port)], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
-            env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0"},
+            env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0", **(env or {})},
         )  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
@@ -63,6 +63,9 @@ def serving(cwd: Path, *args: str) -> Iterator[httpx.Client]:
                 proc.kill()
     text = log.read_text()
     assert "Traceback" not in text, text
+    # SIGTERM: uvicorn finishes the requests in flight, runs the shutdown (the last checkpoint), then
+    # re-raises the signal, as a process ended by it reports
+    assert "Application shutdown complete" in text and proc.returncode in (0, -signal.SIGTERM), text
 
 
 def sign_in(client: httpx.Client, keys: Path, actor_id: str) -> dict[str, str]:

@@ -7,16 +7,20 @@ here (:class:`~api.http.context.Server`), opened when it starts and closed when 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 
 from api.http import problems
 from api.http.context import Server
 from api.http.metrics import Metrics
+from api.http.problems import log
 from api.http.routes import router
 from api.http.settings import Settings
 from ledger.errors import OperationalError
@@ -52,9 +56,14 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         srv = open_server(settings)
         app.state.server = srv
+        signer = asyncio.create_task(_sign_checkpoints(srv))
         try:
             yield
         finally:
+            signer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await signer
+            await run_in_threadpool(_sign_missing, srv)  # nothing accepted is left without a checkpoint
             srv.session.close()
 
     app = FastAPI(
@@ -83,6 +92,23 @@ def create_app(settings: Settings) -> FastAPI:
                 srv.metrics.latency.labels(path, request.method).observe(time.perf_counter() - started)
 
     return app
+
+
+async def _sign_checkpoints(srv: Server) -> None:
+    """The operator's checkpoint at most once per ``checkpoint_interval`` while writes arrive: a write
+    inside the interval skips signing, and this signs what such writes left uncovered."""
+    interval = max(srv.settings.checkpoint_interval, 0.05)
+    while True:
+        await asyncio.sleep(interval)
+        await run_in_threadpool(_sign_missing, srv)
+
+
+def _sign_missing(srv: Server) -> None:
+    try:
+        with srv.lock:
+            srv.session.sign_missing_checkpoint()
+    except Exception as exc:  # the next round tries again; a request would get the error as a problem
+        log.warning("could not sign a checkpoint: %s: %s", type(exc).__name__, exc)
 
 
 def app_from_env() -> FastAPI:
