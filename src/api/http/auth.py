@@ -18,7 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.context import Server, server
 from api.http.problems import ApiProblem
@@ -154,16 +155,19 @@ class Scope:
         return self.jurisdiction
 
 
+_BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="POST /v1/auth/challenge, then /v1/auth/token")
+
+
 def reader(
     srv: Annotated[Server, Depends(server)],
-    authorization: Annotated[str | None, Header(include_in_schema=False)] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Scope:
     """The dependency every read takes: a valid bearer token whose key is still the actor's current one."""
     challenge = {"WWW-Authenticate": 'Bearer realm="subsidy-ledger"'}
-    if authorization is None or not authorization.lower().startswith("bearer "):
+    if credentials is None:
         raise ApiProblem("unauthorized", "a bearer token is required (POST /v1/auth/challenge, then /v1/auth/token)",
                          headers=challenge)  # fmt: skip
-    claims = read_token(srv.token_secret, authorization[7:].strip(), time.time())
+    claims = read_token(srv.token_secret, credentials.credentials.strip(), time.time())
     if claims is None:
         raise ApiProblem("unauthorized", "the token is invalid or has expired", headers=challenge)
     actor_id, key_id = claims
