@@ -84,6 +84,17 @@ def test_a_signed_envelope_is_accepted_then_a_duplicate(client: httpx.Client, le
     assert checkpoint.text.splitlines()[1] == str(leaf["proof"]["tree_size"])
 
 
+def _other_key(ledger: Path) -> dict[str, object]:
+    """Signed by a key the registry does not know, under that key's own id."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger.domain.envelope import sign_envelope
+
+    unsigned = {"type": "FundAllocated", "actor": "fin-640422", "at": "2019-06-10T10:00:00+08:00",
+                "nonce": "http-fund-otherkey", "body": {"fund_id": "F-HTTP-9", **FUND}}  # fmt: skip
+    return sign_envelope(unsigned, Ed25519PrivateKey.generate())
+
+
 def _tampered(ledger: Path) -> dict[str, object]:
     env = fund(ledger, "F-HTTP-T", "http-fund-tamper")
     env["body"] = {**env["body"], "amount_fen": 999}  # type: ignore[dict-item]
@@ -101,6 +112,11 @@ def _tampered(ledger: Path) -> dict[str, object]:
         (lambda d: fund(d, "F-HTTP-3", "http-fund-role", actor="inst-640422-zj"), 422, "role_not_allowed"),
         (lambda d: fund(d, "F-HTTP-4", "http-fund-place", actor="fin-640402"), 422, "outside_jurisdiction"),
         (lambda d: {**fund(d, "F-HTTP-5", "http-fund-actor"), "actor": "nobody"}, 422, "unknown_actor"),
+        (lambda d: envelope(d / "keys", "fin-640422", "FundMisplaced", {"fund_id": "F-HTTP-7"}, nonce="http-type-0001"),
+         422, "unknown_type"),
+        (lambda d: envelope(d / "keys", "fin-640422", "FundAllocated", {"fund_id": "F-HTTP-8", **FUND}, nonce="http-future-01",
+                            at="2099-01-01T10:00:00+08:00"), 422, "at_in_future"),
+        (lambda d: _other_key(d), 422, "unknown_key"),
         (lambda d: {"actor": "fin-640422", "type": "FundAllocated", "at": "2019-06-10T10:00:00+08:00",
                     "body": {"fund_id": "F-HTTP-6", **FUND}}, 422, "invalid_field"),  # unsigned: the server signs nothing
     ],
