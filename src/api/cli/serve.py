@@ -2,13 +2,17 @@
 
 The keystore is the operator's: the server signs checkpoints with it and holds no organisation's
 private key for writes (envelopes arrive signed). SIGTERM ends it gracefully (uvicorn finishes the
-requests in flight). One worker for now: sign-in challenges and the token secret live in the
-process, so ``--workers`` above 1 is refused until they are shared.
+requests in flight). On PostgreSQL ``--workers N`` runs N processes that append concurrently
+(one follower of the log at a time, :mod:`api.http.background`); SQLite has one writer, so more
+than one worker is refused there. Sign-in challenges and the token secret still live in each
+process: with several workers a client signs in and reads through one keep-alive connection.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,10 +22,6 @@ from ledger.errors import OperationalError
 
 TEXT = {
     "workers_sqlite": ("SQLite 只能有一个写入进程：--workers 不能大于 1", "SQLite has one writer: --workers cannot exceed 1"),
-    "workers_later": (
-        "--workers 大于 1 尚未实现：登录挑战与令牌密钥目前在单个进程内",
-        "--workers above 1 is not built yet: sign-in challenges and the token secret live in one process",
-    ),
     "serving": ("在 http://{host}:{port} 提供账本服务（{db}）", "serving the ledger at http://{host}:{port} ({db})"),
 }
 
@@ -40,15 +40,20 @@ def serve(
     import uvicorn
 
     from api.http.app import create_app
-    from api.http.settings import Settings
+    from api.http.settings import ENV_DB, ENV_KEYS, Settings
     from ledger.persistence.store import DatabaseURL
 
     o = options(ctx)
-    if workers > 1:
-        fail(o, o.say(TEXT, "workers_sqlite" if o.db.startswith("sqlite") else "workers_later"), 2)
+    if workers > 1 and o.db.startswith("sqlite"):
+        fail(o, o.say(TEXT, "workers_sqlite"), 2)
     with errors(o):
         if not DatabaseURL(o.db).holds_ledger():
             raise OperationalError(o.pick(f"{o.db} 处没有账本（先运行 `subsidy-ledger init`）",
                                           f"no ledger at {o.db} (run `subsidy-ledger init` first)"))  # fmt: skip
         typer.echo(o.say(TEXT, "serving", host=host, port=port, db=o.db), err=True)
-        uvicorn.run(create_app(replace(Settings.from_env(), db_url=o.db, keys_dir=o.keys)), host=host, port=port, log_level="info")
+        if workers == 1:
+            uvicorn.run(create_app(replace(Settings.from_env(), db_url=o.db, keys_dir=o.keys)), host=host, port=port, log_level="info")
+            return
+        # Worker processes build the app by import string, from the environment (Settings.from_env).
+        os.environ.update({ENV_DB: o.db, ENV_KEYS: str(Path(o.keys).resolve())})
+        uvicorn.run("api.http.app:app_from_env", factory=True, workers=workers, host=host, port=port, log_level="info")

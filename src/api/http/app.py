@@ -18,13 +18,13 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from api.http import problems
+from api.http.background import ServerSession, follow
 from api.http.context import Server
 from api.http.metrics import Metrics
 from api.http.problems import log
 from api.http.routes import router
 from api.http.settings import Settings
 from ledger.errors import OperationalError
-from ledger.service import Session
 
 
 def open_server(settings: Settings) -> Server:
@@ -33,7 +33,7 @@ def open_server(settings: Settings) -> Server:
 
     if not DatabaseURL(settings.db_url).holds_ledger():
         raise OperationalError(f"no ledger at {settings.db_url} (run `subsidy-ledger init` first, or pass --db)")
-    session = Session.open(settings.db_url, settings.keys_dir)
+    session = ServerSession.open(settings.db_url, settings.keys_dir)
     session.checkpoint_interval = settings.checkpoint_interval
     try:
         origin = settings.origin or session.keys.origin
@@ -56,10 +56,12 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         srv = open_server(settings)
         app.state.server = srv
+        follower = follow(srv.session, settings.db_url, settings.keys_dir, settings.checkpoint_interval)
         signer = asyncio.create_task(_sign_checkpoints(srv))
         try:
             yield
         finally:
+            await asyncio.to_thread(follower.stop)  # after the requests in flight: the final checkpoint
             signer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await signer

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from api import services
+from api.http import background
 from api.http import models as m
 from api.http.auth import COMPLAINT_METHODS, SUBJECT, Reader, Scope, sign_in
 from api.http.context import Server, server
@@ -101,7 +102,7 @@ async def post_events(request: Request, srv: Srv) -> Response:
 
 def _single(srv: Server, text: str) -> Response:
     with srv.lock:
-        done = services.submit_signed(srv.session, text)
+        done = background.submit_signed(srv.session, text)  # the follower signs and projects
         _warn_lagging(done.lagging)
         outcome = done.outcome
         srv.metrics.outcome(outcome.status, _type_of(text) if outcome.status == "accepted" else None, outcome.code)
@@ -137,7 +138,7 @@ def _import(srv: Server, lines: list[str]) -> Response:
                             outcome.code)  # fmt: skip
 
     with srv.lock:
-        done = services.import_lines(srv.session, lines, sign=False, total=None, on_line=report)
+        done = background.import_lines(srv.session, lines, on_line=report)
     _warn_lagging(done.lagging)
     if done.stopped is not None:  # lines before it are recorded and reported; the rest is not
         raise done.stopped

@@ -152,6 +152,11 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        # No prepared statements: after an optimistic append loses its race inside a pipeline,
+        # psycopg 3.3 counts a statement as prepared that the aborted pipeline never prepared,
+        # and the connection's next append fails with "prepared statement _pg3_N does not exist".
+        if isinstance(datastore.pool.kwargs, dict):  # eventsourcing passes a dict (read at each connect)
+            datastore.pool.kwargs["prepare_threshold"] = None
         from psycopg.sql import SQL as PgSQL
 
         statements: list[Composed | PgSQL] = self.sql_create_statements  # type: ignore[assignment]  # psycopg runs either

@@ -1,0 +1,179 @@
+"""What follows the writes (issue 13): the projections' catch-up and the operator's checkpoint.
+
+A request appends and answers; it neither projects nor signs. Its write wakes this process's
+:class:`Follower`, a thread that, when it holds the turn, signs a checkpoint over the new leaves
+(at most once per ``checkpoint_interval`` while writes arrive, DESIGN §6) and projects them in
+short steps, so a read is fresh within about a second (reads still catch up what is left, so
+they are never stale). The turn is one runner at a time across the server's processes: on
+PostgreSQL a session advisory lock that the others *try* and skip (their next poll sees what the
+holder missed); SQLite has one worker. Every follower also polls, so a write another worker
+accepted is followed even when that worker's follower lost the turn.
+
+At shutdown (uvicorn finishes the requests in flight first, then runs the lifespan's end), the
+follower stops and signs the last checkpoint, so every envelope that got its 201 is covered.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from api import services
+from ledger.application import Outcome
+from ledger.errors import ImportStopped
+from ledger.service import Session
+
+log = logging.getLogger("api.http")
+
+RUNNER_LOCK = 640400_2026  # PostgreSQL advisory lock: the one follower at work across workers
+STEP = 2000  # leaves projected per step: a checkpoint that falls due waits at most one step
+POLL = 0.25  # seconds between looks at the log when no write of this process woke the follower
+
+
+@dataclass
+class ServerSession(Session):
+    """The server's session: a write ends by waking the :class:`Follower`, which signs and
+    projects for it, instead of signing a checkpoint inside the request."""
+
+    follower: Follower | None = None
+
+    def checkpoint_after_write(self, *, min_interval: float = 0.0) -> str | None:
+        if self.follower is None:  # not serving (yet): as any operator's session
+            return super().checkpoint_after_write(min_interval=min_interval)
+        self.follower.wake()
+        return None
+
+
+def submit_signed(session: Session, text: str) -> services.Recorded:
+    """:func:`api.services.submit_signed` without the catch-up, which the follower does."""
+    from ledger.keys.signing import parse_line
+
+    outcome = session.ledger.append([parse_line(text, None)])[0]
+    if outcome.status == "accepted":
+        session.checkpoint_after_write(min_interval=session.checkpoint_interval)
+    return services.Recorded(outcome)
+
+
+def import_lines(session: Session, lines: Iterable[str], *, on_line: Callable[[int, Outcome], None]) -> services.Imported:
+    """:func:`api.services.import_lines` of signed envelopes without the catch-up."""
+    done = services.Imported()
+    try:
+        for line, outcome in session.import_lines(lines, sign=False):
+            done.counts[outcome.status] += 1
+            on_line(line, outcome)
+    except ImportStopped as exc:
+        done.stopped = exc
+    done.size = session.ledger.size()
+    return done
+
+
+class Follower:
+    """One process's follower of the log: its own session (connections and tree head), one thread."""
+
+    def __init__(self, db_url: str, keys_dir: str, checkpoint_interval: float, poll: float = POLL):
+        self.session = Session.open(db_url, keys_dir)
+        self.interval = checkpoint_interval
+        self.poll = poll
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ledger-follower", daemon=True)
+
+    def start(self) -> Follower:
+        self._thread.start()
+        return self
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Stop following and sign the final checkpoint (waiting for the turn a few seconds)."""
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
+        try:
+            with self._turn(wait=5.0) as mine:
+                if mine:
+                    self.session.checkpoint_after_write()
+        except Exception as exc:  # the log is the record; the next start signs what is uncovered
+            log.warning("no final checkpoint: %s: %s", type(exc).__name__, exc)
+        finally:
+            self.session.close()
+
+    # --- the thread -------------------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.poll)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
+            try:
+                self.follow()
+            except Exception as exc:  # a rule's bug or a lost connection: say so, try again later
+                log.warning("projections did not catch up: %s: %s", type(exc).__name__, exc)
+                self._stop.wait(1.0)
+
+    def follow(self) -> None:
+        """If this process gets the turn: sign when due, and project step by step to the log's end."""
+        from projections.runner.catchup import catch_up, position
+
+        with self._turn() as mine:
+            if not mine:
+                return
+            ledger = self.session.ledger
+            while not self._stop.is_set():
+                self.session.checkpoint_after_write(min_interval=self.interval)
+                size, projected = ledger.size(), position(self._engine())
+                if projected >= size:
+                    return
+                catch_up(ledger, stop=min(size, projected + STEP))
+
+    def lag(self) -> int:
+        """Leaves in the log not projected yet."""
+        from projections.runner.catchup import position
+
+        return max(self.session.ledger.size() - position(self._engine()), 0)
+
+    def _engine(self) -> Engine:
+        from projections.db import engine_for
+
+        return engine_for(self.session.ledger)
+
+    @contextmanager
+    def _turn(self, wait: float = 0.0) -> Iterator[bool]:
+        """Whether this process may follow now: always on SQLite (one worker); on PostgreSQL
+        while it holds :data:`RUNNER_LOCK` (tried, or awaited up to ``wait`` seconds)."""
+        from projections.db import is_postgres
+
+        engine = self._engine()
+        if not is_postgres(engine):
+            yield True
+            return
+        with engine.connect() as conn:
+            got = False
+            for _ in range(max(int(wait / 0.05), 1)):
+                got = bool(conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": RUNNER_LOCK}).scalar())
+                conn.commit()
+                if got or wait <= 0:
+                    break
+                time.sleep(0.05)
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": RUNNER_LOCK})
+                    conn.commit()
+
+
+def follow(session: Session, db_url: str, keys_dir: str, checkpoint_interval: float) -> Follower:
+    """Start following for a server whose session is ``session`` (its writes then wake the follower)."""
+    follower = Follower(db_url, keys_dir, checkpoint_interval).start()
+    if isinstance(session, ServerSession):
+        session.follower = follower
+    return follower

@@ -1,0 +1,186 @@
+"""``serve --workers 2`` on PostgreSQL under load from real client processes (issue 13).
+
+Four client processes, each holding only its own organisation's key, sign envelopes locally and
+post them over keep-alive HTTP at the same time, so the two workers append concurrently through
+the ledger's optimistic append. Then the log must be gapless, hold every accepted envelope exactly
+once at the seq its 201 named, verify, and have its projections followed without any read. A
+second round sends SIGTERM to the server while the clients are still posting: no envelope that
+got its 201 may be missing afterwards, and the final checkpoint must cover the whole log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import drop_pg_database, fresh_pg_database
+from support.cli import cli
+from support.http import free_port
+
+pytestmark = pytest.mark.postgres
+
+COUNTIES = ("640402", "640422", "640423", "640424")
+
+# One client process: its own key only, its envelopes signed here, one keep-alive connection.
+# Writes one line per answer (flushed at once), so what a killed server accepted is known.
+CLIENT = r"""
+import json, sys, httpx
+from ledger.domain.envelope import sign_envelope
+from ledger.keys.keystore import Keystore
+
+url, keys, actor, county, round_, count, out = sys.argv[1:]
+key = Keystore(keys).actor_key(actor)
+with open(out, "w") as answers, httpx.Client(base_url=url, timeout=30) as client:
+    for n in range(int(count)):
+        nonce = f"load-{round_}-{actor}-{n:05d}"
+        body = {"fund_id": f"F-LOAD-{round_}-{county}-{n:05d}", "jurisdiction": county, "source": "central",
+                "purpose": "training", "year": 2019, "amount_fen": 100000 + n}
+        unsigned = {"type": "FundAllocated", "actor": actor, "at": "2019-06-10T10:00:00+08:00", "nonce": nonce,
+                    "body": body}
+        envelope = sign_envelope(unsigned, key)
+        for attempt in range(1 if n % 10 else 2):  # every tenth envelope is sent twice: a duplicate
+            try:
+                got = client.post("/v1/events", json=envelope)
+            except httpx.TransportError as exc:
+                answers.write(json.dumps({"nonce": nonce, "status": "unreachable"}) + "\n")
+                sys.exit(0)
+            doc = got.json() if got.headers.get("content-type", "").endswith("json") else {}
+            answers.write(json.dumps({"nonce": nonce, "http": got.status_code, **doc}) + "\n")
+            answers.flush()
+"""
+
+
+def _serve(tmp_path: Path, url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "api", "--db", url, "serve", "--workers", "2", "--port", str(port)],
+            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+            env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "1"},
+        )  # fmt: skip
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            pass
+        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+        time.sleep(0.1)
+
+
+def _clients(tmp_path: Path, port: int, round_: str, count: int) -> list[tuple[subprocess.Popen[bytes], Path]]:
+    script = tmp_path / "client.py"
+    script.write_text(CLIENT)
+    started = []
+    for county in COUNTIES:
+        out = tmp_path / f"answers-{round_}-{county}.jsonl"
+        proc = subprocess.Popen([sys.executable, str(script), f"http://127.0.0.1:{port}", str(tmp_path / "keys"),
+                                 f"fin-{county}", county, round_, str(count), str(out)])  # fmt: skip
+        started.append((proc, out))
+    return started
+
+
+def _answers(clients: list[tuple[subprocess.Popen[bytes], Path]]) -> list[dict[str, object]]:
+    found = []
+    for proc, out in clients:
+        assert proc.wait(timeout=60) == 0
+        found += [json.loads(line) for line in out.read_text().splitlines()]
+    return found
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = log.read_text()
+    assert "Traceback" not in text, text
+    assert proc.returncode in (0, -signal.SIGTERM), text
+
+
+def _projected(url: str) -> tuple[int, int]:
+    """(log size, projected position) read straight from the database: no request catches up."""
+    from ledger.application import Ledger
+    from projections.db import engine_for
+    from projections.runner.catchup import position
+
+    ledger = Ledger.open(url)
+    try:
+        return ledger.size(), position(engine_for(ledger))
+    finally:
+        ledger.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    url, name = fresh_pg_database()
+    try:
+        yield url
+    finally:
+        from projections.db import dispose_engines
+
+        dispose_engines()
+        drop_pg_database(name)
+
+
+def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing(tmp_path: Path, pg_url: str) -> None:
+    db = ("--db", pg_url)
+    assert cli(tmp_path, *db, "init").returncode == 0
+    for county in COUNTIES:
+        added = cli(tmp_path, *db, "actor", "add", "--id", f"fin-{county}", "--role", "finance_bureau",
+                    "--jurisdiction", county, "--name", f"财政局 {county}")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    log = tmp_path / "serve.log"
+
+    # Round 1: every envelope accepted once, its duplicate answered with the same seq.
+    port = free_port()
+    server = _serve(tmp_path, pg_url, port, log)
+    answers = _answers(_clients(tmp_path, port, "a", 60))
+    accepted = {a["nonce"]: a["seq"] for a in answers if a["http"] == 201}
+    assert len(accepted) == 4 * 60, [a for a in answers if a["http"] not in (200, 201)][:3]
+    duplicates = [a for a in answers if a["http"] == 200]
+    assert len(duplicates) == 4 * 6 and all(d["status"] == "duplicate" and d["seq"] == accepted[d["nonce"]]
+                                            for d in duplicates)  # fmt: skip
+    # The projections follow in the background: no read has asked them to.
+    deadline = time.monotonic() + 5
+    while (state := _projected(pg_url))[1] < state[0]:
+        assert time.monotonic() < deadline, f"projections still behind: {state}"
+        time.sleep(0.1)
+
+    # Round 2: SIGTERM while four clients are posting.
+    clients = _clients(tmp_path, port, "b", 400)
+    time.sleep(1.5)
+    _stop(server, log)
+    answers += _answers(clients)
+    for a in answers:
+        if a.get("http") == 201:
+            accepted[str(a["nonce"])] = a["seq"]
+    assert len(accepted) > 4 * 60, "no envelope of the second round was accepted before SIGTERM"
+
+    leaves = [json.loads(line) for line in cli(tmp_path, *db, "log", "--json").stdout.splitlines()]
+    assert [leaf["seq"] for leaf in leaves] == list(range(len(leaves)))  # gapless
+    nonces = [leaf["envelope"]["nonce"] for leaf in leaves]
+    assert len(nonces) == len(set(nonces))  # each envelope exactly once
+    at = {leaf["envelope"]["nonce"]: leaf["seq"] for leaf in leaves}
+    assert all(at.get(nonce) == seq for nonce, seq in accepted.items())  # every 201 is in the log, at its seq
+    checked = cli(tmp_path, *db, "verify")
+    assert checked.returncode == 0, checked.stderr
+    from ledger.application import Ledger
+
+    ledger = Ledger.open(pg_url)
+    try:
+        final = ledger.latest_checkpoint()
+        assert final is not None and final.size == len(leaves)  # the shutdown signed over every leaf
+    finally:
+        ledger.close()
