@@ -12,6 +12,8 @@ is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without 
   PostgreSQL databases ``bench_rebuild_<size>``) that the next step reuses;
 * ``bench_verify.py``  — ``verify`` of those ledgers vs the Ed25519 limit × cores;
 * ``bench_proofs.py``  — inclusion / consistency proof latency p50/p99;
+* ``bench_api.py`` — HTTP single submits (1, 8, 32 keep-alive clients) and 1,000-envelope batches
+  through ``serve`` vs direct library append of the same kind of signed envelopes;
 * ``bench_fuzz.py`` — the structured envelope fuzzer (crashes must be 0) and long state-machine runs;
 * ``bench_faults.py`` — kill -9 at random points of import, rebuild and checkpoint, a lost PostgreSQL
   server and a full disk (failures must be 0);
@@ -77,6 +79,9 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ),
         ("detection", ["bench_detection.py", "--json", *([] if quick else ["--city"])]),
         # issue 12: the envelope fuzzer (100k cases) and the kill -9 / lost-server / full-disk campaign
+        # issue 13: HTTP writes (singles from 1/8/32 clients, 1,000-envelope batches) vs direct append
+        ("api", ["bench_api.py", "--backend", "both", "--json",
+                 *(["--singles", "200", "--batches", "2"] if quick else ["--singles", "1000", "--batches", "10", "--runs", "3"])]),
         ("fuzz", ["bench_fuzz.py", "--json", "--cases", "20000" if quick else "100000"]),
         ("faults", ["bench_faults.py", "--json", "--points", "12" if quick else "100",
                     *(["--lines", "1000"] if quick else [])]),

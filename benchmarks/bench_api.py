@@ -1,0 +1,278 @@
+"""The HTTP API's write path against the library's own, measured side by side in one run (issue 13).
+
+On each backend, with the same kind of signed envelopes (``FundAllocated`` of four county finance
+bureaus: independent of each other, so concurrent clients never refuse one another's):
+
+(a) direct library append, one envelope per call (``Ledger.append``), events/s and p50/p99;
+(b) direct batches of 1,000 (``Session.import_lines``, the ``import`` verb's path);
+(c) HTTP single submits (``POST /v1/events``, ``application/json``) from 1, 8 and 32 concurrent
+    keep-alive clients against ``serve`` (one worker on SQLite, ``--workers 2`` on PostgreSQL);
+(d) HTTP batches of 1,000 (``application/x-ndjson``), one client;
+(e) on PostgreSQL, singles paced at 200 requests/s from up to 32 connections: p99.
+
+Ratios: c/a per concurrency and d/b (targets of issue 13: batched HTTP ≥ 0.8 × direct; singles at
+32 clients on PostgreSQL ≥ 0.5 × direct singles; p99 < 50 ms at 200 requests/s). The server
+also follows the writes (projections, checkpoints) on the same two cores while it is measured;
+the direct path does not project. The clients run in this process (asyncio, httpx), on the same
+cores as the server.
+
+    python benchmarks/bench_api.py [--backend sqlite|postgres|both] [--singles N] [--batches N]
+                                   [--runs 1] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from ledger.domain.envelope import sign_envelope  # noqa: E402
+from ledger.keys.signing import parse_line  # noqa: E402
+from ledger.service import Session  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from common import backends, create_pg_database, drop_pg_database  # noqa: E402
+
+COUNTIES = ("640402", "640422", "640423", "640424")
+CONCURRENCY = (1, 8, 32)
+BATCH = 1000
+
+
+# --- the envelopes ---------------------------------------------------------------------------------------
+class Envelopes:
+    """Fresh signed envelopes on demand: each is accepted once, whoever sends it."""
+
+    def __init__(self, session: Session):
+        self.keys = {c: session.keys.actor_key(f"fin-{c}") for c in COUNTIES}
+        self.count = 0
+
+    def take(self, n: int) -> list[str]:
+        out = []
+        for _ in range(n):
+            county = COUNTIES[self.count % len(COUNTIES)]
+            body = {"fund_id": f"F-API-{county}-{self.count:07d}", "jurisdiction": county, "source": "central",
+                    "purpose": "training", "year": 2019, "amount_fen": 100000}  # fmt: skip
+            unsigned = {"type": "FundAllocated", "actor": f"fin-{county}", "at": "2019-06-10T10:00:00+08:00",
+                        "nonce": f"api-{self.count:07d}", "body": body}  # fmt: skip
+            out.append(json.dumps(sign_envelope(unsigned, self.keys[county]), ensure_ascii=False))
+            self.count += 1
+        return out
+
+
+def ledger_with_bureaus(db_url: str, keys: Path) -> Session:
+    session = Session.open(db_url, keys)
+    session.checkpoint_interval = 0
+    session.init()
+    for county in COUNTIES:
+        session.add_actor(f"fin-{county}", "finance_bureau", county, f"财政局 {county}")
+    return session
+
+
+def summary(seconds: float, events: int, latencies: list[float]) -> dict[str, float]:
+    ordered = sorted(latencies)
+    return {"events_per_s": round(events / seconds, 1), "p50_ms": round(1000 * ordered[len(ordered) // 2], 2),
+            "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)}  # fmt: skip
+
+
+# --- (a, b) the library ------------------------------------------------------------------------------------
+def direct_singles(session: Session, lines: list[str]) -> dict[str, float]:
+    latencies = []
+    start = time.perf_counter()
+    for text in lines:
+        began = time.perf_counter()
+        outcome = session.ledger.append([parse_line(text, None)])[0]
+        latencies.append(time.perf_counter() - began)
+        assert outcome.status == "accepted", outcome
+    return summary(time.perf_counter() - start, len(lines), latencies)
+
+
+def direct_batches(session: Session, batches: list[list[str]]) -> dict[str, float]:
+    latencies = []
+    start = time.perf_counter()
+    for batch in batches:
+        began = time.perf_counter()
+        bad = [o for _, o in session.import_lines(batch, sign=False) if o.status != "accepted"]
+        latencies.append(time.perf_counter() - began)
+        assert not bad, bad[:2]
+    return summary(time.perf_counter() - start, sum(map(len, batches)), latencies)
+
+
+# --- (c, d, e) over HTTP -----------------------------------------------------------------------------------
+class Server:
+    """``serve`` as an operator starts it, on ``db_url`` with the operator's keystore ``keys``."""
+
+    def __init__(self, db_url: str, keys: Path, workers: int, log: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        with open(log, "w") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "api", "--db", db_url, "--keys", str(keys), "serve", "--port", str(self.port),
+                 "--workers", str(workers)], stdout=out, stderr=subprocess.STDOUT,
+                env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "1"},
+            )  # fmt: skip
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("serve did not start:\n" + log.read_text()[-2000:])
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=60)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+async def http_singles(url: str, lines: list[str], clients: int, rate: float | None = None) -> dict[str, float]:
+    """``lines`` posted one per request by ``clients`` keep-alive connections (each sends its next
+    when its last is answered), or, with ``rate``, each request started on a fixed schedule."""
+    import httpx
+
+    latencies: list[float] = []
+    queue = list(reversed(lines))
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
+
+        async def post(text: str) -> None:
+            began = time.perf_counter()
+            got = await client.post("/v1/events", content=text, headers={"content-type": "application/json"})
+            latencies.append(time.perf_counter() - began)
+            assert got.status_code == 201, got.text
+
+        async def worker() -> None:
+            while queue:
+                await post(queue.pop())
+
+        start = time.perf_counter()
+        if rate is None:
+            await asyncio.gather(*(worker() for _ in range(clients)))
+        else:
+            gate = asyncio.Semaphore(clients)
+
+            async def paced(n: int, text: str) -> None:
+                await asyncio.sleep(max(0.0, start + n / rate - time.perf_counter()))
+                async with gate:
+                    await post(text)
+
+            await asyncio.gather(*(paced(n, text) for n, text in enumerate(lines)))
+        seconds = time.perf_counter() - start
+    return summary(seconds, len(lines), latencies)
+
+
+def http_batches(url: str, batches: list[list[str]]) -> dict[str, float]:
+    import httpx
+
+    latencies = []
+    with httpx.Client(base_url=url, timeout=300) as client:
+        start = time.perf_counter()
+        for batch in batches:
+            began = time.perf_counter()
+            got = client.post("/v1/events", content="\n".join(batch) + "\n",
+                              headers={"content-type": "application/x-ndjson"})  # fmt: skip
+            latencies.append(time.perf_counter() - began)
+            assert got.status_code == 200 and got.text.count('"accepted"') == len(batch), got.text[:300]
+        seconds = time.perf_counter() - start
+    return summary(seconds, sum(map(len, batches)), latencies)
+
+
+# --- one backend ---------------------------------------------------------------------------------------------
+def run_once(backend: str, singles: int, batches: int, tmp: Path) -> dict[str, Any]:
+    name = "ledger_bench_api_" + uuid.uuid4().hex[:12]
+    db_url = f"sqlite:///{tmp / (name + '.db')}" if backend == "sqlite" else create_pg_database(name)
+    keys = tmp / f"keys-{name}"
+    try:
+        session = ledger_with_bureaus(db_url, keys)
+        envelopes = Envelopes(session)
+        out: dict[str, Any] = {"direct_single": direct_singles(session, envelopes.take(singles))}
+        out["direct_batch"] = direct_batches(session, [envelopes.take(BATCH) for _ in range(batches)])
+        session.checkpoint()
+        session.close()
+        workers = 1 if backend == "sqlite" else 2
+        server = Server(db_url, keys, workers, tmp / f"serve-{name}.log")
+        try:
+            asyncio.run(http_singles(server.url, envelopes.take(40), 4))  # warm up: connections, caches
+            for clients in CONCURRENCY:
+                out[f"http_single_{clients}"] = asyncio.run(http_singles(server.url, envelopes.take(singles), clients))
+            out["http_batch"] = http_batches(server.url, [envelopes.take(BATCH) for _ in range(batches)])
+            if backend == "postgres":
+                out["http_paced_200"] = asyncio.run(http_singles(server.url, envelopes.take(1000), 32, rate=200))
+        finally:
+            server.stop()
+        out["workers"] = workers
+        return out
+    finally:
+        if backend == "postgres":
+            drop_pg_database(name)
+
+
+def run_backend(backend: str, singles: int, batches: int, runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp_name:
+        rounds = [run_once(backend, singles, batches, Path(tmp_name)) for _ in range(runs)]
+    result: dict[str, Any] = {"backend": backend, "singles": singles, "batch_envelopes": batches * BATCH,
+                              "runs": runs, "workers": rounds[0]["workers"]}  # fmt: skip
+    for key, first in rounds[0].items():
+        if isinstance(first, dict):
+            result[key] = {m: round(statistics.median(r[key][m] for r in rounds), 2) for m in first}
+    direct = result["direct_single"]["events_per_s"]
+    for clients in CONCURRENCY:
+        result[f"ratio_http_single_{clients}_over_direct"] = round(result[f"http_single_{clients}"]["events_per_s"] / direct, 3)
+    result["ratio_http_batch_over_direct"] = round(result["http_batch"]["events_per_s"] / result["direct_batch"]["events_per_s"], 3)
+    return result
+
+
+def arguments() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--singles", type=int, default=400, help="envelopes per single-submit measurement")
+    parser.add_argument("--batches", type=int, default=5, help="1,000-envelope batches per batch measurement")
+    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def main() -> None:
+    args = arguments().parse_args()
+    report = {"cores": os.cpu_count(),
+              "results": [run_backend(b, args.singles, args.batches, args.runs) for b in backends(args.backend)]}  # fmt: skip
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    for r in report["results"]:
+        print(f"[{r['backend']}] {r['singles']} singles, {r['batch_envelopes']} batched, median of {r['runs']} runs, "
+              f"{r['workers']} worker(s), {report['cores']} cores")  # fmt: skip
+        rows = ["direct_single", *(f"http_single_{c}" for c in CONCURRENCY), "direct_batch", "http_batch",
+                *(["http_paced_200"] if "http_paced_200" in r else [])]  # fmt: skip
+        for row in rows:
+            m = r[row]
+            print(f"  {row:<16} {m['events_per_s']:>9.1f}/s   p50 {m['p50_ms']:>8.2f} ms   p99 {m['p99_ms']:>8.2f} ms")
+        print("  ratios: " + ", ".join(f"{k.removeprefix('ratio_')} = {v}" for k, v in r.items() if k.startswith("ratio_")))
+
+
+if __name__ == "__main__":
+    main()
