@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api import services
-from api.cli import table
+from api.cli import remote, table
 from api.cli.projections import consistent
 from api.cli.root import JurisdictionFilter, Options, echo_json, fail, options, session
-from ledger.domain.policy import Jurisdictions
+from ledger.domain.policy import GUYUAN, Jurisdictions
 from ledger.encoding.canonical import JSONValue
 
 if TYPE_CHECKING:
@@ -90,6 +90,17 @@ def anomalies(
     if ctx.invoked_subcommand is not None:
         return
     o = options(ctx)
+    if o.server is not None:
+        if as_of is not None:
+            fail(o, o.pick("--server 不支持 --as-of", "--as-of is not available with --server"), 2)
+        found = remote.anomalies(o, rule=rule, severity=severity, jurisdiction=jurisdiction, status=status)
+        if as_json:
+            echo_json(found)
+            return
+        filters = {k: v for k, v in (("rule", rule), ("severity", severity), ("jurisdiction", jurisdiction),
+                                      ("status", status)) if v is not None}  # fmt: skip
+        typer.echo(render(o, found, remote.size(o), None, filters, GUYUAN))
+        return
     with session(o) as s:
         try:
             with consistent(o):
@@ -152,6 +163,16 @@ def show(
 ) -> None:
     """Open one flag: its history and every evidence leaf (who signed what, when, with which key)."""
     o = options(ctx)
+    if o.server is not None:
+        if as_of is not None:
+            fail(o, o.pick("--server 不支持 --as-of", "--as-of is not available with --server"), 2)
+        flag, events = remote.anomaly(o, anomaly_id)
+        if as_json:
+            echo_json({"flag": {k: v for k, v in flag.items() if k != "history"}, "history": flag["history"],
+                       "evidence": events})  # fmt: skip
+            return
+        typer.echo(render_flag(o, flag, events, GUYUAN))
+        return
     with session(o) as s:
         with consistent(o):
             found = services.anomaly(s, anomaly_id, o.meter(), as_of=as_of)

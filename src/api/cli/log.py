@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api import services
+from api.cli import remote
 from api.cli.projections import check_projections, say_projections
 from api.cli.root import JsonFlag, Options, echo_json, fail, lang_option, options, session
 from api.i18n import error_text
@@ -187,6 +188,8 @@ def verify(
     o = options(ctx)
     if lang_ is not None:
         o = dataclasses.replace(o, lang=lang_option(lang_, o.lang))
+    if o.server is not None:  # a monitor of the server's log (API.md "Client")
+        return remote.verify(o, operator_key, as_json)
     verify_ledger(o, as_json=as_json, operator_key=operator_key, workers=workers, anchor_file=anchor_file,
                   witness=witness or (), trust_first_use=trust_first_use, projections=projections)  # fmt: skip
 
@@ -266,6 +269,10 @@ def checkpoint(
     from ledger.translog.verify import load_operator_verifiers
 
     o = options(ctx)
+    if o.server is not None:  # a witness of the server's log (API.md "Client")
+        if cosign is None:
+            fail(o, o.pick("--server 只支持 --cosign ACTOR（检查点由服务器签署）", "--server works with --cosign ACTOR only (the server signs checkpoints)"), 2)
+        return remote.cosign(o, cosign, operator_key, TEXT)
     with session(o) as s:
         if cosign is None:
             note = s.checkpoint()

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from api import services
-from api.cli import table
+from api.cli import remote, table
 from api.cli.root import JurisdictionFilter, Options, echo_json, fail, first_line, options, session
 from ledger.domain.money import yuan_amount
 from ledger.service import Session
@@ -235,6 +235,15 @@ def balances(
     o = options(ctx)
     if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         fail(o, o.say(TEXT, "bad_period"), 2)
+    if o.server is not None:
+        if fund or institution or laborer or period or claim:
+            fail(o, o.pick("--server 只支持 --as-of 与 --jurisdiction", "--server takes --as-of and --jurisdiction only"), 2)
+        found = remote.balances(o, as_of=as_of, jurisdiction=jurisdiction)
+        if as_json:
+            echo_json(found)
+            return
+        typer.echo(render(o, found, None))
+        return
     with session(o) as s:
         with consistent(o):
             result, engine = services.balances(s, o.meter(), as_of=as_of, jurisdiction=jurisdiction, fund=fund,

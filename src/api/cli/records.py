@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from api import services
-from api.cli import root
+from api.cli import remote, root
 from api.cli.projections import warn_lagging
 from api.cli.root import JsonFlag, Options, echo_json, fail, options, session
 from api.i18n import error_text, reason_text
@@ -63,6 +63,8 @@ def submit(
 ) -> None:
     """Record one envelope, or one intent signed with the actor's key from the keystore."""
     o = options(ctx)
+    if o.server is not None:
+        return remote.submit(o, file, as_json, TEXT)
     with session(o, heal=True) as s:
         done = services.submit(s, _read_text(file), o.meter())
         warn_lagging(o, done.lagging)
@@ -87,6 +89,8 @@ def import_(
         fail(o, o.say(TEXT, "is_folder", path=file), 2)
     if file != "-" and not Path(file).is_file():
         fail(o, f"cannot read {file}: no such file", 2)
+    if o.server is not None:
+        return remote.import_(o, file, sign, as_json, TEXT)
 
     def report(line: int, outcome: Outcome) -> None:
         if as_json:

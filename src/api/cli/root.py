@@ -1,7 +1,7 @@
 """The root of ``subsidy-ledger``: the typer app, its global options, and how a verb opens the ledger.
 
 The global options (DESIGN §9: ``--db``, ``--keys``, ``--lang``, also from ``LEDGER_DB``,
-``LEDGER_KEYS``, ``LEDGER_LANG``) become one frozen :class:`Options` on ``typer.Context.obj``;
+``LEDGER_KEYS``, ``LEDGER_LANG``; API.md's ``--server`` / ``LEDGER_SERVER``) become one frozen :class:`Options` on ``typer.Context.obj``;
 every verb reads it with :func:`options`. :func:`session` opens the ledger and turns every failure
 into one line on stderr and the exit status of :mod:`api.errors` — never a traceback.
 """
@@ -35,6 +35,10 @@ TEXT = {
         "已补签检查点（大小 {size}）：上一条命令在签署检查点之前中断",
         "signed the missing checkpoint (size {size}): an earlier command stopped before signing it",
     ),
+    "no_server_path": (
+        "此命令不能通过 --server {server} 执行（它只读写本地账本）；去掉 --server 或 LEDGER_SERVER",
+        "this verb has no --server path (it works on a local ledger only): drop --server {server} or LEDGER_SERVER",
+    ),
     "no_ledger": (
         "{db} 处没有账本（先运行 `subsidy-ledger init`，或用 --db 指定账本）",
         "no ledger at {db} (run `subsidy-ledger init` first, or pass --db)",
@@ -58,6 +62,8 @@ class Options:
     db: str
     keys: str
     lang: Lang
+    server: str | None = None  # --server URL / LEDGER_SERVER: talk to that server, never a local database
+    reader: str | None = None  # --as ACTOR / LEDGER_ACTOR: whom a --server read signs in as
 
     def say(self, table: Table, key: str, /, **kw: object) -> str:
         """``table[key]`` in this invocation's language (:func:`api.i18n.say`)."""
@@ -99,8 +105,13 @@ def main(
     db: Annotated[str, typer.Option("--db", envvar="LEDGER_DB", help="sqlite:///FILE or postgresql://…")] = "sqlite:///ledger.db",
     keys: Annotated[str, typer.Option("--keys", envvar="LEDGER_KEYS", help="keystore folder")] = "./keys",
     lang: Annotated[str, typer.Option("--lang", envvar="LEDGER_LANG", help="zh | en")] = "zh",
+    server: Annotated[str | None, typer.Option("--server", envvar="LEDGER_SERVER", metavar="URL",
+                      help="a subsidy-ledger server (API.md): submit, import, verify, checkpoint --cosign,"
+                           " balances and anomalies talk to it; keys stay in --keys")] = None,  # fmt: skip
+    reader: Annotated[str | None, typer.Option("--as", envvar="LEDGER_ACTOR", metavar="ACTOR",
+                      help="with --server: the actor whose key signs in for reads (default: the keystore's only actor key)")] = None,  # fmt: skip
 ) -> None:
-    ctx.obj = Options(db, keys, lang_option(lang, "zh"))
+    ctx.obj = Options(db, keys, lang_option(lang, "zh"), server or None, reader or None)
 
 
 def lang_option(value: str, fallback: Lang) -> Lang:
@@ -165,6 +176,8 @@ def session(o: Options, *, create: bool = False, heal: bool = False) -> Iterator
     from ledger.persistence.store import DatabaseURL
 
     opened = None
+    if o.server is not None:  # a --server verb never opens (let alone creates) a local database
+        fail(o, say(TEXT, "no_server_path", o.lang, server=o.server), 2)
     with errors(o):
         try:
             if not create and not DatabaseURL(o.db).holds_ledger():

@@ -1,0 +1,219 @@
+"""The verbs' server path (API.md "Client"): with ``--server URL`` they talk to a server, never a local database.
+
+Each verb that has one checks :attr:`Options.server` first and, when it is set, calls the
+function here instead of opening a session: ``submit``, ``import``, ``verify`` (a monitor),
+``checkpoint --cosign`` (a witness), ``balances``, ``anomalies`` and ``anomalies show``. Intents
+are signed here with the keystore's key (as the local ``--sign``); the key never leaves this
+machine. Reads sign in as ``--as ACTOR`` (``LEDGER_ACTOR``), by default the one actor whose key
+the keystore holds. Output and exit statuses are the local verbs'.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, cast
+
+import typer
+
+from api.cli.root import Options, echo_json, errors, fail
+from api.client import ApiClient, Monitor, witness_cosign
+from api.i18n import error_text, reason_text
+from ledger.application import Outcome
+from ledger.encoding.canonical import loads_strict
+from ledger.errors import LedgerError, OperationalError, Refused, VerificationFailed
+from ledger.keys.keystore import Keystore
+from ledger.keys.signing import IntentSigner
+
+if TYPE_CHECKING:
+    from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
+    from projections.readmodels.balances import Balances
+
+TEXT = {
+    "monitored": (
+        "监测通过：服务器 {server} 的检查点 {size}（{origin}）与此前校验的检查点 {previous} 一致；本次下载并校验 {n} 条新记录{cosigners}",
+        "verify --server: intact — checkpoint {size} ({origin}) of {server} is consistent with checkpoint {previous}"
+        " verified before; {n} new leaves downloaded and verified{cosigners}",
+    ),
+    "monitored_first": (
+        "监测通过：服务器 {server} 的检查点 {size}（{origin}）；本次下载并校验 {n} 条记录{cosigners}（首次监测，状态 → {state}）",
+        "verify --server: intact — checkpoint {size} ({origin}) of {server}; {n} leaves downloaded and verified"
+        "{cosigners} (first run, state → {state})",
+    ),
+    "cosigners": ("；已由 {names} 联署", "; cosigned by {names}"),
+    "tofu": (
+        "注意：首次使用即信任（TOFU）——运营方公钥取自本机密钥库的 operator.pub，而非 --operator-key；已记住该公钥，此后只信任它",
+        "warning: trusting on first use (TOFU) — the operator key came from this keystore's operator.pub, not"
+        " --operator-key; it is remembered and trusted from now on",
+    ),
+    "not_intact": ("防篡改校验未通过：{where} —— {reason}", "verify: NOT intact — {where}: {reason}"),
+    "no_actor": (
+        "--server 需要以某个主体登录：用 --as ACTOR（或 LEDGER_ACTOR）指定，{keys}/actors/ 中有 {n} 个密钥",
+        "--server needs an actor to sign in as: pass --as ACTOR (or LEDGER_ACTOR); {keys}/actors/ holds {n} keys",
+    ),
+}
+
+
+@contextmanager
+def client(o: Options) -> Iterator[ApiClient]:
+    """A client of ``--server`` with the keystore of ``--keys``, every failure one line (:func:`errors`)."""
+    assert o.server is not None
+    with errors(o):
+        if not o.server.startswith(("http://", "https://")):
+            raise OperationalError(f"--server {o.server}: not an http:// or https:// URL")
+        with ApiClient(o.server, Keystore(o.keys)) as c:
+            yield c
+
+
+def reader(o: Options) -> str:
+    """The actor reads sign in as: ``--as``, else the one actor whose key the keystore holds."""
+    if o.reader:
+        return o.reader
+    found = sorted(p.stem for p in (Path(o.keys) / "actors").glob("*.pem"))
+    if len(found) != 1:
+        fail(o, o.say(TEXT, "no_actor", keys=o.keys, n=len(found)), 2)
+    return found[0]
+
+
+def _read(path: str) -> str:
+    try:
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise OperationalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+
+
+def _signed(text: str, signer: IntentSigner | None) -> str | Outcome:
+    """The envelope to post for one line: an intent signed here, anything else as it is (the server
+    judges it); a refusal while signing (an intent with ``pii``, a missing key) is the line's outcome."""
+    try:
+        obj = loads_strict(text)
+    except LedgerError:
+        return text
+    if signer is None or not isinstance(obj, dict) or "sig" in obj:
+        return text
+    try:
+        item = signer.sign(obj)
+    except Refused as exc:
+        return Outcome.refused(exc)
+    assert item.envelope is not None
+    return item.envelope.canonical_bytes.decode("utf-8")
+
+
+def _signer(o: Options) -> IntentSigner:
+    return IntentSigner(Keystore(o.keys).actor_key)  # no pepper: personal data goes through the service
+
+
+def submit(o: Options, file: str, as_json: bool, accepted: dict[str, tuple[str, str]]) -> None:
+    """``submit --server``: one envelope, or one intent signed here."""
+    with client(o) as c:
+        envelope = _signed(_read(file).strip(), _signer(o))
+        out = envelope if isinstance(envelope, Outcome) else c.submit(envelope)
+    if as_json:
+        echo_json({**out.as_json(1), "reason": reason_text(out, o.lang)})
+    elif out.status != "refused":
+        typer.echo(o.say(accepted, out.status, seq=out.seq))
+    if out.status == "refused":
+        fail(o, reason_text(out, o.lang) or "", 1)
+
+
+def import_(o: Options, file: str, sign: bool, as_json: bool, text: dict[str, tuple[str, str]]) -> None:
+    """``import --server``: the lines (intents signed here with ``--sign``) as ndjson batches."""
+    with client(o) as c:
+        lines = _read(file).split("\n")
+        signer = _signer(o) if sign else None
+        outcomes: dict[int, Outcome] = {}
+        posted: list[str] = []
+        for n, line in enumerate(lines, start=1):
+            got = _signed(line, signer) if line.strip() else ""
+            if isinstance(got, Outcome):
+                outcomes[n] = got
+                got = ""  # a blank line keeps the server's numbering the file's
+            posted.append(got)
+        if any(x.strip() for x in posted):
+            for n, out in c.submit_batch(posted):
+                outcomes[n] = out
+        size = c.health().get("size")
+    counts = {"accepted": 0, "duplicate": 0, "refused": 0}
+    for n in sorted(outcomes):
+        out = outcomes[n]
+        counts[out.status] += 1
+        if as_json:
+            echo_json({**out.as_json(n), "reason": reason_text(out, o.lang)})
+        elif out.status == "refused":
+            typer.echo(o.say(text, "line_refused", line=n, reason=reason_text(out, o.lang)), err=True)
+    typer.echo(o.say(text, "import_summary", total=sum(counts.values()), accepted=counts["accepted"],
+                     duplicate=counts["duplicate"], refused=counts["refused"], size=size), err=as_json)  # fmt: skip
+    if counts["refused"]:
+        raise typer.Exit(1)
+
+
+def verify(o: Options, operator_key: str | None, as_json: bool) -> None:
+    """``verify --server``: the monitor (:class:`api.client.Monitor`)."""
+    who = reader(o)
+    with client(o) as c:
+        try:
+            done = Monitor(c, who, operator_key).run()
+        except VerificationFailed as exc:
+            where = (f"checkpoint {exc.checkpoint}" if exc.checkpoint is not None
+                     else f"seq {exc.seq}" if exc.seq is not None else "log")  # fmt: skip
+            if as_json:
+                echo_json({"intact": False, "server": o.server, "code": exc.code, "reason": str(exc),
+                           "seq": exc.seq, "checkpoint": exc.checkpoint})  # fmt: skip
+            typer.echo(o.say(TEXT, "not_intact", where=where, reason=error_text(exc, o.lang)), err=True)
+            raise typer.Exit(1) from None
+    if as_json:
+        echo_json({"intact": True, "server": o.server, "origin": done.origin, "size": done.size,
+                   "previous": done.previous, "downloaded": done.downloaded, "cosigners": done.cosigners,
+                   "tofu": done.tofu, "state": done.state})  # fmt: skip
+        return
+    cosigners = o.say(TEXT, "cosigners", names=", ".join(done.cosigners)) if done.cosigners else ""
+    if done.previous is None:
+        typer.echo(o.say(TEXT, "monitored_first", server=o.server, size=done.size, origin=done.origin, n=done.downloaded,
+                         cosigners=cosigners, state=done.state))  # fmt: skip
+    else:
+        typer.echo(o.say(TEXT, "monitored", server=o.server, size=done.size, origin=done.origin, previous=done.previous,
+                         n=done.downloaded, cosigners=cosigners))  # fmt: skip
+    if done.tofu:
+        typer.echo(o.say(TEXT, "tofu"))
+
+
+def cosign(o: Options, actor: str, operator_key: str | None, text: dict[str, tuple[str, str]]) -> None:
+    """``checkpoint --cosign ACTOR --server``: the witness (:func:`api.client.witness_cosign`)."""
+    with client(o) as c:
+        done = witness_cosign(c, actor, operator_key)
+    if done.previous is None:
+        typer.echo(o.say(text, "cosigned_first", actor=actor, size=done.size))
+    else:
+        typer.echo(o.say(text, "cosigned", actor=actor, size=done.size, previous=done.previous))
+    typer.echo(done.note, nl=False)
+
+
+def balances(o: Options, **params: object) -> Balances:
+    """``GET /v1/balances`` as the reader: the ``balances --json`` document."""
+    who = reader(o)
+    with client(o) as c:
+        return cast("Balances", c.balances(who, **params))
+
+
+def anomalies(o: Options, **params: object) -> list[Flag]:
+    """``GET /v1/anomalies`` as the reader: RULES.md flag objects in its scope."""
+    who = reader(o)
+    with client(o) as c:
+        return cast("list[Flag]", c.anomalies(who, **params))
+
+
+def anomaly(o: Options, anomaly_id: str) -> tuple[FlagWithHistory, list[EvidenceEvent]]:
+    """``GET /v1/anomalies/{id}``: the flag with its history, and its evidence leaves."""
+    who = reader(o)
+    with client(o) as c:
+        doc = c.anomaly(who, anomaly_id)
+    return cast("FlagWithHistory", {**doc["flag"], "history": doc["history"]}), cast("list[EvidenceEvent]", doc["evidence"])
+
+
+def size(o: Options) -> int | None:
+    """The last seq of the server's log (``/healthz``), as a listing's title names it; None when empty."""
+    with client(o) as c:
+        found = c.health().get("size")
+    return found - 1 if isinstance(found, int) and found > 0 else None
