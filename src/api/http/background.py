@@ -96,7 +96,8 @@ class Follower:
         """Stop following and sign the final checkpoint (waiting for the turn a few seconds)."""
         self._stop.set()
         self._wake.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # started
+            self._thread.join()
         try:
             with self._turn(wait=5.0) as mine:
                 if mine:

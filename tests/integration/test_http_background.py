@@ -1,0 +1,85 @@
+"""The server's follower (api.http.background) on each backend: a write wakes it rather than
+signing or projecting in the request; it projects and signs when it holds the turn; on PostgreSQL
+one follower at a time across processes; the final checkpoint covers every accepted envelope."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from api.http.background import RUNNER_LOCK, Follower, ServerSession, submit_signed
+from ledger.domain.envelope import sign_envelope
+from projections.db import engine_for, is_postgres
+from projections.runner.catchup import position
+
+COUNTY = "640422"
+
+
+def _ledger(db_url: str, keys: Path) -> None:
+    from ledger.service import Session
+
+    session = Session.open(db_url, keys)
+    session.init()
+    session.add_actor(f"fin-{COUNTY}", "finance_bureau", COUNTY, "西吉县财政局")
+    session.close()
+
+
+def _envelope(session: ServerSession, n: int) -> str:
+    body = {"fund_id": f"F-BG-{n}", "jurisdiction": COUNTY, "source": "central", "purpose": "training",
+            "year": 2019, "amount_fen": 100000}  # fmt: skip
+    unsigned = {"type": "FundAllocated", "actor": f"fin-{COUNTY}", "at": "2019-06-10T10:00:00+08:00",
+                "nonce": f"bg-nonce-{n:04d}", "body": body}  # fmt: skip
+    return json.dumps(sign_envelope(unsigned, session.keys.actor_key(f"fin-{COUNTY}")))
+
+
+def test_writes_wake_the_follower_which_projects_and_signs_for_them(db_url: str, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    _ledger(db_url, keys)
+    session = ServerSession.open(db_url, keys)
+    follower = Follower(db_url, str(keys), checkpoint_interval=0)  # not started: driven by hand here
+    session.follower = follower
+    try:
+        signed_before = session.ledger.latest_checkpoint()
+        projected_before = position(engine_for(session.ledger))
+        for n in range(3):
+            assert submit_signed(session, _envelope(session, n)).outcome.status == "accepted"
+        assert follower._wake.is_set()  # the request only woke it: nothing signed, nothing projected
+        assert session.ledger.latest_checkpoint() == signed_before
+        assert position(engine_for(session.ledger)) == projected_before
+        follower.follow()
+        size = session.ledger.size()
+        assert follower.lag() == 0 and position(engine_for(session.ledger)) == size
+        latest = session.ledger.latest_checkpoint()
+        assert latest is not None and latest.size == size
+    finally:
+        follower.stop()
+        session.close()
+
+
+def test_a_follower_without_the_turn_leaves_the_log_to_the_one_that_has_it(db_url: str, tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    _ledger(db_url, keys)
+    session = ServerSession.open(db_url, keys)
+    follower = Follower(db_url, str(keys), checkpoint_interval=0)
+    try:
+        assert submit_signed(session, _envelope(session, 9)).outcome.status == "accepted"  # no follower: signs
+        engine = engine_for(session.ledger)
+        if not is_postgres(engine):  # SQLite: one worker, always its turn
+            follower.follow()
+            assert follower.lag() == 0
+            return
+        with engine.connect() as other:  # another worker's follower holds the turn
+            assert other.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": RUNNER_LOCK}).scalar()
+            other.commit()
+            lag = follower.lag()
+            follower.follow()
+            assert lag > 0 and follower.lag() == lag
+            other.execute(sa.text("SELECT pg_advisory_unlock(:k)"), {"k": RUNNER_LOCK})
+            other.commit()
+        follower.follow()
+        assert follower.lag() == 0
+    finally:
+        follower.stop()
+        session.close()
