@@ -37,7 +37,7 @@ from ledger.translog import merkle
 from ledger.translog.note import Checkpoint, Verifier, add_signature, cosign, parse_note
 from ledger.translog.proofs import ConsistencyProof
 from ledger.translog.verify import CheckpointMismatch, load_operator_verifiers, verify_checkpoint_note
-from ledger.translog.verify.leaves import Fact
+from ledger.translog.verify.leaves import _RECORDED_AT, Fact
 from ledger.translog.verify.registry import Registry
 
 NDJSON = "application/x-ndjson"
@@ -284,6 +284,8 @@ def _check_leaf(seq: int, leaf: bytes, registry: Registry) -> Fact:
             raise ValueError("not the canonical {seq, recorded_at, envelope}")
         if obj["seq"] != seq:
             raise ValueError(f"it says seq {obj['seq']!r}")
+        if not isinstance(obj["recorded_at"], str) or not _RECORDED_AT.fullmatch(obj["recorded_at"]):
+            raise ValueError("recorded_at is not UTC RFC 3339 with microseconds")
         env = Envelope.from_dict(obj["envelope"], parsed=True, recorded=True)
     except (LedgerError, ValueError) as exc:
         raise VerificationFailed(f"leaf {seq} is not a ledger leaf: {exc}", seq=seq) from None

@@ -196,10 +196,25 @@ def test_the_monitor_reports_a_rolled_back_server(tmp_path: Path) -> None:
         wait_checkpoint(client, client.get("/healthz").json()["size"])
         status, _, err = at_server(url, home, "verify", "--operator-key", key)
         assert status == 0, err
+        status, _, err = at_server(url, home, "checkpoint", "--cosign", "fin-640422", "--operator-key", key)
+        assert status == 0, err
     with serving(ledger, "--db", f"sqlite:///{tmp_path / 'old.db'}") as client:  # restored from the old copy
-        done = cli(home, "--server", str(client.base_url), "--keys", "keys", "--lang", "en", "verify")
+        url = str(client.base_url)
+        done = cli(home, "--server", url, "--keys", "keys", "--lang", "en", "verify")
         line = one_line_error(done, 1)
         assert "NOT intact" in line and "rollback" in line
+        witness = cli(home, "--server", url, "--keys", "keys", "--lang", "en", "checkpoint", "--cosign", "fin-640422")
+        assert "rollback" in one_line_error(witness, 1)
+        # the rolled-back server grows again, to the same size with other leaves: a fork
+        other = office(ledger, "other", "fin-640422")
+        remembered = json.loads(next((home / "keys" / "monitor").glob("*.json")).read_text())["size"]
+        while (size := client.get("/healthz").json()["size"]) < remembered:
+            (other / f"g{size}.json").write_text(fund_intent(f"F-FORK-{size}"))
+            assert at_server(url, other, "submit", f"g{size}.json")[0] == 0
+        wait_checkpoint(client, remembered)
+        done = cli(home, "--server", url, "--keys", "keys", "--lang", "en", "verify")
+        line = one_line_error(done, 1)
+        assert "NOT intact" in line and "fork" in line
 
 
 @pytest.mark.parametrize("db_url", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
