@@ -151,10 +151,12 @@ class ApiClient:
                     outcome = Outcome(got["status"], got["seq"], got["reason"], "refused" if got["status"] == "refused" else None)
                     yield start + int(got["line"]), outcome
 
-    def post_cosignature(self, note: str) -> str:
-        """``POST /v1/checkpoint/cosignatures``: the note with one added line; the stored note back."""
-        return self.request("POST", "/v1/checkpoint/cosignatures", content=note.encode("utf-8"),
-                            headers={"Content-Type": "text/plain"}, ok=(200, 201)).text  # fmt: skip
+    def post_cosignature(self, note: str) -> tuple[str, bool]:
+        """``POST /v1/checkpoint/cosignatures``: the note with one added line; the stored note back,
+        and whether this cosigner had cosigned that checkpoint already (nothing was added)."""
+        response = self.request("POST", "/v1/checkpoint/cosignatures", content=note.encode("utf-8"),
+                                headers={"Content-Type": "text/plain"}, ok=(200, 201))  # fmt: skip
+        return response.text, response.status_code == 200
 
     # --- reads ------------------------------------------------------------------------------------
     def health(self) -> JSONObject:
@@ -385,6 +387,7 @@ class Witnessed:
     size: int
     previous: int | None
     note: str
+    already: bool = False
 
 
 def witness_cosign(client: ApiClient, actor: str, operator_key: str | None = None, *, now: int | None = None) -> Witnessed:
@@ -394,10 +397,12 @@ def witness_cosign(client: ApiClient, actor: str, operator_key: str | None = Non
     if note is None:
         raise OperationalError(f"server {client.base_url} has no checkpoint to cosign yet")
     origin = Checkpoint.parse(parse_note(note).text).origin
-    verifiers, _ = trusted_operator(client.keys, operator_key, MonitorState.load(client.keys, origin))
-    checkpoint = verify_checkpoint_note(note, verifiers)
     name = f"cosigned/{actor}.json"
     before = client.keys.read_state(name)
+    known = before.get("operator_key") if before is not None else None
+    state = MonitorState.load(client.keys, origin) or MonitorState(origin, operator_key=known if isinstance(known, str) else None)
+    verifiers, _ = trusted_operator(client.keys, operator_key, state)
+    checkpoint = verify_checkpoint_note(note, verifiers)
     previous: int | None = None
     if before is not None:
         try:
@@ -420,9 +425,9 @@ def witness_cosign(client: ApiClient, actor: str, operator_key: str | None = Non
                                f" cosigned before: {exc}", checkpoint=checkpoint.size) from None  # fmt: skip
     timestamp = int(time.time()) if now is None else now
     line = cosign(parse_note(note).text, actor, key, timestamp)
-    stored = client.post_cosignature(add_signature(note, line))
+    stored, already = client.post_cosignature(add_signature(note, line))
     client.keys.write_state(name, {
         "origin": origin, "size": checkpoint.size, "root": b64encode(checkpoint.root_hash),
-        "timestamp": timestamp, "checkpoint": checkpoint.body(),
+        "timestamp": timestamp, "checkpoint": checkpoint.body(), "operator_key": verifiers[-1].format(),
     })  # fmt: skip
-    return Witnessed(actor, checkpoint.size, previous, stored)
+    return Witnessed(actor, checkpoint.size, previous, stored, already)

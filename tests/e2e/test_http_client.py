@@ -137,6 +137,9 @@ def test_a_witness_cosigns_after_a_consistency_proof(ledger: Path, server: tuple
     status, out, err = at_server(url, home, "checkpoint", "--cosign", INSPECTOR[0], "--operator-key", operator_key(ledger))
     assert status == 0, err
     assert f"consistent with checkpoint {before} it cosigned before" in out
+    status, out, err = at_server(url, home, "checkpoint", "--cosign", INSPECTOR[0])  # nothing new: said so
+    assert status == 0 and "had already cosigned checkpoint" in out, err
+    assert client.get("/v1/checkpoint").text.count(f"— {INSPECTOR[0]} ") == 1
     # the monitor sees the cosignature, checked against the registry it rebuilt
     monitor = office(ledger, "witness-monitor", "fin-640422")
     status, out, err = at_server(url, monitor, "verify", "--operator-key", operator_key(ledger))
@@ -249,3 +252,30 @@ def test_a_verb_without_a_server_path_opens_no_database(tmp_path: Path) -> None:
     done = cli(tmp_path, "--server", "http://127.0.0.1:9", "--lang", "en", "log")
     assert "no --server path" in one_line_error(done, 2)
     assert not (tmp_path / "ledger.db").exists()
+
+
+def test_the_cosignature_endpoint_refuses_what_it_cannot_check(ledger: Path, server: tuple[str, httpx.Client]) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from ledger.translog.note import add_signature, cosign, parse_note
+
+    url, client = server
+    text = "text/plain"
+    note = client.get("/v1/checkpoint").text
+    body = parse_note(note).text
+
+    def post(content: str, kind: str = text) -> httpx.Response:
+        return client.post("/v1/checkpoint/cosignatures", content=content.encode(), headers={"Content-Type": kind})
+
+    assert_problem(post("not a note"), 422, "invalid_request")
+    assert_problem(post(note, "application/json"), 415, "unsupported_media_type")
+    assert_problem(post(note), 422, "invalid_request")  # adds no line
+    stranger = add_signature(note, cosign(body, INSPECTOR[0], Ed25519PrivateKey.generate(), 1_700_000_000))
+    assert_problem(post(stranger), 422, "bad_signature", "bad_signature")  # not the inspector's registered key
+    other = body.replace(body.split("\n")[1], str(int(body.split("\n")[1]) + 1000), 1)
+    unknown = add_signature(note.replace(body, other, 1), cosign(other, INSPECTOR[0], Ed25519PrivateKey.generate(), 1))
+    assert_problem(post(unknown), 404, "subject_not_found")
+    # a monitor in an office keystore, with no operator key given or remembered, says what is missing
+    home = office(ledger, "no-key", "fin-640422")
+    done = cli(home, "--server", url, "--keys", "keys", "--lang", "en", "verify")
+    assert "--operator-key" in one_line_error(done, 2)

@@ -183,7 +183,9 @@ def cosign(o: Options, actor: str, operator_key: str | None, text: dict[str, tup
     """``checkpoint --cosign ACTOR --server``: the witness (:func:`api.client.witness_cosign`)."""
     with client(o) as c:
         done = witness_cosign(c, actor, operator_key)
-    if done.previous is None:
+    if done.already:
+        typer.echo(o.say(text, "already", actor=actor, size=done.size))
+    elif done.previous is None:
         typer.echo(o.say(text, "cosigned_first", actor=actor, size=done.size))
     else:
         typer.echo(o.say(text, "cosigned", actor=actor, size=done.size, previous=done.previous))
