@@ -35,6 +35,7 @@ log = logging.getLogger("api.http")
 RUNNER_LOCK = 640400_2026  # PostgreSQL advisory lock: the one follower at work across workers
 STEP = 2000  # leaves projected per step: a checkpoint that falls due waits at most one step
 POLL = 0.25  # seconds between looks at the log when no write of this process woke the follower
+SETTLE = 0.2  # seconds a woken follower waits, so one catch-up and one checkpoint serve many writes
 
 
 @dataclass
@@ -111,9 +112,9 @@ class Follower:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._wake.wait(self.poll)
-            self._wake.clear()
-            if self._stop.is_set():
+            if self._stop.wait(SETTLE):  # the writes of the next moment join this round's catch-up
                 return
+            self._wake.clear()
             try:
                 self.follow()
             except Exception as exc:  # a rule's bug or a lost connection: say so, try again later
