@@ -101,8 +101,8 @@ async def post_events(request: Request, srv: Srv) -> Response:
 
 
 def _single(srv: Server, text: str) -> Response:
+    done = background.submit_signed(srv.session, text)  # grouped with concurrent submits; the follower signs, projects
     with srv.lock:
-        done = background.submit_signed(srv.session, text)  # the follower signs and projects
         _warn_lagging(done.lagging)
         outcome = done.outcome
         srv.metrics.outcome(outcome.status, _type_of(text) if outcome.status == "accepted" else None, outcome.code)
