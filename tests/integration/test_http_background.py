@@ -9,7 +9,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from api.http.background import RUNNER_LOCK, Follower, ServerSession, submit_signed
+from api.http.background import RUNNER_LOCK, Appender, Follower, ServerSession, submit_signed
 from ledger.domain.envelope import sign_envelope
 from projections.db import engine_for, is_postgres
 from projections.runner.catchup import position
@@ -82,4 +82,30 @@ def test_a_follower_without_the_turn_leaves_the_log_to_the_one_that_has_it(db_ur
         assert follower.lag() == 0
     finally:
         follower.stop()
+        session.close()
+
+
+def test_concurrent_submits_are_appended_together_each_with_its_own_outcome(db_url: str, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ledger.keys.signing import parse_line
+    from ledger.service import Session
+
+    keys = tmp_path / "keys"
+    _ledger(db_url, keys)
+    session = ServerSession.open(db_url, keys)
+    woken: list[bool] = []
+    appender = Appender(Session.open(db_url, keys), lambda: woken.append(True), checkpoint_interval=1).start()
+    try:
+        texts = [_envelope(session, n) for n in range(24)]
+        texts.append(texts[0])  # the same envelope again, possibly in the same group
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            outcomes = list(pool.map(lambda text: appender.append(parse_line(text, None)), texts))
+        first, again = outcomes[0], outcomes[-1]  # whichever of the two came first is accepted
+        assert {first.status, again.status} == {"accepted", "duplicate"} and first.seq == again.seq
+        accepted = [o.seq for o in outcomes if o.status == "accepted"]
+        assert len(accepted) == 24 and sorted(accepted) == list(range(min(accepted), min(accepted) + 24))
+        assert woken
+    finally:
+        appender.stop()
         session.close()
