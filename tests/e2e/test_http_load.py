@@ -10,6 +10,7 @@ got its 201 may be missing afterwards, and the final checkpoint must cover the w
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -122,6 +123,10 @@ def _projected(url: str) -> tuple[int, int]:
         ledger.close()
 
 
+def _moment(signed_at: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(signed_at.replace("Z", "+00:00"))
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     url, name = fresh_pg_database()
@@ -144,6 +149,7 @@ def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing
     log = tmp_path / "serve.log"
 
     # Round 1: every envelope accepted once, its duplicate answered with the same seq.
+    serving_from = dt.datetime.now(dt.UTC)
     port = free_port()
     server = _serve(tmp_path, pg_url, port, log)
     answers = _answers(_clients(tmp_path, port, "a", 60))
@@ -161,6 +167,7 @@ def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing
     # Round 2: SIGTERM while four clients are posting.
     clients = _clients(tmp_path, port, "b", 400)
     time.sleep(1.5)
+    stopped_at = dt.datetime.now(dt.UTC)
     _stop(server, log)
     answers += _answers(clients)
     for a in answers:
@@ -182,5 +189,10 @@ def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing
     try:
         final = ledger.latest_checkpoint()
         assert final is not None and final.size == len(leaves)  # the shutdown signed over every leaf
+        # While writes arrived (before SIGTERM) the operator signed at most once a second across
+        # both workers; each worker's shutdown then signs once more.
+        moments = sorted(t for t in (_moment(c.signed_at) for c in ledger.checkpoints()) if serving_from < t < stopped_at)
+        gaps = [(b - a).total_seconds() for a, b in zip(moments, moments[1:], strict=False)]
+        assert len(moments) >= 2 and min(gaps) >= 0.95, gaps
     finally:
         ledger.close()

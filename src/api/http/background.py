@@ -56,6 +56,14 @@ class ServerSession(Session):
         self.follower.wake()
         return signed
 
+    def sign_missing_checkpoint(self) -> int | None:
+        """While serving, the follower signs what is uncovered: at most once per interval across
+        every worker (it holds the turn), and once more when it stops."""
+        if self.follower is None:
+            return super().sign_missing_checkpoint()
+        self.follower.wake()
+        return None
+
 
 def submit_signed(session: Session, text: str) -> services.Recorded:
     """:func:`api.services.submit_signed` without the catch-up, which the follower does."""

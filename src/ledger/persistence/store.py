@@ -152,11 +152,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
 class LedgerPostgresRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        # No prepared statements: after an optimistic append loses its race inside a pipeline,
-        # psycopg 3.3 counts a statement as prepared that the aborted pipeline never prepared,
-        # and the connection's next append fails with "prepared statement _pg3_N does not exist".
-        if isinstance(datastore.pool.kwargs, dict):  # eventsourcing passes a dict (read at each connect)
-            datastore.pool.kwargs["prepare_threshold"] = None
         from psycopg.sql import SQL as PgSQL
 
         statements: list[Composed | PgSQL] = self.sql_create_statements  # type: ignore[assignment]  # psycopg runs either
@@ -175,6 +170,11 @@ class LedgerPostgresRecorder(PostgresApplicationRecorder):
         self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], *, ledger: Append | None = None,
         **kw: object,
     ) -> None:
+        # No prepared statements on a connection that appends: after an optimistic append loses
+        # its race inside a pipeline, psycopg 3.3 counts a statement as prepared that the aborted
+        # pipeline never prepared, and the connection's next append fails with "prepared
+        # statement _pg3_N does not exist".
+        curs.connection.prepare_threshold = None
         if ledger is not None:
             _insert_ledger(curs, ledger, "%s")
         super()._insert_events(curs, stored_events, **kw)
