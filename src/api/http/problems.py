@@ -43,6 +43,24 @@ class ApiProblem(Exception):
         self.code, self.detail, self.reason, self.headers = code, detail, reason, headers
 
 
+def media_type(request: Request, default: str) -> str:
+    """The request's content type without parameters, lower case (``default`` when absent)."""
+    return request.headers.get("content-type", default).split(";")[0].strip().lower()
+
+
+async def read_body(request: Request, limit: int, what: str = "the body") -> bytes:
+    """The request body, refused with 413 as soon as it is over ``limit`` bytes (declared or sent)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise ApiProblem("request_too_large", f"{what} is over {limit} bytes")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > limit:
+            raise ApiProblem("request_too_large", f"{what} is over {limit} bytes")
+    return bytes(raw)
+
+
 def problem(code: str, detail: str, *, reason: str | None = None, line: int | None = None) -> RefusalProblem:
     """The problem document of row ``code`` (a refused envelope adds its ``reason``, a batch its ``line``)."""
     doc: RefusalProblem = {**ERRORS[code].document(detail)}  # type: ignore[typeddict-item]

@@ -20,7 +20,7 @@ from api.http import background
 from api.http import models as m
 from api.http.auth import COMPLAINT_METHODS, SUBJECT, Reader, Scope, sign_in
 from api.http.context import Server, server
-from api.http.problems import ApiProblem, log, refusal, responses
+from api.http.problems import ApiProblem, log, media_type, read_body, refusal, responses
 from ledger.application import Outcome
 from ledger.encoding.b64 import b64encode
 from ledger.translog import merkle
@@ -77,22 +77,14 @@ _EVENTS_BODY: dict[str, Any] = {
 )  # fmt: skip
 async def post_events(request: Request, srv: Srv) -> Response:
     """One signed envelope (``application/json``) or a batch (``application/x-ndjson``)."""
-    limit = srv.settings.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise ApiProblem("request_too_large", f"the body is over {limit} bytes")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > limit:
-            raise ApiProblem("request_too_large", f"the body is over {limit} bytes")
-    kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    raw = await read_body(request, srv.settings.max_body_bytes)
+    kind = media_type(request, "application/json")
     if kind == NDJSON:
-        return await _batch(srv, bytes(raw))
+        return await _batch(srv, raw)
     if kind != "application/json":
         raise ApiProblem("unsupported_media_type", f"send application/json or {NDJSON}, not {kind}")
     try:
-        text = bytes(raw).decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return refusal("invalid_json", "the body is not UTF-8 JSON")
     from starlette.concurrency import run_in_threadpool

@@ -18,7 +18,7 @@ from fastapi.responses import PlainTextResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.http.context import Server, server
-from api.http.problems import ApiProblem, responses
+from api.http.problems import ApiProblem, media_type, read_body, responses
 from ledger.domain.policy import COSIGNERS
 from ledger.encoding.b64 import b64decode_strict
 from ledger.errors import LedgerError
@@ -52,16 +52,12 @@ _BODY = {
 )  # fmt: skip
 async def post_cosignature(request: Request, srv: Annotated[Server, Depends(server)]) -> PlainTextResponse:
     """A witness's cosignature of a stored checkpoint: checked, then attached to it."""
-    kind = request.headers.get("content-type", "text/plain").split(";")[0].strip().lower()
+    kind = media_type(request, "text/plain")
     if kind != "text/plain":
         raise ApiProblem("unsupported_media_type", f"send the note as text/plain, not {kind}")
-    raw = bytearray()
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_NOTE:
-            raise ApiProblem("request_too_large", f"a cosigned note is at most {MAX_NOTE} bytes")
+    raw = await read_body(request, MAX_NOTE, "a cosigned note")
     try:
-        note = bytes(raw).decode("utf-8")
+        note = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiProblem("invalid_request", "the note is not UTF-8 text") from None
     return await run_in_threadpool(_attach, srv, note)
