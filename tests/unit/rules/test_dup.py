@@ -7,16 +7,7 @@ families run end to end on SQLite and PostgreSQL in ``tests/integration/test_rul
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from support.rules_builder import RuleScenario
-
-
-@pytest.fixture
-def sc(tmp_path: Path) -> RuleScenario:
-    return RuleScenario.in_memory(tmp_path)
 
 
 def test_dup_laborer_flags_the_later_registration_of_one_fingerprint(sc: RuleScenario) -> None:

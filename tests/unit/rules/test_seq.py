@@ -7,16 +7,7 @@ families run end to end on SQLite and PostgreSQL in ``tests/integration/test_rul
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from support.rules_builder import EMPLOYER_FUND, RuleScenario
-
-
-@pytest.fixture
-def sc(tmp_path: Path) -> RuleScenario:
-    return RuleScenario.in_memory(tmp_path)
 
 
 def test_paid_without_approval_before_the_approval_date_not_on_it(sc: RuleScenario) -> None:

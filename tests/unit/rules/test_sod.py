@@ -7,16 +7,7 @@ families run end to end on SQLite and PostgreSQL in ``tests/integration/test_rul
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from support.rules_builder import RuleScenario
-
-
-@pytest.fixture
-def sc(tmp_path: Path) -> RuleScenario:
-    return RuleScenario.in_memory(tmp_path)
 
 
 def test_reviewer_only_check_every_inspection_by_the_approver(sc: RuleScenario) -> None:

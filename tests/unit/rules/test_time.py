@@ -7,16 +7,9 @@ families run end to end on SQLite and PostgreSQL in ``tests/integration/test_rul
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from support.rules_builder import RuleScenario, at
-
-
-@pytest.fixture
-def sc(tmp_path: Path) -> RuleScenario:
-    return RuleScenario.in_memory(tmp_path)
 
 
 @pytest.mark.parametrize(("late", "flagged"), [(7, False), (8, True)])

@@ -1,0 +1,62 @@
+"""Every rule family end to end on SQLite and PostgreSQL (``db_url``), through the real ledger,
+the runner and the database.
+
+Each rule's raise, near miss and withdrawal is tested in memory in
+``tests/unit/rules/test_<family>.py``. One or two of those tests per family run here again, the
+same functions collected a second time with this module's ``sc``: a scenario on a real
+database. After each, the in-memory projection of its log (``project_in_memory``, what the unit
+tests run on) must give the very rows the database holds, table by table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from support.rules_builder import RuleScenario
+from unit.rules.test_conf import test_double_presence_two_classes_on_one_day_not_on_different_days
+from unit.rules.test_dup import test_dup_payment_two_live_payments_alike_but_not_a_repayment_after_a_return
+from unit.rules.test_elig import test_age_range_is_withdrawn_when_the_birth_date_is_corrected
+from unit.rules.test_fin import test_overpaid_above_the_approved_total_and_cured_by_the_bank_return
+from unit.rules.test_insp import test_failed_paid_only_when_the_latest_inspection_failed
+from unit.rules.test_net import test_shared_account_three_labourers_of_three_households_not_of_two
+from unit.rules.test_seq import (
+    test_paid_without_attendance_raised_at_approval_and_its_evidence_grows_at_payment,
+)
+from unit.rules.test_sod import test_reviewer_only_check_every_inspection_by_the_approver
+from unit.rules.test_std import (
+    test_class_size_exactly_fifty_is_fine_fifty_one_is_not_and_a_withdrawal_cures_it,
+)
+from unit.rules.test_time import (
+    test_signed_after_revocation_only_what_was_signed_after_effective_at,
+    test_stale_claim_by_the_log_clock_ninety_days_is_not_ninety_one_is_and_payment_cures,
+)
+
+END_TO_END = [  # one or two of each family, collected here with the database's ``sc``
+    test_dup_payment_two_live_payments_alike_but_not_a_repayment_after_a_return,
+    test_paid_without_attendance_raised_at_approval_and_its_evidence_grows_at_payment,
+    test_class_size_exactly_fifty_is_fine_fifty_one_is_not_and_a_withdrawal_cures_it,
+    test_age_range_is_withdrawn_when_the_birth_date_is_corrected,
+    test_double_presence_two_classes_on_one_day_not_on_different_days,
+    test_shared_account_three_labourers_of_three_households_not_of_two,
+    test_reviewer_only_check_every_inspection_by_the_approver,
+    test_stale_claim_by_the_log_clock_ninety_days_is_not_ninety_one_is_and_payment_cures,
+    test_signed_after_revocation_only_what_was_signed_after_effective_at,
+    test_overpaid_above_the_approved_total_and_cured_by_the_bank_return,
+    test_failed_paid_only_when_the_latest_inspection_failed,
+]
+
+
+@pytest.fixture
+def sc(db_url: str, tmp_path: Path) -> Iterator[RuleScenario]:
+    scenario = RuleScenario.create(db_url, tmp_path)
+    yield scenario
+    scenario.memory_matches_database()
+    scenario.close()
+
+
+def test_every_family_runs_end_to_end() -> None:
+    families = {f.__module__.rpartition("test_")[2] for f in END_TO_END}
+    assert families == {"dup", "seq", "std", "elig", "conf", "net", "sod", "time", "fin", "insp"}
