@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -23,9 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import drop_pg_database, fresh_pg_database
+from conftest import pg_database
 from support.cli import cli
-from support.http import free_port
+from support.http import free_port, stop_server
 
 pytestmark = pytest.mark.postgres
 
@@ -98,18 +97,6 @@ def _answers(clients: list[tuple[subprocess.Popen[bytes], Path]]) -> list[dict[s
     return found
 
 
-def _stop(proc: subprocess.Popen[bytes], log: Path) -> None:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    text = log.read_text()
-    assert "Traceback" not in text, text
-    assert proc.returncode in (0, -signal.SIGTERM), text
-
-
 def _projected(url: str) -> tuple[int, int]:
     """(log size, projected position) read straight from the database: no request catches up."""
     from ledger.application import Ledger
@@ -129,14 +116,8 @@ def _moment(signed_at: str) -> dt.datetime:
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    url, name = fresh_pg_database()
-    try:
+    with pg_database() as url:
         yield url
-    finally:
-        from projections.db import dispose_engines
-
-        dispose_engines()
-        drop_pg_database(name)
 
 
 def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing(tmp_path: Path, pg_url: str) -> None:
@@ -168,7 +149,7 @@ def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing
     clients = _clients(tmp_path, port, "b", 400)
     time.sleep(1.5)
     stopped_at = dt.datetime.now(dt.UTC)
-    _stop(server, log)
+    stop_server(server, log)
     answers += _answers(clients)
     for a in answers:
         if a.get("http") == 201:

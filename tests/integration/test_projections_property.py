@@ -20,7 +20,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import drop_pg_database, fresh_pg_database
+from conftest import pg_database
 from ledger.encoding.canonical import canonical
 from projections import tables as T
 from projections.db import engine_for
@@ -214,14 +214,8 @@ def fresh_ledger(backend_url: str, root: Path) -> Iterator[str]:
         folder.mkdir()
         yield f"sqlite:///{folder / 'ledger.db'}"
         return
-    url, name = fresh_pg_database()
-    try:
+    with pg_database() as url:
         yield url
-    finally:
-        from projections.db import dispose_engines
-
-        dispose_engines()
-        drop_pg_database(name)
 
 
 def snapshot(engine: Any) -> bytes:

@@ -55,17 +55,26 @@ def serving(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterato
         yield client
     finally:
         client.close()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+        text = stop_server(proc, log)
+    assert "Application shutdown complete" in text, text
+
+
+def stop_server(proc: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> str:
+    """SIGTERM, then the server must stop cleanly without a traceback; its log's text.
+
+    uvicorn finishes the requests in flight, runs the shutdown (the last checkpoint), then
+    re-raises the signal, as a process ended by it reports.
+    """
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
     text = log.read_text()
     assert "Traceback" not in text, text
-    # SIGTERM: uvicorn finishes the requests in flight, runs the shutdown (the last checkpoint), then
-    # re-raises the signal, as a process ended by it reports
-    assert "Application shutdown complete" in text and proc.returncode in (0, -signal.SIGTERM), text
+    assert proc.returncode in (0, -signal.SIGTERM), text
+    return text
 
 
 def sign_in(client: httpx.Client, keys: Path, actor_id: str) -> dict[str, str]:
