@@ -115,7 +115,7 @@ def stateful(examples: int, steps: int, backend: str) -> dict[str, Any]:
     sys.path.insert(0, str(ROOT / "tests" / "integration"))
     import test_state_machine as machine
 
-    from conftest import drop_pg_database, fresh_pg_database
+    from support.pg import drop_pg_database, fresh_pg_database
 
     machine.EXAMPLES, machine.STEPS = examples, steps
     machine.SEEN.clear()

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from conftest import PG_ADMIN, require_postgres
+from support.pg import PG_ADMIN, require_postgres
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 

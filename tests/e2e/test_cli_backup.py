@@ -23,7 +23,7 @@ from typing import IO
 
 import pytest
 
-from conftest import drop_pg_database, fresh_pg_database
+from support.pg import drop_pg_database, fresh_pg_database
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 

@@ -161,7 +161,7 @@ def test_read_only_verbs_never_create_a_database(tmp_path: Path, verb: list[str]
 
 @pytest.mark.postgres
 def test_read_only_verbs_never_create_a_postgres_ledger(tmp_path: Path) -> None:
-    from conftest import drop_pg_database, fresh_pg_database, require_postgres
+    from support.pg import drop_pg_database, fresh_pg_database, require_postgres
 
     require_postgres()
     url, name = fresh_pg_database()

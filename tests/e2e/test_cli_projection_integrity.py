@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from conftest import drop_pg_database, fresh_pg_database
 from projections.db import sqlalchemy_url
+from support.pg import drop_pg_database, fresh_pg_database
 
 Ledger = tuple[Path, str]
 

@@ -22,9 +22,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import pg_database
 from support.cli import cli
 from support.http import free_port, stop_server
+from support.pg import pg_database
 
 pytestmark = pytest.mark.postgres
 

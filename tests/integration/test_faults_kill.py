@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from conftest import PG_ADMIN, require_postgres
+from support.pg import PG_ADMIN, require_postgres
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 LINES = 800  # an import of ~1 s: kill points spread over start-up, appends, catch-up, checkpoint

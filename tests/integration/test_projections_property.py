@@ -20,7 +20,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import pg_database
 from ledger.encoding.canonical import canonical
 from projections import tables as T
 from projections.db import engine_for
@@ -29,6 +28,7 @@ from projections.runner import catchup as runner
 from projections.runner.catchup import catch_up, rebuild
 from projections.uow import UnitOfWork
 from support.kept_rows import compare_kept_rows_at_every_commit
+from support.pg import pg_database
 from support.scenario import LONGDE, XIJI, Scenario
 
 OPS = (

@@ -16,8 +16,8 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
-from conftest import drop_pg_database, fresh_pg_database
 from ledger.persistence.store import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from support.pg import drop_pg_database, fresh_pg_database
 
 # The library's timed cases: speed is measured by benchmarks/ (bench_ingest.py), never asserted.
 NOT_HERE = "a throughput measurement, not a contract: see benchmarks/bench_ingest.py"

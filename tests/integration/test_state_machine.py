@@ -58,7 +58,6 @@ from hypothesis.stateful import (
 )
 from test_projections_property import snapshot  # the rebuild comparison of the property test
 
-from conftest import PG_ADMIN, drop_pg_database
 from ledger.domain.envelope import public_key_bytes
 from ledger.errors import OperationalError, Refused
 from ledger.service import Session
@@ -66,6 +65,7 @@ from ledger.translog.verify import run_verify
 from projections.db import dispose_engines, engine_for
 from projections.runner.catchup import catch_up, rebuild
 from support import fuzz
+from support.pg import PG_ADMIN, drop_pg_database
 from support.scenario import CITY, LONGDE, XIJI, Scenario
 
 SEEN: Counter[str] = Counter()  # outcomes met, for the long campaign's report (bench_fuzz.py --stateful)
