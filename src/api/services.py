@@ -124,10 +124,10 @@ class Imported:
 
 
 def import_lines(session: Session, lines: Iterable[str], *, sign: bool, total: int | None,
-                 on_line: Callable[[int, Outcome], None], meter: Meter = quiet) -> Imported:  # fmt: skip
+                 on_line: Callable[[int, Outcome], None], meter: Meter = quiet, catch_up: bool = True) -> Imported:  # fmt: skip
     """Import JSON Lines (DESIGN §9), telling ``on_line`` each line's outcome as it is known.
 
-    A line that is not text (``UnicodeDecodeError``) ends the import unreported, as reading the
+    ``catch_up=False`` leaves the projections to a follower (``serve``). A line that is not text (``UnicodeDecodeError``) ends the import unreported, as reading the
     file failed; accepted lines stay accepted.
     """
     done = Imported()
@@ -138,7 +138,7 @@ def import_lines(session: Session, lines: Iterable[str], *, sign: bool, total: i
                 on_line(line, outcome)
     except ImportStopped as exc:
         done.stopped = exc
-    if done.counts["accepted"]:
+    if catch_up and done.counts["accepted"]:
         done.lagging = after_write(session.ledger, meter)
     done.size = session.ledger.size()
     return done

@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +29,6 @@ from sqlalchemy.engine import Engine
 
 from api import services
 from ledger.application import Item, Outcome
-from ledger.errors import ImportStopped
 from ledger.service import Session
 
 log = logging.getLogger("api.http")
@@ -144,19 +143,6 @@ class Appender:
                     done.set_result(outcome)
             if stopping:
                 return
-
-
-def import_lines(session: Session, lines: Iterable[str], *, on_line: Callable[[int, Outcome], None]) -> services.Imported:
-    """:func:`api.services.import_lines` of signed envelopes without the catch-up."""
-    done = services.Imported()
-    try:
-        for line, outcome in session.import_lines(lines, sign=False):
-            done.counts[outcome.status] += 1
-            on_line(line, outcome)
-    except ImportStopped as exc:
-        done.stopped = exc
-    done.size = session.ledger.size()
-    return done
 
 
 class Follower:

@@ -130,7 +130,7 @@ def _import(srv: Server, lines: list[str]) -> Response:
                             outcome.code)  # fmt: skip
 
     with srv.lock:
-        done = background.import_lines(srv.session, lines, on_line=report)
+        done = services.import_lines(srv.session, lines, sign=False, total=None, on_line=report, catch_up=False)
     _warn_lagging(done.lagging)
     if done.stopped is not None:  # lines before it are recorded and reported; the rest is not
         raise done.stopped
