@@ -470,6 +470,21 @@ class FundsRecovered(Body):
     anomaly_id: Annotated[str, StringConstraints(pattern=r"^A-[0-9a-f]{40}$")] | None = None
 
 
+# DESIGN.md §10: every status a statement line or a ledger payment can end in.
+ReconStatus = Literal[
+    "matched", "amount_mismatch", "payee_mismatch", "date_mismatch", "duplicate_bank", "ambiguous",
+    "unmatched_bank", "return_matched", "return_not_recorded", "credit_other", "unmatched_ledger", "skipped",
+]
+
+
+class ReconException(Body):
+    status: ReconStatus
+    payment_id: Id | None = None
+    bank_reference: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    amount_fen: Fen
+    value_date: Date
+
+
 class ReconciliationRecorded(Body):
     reconciliation_id: Id
     period: Month
@@ -478,6 +493,10 @@ class ReconciliationRecorded(Body):
     unmatched_ledger: Count
     unmatched_bank: Count
     mismatched: Count
+    funds: list[Id] | None = None
+    counts: dict[ReconStatus, Count] | None = None
+    exceptions: list[ReconException] | None = Field(default=None, max_length=400)
+    exceptions_total: Count | None = None
 
 
 class AnomalyDisposed(Body):
