@@ -8,11 +8,13 @@ id of a recorded ``ReconciliationRecorded`` can be recomputed from its body alon
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Final, get_args
+from typing import Final, cast, get_args
 
 from ledger.domain.schema import ReconStatus
 from ledger.encoding.canonical import JSONValue, canonical
+from projections.reconciliation.matching import LineOutcome, Matching, Payment, account_tail
 
 STATUSES: Final[tuple[ReconStatus, ...]] = (
     # Money out with no payment in the ledger (FIN-BANK-UNMATCHED, critical), first.
@@ -82,3 +84,84 @@ def reconciliation_id(actor: str, period: str, funds: Sequence[str] | None, stat
         "exceptions": [dict(e) for e in exceptions],
     }
     return f"R-{period}-{hashlib.sha256(canonical(document)).hexdigest()[:16]}"
+
+
+def document(matching: Matching, *, actor: str, period: str, funds: Sequence[str] | None, date_window: int,
+             as_of: int | None, statement_sha256: str) -> dict[str, JSONValue]:  # fmt: skip
+    """The result of DESIGN §10 (``reconcile --json``): every line by line number (skipped rows
+    are counted, not listed: they have no date), the unused payments by value date then id, and
+    a summary counting every status, zeros included."""
+    lines = [line_json(o) for o in matching.lines if o.status != "skipped"]
+    unmatched = [payment_json(p) for p in matching.unmatched_payments]
+    counts = Counter(o.status for o in matching.lines)
+    counts["unmatched_ledger"] = len(unmatched)
+    summary: dict[str, JSONValue] = {status: counts[status] for status in STATUSES}
+    funds = None if funds is None else sorted(set(funds))
+    exceptions, _ = exceptions_of(lines, unmatched)
+    return {
+        "reconciliation_id": reconciliation_id(actor, period, funds, statement_sha256, exceptions),
+        "actor": actor,
+        "period": period,
+        "funds": None if funds is None else list[JSONValue](funds),
+        "date_window": date_window,
+        "as_of": as_of,
+        "statement_sha256": statement_sha256,
+        "summary": summary,
+        "lines": list[JSONValue](lines),
+        "unmatched_payments": list[JSONValue](unmatched),
+    }
+
+
+def line_json(o: LineOutcome) -> dict[str, JSONValue]:
+    """One line of the result: its own reference, amount, date and account tail, and the payment it
+    was matched with (or came closest to) with the ledger's amount."""
+    assert o.line.value_date is not None
+    out: dict[str, JSONValue] = {"line": o.line.line, "status": o.status}
+    if o.method is not None:
+        out["method"] = o.method
+    if o.payment is not None:
+        out["payment_id"], out["claim_id"] = o.payment.payment_id, o.payment.claim_id
+    if o.line.reference is not None:
+        out["bank_reference"] = o.line.reference
+    out["amount_fen"] = o.amount_fen
+    if o.payment is not None:
+        out["ledger_amount_fen"] = o.payment.amount_fen
+    out["value_date"] = o.line.value_date.isoformat()
+    if (tail := account_tail(o.line.account)) is not None:
+        out["account_tail"] = tail
+    if o.candidates:
+        out["candidates"] = list[JSONValue](o.candidates)
+    return out
+
+
+def payment_json(p: Payment) -> dict[str, JSONValue]:
+    return {"payment_id": p.payment_id, "claim_id": p.claim_id, "bank_reference": p.bank_reference,
+            "amount_fen": p.amount_fen, "value_date": p.value_date.isoformat()}  # fmt: skip
+
+
+def recorded_body(result: Mapping[str, JSONValue]) -> dict[str, JSONValue]:
+    """The body of the ``ReconciliationRecorded`` that records ``result`` (EVENTS.md): the four
+    totals, every status's count, the statement's hash and the exceptions, most serious first."""
+    summary = cast("dict[str, int]", result["summary"])
+    lines = cast("list[dict[str, JSONValue]]", result["lines"])
+    unmatched = cast("list[dict[str, JSONValue]]", result["unmatched_payments"])
+    exceptions, total = exceptions_of(lines, unmatched)
+
+    def count(*statuses: str) -> int:
+        return sum(summary[s] for s in statuses)
+
+    body: dict[str, JSONValue] = {
+        "reconciliation_id": result["reconciliation_id"],
+        "period": result["period"],
+        "statement_sha256": result["statement_sha256"],
+        "matched": count("matched", "return_matched"),
+        "unmatched_ledger": count("unmatched_ledger"),
+        "unmatched_bank": count("unmatched_bank", "duplicate_bank", "ambiguous"),
+        "mismatched": count("amount_mismatch", "payee_mismatch", "date_mismatch", "return_not_recorded"),
+        "counts": {s: summary[s] for s in STATUSES},
+        "exceptions": list[JSONValue](exceptions),
+        "exceptions_total": total,
+    }
+    if result["funds"] is not None:
+        body["funds"] = result["funds"]
+    return body
