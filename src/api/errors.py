@@ -80,6 +80,7 @@ REFUSALS = _rows(1, 422, {
     "at_in_future": "Envelope dated in the future",
     "personal_data_in_text": "Personal data in text",
     "personal_data_needs_service": "Personal data needs the ledger service",
+    "statement_refused": "Bank statement refused",
 }) | _rows(1, 400, {
     "invalid_json": "Not JSON",
 }) | _rows(1, 409, {
