@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ from ledger.domain.aggregates import Laborer
 from ledger.domain.envelope import Envelope, public_key_bytes, sign_envelope
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.encoding.canonical import JSONObject
-from ledger.errors import AlreadyErased, ImportStopped, OperationalError, Refused
+from ledger.errors import AlreadyErased, ImportStopped, InvalidField, OperationalError, Refused
 from ledger.keys.keystore import Keystore
 from ledger.keys.signing import IntentSigner, parse_line
 from ledger.keys.vault import Vault
@@ -334,6 +334,22 @@ class Session:
         from ledger.keys.vault import payee_account
 
         return payee_account(self.keys.pepper, account)
+
+    def payee_fingerprints(self) -> Callable[[str], str | None]:
+        """The ``payee_account`` of each account number of a bank statement, the pepper read once
+        (DESIGN §10: statement accounts are fingerprinted where the pepper is held); None for one
+        with no digits, which no payment can have been made to."""
+        from ledger.keys.vault import payee_account
+
+        pepper = self.keys.pepper
+
+        def fingerprint(account: str) -> str | None:
+            try:
+                return payee_account(pepper, account)
+            except InvalidField:
+                return None
+
+        return fingerprint
 
     def erase_pii(self, laborer_id: str, as_actor: str, reason: str) -> Outcome:
         self.ledger.head()  # another writer may have erased it: drop stale aggregates first
