@@ -463,8 +463,37 @@ reconciliations = _table(
     _int("unmatched_ledger", nullable=False),
     _int("unmatched_bank", nullable=False),
     _int("mismatched", nullable=False),
+    _json("funds"),                              # [fund_id, …] the statement's account pays from; null: all
+    _json("counts"),                             # {status: n} (DESIGN §10), when recorded
+    _int("exceptions_total"),                    # every exception, of which pj_reconciliation_exceptions holds ≤ 400
     _int("seq", nullable=False),
     _text("actor", nullable=False),
+    _text("at", nullable=False),                 # the envelope's: "latest" is by at (RULES.md)
+    _text("jurisdiction"),
+    sa.Index("pj_reconciliations_actor", "actor", "period"),
+)  # fmt: skip
+
+reconciliation_exceptions = _table(
+    "pj_reconciliation_exceptions",
+    _key("seq", sa.BigInteger),
+    _key("n", sa.Integer),                       # its place in the event's list (most serious first)
+    _text("reconciliation_id", nullable=False),
+    _text("status", nullable=False),
+    _text("payment_id"),
+    _text("bank_reference"),
+    _fen("amount_fen"),
+    _text("value_date", nullable=False),
+    sa.Index("pj_reconciliation_exceptions_id", "reconciliation_id"),
+    sa.Index("pj_reconciliation_exceptions_payment", "payment_id"),
+)  # fmt: skip
+
+latest_reconciliations = _table(
+    "pj_latest_reconciliations",                 # the latest (by at, then seq) per finance bureau and month
+    _key("actor"),
+    _key("period"),
+    _text("reconciliation_id", nullable=False),
+    _text("at", nullable=False),
+    _int("seq", nullable=False),
 )  # fmt: skip
 
 dispositions = _table(

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledger.domain.envelope import key_id_of
+from ledger.domain.schema import parse_rfc3339
 from ledger.encoding.b64 import b64decode_strict
 from projections import tables as T
 from projections.events import LeafEvent
@@ -33,7 +34,7 @@ from projections.uow import Key, Row, UnitOfWork
 Reads = Callable[[LeafEvent], Iterable[tuple[sa.Table, Key]]]
 
 # Bump when a handler's logic changes: the next catch-up then rebuilds every row from seq 0.
-register_version("projections.readmodels.handlers", "1")
+register_version("projections.readmodels.handlers", "2")  # 2: reconciliations keep funds, counts, exceptions
 
 
 # --- what each handler reads (batch prefetch) ---------------------------------------------------
@@ -637,14 +638,34 @@ def funds_recovered(uow: UnitOfWork, ev: LeafEvent) -> None:
     post(uow, ev, "recovery", entries, claim=claim)
 
 
-@handles("ReconciliationRecorded", reads=signer, creates=by(T.reconciliations, "reconciliation_id"))
+def _bureau_month(ev: LeafEvent) -> Iterator[tuple[sa.Table, Key]]:
+    yield T.latest_reconciliations, (ev.actor, ev.body["period"])
+
+
+@handles("ReconciliationRecorded", reads=reads(signer, _bureau_month),
+         creates=by(T.reconciliations, "reconciliation_id"))  # fmt: skip
 def reconciliation_recorded(uow: UnitOfWork, ev: LeafEvent) -> None:
+    """Each reconciliation with its exceptions, and the latest (by ``at``, then seq) per bureau and month."""
     b = ev.body
     ev.jurisdiction = _jurisdiction(uow, T.actors, ev.actor)
+    at = ev.envelope["at"]
+    funds = None if b.get("funds") is None else sorted(b["funds"])
     uow.add(T.reconciliations, reconciliation_id=b["reconciliation_id"], period=b["period"],
             statement_sha256=b["statement_sha256"], matched=b["matched"],
             unmatched_ledger=b["unmatched_ledger"], unmatched_bank=b["unmatched_bank"],
-            mismatched=b["mismatched"], seq=ev.seq, actor=ev.actor)  # fmt: skip
+            mismatched=b["mismatched"], funds=funds, counts=b.get("counts"),
+            exceptions_total=b.get("exceptions_total"), seq=ev.seq, actor=ev.actor, at=at,
+            jurisdiction=ev.jurisdiction)  # fmt: skip
+    for n, e in enumerate(b.get("exceptions") or ()):
+        uow.append(T.reconciliation_exceptions, seq=ev.seq, n=n, reconciliation_id=b["reconciliation_id"],
+                   status=e["status"], payment_id=e.get("payment_id"), bank_reference=e.get("bank_reference"),
+                   amount_fen=e["amount_fen"], value_date=e["value_date"])  # fmt: skip
+    latest = uow.edit(T.latest_reconciliations, ev.actor, b["period"])
+    if latest is None:
+        uow.add(T.latest_reconciliations, actor=ev.actor, period=b["period"], reconciliation_id=b["reconciliation_id"],
+                at=at, seq=ev.seq)  # fmt: skip
+    elif (parse_rfc3339(at), ev.seq) > (parse_rfc3339(latest["at"]), latest["seq"]):
+        latest.update(reconciliation_id=b["reconciliation_id"], at=at, seq=ev.seq)
 
 
 @handles("AnomalyDisposed")
