@@ -115,6 +115,7 @@ SUBJECT_KINDS = {
     "account",
     "actor",
     "employment",
+    "reconciliation",
 }
 WITH_LABORER = {  # RULES.md rules whose subject is "… + laborer"
     "DUP-CLAIM-LINE", "SEQ-PAID-WITHOUT-ATTENDANCE", "SEQ-PAID-WITHOUT-CERTIFICATE", "SEQ-PAID-WITHOUT-IDENTITY",

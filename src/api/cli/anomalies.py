@@ -59,7 +59,8 @@ STATUS = {"open": ("待核查", "open"), "withdrawn": ("已撤销", "withdrawn")
           "rectified": ("已整改", "rectified"), "false_positive": ("误报", "false positive")}  # fmt: skip
 KIND = {"laborer": ("劳动力", "labourer"), "class": ("培训班", "class"), "claim": ("补贴申请", "claim"),
         "payment": ("拨付", "payment"), "fund": ("专项资金", "fund"), "certificate": ("证书", "certificate"),
-        "account": ("收款账户", "account"), "actor": ("主体", "actor"), "employment": ("就业记录", "employment")}  # fmt: skip
+        "account": ("收款账户", "account"), "actor": ("主体", "actor"), "employment": ("就业记录", "employment"),
+        "reconciliation": ("银行对账", "reconciliation")}  # fmt: skip
 CHANGE = {"raised": ("提出", "raised"), "withdrawn": ("撤销（已纠正）", "withdrawn (cured)"),
           "reraised": ("再次提出", "raised again"), "disposed": ("处置", "disposed"),
           "message": ("说明更新", "message updated")}  # fmt: skip

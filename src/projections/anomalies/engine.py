@@ -39,7 +39,8 @@ from projections.uow import MISSING, Row, UnitOfWork
 
 Severity = Literal["critical", "high", "medium", "low"]
 Status = Literal["open", "withdrawn", "confirmed", "rectified", "false_positive"]
-SubjectKind = Literal["laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment"]
+SubjectKind = Literal["laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment",
+                      "reconciliation"]
 Change = Literal["raised", "withdrawn", "reraised", "disposed", "message"]  # a row of pj_anomaly_history
 
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low")
@@ -48,7 +49,8 @@ STATUSES: tuple[Status, ...] = ("open", "withdrawn", "confirmed", "rectified", "
 STATUS_ZH: dict[Status, str] = {"open": "待核查", "withdrawn": "已撤销", "confirmed": "核实属实", "rectified": "已整改",
                                 "false_positive": "误报"}  # fmt: skip
 SUBJECT_KINDS: tuple[SubjectKind, ...] = (
-    "laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment")  # fmt: skip
+    "laborer", "class", "claim", "payment", "fund", "certificate", "account", "actor", "employment",
+    "reconciliation")  # fmt: skip
 
 
 def anomaly_id(rule_id: str, kind: str, subject_id: str, laborer_id: str | None) -> str:
@@ -361,6 +363,8 @@ def jurisdiction_of(ctx: Ctx, kind: SubjectKind, ident: str) -> str | None:
     if kind == "certificate":
         cert = ctx.row(T.certificates, ident)
         return None if cert is None else _code(ctx.klass(cert["class_id"]))
+    if kind == "reconciliation":  # "<actor_id>:<YYYY-MM>": the finance bureau's
+        return _code(ctx.row(T.actors, ident.rpartition(":")[0]))
     table = {"laborer": T.laborers, "class": T.classes, "claim": T.claims, "payment": T.payments,
              "fund": T.funds, "actor": T.actors, "employment": T.employments}.get(kind)  # fmt: skip
     return None if table is None else _code(ctx.row(table, ident))
