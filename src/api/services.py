@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.application import Ledger, Outcome
 from ledger.encoding.canonical import JSONValue
-from ledger.errors import ImportStopped
+from ledger.errors import ImportStopped, InvalidField, RoleNotAllowed, UnknownActor, UnknownReference
 from ledger.service import Session
 
 if TYPE_CHECKING:
@@ -171,6 +171,61 @@ def run_simulation(session: Session, scale: str, seed: int, misuse_rate: float, 
         doc = {"truth": [case(c) for c in sim.truth], "expected_knock_on": [case(c) for c in sim.expected_knock_on]}
         truth.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     return {"counts": counts, "refusal_examples": examples, "sim": sim}
+
+
+# --- reconciliation (DESIGN §10) ----------------------------------------------------------------------------
+MAX_DATE_WINDOW = 31  # days: a window wider than a month would match one month's lines with another's payments
+
+
+def reconcile(session: Session, statement: Path, meter: Meter = quiet, *, actor: str, period: str,
+              funds: Sequence[str] | None = None, date_window: int = 3, as_of: int | None = None,
+              columns: Mapping[str, str] | None = None) -> dict[str, JSONValue]:  # fmt: skip
+    """Match a finance bureau's bank statement against the payments it signed, after catching up:
+    the result document of DESIGN §10. Refuses a window outside 0..31 days, an actor that is no
+    finance bureau, a fund the log does not hold, and a statement :func:`read_statement` refuses."""
+    from ledger.domain.aggregates import Fund
+    from projections.readmodels.queries import resolve_as_of
+    from projections.reconciliation.matching import match
+    from projections.reconciliation.payments import BureauPayments
+    from projections.reconciliation.result import document
+    from projections.reconciliation.statement import read_statement
+
+    if not 0 <= date_window <= MAX_DATE_WINDOW:
+        raise InvalidField(f"--date-window {date_window}: must be 0 to {MAX_DATE_WINDOW} days",
+                           zh=f"--date-window {date_window}：须为 0 到 {MAX_DATE_WINDOW} 天")  # fmt: skip
+    bureau = session.ledger.actor(actor)
+    if bureau is None:
+        raise UnknownActor(f"unknown actor {actor!r}", zh=f"没有主体 {actor!r}")
+    if bureau.role != "finance_bureau":
+        raise RoleNotAllowed(f"{actor} is a {bureau.role}: only a finance bureau reconciles its bank statements",
+                             zh=f"{actor} 不是财政局：只有财政局核对自己的银行对账单")  # fmt: skip
+    for fund in funds or ():
+        if not session.ledger.lookup(Fund, fund).exists:
+            raise UnknownReference(f"unknown fund {fund!r}", zh=f"没有专项资金 {fund!r}")
+    read = read_statement(statement, period=period, window=date_window, columns=columns)
+    engine = catch_up(session.ledger, meter)
+    with engine.connect() as conn:
+        last = resolve_as_of(conn, as_of)
+        book = BureauPayments(conn, actor, funds, last)
+        matching = match(read.lines, book, period=period, window=date_window, fingerprint=session.payee_fingerprints())
+    return document(matching, actor=actor, period=period, funds=funds, date_window=date_window, as_of=last,
+                    statement_sha256=read.sha256)  # fmt: skip
+
+
+def record_reconciliation(session: Session, result: Mapping[str, JSONValue], meter: Meter = quiet) -> Recorded:
+    """Sign ``ReconciliationRecorded`` for ``result`` as its actor and catch up. The id is derived
+    from the outcome, so the same statement with the same outcome again is the event already in
+    the log: reported as a duplicate with its seq, nothing recorded (DESIGN §10)."""
+    from ledger.domain.aggregates import Reconciliation
+    from projections.reconciliation.result import recorded_body
+
+    body = recorded_body(result)
+    session.ledger.head()  # another writer may have recorded it: drop stale aggregates first
+    existing = session.ledger.lookup(Reconciliation, str(body["reconciliation_id"]))
+    if existing.exists:
+        return Recorded(Outcome("duplicate", existing.first_seq))
+    outcome = session.record(str(result["actor"]), "ReconciliationRecorded", body)
+    return Recorded(outcome, after_write(session.ledger, meter))
 
 
 # --- queries ------------------------------------------------------------------------------------------------
