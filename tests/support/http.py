@@ -30,14 +30,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(cwd: Path, *args: str, env: dict[str, str] | None = None) -> Iterator[httpx.Client]:
-    """``serve`` in ``cwd`` (its ledger.db and keys/, or ``--db`` in ``args``) until the block ends;
-    SIGTERM then, and the server must stop cleanly without a traceback."""
+def serving(cwd: Path, *args: str, env: dict[str, str] | None = None, options: tuple[str, ...] = ()) -> Iterator[httpx.Client]:
+    """``serve`` in ``cwd`` (its ledger.db and keys/, or ``--db`` in ``args``; ``serve``'s own
+    ``options``) until the block ends; SIGTERM then, and the server must stop cleanly without a traceback."""
     port = free_port()
     log = cwd / f"serve-{port}.log"
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "api", *args, "serve", "--port", str(port)], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
+            [sys.executable, "-m", "api", *args, "serve", *options, "--port", str(port)], cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "0", **(env or {})},
         )  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)

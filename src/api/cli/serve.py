@@ -39,12 +39,13 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="worker processes (PostgreSQL only)")] = 1,
+    public_log: Annotated[bool, typer.Option("--public-log", help="let anyone read the log's tiles under /tlog/ (扶贫资金公告公示)")] = False,
 ) -> None:
     """Serve the HTTP API (API.md) until SIGTERM or Ctrl-C."""
     import uvicorn
 
     from api.http.app import create_app
-    from api.http.settings import ENV_DB, ENV_KEYS, Settings
+    from api.http.settings import ENV_DB, ENV_KEYS, ENV_PUBLIC_LOG, Settings
     from ledger.persistence.store import DatabaseURL
 
     o = options(ctx)
@@ -56,10 +57,11 @@ def serve(
                                           f"no ledger at {o.db} (run `subsidy-ledger init` first)"))  # fmt: skip
         typer.echo(o.say(TEXT, "serving", host=host, port=port, db=o.db), err=True)
         if workers == 1:
-            uvicorn.run(create_app(replace(Settings.from_env(), db_url=o.db, keys_dir=o.keys)), host=host, port=port, log_level="info")
+            settings = replace(Settings.from_env(), db_url=o.db, keys_dir=o.keys, public_log=public_log)
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
             return
         # Worker processes build the app by import string, from the environment (Settings.from_env).
-        os.environ.update({ENV_DB: o.db, ENV_KEYS: str(Path(o.keys).resolve())})
+        os.environ.update({ENV_DB: o.db, ENV_KEYS: str(Path(o.keys).resolve()), ENV_PUBLIC_LOG: "1" if public_log else "0"})
         _serve_workers(uvicorn.Config("api.http.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                                       log_level="info"))  # fmt: skip
 

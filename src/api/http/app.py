@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.http import problems, witness
+from api.http import problems, tlog, witness
 from api.http.background import ServerSession, follow
 from api.http.context import Server
 from api.http.metrics import Metrics
@@ -77,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(router)
     app.include_router(witness.router)
+    app.include_router(tlog.router)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

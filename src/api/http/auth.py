@@ -178,3 +178,19 @@ def reader(
 
 
 Reader = Annotated[Scope, Depends(reader)]
+
+
+def log_reader(
+    srv: Annotated[Server, Depends(server)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+) -> Scope | None:
+    """The dependency of the static log (``/tlog/``): anyone when the operator serves it with
+    ``--public-log`` (None), else a token of a role that reads the log in full."""
+    if srv.settings.public_log:
+        return None
+    scope = reader(srv, credentials)
+    scope.require_log()
+    return scope
+
+
+LogReader = Annotated[Scope | None, Depends(log_reader)]

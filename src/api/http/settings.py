@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-ENV_DB, ENV_KEYS = "LEDGER_DB", "LEDGER_KEYS"
+ENV_DB, ENV_KEYS, ENV_PUBLIC_LOG = "LEDGER_DB", "LEDGER_KEYS", "LEDGER_PUBLIC_LOG"
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Settings:
     max_batch_lines: int = 1000
     max_body_bytes: int = 8 * 1024 * 1024
     checkpoint_interval: float = 1.0  # the operator signs at most once a second while writes arrive
+    public_log: bool = False  # /tlog/ readable by anyone (serve --public-log), else by the log readers
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -34,4 +35,5 @@ class Settings:
             keys_dir=os.environ.get(ENV_KEYS, "./keys"),
             origin=os.environ.get("LEDGER_ORIGIN") or None,
             checkpoint_interval=float(os.environ.get("LEDGER_CHECKPOINT_INTERVAL", "1")),
+            public_log=os.environ.get(ENV_PUBLIC_LOG) == "1",
         )
