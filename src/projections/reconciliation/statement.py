@@ -64,6 +64,7 @@ XLSX_MAX_PARTS = 1_000  # files inside the zip; a statement workbook has about a
 XLSX_MAX_INFLATED = 256 * 1024 * 1024  # all parts together, as the zip declares them
 XLSX_MAX_RATIO = 100  # inflated / compressed, for a part above 1 MiB: spreadsheet XML stays near 10
 _CHUNK = 1024 * 1024
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # the compound file of .xls
 
 # DESIGN §10's headers, in order of preference when a bank exports several (交易日期 and 记账日期).
 HEADERS: Mapping[str, tuple[str, ...]] = {
@@ -142,6 +143,11 @@ def read_statement(
         )
     sha256, head = _fingerprint(path)
     reader = _Reader(name, first, last, columns)
+    if head.startswith(_OLE2):  # many banks' "Excel" export: the 97–2003 format, which openpyxl does not read
+        raise StatementRefused(
+            f"{name}: an XLS workbook (Excel 97-2003) is not read; open it in Excel or WPS and save it as XLSX",
+            zh=f"{name}：不能读取 XLS（Excel 97-2003）格式，请用 Excel 或 WPS 打开后另存为 XLSX",
+        )
     if head.startswith(b"PK\x03\x04"):
         _check_zip(path, name)
         with closing(_xlsx_rows(path, name)) as rows:
