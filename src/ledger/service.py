@@ -230,7 +230,7 @@ class Session:
                 items: list[Item] = []
                 for n, text in chunk:
                     try:
-                        items.append(parse_line(text, signer))
+                        items.append(self.parse(text, signer))
                     except Exception as exc:
                         if pending is not None:
                             yield from self._append_pending(pending, progress)
@@ -265,9 +265,13 @@ class Session:
         if progress is not None:
             progress(len(chunk))
 
+    def parse(self, text: str, signer: IntentSigner | None) -> Item:
+        """One input line as the item to append (the service attaches prepared personal data here)."""
+        return parse_line(text, signer)
+
     def submit(self, text: str) -> Outcome:
         signer = self.signer() if self.keys.root.is_dir() else None
-        item = parse_line(text, signer)
+        item = self.parse(text, signer)
         outcome = self.ledger.append([item])[0]
         if outcome.status == "accepted":
             self.checkpoint_after_write(min_interval=self.checkpoint_interval)
@@ -316,6 +320,11 @@ class Session:
     def show_pii(self, laborer_id: str, as_actor: str, purpose: str) -> dict[str, str]:
         """Record the read (signed by ``as_actor``) first, then decrypt (DESIGN §7)."""
         self.record(as_actor, "PersonalDataAccessed", {"laborer_id": laborer_id, "purpose": purpose})
+        return self.personal_data(laborer_id)
+
+    def personal_data(self, laborer_id: str) -> dict[str, str]:
+        """The vault record of ``laborer_id``, decrypted. Only after the read is in the log: the
+        caller recorded (or checked) its ``PersonalDataAccessed`` first (DESIGN §7)."""
         row = self.ledger.vault_record(laborer_id)
         if row is None:
             laborer = self.ledger.lookup(Laborer, laborer_id)

@@ -75,6 +75,14 @@ class IntentSigner:
         return self._keys[actor]
 
     def sign(self, intent: JSONObject) -> Item:
+        unsigned, vault = self.prepare(intent)
+        envelope = sign_envelope(unsigned, self._key(str(intent["actor"])))
+        return Item(Envelope.from_dict(envelope), vault=vault)
+
+    def prepare(self, intent: JSONObject) -> tuple[JSONObject, tuple[str, bytes, bytes] | None]:
+        """The intent as it is to be signed — ``pii`` replaced by its fingerprint, commitment or
+        payee hash, the nonce derived if it had none — and the sealed vault record, if any. The
+        service does this alone for an office (``POST /v1/intents/prepare``), which then signs."""
         extra = set(intent) - INTENT_KEYS
         if extra:
             raise InvalidField(f"{sorted(extra)[0]}: not an intent field")
@@ -95,13 +103,12 @@ class IntentSigner:
         unsigned["body"] = body
         if "nonce" not in unsigned:
             unsigned["nonce"] = intent_nonce(intent)
-        envelope = sign_envelope(unsigned, self._key(intent["actor"]))
-        return Item(Envelope.from_dict(envelope), vault=vault)
+        return unsigned, vault
 
     def _personal_data(
         self, event_type: str, body: JSONObject, pii: object, actor: str
     ) -> tuple[JSONObject, tuple[str, bytes, bytes] | None]:
-        if event_type == "LaborerRegistered":
+        if event_type in ("LaborerRegistered", "LaborerCorrected"):  # a correction may carry the whole record anew
             record = p.check_laborer_pii(pii)
             laborer_id = body.get("laborer_id")
             if not isinstance(laborer_id, str):
