@@ -91,6 +91,9 @@ REFUSALS = _rows(1, 422, {
     "not_a_cosigner": "Not a cosigner",
 }) | _rows(1, 404, {
     "subject_not_found": "Unknown subject",
+    "checkpoint_not_found": "No checkpoint of that size",
+}) | _rows(1, 422, {
+    "report_invalid": "Invalid report request",
 })  # fmt: skip
 
 # Failed checks (VerificationFailed): the ledger or its projections are not intact; exit 1. Over

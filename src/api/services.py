@@ -285,3 +285,34 @@ def evidence(ledger: Ledger, engine: Engine, seqs: Iterable[int]) -> list[Eviden
     from projections.anomalies.query import evidence_events
 
     return evidence_events(ledger, engine, seqs)
+
+# --- reports ------------------------------------------------------------------------------------------------
+class MonthlyReport(NamedTuple):
+    """DESIGN §11's document and the chart's months (``projections.reports.monthly``)."""
+
+    doc: dict[str, JSONValue]
+    series: list[dict[str, JSONValue]]
+
+
+def monthly_report(session: Session, meter: Meter = quiet, *, month: str, jurisdiction: str | None = None,
+                   checkpoint: int | None = None, compare_with: int | None = None) -> MonthlyReport:  # fmt: skip
+    """The monthly report after catching up: at the checkpoint of size ``checkpoint`` (default
+    the latest), for ``jurisdiction`` (default the city), targets from the keystore's
+    ``report-targets.toml`` (docs/reports.md)."""
+    from projections.reports import monthly as M
+
+    engine = catch_up(session.ledger, meter)
+    stored = session.ledger.checkpoints()
+    issued = M.pick_checkpoint(stored, checkpoint)
+    later = None if compare_with is None else M.pick_checkpoint(stored, compare_with)
+    places = session.ledger.jurisdictions
+    code = jurisdiction or next(c for c, parent in places.parents.items() if parent is None)
+    targets_file = session.keys.root / M.TARGETS_FILE
+    text = targets_file.read_text(encoding="utf-8") if targets_file.is_file() else ""
+    target = M.parse_targets(text, places).get(code)
+    with engine.connect() as conn:
+        doc = M.monthly_report(conn, month=month, jurisdiction=code, checkpoint=issued, jurisdictions=places,
+                               target=target, compare_with=later)  # fmt: skip
+        series = M.monthly_series(conn, month=month, jurisdiction=code, checkpoint=issued, jurisdictions=places)
+    return MonthlyReport(doc, series)
+

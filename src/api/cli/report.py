@@ -1,0 +1,78 @@
+"""``report monthly`` (DESIGN §11): the HR bureaus' monthly accountability report (月度情况通报).
+
+The figures are counted in the projections (:mod:`projections.reports.monthly`) as of a signed
+checkpoint, so a report can be made again later, byte for byte. JSON is the contract (JCS bytes
+plus LF); HTML, XLSX and Markdown are that document shown by :mod:`api.reports`. Without
+``--out`` the report goes to stdout; with it, the file is written and its path printed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Literal, cast
+
+import typer
+
+from api import services
+from api.cli.projections import consistent
+from api.cli.root import fail, lang_option, options, session
+from api.i18n import Lang
+from ledger.encoding.canonical import canonical
+
+Format = Literal["html", "xlsx", "json", "md"]
+FORMATS: tuple[Format, ...] = ("html", "xlsx", "json", "md")
+
+TEXT = {
+    "bad_format": ("--format 应为 html、xlsx、json 或 md", "--format must be html, xlsx, json or md"),
+    "xlsx_needs_out": ("XLSX 是二进制文件：请用 --out 指定文件", "XLSX is binary: name a file with --out"),
+    "written": ("已写入 {path}", "written: {path}"),
+}
+
+
+def register(app: typer.Typer) -> None:
+    report_app = typer.Typer(no_args_is_help=True, help="Reports 报告: `report monthly` (月度情况通报, DESIGN §11).")
+    report_app.command("monthly")(monthly)
+    app.add_typer(report_app, name="report")
+
+
+def monthly(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", help="YYYY-MM")],
+    jurisdiction: Annotated[str | None, typer.Option(help="jurisdiction code (default: the city)")] = None,
+    checkpoint: Annotated[int | None, typer.Option(help="size of the signed checkpoint to report at (default: the latest)")] = None,
+    compare_with: Annotated[int | None, typer.Option("--compare-with", help="a later checkpoint's size: what arrived late")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="html | xlsx | json | md")] = "json",
+    out: Annotated[Path | None, typer.Option("--out", help="write the report to FILE")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="zh | en (default: the global --lang)")] = None,
+) -> None:
+    """The monthly accountability report (月度情况通报) of a month, as of a checkpoint."""
+    o = options(ctx)
+    chosen: Lang = o.lang if lang is None else lang_option(lang, o.lang)
+    if fmt not in FORMATS:
+        fail(o, o.say(TEXT, "bad_format"), 1)
+    if fmt == "xlsx" and out is None:
+        fail(o, o.say(TEXT, "xlsx_needs_out"), 1)
+    with session(o) as s, consistent(o):
+        found = services.monthly_report(s, o.meter(), month=month, jurisdiction=jurisdiction,
+                                        checkpoint=checkpoint, compare_with=compare_with)  # fmt: skip
+        data = render(cast(Format, fmt), found.doc, found.series, chosen)
+        if out is None:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            return
+        out.write_bytes(data)
+    typer.echo(o.say(TEXT, "written", path=out))
+
+
+def render(fmt: Format, doc: dict[str, Any], series: list[dict[str, Any]], lang: Lang) -> bytes:
+    """The report's bytes in ``fmt``: JSON as JCS plus LF, the others by :mod:`api.reports`."""
+    if fmt == "json":
+        return canonical(doc) + b"\n"
+    from api import reports
+
+    if fmt == "html":
+        return reports.render_html(doc, series, lang=lang)
+    if fmt == "xlsx":
+        return reports.render_xlsx(doc, series, lang=lang)
+    return reports.render_markdown(doc, series, lang=lang)
