@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -56,7 +56,7 @@ def monthly(
     with session(o) as s, consistent(o):
         found = services.monthly_report(s, o.meter(), month=month, jurisdiction=jurisdiction,
                                         checkpoint=checkpoint, compare_with=compare_with)  # fmt: skip
-        data = render(cast(Format, fmt), found.doc, found.series, chosen)
+        data = render(fmt, found.doc, found.series, chosen)
         if out is None:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
