@@ -137,8 +137,25 @@ def summary(o: Options, s: Session, result: services.Simulated, seconds: float) 
         echo(pick("最新检查点（运营方签名）:", "Latest checkpoint (operator-signed):"))
         for line in latest.note.splitlines():
             echo("  " + line)
+    reports(o, s)
     echo(pick("接下来可以试试:", "Try next:"))
     for cmd in ("subsidy-ledger verify", "subsidy-ledger anomalies --severity critical",
                 "subsidy-ledger balances --jurisdiction 640422", "subsidy-ledger log | head",
                 "subsidy-ledger proof inclusion 100", "subsidy-ledger export evidence claim <claim_id> evidence/"):  # fmt: skip
         echo("  " + cmd)
+
+
+def reports(o: Options, s: Session) -> None:
+    """The city's monthly report (DESIGN §11) of the log clock's month, as HTML and XLSX here."""
+    from api.cli.report import render
+
+    engine = services.catch_up(s.ledger)
+    clock = services.position_of(engine, None).clock
+    if clock is None or s.ledger.latest_checkpoint() is None:
+        return
+    found = services.monthly_report(s, month=clock[:7])
+    typer.echo(o.pick(f"{clock[:7]} 月度情况通报:", f"monthly report of {clock[:7]}:"))
+    for fmt in ("html", "xlsx"):
+        path = Path(f"report-{found.doc['jurisdiction']}-{clock[:7]}.{fmt}")
+        path.write_bytes(render(fmt, found.doc, found.series, o.lang))
+        typer.echo(f"  {path.resolve()}")
