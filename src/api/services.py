@@ -27,8 +27,10 @@ from ledger.service import Session
 
 if TYPE_CHECKING:
     from ledger import Progress
+    from ledger.translog.export import Exported
     from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
     from projections.readmodels.balances import Balances
+    from projections.trace.query import Traced
     from simulator import InjectedCase, Simulation
 
 Task = Literal["importing", "catching_up", "simulating"]
@@ -316,3 +318,43 @@ def monthly_report(session: Session, meter: Meter = quiet, *, month: str, jurisd
         series = M.monthly_series(conn, month=month, jurisdiction=code, checkpoint=issued, jurisdictions=places)
     return MonthlyReport(doc, series)
 
+
+# --- trace and evidence (DESIGN §12, §6) --------------------------------------------------------------------
+def trace_checkpoint(session: Session, size: int | None = None) -> tuple[int, bytes]:
+    """(size, root) of the stored checkpoint of ``size`` leaves (default: the latest), its note verified
+    with the operator's key from the keystore (never the database's word for it)."""
+    from ledger.translog.proofs import ProofRequestInvalid
+    from ledger.translog.verify import load_operator_verifiers, verify_checkpoint_note
+
+    ledger = session.ledger
+    if size is None:
+        stored = ledger.latest_checkpoint()
+    else:
+        stored = next((c for c in reversed(ledger.checkpoints()) if c.size == size), None)
+    if stored is None:
+        what = "no checkpoint yet: sign one with `checkpoint`" if size is None else f"no checkpoint of size {size}"
+        raise ProofRequestInvalid(what)
+    checkpoint = verify_checkpoint_note(stored.note, load_operator_verifiers(session.keys))
+    return checkpoint.size, checkpoint.root_hash
+
+
+def trace(session: Session, kind: str, ident: str, meter: Meter = quiet, *, checkpoint: int | None = None,
+          start: int = 0, limit: int | None = None) -> Traced:  # fmt: skip
+    """The trace of ``kind`` ``ident`` under a checkpoint, after catching the projections up."""
+    from projections.trace.query import trace as query
+
+    engine = catch_up(session.ledger, meter)
+    size, root = trace_checkpoint(session, checkpoint)
+    return query(session.ledger, engine, kind, ident, size, root, start=start, limit=limit)
+
+
+def export_evidence(session: Session, kind: str, ident: str, directory: str | Path,
+                    progress: Progress | None = None, meter: Meter = quiet) -> Exported:  # fmt: skip
+    """``export evidence``: exactly the trace's leaves and their signers' registry leaves (DESIGN §6),
+    selected by the trace (the ledger writes them, the projections choose them)."""
+    from ledger.translog.export import export_evidence as write
+    from projections.trace.query import evidence_seqs
+
+    engine = catch_up(session.ledger, meter)
+    return write(session, kind, ident, directory, lambda size: evidence_seqs(session.ledger, engine, kind, ident, size),
+                 progress)  # fmt: skip

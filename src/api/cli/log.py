@@ -15,7 +15,7 @@ import typer
 
 from api import services
 from api.cli import remote
-from api.cli.projections import check_projections, say_projections
+from api.cli.projections import check_projections, consistent, say_projections
 from api.cli.root import JsonFlag, Options, echo_json, fail, lang_option, options, session
 from api.i18n import error_text
 from ledger.errors import VerificationFailed
@@ -394,18 +394,18 @@ def export_log_cmd(ctx: typer.Context, directory: Annotated[str, typer.Argument(
 
 def export_evidence_cmd(
     ctx: typer.Context,
-    kind: Annotated[str, typer.Argument(metavar="KIND", help="payment | claim | class | laborer")],
+    kind: Annotated[str, typer.Argument(metavar="KIND", help="payment | claim | class | laborer | certificate | fund | actor")],
     ident: Annotated[str, typer.Argument(metavar="ID", help="the subject's id")],
     directory: Annotated[str, typer.Argument(metavar="DIR", help="an empty or new folder")],
 ) -> None:
-    """证据包: the leaves a trace of KIND ID needs, their signers' registry leaves and inclusion proofs."""
-    from ledger.translog.export import KINDS, export_evidence
+    """证据包: exactly the leaves `trace KIND ID` shows, their signers' registry leaves and inclusion proofs."""
+    from projections.trace.gather import KINDS
 
     o = options(ctx)
     if kind not in KINDS:
         fail(o, f"KIND must be one of {', '.join(KINDS)}", 2)
-    with session(o) as s:
-        out = _export(o, s, lambda advance: export_evidence(s, kind, ident, directory, progress=advance))
+    with session(o) as s, consistent(o):
+        out = _export(o, s, lambda advance: services.export_evidence(s, kind, ident, directory, advance, o.meter()))
         typer.echo(o.say(TEXT, "exported_evidence", kind=kind, id=ident, leaves=out.leaves, size=out.size, dir=out.directory))
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Protocol, TypedDict, cast
+from typing import Protocol, TypedDict, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -35,6 +35,7 @@ RULE_ORDER = {r.id: i for i, r in enumerate(RULES)}
 CURRENT = "current"  # every status but withdrawn: the default listing (RULES.md)
 
 Target = Engine | Connection | MemoryTables
+_T = TypeVar("_T")
 
 
 class FlagRow(TypedDict):
@@ -222,6 +223,12 @@ class _SqlRows:
                 query = query.where(column == value)
         return [cast(FlagRow, dict(r)) for r in self.conn.execute(query).mappings()]
 
+    def flags_in(self, ids: list[str]) -> list[FlagRow]:
+        """The flags of these ids first raised at or before ``last``."""
+        a = A.anomalies
+        query = sa.select(a).where(a.c.id.in_(ids), a.c.first_seq <= self.last)
+        return [cast(FlagRow, dict(r)) for r in self.conn.execute(query).mappings()]
+
     def changes(self, ids: list[str]) -> list[ChangeRow]:
         h = A.history
         out: list[ChangeRow] = []
@@ -282,7 +289,7 @@ def _conn(target: Engine | Connection) -> Iterator[Connection]:
         yield target
 
 
-def _chunks(items: list[str], size: int = 400) -> Iterable[list[str]]:
+def _chunks(items: list[_T], size: int = 400) -> Iterable[list[_T]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -344,3 +351,29 @@ def evidence_events(ledger: LogSource, target: Engine | Connection, seqs: Iterab
             "jurisdiction": None if fact is None else fact[1], "body": env["body"],
         })  # fmt: skip
     return out
+
+
+def flags_about(target: Engine | Connection, subjects: Iterable[tuple[str, str]], seqs: Iterable[int], *,
+                as_of: int) -> list[Flag]:  # fmt: skip
+    """Every flag (any status) as of leaf ``as_of`` whose subject is one of ``subjects`` or whose
+    evidence cites one of ``seqs`` (a trace's anomalies, DESIGN §12), most severe first."""
+    a, e = A.anomalies, A.evidence
+    by_kind: dict[str, set[str]] = {}
+    for kind, ident in subjects:
+        by_kind.setdefault(kind, set()).add(ident)
+    with _rows(target, as_of) as source:
+        if source is None or source.last is None:
+            return []
+        assert isinstance(source, _SqlRows)
+        ids: set[str] = set()
+        for kind, idents in sorted(by_kind.items()):
+            for chunk in _chunks(sorted(idents)):
+                query = sa.select(a.c.id).where(a.c.subject_kind == kind, a.c.subject_id.in_(chunk))
+                ids.update(source.conn.execute(query).scalars())
+        for part in _chunks(sorted(set(seqs))):
+            query = sa.select(e.c.anomaly_id).where(e.c.seq.in_(part), e.c.added_seq <= source.last)
+            ids.update(source.conn.execute(query).scalars())
+        rows = [r for chunk in _chunks(sorted(ids)) for r in source.flags_in(chunk)]
+        ids_found = [r["id"] for r in rows]
+        rows = as_of_rows(rows, source.changes(ids_found), source.evidence(ids_found))
+    return select_flags(rows, wanted=set(STATUSES), codes=None)

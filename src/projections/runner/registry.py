@@ -40,7 +40,8 @@ Handler = Callable[["UnitOfWork", LeafEvent], None]
 Hook = Callable[["UnitOfWork", int, Document], None]
 
 # Modules that register hooks and tables of their own (issue 5 and later).
-PLUGINS: tuple[str, ...] = ("projections.readmodels.handlers", "projections.anomalies", "projections.reports")
+PLUGINS: tuple[str, ...] = ("projections.readmodels.handlers", "projections.anomalies", "projections.reports",
+                           "projections.trace")
 
 
 @dataclass

@@ -16,12 +16,12 @@ proof leads from its leaf to that root. An export of a ledger that is not intact
 :class:`~ledger.errors.VerificationFailed` instead of shipping unverifiable evidence.
 
 The package: :mod:`.bundle` (the folder and its checkpoint), :mod:`.log` (``export log``),
-:mod:`.evidence` (证据包) and :mod:`.verify_md` (the instructions).
+:mod:`.evidence` (证据包: the leaves ``projections.trace`` selects) and :mod:`.verify_md` (the instructions).
 """
 
 from ledger.translog.export.bundle import Exported
-from ledger.translog.export.evidence import KINDS, SubjectNotFound, evidence_seqs, export_evidence
+from ledger.translog.export.evidence import export_evidence
 from ledger.translog.export.log import export_log
 from ledger.translog.export.verify_md import verify_md
 
-__all__ = ["KINDS", "Exported", "SubjectNotFound", "evidence_seqs", "export_evidence", "export_log", "verify_md"]
+__all__ = ["Exported", "export_evidence", "export_log", "verify_md"]
