@@ -67,7 +67,7 @@ class _Scale:
     """0 … a nice maximum mapped onto ``[start, start + length]`` (upwards when ``flip``)."""
 
     def __init__(self, values: Sequence[int], start: float, length: float, flip: bool) -> None:
-        high = max([1, *values])
+        high = max([1, *values]) * 11 // 10  # a tenth of headroom for the value written above a bar
         self.step = _nice_step(high)
         self.top = self.step * -(-high // self.step)
         self.start, self.length, self.flip = start, length, flip
