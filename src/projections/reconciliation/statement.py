@@ -44,10 +44,6 @@ from pathlib import Path
 from typing import NoReturn
 from xml.etree.ElementTree import ParseError
 
-import openpyxl
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet._read_only import ReadOnlyWorksheet
-
 from ledger.domain.money import FEN_PER_YUAN, parse_yuan
 from ledger.domain.schema import MAX_FEN
 from ledger.errors import Refused
@@ -86,6 +82,8 @@ _DATE = re.compile(r"(\d{4})([-/]?)(\d{2})\2(\d{2})")  # YYYY-MM-DD, YYYY/MM/DD,
 _MORE_DECIMALS = re.compile(r"[+-]?[\d,]*\.\d{3,}")
 _ALNUM = re.compile(r"[0-9A-Za-z]")
 _DIGIT = re.compile(r"[0-9]")
+_NOT_DIGIT = re.compile(r"[^0-9]+")
+_CACHED = 4096  # distinct date or amount texts remembered per statement
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
@@ -321,24 +319,21 @@ def _refuse_xlsx(name: str, why: str, why_zh: str) -> NoReturn:
 
 
 # What openpyxl raises on a damaged workbook: its own error, a missing part, bad XML or values.
-_XLSX_ERRORS = (
-    InvalidFileException,
-    zipfile.BadZipFile,
-    KeyError,
-    ValueError,
-    TypeError,
-    ParseError,
-    OSError,
-)
+_XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, TypeError, ParseError, OSError)
 
 
 def _xlsx_rows(path: Path, name: str) -> Generator[tuple[int, Sequence[Cell]]]:
     """The first sheet's rows with their row numbers, streamed (read-only mode)."""
+    import openpyxl  # here, not above: its import costs ~0.4 s that a CSV statement need not pay
+    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.worksheet._read_only import ReadOnlyWorksheet
+
+    errors = (InvalidFileException, *_XLSX_ERRORS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "no default style", unknown extensions: not the statement's content
         try:
             workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        except _XLSX_ERRORS as exc:
+        except errors as exc:
             _refuse_xlsx(name, f"{type(exc).__name__}: {exc}", f"{type(exc).__name__}：{exc}")
         try:
             sheet = workbook.worksheets[0] if workbook.worksheets else None
@@ -352,7 +347,7 @@ def _xlsx_rows(path: Path, name: str) -> Generator[tuple[int, Sequence[Cell]]]:
                     row = next(rows)
                 except StopIteration:
                     return
-                except _XLSX_ERRORS as exc:
+                except errors as exc:
                     raise StatementRefused(
                         f"{name}: row {number + 1}: the sheet is damaged ({type(exc).__name__}: {exc})",
                         zh=f"{name} 第 {number + 1} 行：工作表已损坏（{type(exc).__name__}：{exc}）",
@@ -386,7 +381,10 @@ class _Reader:
         self.first = first
         self.last = last
         self.names = {key: (columns[key],) if key in columns else aliases for key, aliases in HEADERS.items()}
-        self.dates: dict[str, dt.date] = {}  # a month has ~35 distinct date texts: parse each once
+        # A month has ~35 distinct date texts, and subsidies are paid in a few standard amounts:
+        # each text is parsed once.
+        self.dates: dict[str, dt.date] = {}
+        self.amounts: dict[str, int] = {}
 
     def read(
         self, rows: Iterator[tuple[int, Sequence[Cell]]], *, stop_on_empty_run: bool
@@ -403,7 +401,7 @@ class _Reader:
                     zh=f"{self.name}：超过 {MAX_STATEMENT_ROWS:,} 行，请按日期分段导出",
                     line=number,
                 )
-            if not any(_text(cell) for cell in cells):
+            if not any(map(_text, cells)):
                 empty_run += 1
                 if stop_on_empty_run and empty_run >= EMPTY_RUN_LIMIT:
                     break  # Excel's formatted-but-empty rows: the sheet's data is over
@@ -483,7 +481,13 @@ class _Reader:
                 line=number, column=layout.headers["debit"],
             )  # fmt: skip
         account = self.account(cells[layout.account] if layout.account < width else None, number, layout)
-        memo = " ".join(" ".join(_text(cells[i]).split()) for i in layout.memo if i < width).strip()
+        only = cells[layout.memo[0]] if len(layout.memo) == 1 and layout.memo[0] < width else None
+        if isinstance(only, str):
+            memo = only.strip()  # the usual: one memo column
+        else:
+            memo = " ".join([text for i in layout.memo if i < width and (text := _text(cells[i]))])
+        if "  " in memo or not memo.isprintable():  # a memo over two lines, tabs, runs of spaces
+            memo = " ".join(memo.split())
         return StatementLine(number, value_date, reference, account, debit, credit, memo, False)
 
     def refuse(self, number: int, layout: _Layout, key: str, value: Cell, why: str, why_zh: str) -> NoReturn:
@@ -496,26 +500,25 @@ class _Reader:
         )  # fmt: skip
 
     def value_date(self, cell: Cell, number: int, layout: _Layout) -> dt.date:
-        day: dt.date | None = None
+        if isinstance(cell, str):
+            known = self.dates.get(cell)  # only dates within the bounds are remembered
+            if known is not None:
+                return known
         if not _holds_date(cell):
             self.refuse(number, layout, "value_date", cell, "holds no date, though the line has a reference",
                         "没有日期（该行有交易流水号）")  # fmt: skip
+        day: dt.date | None = None
         if isinstance(cell, dt.datetime):
             day = cell.date()
         elif isinstance(cell, dt.date):
             day = cell
         elif isinstance(cell, str | int | float) and not isinstance(cell, bool):
-            text = _text(cell)
-            day = self.dates.get(text)
-            if day is None:
-                match = _DATE.fullmatch(text)
-                if match is not None:
-                    try:
-                        day = dt.date(int(match[1]), int(match[3]), int(match[4]))
-                    except ValueError:
-                        day = None
-                if day is not None and len(self.dates) < 4096:
-                    self.dates[text] = day
+            match = _DATE.fullmatch(_text(cell))
+            if match is not None:
+                try:
+                    day = dt.date(int(match[1]), int(match[3]), int(match[4]))
+                except ValueError:
+                    day = None
         if day is None:
             self.refuse(number, layout, "value_date", cell, "is not a date YYYY-MM-DD, YYYY/MM/DD or YYYYMMDD",
                         "不是 YYYY-MM-DD、YYYY/MM/DD 或 YYYYMMDD 格式的日期")  # fmt: skip
@@ -523,10 +526,17 @@ class _Reader:
             self.refuse(number, layout, "value_date", cell,
                         f"is outside the period widened by the date window ({self.first} to {self.last})",
                         f"超出对账期间加日期窗口的范围（{self.first} 至 {self.last}）")  # fmt: skip
+        if isinstance(cell, str) and len(self.dates) < _CACHED:
+            self.dates[cell] = day
         return day
 
     def fen(self, cell: Cell, number: int, layout: _Layout, key: str) -> int:
         if isinstance(cell, str):
+            if not cell:
+                return 0
+            known = self.amounts.get(cell)
+            if known is not None:
+                return known
             text = _unwrap(cell)
             if not text:
                 return 0
@@ -556,9 +566,13 @@ class _Reader:
                         "为负数：支出记入支出列，收入记入收入列")  # fmt: skip
         if fen > MAX_FEN:
             self.refuse(number, layout, key, cell, "is too large", "金额过大")
+        if isinstance(cell, str) and len(self.amounts) < _CACHED:
+            self.amounts[cell] = fen
         return fen
 
     def account(self, cell: Cell, number: int, layout: _Layout) -> str | None:
+        if isinstance(cell, str) and cell.isdigit() and cell.isascii():
+            return cell  # the usual cell: digits only
         if isinstance(cell, float) and not (cell.is_integer() and cell < 1e15):
             # Excel keeps 15 significant digits of a number: a longer account number lost its tail.
             self.refuse(number, layout, "account", cell,
@@ -567,8 +581,7 @@ class _Reader:
         text = _reference(cell)
         if text is None:
             return None
-        digits = "".join(ch for ch in unicodedata.normalize("NFKC", text) if "0" <= ch <= "9")
-        return digits or None
+        return _NOT_DIGIT.sub("", unicodedata.normalize("NFKC", text)) or None
 
 
 def _text(cell: Cell) -> str:
@@ -603,5 +616,7 @@ def _holds_date(cell: Cell) -> bool:
 
 
 def _reference(cell: Cell) -> str | None:
+    if isinstance(cell, str) and cell.isalnum() and cell.isascii():
+        return cell  # the usual cell: a plain reference
     text = _unwrap(_text(cell))
     return text if _ALNUM.search(text) else None
