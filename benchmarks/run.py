@@ -12,6 +12,7 @@ is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without 
   PostgreSQL databases ``bench_rebuild_<size>``) that the next step reuses;
 * ``bench_verify.py``  — ``verify`` of those ledgers vs the Ed25519 limit × cores;
 * ``bench_proofs.py``  — inclusion / consistency proof latency p50/p99;
+* ``bench_report.py`` — ``report monthly`` for the city (JSON, HTML) and a county vs the raw log read;
 * ``bench_api.py`` — HTTP single submits (1, 8, 32 keep-alive clients) and 1,000-envelope batches
   through ``serve`` vs direct library append of the same kind of signed envelopes;
 * ``bench_fuzz.py`` — the structured envelope fuzzer (crashes must be 0) and long state-machine runs;
@@ -78,6 +79,9 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             ],
         ),
         ("detection", ["bench_detection.py", "--json", *([] if quick else ["--city"])]),
+        # issue 15: the monthly report (city JSON and HTML, a county) beside the raw log read, on the same ledgers
+        ("report", ["bench_report.py", "--backend", "both", "--json", "--dir", str(REBUILD_DIR), "--events", *sizes,
+                    "--runs", "1" if quick else "3"]),
         # issue 12: the envelope fuzzer (100k cases) and the kill -9 / lost-server / full-disk campaign
         # issue 13: HTTP writes (singles from 1/8/32 clients, 1,000-envelope batches) vs direct append
         ("api", ["bench_api.py", "--backend", "both", "--json",
