@@ -26,13 +26,15 @@ def one_line_error(result: subprocess.CompletedProcess[str], status: int) -> str
     return lines[0]
 
 
-def make_ledger(cwd: Path, actors: list[tuple[str, str, str, str]], *, example: Path | None = None) -> Path:
-    """``init``, then ``actor add`` for each of ``actors``, then ``import --sign example`` if given."""
-    assert cli(cwd, "init").returncode == 0
+def make_ledger(cwd: Path, actors: list[tuple[str, str, str, str]], *, example: Path | None = None,
+                env: dict[str, str] | None = None) -> Path:  # fmt: skip
+    """``init``, then ``actor add`` for each of ``actors``, then ``import --sign example`` if given
+    (``env``: e.g. ``LEDGER_DB`` for a PostgreSQL ledger)."""
+    assert cli(cwd, "init", env=env).returncode == 0
     for actor_id, role, code, name in actors:
-        added = cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name)
+        added = cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name, env=env)
         assert added.returncode == 0, added.stderr
     if example is not None:
-        imported = cli(cwd, "import", "--sign", str(example))
+        imported = cli(cwd, "import", "--sign", str(example), env=env)
         assert imported.returncode == 0, imported.stderr
     return cwd

@@ -14,7 +14,7 @@ import os
 
 import typer
 
-from api.cli import actors, anomalies, backup, demo, log, pii, projections, records, report, root, serve, trace
+from api.cli import actors, anomalies, backup, demo, log, pii, projections, reconcile, records, report, root, serve, trace
 from api.i18n import as_lang, say
 
 __all__ = ["app", "build", "run"]
@@ -23,7 +23,7 @@ __all__ = ["app", "build", "run"]
 def build() -> typer.Typer:
     """The ``subsidy-ledger`` command with every verb."""
     app = root.new_app()
-    for area in (actors, records, pii, log, projections, demo, backup, anomalies, report, trace, serve):
+    for area in (actors, records, pii, log, projections, demo, backup, anomalies, report, reconcile, trace, serve):
         area.register(app)
     return app
 
