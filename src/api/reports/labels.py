@@ -11,7 +11,7 @@ from api.i18n import Table
 
 TEXT: Table = {
     "title": ("{place}贫困劳动力职业技能培训工作情况通报", "Vocational skills training of poor labourers in {place}: situation bulletin"),
-    "issue": ("（{year}年第{month}期）", "({year}, no. {month})"),
+    "issue": ("（{year}年第{month}期）", " ({year}, no. {month})"),
     "issuer": ("{place}人力资源和社会保障局", "{place} Human Resources and Social Security Bureau"),
     "period": ("统计期：{year}年{month}月1日至{month}月{last}日", "Period: 1–{last} {month_name} {year}"),
     "as_of": ("数据截至：日志检查点第 {size} 条（as_of = {as_of}）", "Data as of: log checkpoint of size {size} (as_of = {as_of})"),
@@ -134,6 +134,7 @@ TEXT: Table = {
     "employed": ("就业人数", "employed"),
     "per_100": ("每百人异常（条）", "anomalies per 100 trainees"),
     "none": ("无", "none"),
+    "named": ("{name}（{code}）", "{name} ({code})"),
     # 六、数据补报情况
     "lead_late": (
         "以下数字在按第 {size} 条检查点重新计算时发生变化（迟到的记录 {n} 条）。",

@@ -267,7 +267,7 @@ def _problems(doc: Mapping[str, Any], t: _Words) -> Section:
     flow = Grid("anomaly_flow", t("anomaly_flow"), (t("item"), t("count")),
                 tuple((t(k), a[k]) for k in ("raised", "withdrawn", "disposed", "open_at_month_end")))  # fmt: skip
     family = Grid("by_family", t("by_family"), (t("family"), t("count")),
-                  tuple((f"{t.of(labels.FAMILY, k)}（{k}）" if t.lang == "zh" else f"{t.of(labels.FAMILY, k)} ({k})", n)
+                  tuple((t("named", name=t.of(labels.FAMILY, k), code=k), n)
                         for k, n in _ordered(by_family, labels.FAMILY)),
                   (t("total"), sum(by_family.values())))  # fmt: skip
     severity = Grid("by_severity", t("by_severity"), (t("severity"), t("count")),
@@ -275,7 +275,7 @@ def _problems(doc: Mapping[str, Any], t: _Words) -> Section:
                     (t("total"), sum(by_severity.values())))  # fmt: skip
     responsible = sorted(doc["institutions"], key=lambda i: (-i["open_anomalies"], i["actor_id"]))
     organisation = Grid("by_organisation", t("by_organisation"), (t("organisation"), t("open_anomalies"), t("per_100")),
-                        tuple((_name(i), i["open_anomalies"], _ratio(i["anomalies_per_100_trainees"]))
+                        tuple((_name(i, t), i["open_anomalies"], _ratio(i["anomalies_per_100_trainees"]))
                               for i in responsible if i["open_anomalies"]))  # fmt: skip
     charts = (Chart(t("chart_family"), "by_family", "hbar", (1,)), Chart(t("chart_severity"), "by_severity", "hbar", (1,)))
     return _section(4, t, lead, (flow, family, severity, organisation), charts)
@@ -288,7 +288,7 @@ INSTITUTION_COUNTS = ("trainees", "completers", "certified", "employed", "open_a
 def _institutions(doc: Mapping[str, Any], t: _Words) -> Section:
     institutions = doc["institutions"]
     rows = tuple(
-        (_name(i), *(i[k] for k in INSTITUTION_COUNTS), _ratio(i["anomalies_per_100_trainees"])) for i in institutions
+        (_name(i, t), *(i[k] for k in INSTITUTION_COUNTS), _ratio(i["anomalies_per_100_trainees"])) for i in institutions
     )
     sums = {k: sum(i[k] for i in institutions) for k in INSTITUTION_COUNTS}
     per_100 = Decimal(percent(sums["open_anomalies"], sums["trainees"])) if sums["trainees"] else None
@@ -338,9 +338,9 @@ def _ratio(value: str | None) -> Decimal | None:
     return None if value is None else Decimal(value)
 
 
-def _name(institution: Mapping[str, Any]) -> str:
+def _name(institution: Mapping[str, Any], t: _Words) -> str:
     name = institution.get("name")
-    return f"{name}（{institution['actor_id']}）" if name else str(institution["actor_id"])
+    return t("named", name=name, code=institution["actor_id"]) if name else str(institution["actor_id"])
 
 
 def _ordered(values: Mapping[str, V], known: Table) -> list[tuple[str, V]]:
