@@ -20,6 +20,8 @@ is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without 
   server and a full disk (failures must be 0);
 * ``bench_detection.py`` — recall and precision of the anomaly rules on the simulator's
   injected truth (small scale; the city too without ``--quick``).
+* ``bench_reconcile.py`` — a GBK bank statement of 10k (and 100k) lines reconciled against a
+  ledger of as many payments, vs bare ``csv`` + decode of the same file; peak RSS.
 
 Each script can also run alone (see its own docstring). ``--quick`` keeps the whole run under
 ten minutes here on a first run (ledgers are built; later runs reuse them); the full run's
@@ -82,6 +84,9 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         # issue 15: the monthly report (city JSON and HTML, a county) beside the raw log read, on the same ledgers
         ("report", ["bench_report.py", "--backend", "both", "--json", "--dir", str(REBUILD_DIR), "--events", *sizes,
                     "--runs", "1" if quick else "3"]),
+        # issue 14: a bank statement reconciled against the ledger vs bare csv + decode of it
+        ("reconcile", ["bench_reconcile.py", "--backend", "both", "--json",
+                       "--lines", *(["10000"] if quick else ["10000", "100000"])]),
         # issue 12: the envelope fuzzer (100k cases) and the kill -9 / lost-server / full-disk campaign
         # issue 13: HTTP writes (singles from 1/8/32 clients, 1,000-envelope batches) vs direct append
         ("api", ["bench_api.py", "--backend", "both", "--json",

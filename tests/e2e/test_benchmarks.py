@@ -104,3 +104,27 @@ def test_rebuild_verify_and_proofs_measure_both_backends(tmp_path: Path) -> None
     finally:
         for name in names:
             common.drop_pg_database(name)
+
+
+@pytest.mark.postgres
+def test_reconcile_measures_both_backends(tmp_path: Path) -> None:
+    require_postgres()
+    common = load("common.py")
+    try:
+        report = bench(
+            "bench_reconcile.py", "--lines", "200", "--backend", "both", "--json", "--dir", str(tmp_path)
+        )
+        rows = report["results"]
+        assert [(r["backend"], r["lines"], r["payments"]) for r in rows] == [
+            ("sqlite", 200, 200),
+            ("postgres", 200, 200),
+        ]
+        for r in rows:
+            assert r["summary"] == {"matched": 200, "skipped": 1}  # every line its payment; the 合计 row
+            assert r["rows"] == 207  # the preamble, a blank row, the header, 200 lines and 合计
+            assert (
+                min(r["parse_lines_per_s"], r["read_lines_per_s"], r["whole_lines_per_s"], r["peak_rss_mib"])
+                > 0
+            )
+    finally:
+        common.drop_pg_database("bench_reconcile_200")

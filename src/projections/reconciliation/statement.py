@@ -318,7 +318,7 @@ def _refuse_xlsx(name: str, why: str, why_zh: str) -> NoReturn:
     )
 
 
-# What openpyxl raises on a damaged workbook: its own error, a missing part, bad XML or values.
+# What reading a damaged workbook raises besides openpyxl's own error: a bad zip, a missing part, bad XML or values.
 _XLSX_ERRORS = (zipfile.BadZipFile, KeyError, ValueError, TypeError, ParseError, OSError)
 
 
