@@ -124,6 +124,7 @@ def test_the_html_is_a_titled_bulletin_with_the_five_sections_in_order() -> None
     positions = [page.index(f"<h2>{title}</h2>") for title in (*SECTIONS_ZH, "六、数据补报情况")]
     assert positions == sorted(positions)
     assert page.count("<svg ") == 4
+    assert 'fill="#d2691e"' in page  # the bar of high-severity flags in the colour of its severity
     assert "@page { size: A4;" in page and '"SimSun"' in page and '"SimHei"' in page
 
 

@@ -17,6 +17,7 @@ HEIGHT = 250
 TOP, BOTTOM, RIGHT = 30, 30, 16
 PALETTE = ("#9e1b1b", "#2f5d8a", "#c7852b", "#4f7a3a")
 GUIDE = "#9e1b1b"
+TONES = {"critical": "#9e1b1b", "high": "#d2691e", "medium": "#d4a017", "low": "#8c8c8c"}  # RULES.md severities
 ROW = 24  # one category of a horizontal bar chart
 FONT = 11  # the tick labels' size, to measure them
 
@@ -183,7 +184,8 @@ def _hbars(chart: Chart, grid: Grid, width: int) -> tuple[int, str]:
     for i, (name, v) in enumerate(zip(names, values, strict=True)):
         top = 8 + ROW * i
         parts.append(f'<text class="tick" x="{left - 6:.1f}" y="{top + ROW / 2 + 4:.1f}" text-anchor="end">{escape(name)}</text>')
-        parts.append(f'<rect x="{left:.1f}" y="{top + 4:.1f}" width="{x(v) - left:.1f}" height="{ROW - 8}" fill="{PALETTE[0]}"/>')
+        colour = TONES.get(chart.tones[i], PALETTE[0]) if i < len(chart.tones) else PALETTE[0]
+        parts.append(f'<rect x="{left:.1f}" y="{top + 4:.1f}" width="{x(v) - left:.1f}" height="{ROW - 8}" fill="{colour}"/>')
         parts.append(f'<text class="value" x="{x(v) + 4:.1f}" y="{top + ROW / 2 + 4:.1f}">{_label(v)}</text>')
     parts.append(f'<line class="axis" x1="{left:.1f}" y1="4" x2="{left:.1f}" y2="{height - 22}"/>')
     return height, "".join(parts)

@@ -59,6 +59,7 @@ class Chart:
     kind: Literal["line", "bar", "hbar"]
     values: tuple[int, ...]
     guides: tuple[int, ...] = ()
+    tones: tuple[str, ...] = ()  # per row, what its colour should say (a severity), where it says one
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,9 @@ def _problems(doc: Mapping[str, Any], t: _Words) -> Section:
     organisation = Grid("by_organisation", t("by_organisation"), (t("organisation"), t("open_anomalies"), t("per_100")),
                         tuple((_name(i, t), i["open_anomalies"], _ratio(i["anomalies_per_100_trainees"]))
                               for i in responsible if i["open_anomalies"]))  # fmt: skip
-    charts = (Chart(t("chart_family"), "by_family", "hbar", (1,)), Chart(t("chart_severity"), "by_severity", "hbar", (1,)))
+    severities = tuple(k for k, _ in _ordered(by_severity, labels.SEVERITY))
+    charts = (Chart(t("chart_family"), "by_family", "hbar", (1,)),
+              Chart(t("chart_severity"), "by_severity", "hbar", (1,), tones=severities))  # fmt: skip
     return _section(4, t, lead, (flow, family, severity, organisation), charts)
 
 
