@@ -332,8 +332,9 @@ def trace_checkpoint(session: Session, size: int | None = None) -> tuple[int, by
     else:
         stored = next((c for c in reversed(ledger.checkpoints()) if c.size == size), None)
     if stored is None:
-        what = "no checkpoint yet: sign one with `checkpoint`" if size is None else f"no checkpoint of size {size}"
-        raise ProofRequestInvalid(what)
+        if size is None:
+            raise ProofRequestInvalid("no checkpoint yet: sign one with `checkpoint`", zh="尚无检查点：请先运行 checkpoint 签署")
+        raise ProofRequestInvalid(f"no checkpoint of size {size}", zh=f"没有大小为 {size} 的检查点")
     checkpoint = verify_checkpoint_note(stored.note, load_operator_verifiers(session.keys))
     return checkpoint.size, checkpoint.root_hash
 
