@@ -126,6 +126,12 @@ def summary(o: Options, s: Session, result: services.Simulated, seconds: float) 
             echo(f"      seq {event['seq']}: {event['type']} {pick('由', 'by')} {event['actor']}"
                  f" @ {event['at']} [{event['key_id']}]")  # fmt: skip
         echo(f"      subsidy-ledger anomalies show {flag['id']}")
+    paid = next((f for f in flags if f["subject"]["kind"] == "payment"), None)  # the most severe such flag
+    if paid is not None:
+        echo(pick("追溯一笔有异常的拨付（登记 → 报名 → 考勤 → 结业/鉴定 → 申报 → 审核 → 拨付，逐条验签）:",
+                  "Trace a flagged payment (registration → enrolment → attendance → completion → claim → approval"
+                  " → payment, each signature re-checked):"))  # fmt: skip
+        echo(f"  subsidy-ledger trace payment {paid['subject']['id']}")
 
     intact = run_verify(s.ledger, s.keys)  # raises VerificationFailed (exit 1) if not intact
     echo(pick(f"防篡改校验：完好 — {intact.size} 条记录、{intact.signatures} 个签名、{intact.checkpoints} 个检查点均已核验"
