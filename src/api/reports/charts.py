@@ -15,9 +15,9 @@ from api.reports.view import Cell, Chart, Grid, Money
 
 HEIGHT = 250
 TOP, BOTTOM, RIGHT = 30, 30, 16
-PALETTE = ("#9e1b1b", "#2f5d8a", "#c7852b", "#4f7a3a")
-GUIDE = "#9e1b1b"
-TONES = {"critical": "#9e1b1b", "high": "#d2691e", "medium": "#d4a017", "low": "#8c8c8c"}  # RULES.md severities
+PALETTE = ("9e1b1b", "2f5d8a", "c7852b", "4f7a3a")  # RGB hex, as SVG (after a '#') and XLSX both take it
+GUIDE = "9e1b1b"
+TONES = {"critical": "9e1b1b", "high": "d2691e", "medium": "d4a017", "low": "8c8c8c"}  # RULES.md severities
 ROW = 24  # one category of a horizontal bar chart
 FONT = 11  # the tick labels' size, to measure them
 
@@ -101,7 +101,7 @@ def _legend(names: Sequence[tuple[str, str, bool]], left: float) -> str:
     parts, x = [], left
     for name, colour, dashed in names:
         dash = ' stroke-dasharray="6 4"' if dashed else ""
-        parts.append(f'<line x1="{x:.1f}" y1="14" x2="{x + 22:.1f}" y2="14" stroke="{colour}" stroke-width="3"{dash}/>')
+        parts.append(f'<line x1="{x:.1f}" y1="14" x2="{x + 22:.1f}" y2="14" stroke="#{colour}" stroke-width="3"{dash}/>')
         parts.append(f'<text class="legend" x="{x + 28:.1f}" y="18">{escape(name)}</text>')
         x += 28 + _measure(name, 12) + 18
     return "".join(parts)
@@ -129,14 +129,14 @@ def _line(chart: Chart, grid: Grid, width: int) -> str:
         if rows:
             level = columns[c][-1]
             parts.append(f'<line x1="{left:.1f}" y1="{y(level):.1f}" x2="{width - RIGHT:.1f}" y2="{y(level):.1f}" '
-                         f'stroke="{GUIDE}" stroke-width="1.5" stroke-dasharray="6 4"/>')  # fmt: skip
+                         f'stroke="#{GUIDE}" stroke-width="1.5" stroke-dasharray="6 4"/>')  # fmt: skip
             parts.append(f'<text class="guide" x="{width - RIGHT - 4:.1f}" y="{y(level) - 5:.1f}" text-anchor="end">'
                          f'{escape(grid.header[c])} {_label(level)}</text>')  # fmt: skip
     for k, c in enumerate(chart.values):
         colour = PALETTE[(k + 1) % len(PALETTE)]
         points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(columns[c]))
-        parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2.5"/>')
-        parts += [f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="{colour}"/>' for i, v in enumerate(columns[c])]
+        parts.append(f'<polyline points="{points}" fill="none" stroke="#{colour}" stroke-width="2.5"/>')
+        parts += [f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="3" fill="#{colour}"/>' for i, v in enumerate(columns[c])]
         if rows:
             last = columns[c][-1]
             parts.append(f'<text class="value" x="{x(n - 1):.1f}" y="{y(last) - 8:.1f}" text-anchor="middle">{_label(last)}</text>')
@@ -160,7 +160,7 @@ def _columns(chart: Chart, grid: Grid, width: int) -> str:
         for k, values in enumerate(columns):
             top, bx = y(values[i]), start + bar * k
             parts.append(f'<rect x="{bx:.1f}" y="{top:.1f}" width="{bar:.1f}" height="{y(0) - top:.1f}" '
-                         f'fill="{PALETTE[k % len(PALETTE)]}"/>')  # fmt: skip
+                         f'fill="#{PALETTE[k % len(PALETTE)]}"/>')  # fmt: skip
             parts.append(f'<text class="value" x="{bx + bar / 2:.1f}" y="{top - 4:.1f}" text-anchor="middle">{_label(values[i])}</text>')
         parts.append(f'<text class="tick" x="{left + band * (i + 0.5):.1f}" y="{HEIGHT - BOTTOM + 16}" '
                      f'text-anchor="middle">{escape(str(row[0]))}</text>')  # fmt: skip
@@ -185,7 +185,7 @@ def _hbars(chart: Chart, grid: Grid, width: int) -> tuple[int, str]:
         top = 8 + ROW * i
         parts.append(f'<text class="tick" x="{left - 6:.1f}" y="{top + ROW / 2 + 4:.1f}" text-anchor="end">{escape(name)}</text>')
         colour = TONES.get(chart.tones[i], PALETTE[0]) if i < len(chart.tones) else PALETTE[0]
-        parts.append(f'<rect x="{left:.1f}" y="{top + 4:.1f}" width="{x(v) - left:.1f}" height="{ROW - 8}" fill="{colour}"/>')
+        parts.append(f'<rect x="{left:.1f}" y="{top + 4:.1f}" width="{x(v) - left:.1f}" height="{ROW - 8}" fill="#{colour}"/>')
         parts.append(f'<text class="value" x="{x(v) + 4:.1f}" y="{top + ROW / 2 + 4:.1f}">{_label(v)}</text>')
     parts.append(f'<line class="axis" x1="{left:.1f}" y1="4" x2="{left:.1f}" y2="{height - 22}"/>')
     return height, "".join(parts)

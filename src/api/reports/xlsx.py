@@ -21,11 +21,13 @@ from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from api.i18n import Lang
 from api.reports import view
+from api.reports.charts import GUIDE, PALETTE
 
 YUAN = "#,##0.00"
 COUNT = "#,##0"
@@ -134,10 +136,15 @@ def _sheet(ws: Worksheet, report: view.Report, section: view.Section) -> None:
             ws.freeze_panes = f"A{header + 1}"  # the title, the lead and the first table's header stay in view
     for column, width in sorted(widths.items()):
         ws.column_dimensions[get_column_letter(column)].width = width + 3
-    anchor_column = get_column_letter(max(widths, default=1) + 2)
+    # Charts below the tables, so the sheet prints on A4 portrait, one page wide, like the HTML.
+    below = ws.max_row + 2
     for k, chart in enumerate(section.charts):
         header, last = places[chart.grid]
-        ws.add_chart(_chart(ws, chart, header, last), f"{anchor_column}{3 + 18 * k}")
+        ws.add_chart(_chart(ws, chart, header, last), f"A{below + 18 * k}")
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = "portrait"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
 
 
 def _chart(ws: Worksheet, chart: view.Chart, header: int, last: int) -> LineChart | BarChart:
@@ -151,7 +158,7 @@ def _chart(ws: Worksheet, chart: view.Chart, header: int, last: int) -> LineChar
         if chart.kind == "hbar":
             native.x_axis.scaling.orientation = "maxMin"  # the first category on top, as in the table
     native.title = chart.title
-    native.width, native.height = 18, 8.5
+    native.width, native.height = 16, 8.5
     for column in (*chart.values, *chart.guides):
         data = Reference(ws, min_col=column + 1, min_row=header, max_row=last)
         native.add_data(data, titles_from_data=True)
@@ -159,8 +166,13 @@ def _chart(ws: Worksheet, chart: view.Chart, header: int, last: int) -> LineChar
     categories = AxDataSource(strRef=StrRef(f=str(Reference(ws, min_col=1, min_row=header + 1, max_row=last))))
     for series in native.series:
         series.cat = categories
-    for k in range(len(chart.values), len(native.series)):
-        native.series[k].graphicalProperties.line.dashStyle = "dash"
+    for k, series in enumerate(native.series):
+        guide = k >= len(chart.values)  # the target's bounds: red dashes, as in the HTML
+        series.graphicalProperties.line.solidFill = GUIDE if guide else PALETTE[(k + 1) % len(PALETTE)]
+        if chart.kind == "line":
+            series.graphicalProperties.line.dashStyle = "dash" if guide else "solid"
+        else:
+            series.graphicalProperties.solidFill = PALETTE[k % len(PALETTE)]
     if len(native.series) == 1:
         native.legend = None
     native.x_axis.delete = False
