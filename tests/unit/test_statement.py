@@ -358,3 +358,22 @@ def test_a_million_empty_styled_rows_end_the_sheet(tmp_path: Path) -> None:
             target.writestr(info, data)
     read = read_statement(path, period="2020-03")
     assert read.lines == [StatementLine(2, dt.date(2020, 3, 2), "R1", "6222000011112222", 500, 0, "", False)]
+
+
+def test_a_part_larger_than_the_zip_declares_is_cut_at_its_declared_size_and_refused(tmp_path: Path) -> None:
+    """A bomb that lies about its sizes gains nothing: zipfile inflates a part only up to the size
+    the directory declares (then its CRC fails), so the check of declared sizes binds."""
+    data = bytearray((FIXTURES / "bank_xlsx.xlsx").read_bytes())
+    name = b"xl/worksheets/sheet1.xml"
+    with zipfile.ZipFile(FIXTURES / "bank_xlsx.xlsx") as archive:
+        info = archive.getinfo(name.decode())
+    central = data.index(b"PK\x01\x02")  # the central directory's entries, until the sheet's
+    while data[central + 46 : central + 46 + len(name)] != name:
+        central = data.index(b"PK\x01\x02", central + 4)
+    for at in (info.header_offset + 22, central + 24):  # uncompressed size: local header, central directory
+        data[at : at + 4] = (200).to_bytes(4, "little")
+    path = tmp_path / "lying.xlsx"
+    path.write_bytes(bytes(data))
+    assert str(refusal(path)) == (
+        "lying.xlsx: not read as an XLSX workbook: BadZipFile: Bad CRC-32 for file 'xl/worksheets/sheet1.xml'"
+    )
