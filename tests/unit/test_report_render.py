@@ -180,6 +180,20 @@ def test_a_county_without_a_target_and_a_report_without_late_events() -> None:
     assert "补报情况" not in book.sheetnames
 
 
+@pytest.mark.parametrize("fmt", sorted(RENDERERS))
+def test_a_month_with_nothing_yet_still_renders(fmt: str) -> None:
+    """Before the programme's first event: no months so far, no funds, no flags, no institutions."""
+    doc = sample()
+    doc["funds"], doc["institutions"], doc["late"] = [], [], None
+    doc["anomalies"].update(by_family={}, by_severity={})
+    data = RENDERERS[fmt](doc, [], lang="zh")
+    if fmt == "html":
+        assert data.count(b"<svg ") == 0 and b'<td class="empty" colspan="10">' in data
+    if fmt == "xlsx":
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            assert not [n for n in archive.namelist() if n.startswith("xl/charts/")]
+
+
 def test_late_changes_are_named_in_the_readers_words() -> None:
     doc = sample()
     doc["late"]["changes"].append({"path": "/funds/F-2019-640422-TRAIN/paid_fen", "as_issued": 128430000, "as_known_now": 128520000})

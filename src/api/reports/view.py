@@ -131,7 +131,9 @@ class _Words:
 
 
 def _section(n: int, t: _Words, lead: Sequence[str], grids: Sequence[Grid], charts: Sequence[Chart] = ()) -> Section:
-    return Section(f"s{n}", t(f"s{n}"), t(f"sheet{n}"), tuple(lead), tuple(grids), tuple(charts))
+    """Section ``n``; a chart of a table with no rows (no funds yet, no month so far) is left out."""
+    drawn = tuple(c for c in charts if next(g for g in grids if g.key == c.grid).rows)
+    return Section(f"s{n}", t(f"s{n}"), t(f"sheet{n}"), tuple(lead), tuple(grids), drawn)
 
 
 def shanghai_time(rfc3339: str) -> str:
