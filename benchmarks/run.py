@@ -20,6 +20,8 @@ is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without 
   server and a full disk (failures must be 0);
 * ``bench_detection.py`` — recall and precision of the anomaly rules on the simulator's
   injected truth (small scale; the city too without ``--quick``).
+* ``bench_trace.py`` — ``trace payment`` p50/p99 over random payments (every signature re-verified,
+  every inclusion proved) vs the raw log read, on the same ledgers;
 * ``bench_reconcile.py`` — a GBK bank statement of 10k (and 100k) lines reconciled against a
   ledger of as many payments, vs bare ``csv`` + decode of the same file; peak RSS.
 
@@ -84,6 +86,9 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         # issue 15: the monthly report (city JSON and HTML, a county) beside the raw log read, on the same ledgers
         ("report", ["bench_report.py", "--backend", "both", "--json", "--dir", str(REBUILD_DIR), "--events", *sizes,
                     "--runs", "1" if quick else "3"]),
+        # issue 15: trace payment p50/p99 over random payments vs the raw log read (10k CityMix has no payments yet)
+        ("trace", ["bench_trace.py", "--backend", "both", "--json", "--dir", str(REBUILD_DIR), "--events", *sizes[1:],
+                   "--samples", "200" if quick else "1000"]),
         # issue 14: a bank statement reconciled against the ledger vs bare csv + decode of it
         ("reconcile", ["bench_reconcile.py", "--backend", "both", "--json",
                        "--lines", *(["10000"] if quick else ["10000", "100000"])]),
