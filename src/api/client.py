@@ -151,6 +151,22 @@ class ApiClient:
                     outcome = Outcome(got["status"], got["seq"], got["reason"], "refused" if got["status"] == "refused" else None)
                     yield start + int(got["line"]), outcome
 
+    def prepare(self, intent: JSONObject) -> JSONObject:
+        """``POST /v1/intents/prepare`` as the intent's actor: the intent to sign, ``pii`` replaced by
+        what the service filled (the pepper never leaves it)."""
+        actor = intent.get("actor")
+        if not isinstance(actor, str):
+            raise _refused("invalid_field", "actor: must be a string")
+        prepared: JSONObject = self.request("POST", "/v1/intents/prepare", actor=actor, content=canonical(intent),
+                                            headers={"Content-Type": "application/json"}).json()["intent"]  # fmt: skip
+        return prepared
+
+    def personal_data(self, actor: str, laborer_id: str, access_seq: int) -> dict[str, str]:
+        """``GET /v1/laborers/{id}/pii`` against the ``PersonalDataAccessed`` leaf ``access_seq`` ``actor`` signed."""
+        found: dict[str, str] = self.request("GET", f"/v1/laborers/{laborer_id}/pii", actor=actor,
+                                             params={"access_seq": access_seq}).json()  # fmt: skip
+        return found
+
     def post_cosignature(self, note: str) -> tuple[str, bool]:
         """``POST /v1/checkpoint/cosignatures``: the note with one added line; the stored note back,
         and whether this cosigner had cosigned that checkpoint already (nothing was added)."""

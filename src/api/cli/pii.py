@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli.root import JsonFlag, echo_json, options, session
+from api.cli import remote
+from api.cli.root import JsonFlag, Options, echo_json, options, session
 
 TEXT = {
     "pii_shown": ("（本次查阅已记录：seq {seq}）", "(this read was recorded: seq {seq})"),
@@ -35,14 +36,22 @@ def pii_show(
 ) -> None:
     """Show a labourer's personal data; the read is recorded first (PersonalDataAccessed)."""
     o = options(ctx)
+    if o.server is not None:  # the read recorded on the server, then read once against it (API.md)
+        found, seq = remote.pii_show(o, laborer_id, as_actor, purpose)  # every failure one line (remote.client)
+        _show(o, {k: found[k] for k in LABELS}, seq, as_json)
+        return
     with session(o, heal=True) as s:
         record = s.show_pii(laborer_id, as_actor, purpose)
-        if as_json:
-            echo_json(dict(sorted(record.items())))
-        else:
-            for key, label in LABELS.items():
-                typer.echo(f"{label}: {record.get(key, '')}")
-            typer.echo(o.say(TEXT, "pii_shown", seq=s.ledger.size() - 1), err=True)
+        _show(o, record, s.ledger.size() - 1, as_json)
+
+
+def _show(o: Options, record: dict[str, str], seq: int, as_json: bool) -> None:
+    if as_json:
+        echo_json(dict(sorted(record.items())))
+    else:
+        for key, label in LABELS.items():
+            typer.echo(f"{label}: {record.get(key, '')}")
+        typer.echo(o.say(TEXT, "pii_shown", seq=seq), err=True)
 
 
 def pii_erase(
@@ -55,6 +64,10 @@ def pii_erase(
     from ledger.errors import AlreadyErased
 
     o = options(ctx)
+    if o.server is not None:
+        seq = remote.pii_erase(o, laborer_id, as_actor, reason)
+        typer.echo(o.say(TEXT, "pii_erased", laborer=laborer_id, seq=seq))
+        return
     with session(o, heal=True) as s:
         try:
             out = s.erase_pii(laborer_id, as_actor, reason)

@@ -2,7 +2,7 @@
 
 Each verb that has one checks :attr:`Options.server` first and, when it is set, calls the
 function here instead of opening a session: ``submit``, ``import``, ``verify`` (a monitor),
-``checkpoint --cosign`` (a witness), ``balances``, ``anomalies`` and ``anomalies show``. Intents
+``checkpoint --cosign`` (a witness), ``balances``, ``anomalies``, ``anomalies show`` and ``pii``. Intents
 are signed here with the keystore's key (as the local ``--sign``); the key never leaves this
 machine. Reads sign in as ``--as ACTOR`` (``LEDGER_ACTOR``), by default the one actor whose key
 the keystore holds. Output and exit statuses are the local verbs'.
@@ -10,6 +10,7 @@ the keystore holds. Output and exit statuses are the local verbs'.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +23,11 @@ from api.cli.root import Options, echo_json, errors, fail
 from api.client import ApiClient, Monitor, witness_cosign
 from api.i18n import error_text, reason_text
 from ledger.application import Outcome
-from ledger.encoding.canonical import loads_strict
+from ledger.encoding.canonical import JSONObject, loads_strict
 from ledger.errors import LedgerError, OperationalError, Refused, VerificationFailed
 from ledger.keys.keystore import Keystore
 from ledger.keys.signing import IntentSigner
+from ledger.service import now_at
 
 if TYPE_CHECKING:
     from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
@@ -84,9 +86,10 @@ def _read(path: str) -> str:
         raise OperationalError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
 
 
-def _signed(text: str, signer: IntentSigner | None) -> str | Outcome:
-    """The envelope to post for one line: an intent signed here, anything else as it is (the server
-    judges it); a refusal while signing (an intent with ``pii``, a missing key) is the line's outcome."""
+def _signed(text: str, signer: IntentSigner | None, c: ApiClient) -> str | Outcome:
+    """The envelope to post for one line: an intent signed here — one with ``pii`` first prepared
+    by the service (``POST /v1/intents/prepare``), which alone holds the pepper — anything else as
+    it is (the server judges it); a refusal while preparing or signing is the line's outcome."""
     try:
         obj = loads_strict(text)
     except LedgerError:
@@ -94,7 +97,7 @@ def _signed(text: str, signer: IntentSigner | None) -> str | Outcome:
     if signer is None or not isinstance(obj, dict) or "sig" in obj:
         return text
     try:
-        item = signer.sign(obj)
+        item = signer.sign(c.prepare(obj) if "pii" in obj else obj)
     except Refused as exc:
         return Outcome.refused(exc)
     assert item.envelope is not None
@@ -108,7 +111,7 @@ def _signer(o: Options) -> IntentSigner:
 def submit(o: Options, file: str, as_json: bool, accepted: dict[str, tuple[str, str]]) -> None:
     """``submit --server``: one envelope, or one intent signed here."""
     with client(o) as c:
-        envelope = _signed(_read(file).strip(), _signer(o))
+        envelope = _signed(_read(file).strip(), _signer(o), c)
         out = envelope if isinstance(envelope, Outcome) else c.submit(envelope)
     if as_json:
         echo_json({**out.as_json(1), "reason": reason_text(out, o.lang)})
@@ -126,7 +129,7 @@ def import_(o: Options, file: str, sign: bool, as_json: bool, text: dict[str, tu
         outcomes: dict[int, Outcome] = {}
         posted: list[str] = []
         for n, line in enumerate(lines, start=1):
-            got = _signed(line, signer) if line.strip() else ""
+            got = _signed(line, signer, c) if line.strip() else ""
             if isinstance(got, Outcome):
                 outcomes[n] = got
                 got = ""  # a blank line keeps the server's numbering the file's
@@ -190,6 +193,33 @@ def cosign(o: Options, actor: str, operator_key: str | None, text: dict[str, tup
     else:
         typer.echo(o.say(text, "cosigned", actor=actor, size=done.size, previous=done.previous))
     typer.echo(done.note, nl=False)
+
+
+def pii_show(o: Options, laborer_id: str, as_actor: str, purpose: str) -> tuple[dict[str, str], int]:
+    """``pii show --server``: the read recorded first — a ``PersonalDataAccessed`` signed here and
+    posted — then the record read once against that leaf (``GET /v1/laborers/{id}/pii``)."""
+    with client(o) as c:
+        seq = _record(c, o, as_actor, "PersonalDataAccessed", {"laborer_id": laborer_id, "purpose": purpose})
+        return c.personal_data(as_actor, laborer_id, seq), seq
+
+
+def pii_erase(o: Options, laborer_id: str, as_actor: str, reason: str) -> int:
+    """``pii erase --server``: a ``PersonalDataErased`` signed here; the server deletes the record as it appends it."""
+    with client(o) as c:
+        return _record(c, o, as_actor, "PersonalDataErased", {"laborer_id": laborer_id, "reason": reason})
+
+
+def _record(c: ApiClient, o: Options, actor: str, event_type: str, body: JSONObject) -> int:
+    """Sign ``body`` as ``actor`` now, post it, and return its seq; a refusal is raised."""
+    intent: JSONObject = {"type": event_type, "actor": actor, "at": now_at(), "nonce": "op-" + secrets.token_hex(12), "body": body}
+    item = _signer(o).sign(intent)
+    assert item.envelope is not None
+    out = c.submit(item.envelope.canonical_bytes.decode("utf-8"))
+    if out.status == "refused" or out.seq is None:
+        err = Refused(f"the server refused the {event_type}: {out.reason}")
+        err.code = out.code or "refused"
+        raise err
+    return out.seq
 
 
 def balances(o: Options, **params: object) -> Balances:

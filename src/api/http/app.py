@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.http import problems, tlog, witness
+from api.http import personal, problems, tlog, witness
 from api.http.background import ServerSession, follow
 from api.http.context import Server
 from api.http.metrics import Metrics
@@ -46,7 +46,10 @@ def open_server(settings: Settings) -> Server:
 
         return session.ledger.size(), position(engine_for(session.ledger))
 
-    return Server(settings, session, origin, Metrics(log_state))
+    srv = Server(settings, session, origin, Metrics(log_state, lambda: srv.prepared.settle(session.ledger, time.time())))
+    if isinstance(session, ServerSession):  # envelopes of prepared intents take their vault record along
+        session.prepared = srv.prepared
+    return srv
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -78,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(router)
     app.include_router(witness.router)
     app.include_router(tlog.router)
+    app.include_router(personal.router)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

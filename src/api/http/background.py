@@ -23,13 +23,18 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from api import services
 from ledger.application import Item, Outcome
+from ledger.keys.signing import IntentSigner
 from ledger.service import Session
+
+if TYPE_CHECKING:
+    from api.http.prepared import PreparedIntents
 
 log = logging.getLogger("api.http")
 
@@ -46,6 +51,14 @@ class ServerSession(Session):
 
     follower: Follower | None = None
     appender: Appender | None = None
+    prepared: PreparedIntents | None = None
+
+    def parse(self, text: str, signer: IntentSigner | None) -> Item:
+        """An envelope signed from a prepared intent takes its sealed vault record along (DESIGN §7)."""
+        item = super().parse(text, signer)
+        if self.prepared is not None:
+            self.prepared.attach(item)
+        return item
 
     def checkpoint_after_write(self, *, min_interval: float = 0.0) -> str | None:
         if self.follower is None:  # not serving (yet): as any operator's session
@@ -66,9 +79,7 @@ class ServerSession(Session):
 
 def submit_signed(session: Session, text: str) -> services.Recorded:
     """:func:`api.services.submit_signed` without the catch-up, which the follower does."""
-    from ledger.keys.signing import parse_line
-
-    item = parse_line(text, None)
+    item = session.parse(text, None)
     if isinstance(session, ServerSession) and session.appender is not None:
         return services.Recorded(session.appender.append(item))
     outcome = session.ledger.append([item])[0]

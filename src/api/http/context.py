@@ -28,6 +28,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError
 
 from api.http.metrics import Metrics
+from api.http.prepared import PreparedIntents, UsedAccesses
 from api.http.settings import Settings
 from ledger.encoding.b64 import b64encode
 from ledger.service import Session
@@ -131,10 +132,16 @@ class Server:
     token_secret: bytes = field(init=False)
     lock: threading.Lock = field(default_factory=threading.Lock)
     challenges: Challenges = field(init=False)
+    prepared: PreparedIntents = field(init=False)
+    accesses: UsedAccesses = field(init=False)
 
     def __post_init__(self) -> None:
+        from projections.db import engine_for
+
         self.token_secret = token_secret_for(self.session)
         self.challenges = challenges_for(self.settings, self.session)
+        self.prepared = PreparedIntents(engine_for(self.session.ledger), self.settings.prepare_quota)
+        self.accesses = UsedAccesses(engine_for(self.session.ledger))
 
 
 def server(request: Request) -> Server:

@@ -33,8 +33,25 @@ class _LogState(Collector):
         yield GaugeMetricFamily("ledger_projection_lag", "leaves not projected yet", value=max(size - projected, 0))
 
 
+class _Prepares(Collector):
+    """Prepared intents still pending, and those that expired without becoming an envelope."""
+
+    def __init__(self, read: Callable[[], tuple[int, int]]):
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            pending, unused = self.read()
+        except Exception as exc:  # as _LogState
+            log.warning("metrics: cannot read the prepared intents: %s", type(exc).__name__)
+            return
+        yield GaugeMetricFamily("ledger_prepared_intents_pending", "prepared intents waiting for their envelope", value=pending)
+        yield GaugeMetricFamily("ledger_prepared_intents_unused", "prepared intents that expired without becoming an envelope",
+                                value=unused)  # fmt: skip
+
+
 class Metrics:
-    def __init__(self, read_log_state: Callable[[], tuple[int, int]]):
+    def __init__(self, read_log_state: Callable[[], tuple[int, int]], read_prepares: Callable[[], tuple[int, int]] | None = None):
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter("http_requests", "HTTP requests by route and status", ["route", "method", "status"], registry=r)
@@ -44,6 +61,8 @@ class Metrics:
         self.appended = Counter("ledger_events_appended", "events appended through the API, by type", ["type"], registry=r)
         self.refusals = Counter("ledger_refusals", "refused envelopes, by reason", ["reason"], registry=r)
         r.register(_LogState(read_log_state))
+        if read_prepares is not None:
+            r.register(_Prepares(read_prepares))
 
     def outcome(self, status: str, event_type: str | None, reason: str | None) -> None:
         self.envelopes.labels(status).inc()

@@ -191,3 +191,42 @@ class Balances(BaseModel):
     totals: Totals
     summary: dict[str, int | None]
     trial_balance: TrialBalance
+
+
+class Intent(BaseModel):
+    """An unsigned intent (DESIGN §9): what an office signs with its own key."""
+
+    actor: str
+    type: str
+    at: str
+    nonce: str | None = Field(None, description="filled by the service when absent: sign it as it is")
+    officer: str | None = None
+    body: dict[str, object] = Field(description="the EVENTS.md body of ``type``")
+
+
+class IntentWithPii(Intent):
+    """``POST /v1/intents/prepare``: an intent with its personal data, for the service to fill."""
+
+    pii: dict[str, str] = Field(
+        description="LaborerRegistered, LaborerCorrected: name, id_number, phone, bank_account;"
+        " SubsidyClaimed, PaymentDisbursed: bank_account"
+    )
+
+
+class PreparedIntent(BaseModel):
+    """The intent to sign: ``pii`` gone, ``id_fingerprint`` and ``pii_commitment`` or ``payee_account``
+    filled, the nonce set; a labourer's sealed record waits for the envelope until ``expires_at``."""
+
+    intent: Intent
+    expires_at: str = Field(description="UTC RFC 3339: sign and post the envelope before then")
+
+
+class PersonalData(BaseModel):
+    """A labourer's personal data (DESIGN §7), read against a ``PersonalDataAccessed`` leaf."""
+
+    laborer_id: str
+    name: str
+    id_number: str
+    phone: str
+    bank_account: str
+    access_seq: int = Field(description="the PersonalDataAccessed leaf this read was recorded as")

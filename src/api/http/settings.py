@@ -27,6 +27,7 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024
     checkpoint_interval: float = 1.0  # the operator signs at most once a second while writes arrive
     public_log: bool = False  # /tlog/ readable by anyone (serve --public-log), else by the log readers
+    prepare_quota: int = 2000  # prepared intents per actor and day (POST /v1/intents/prepare)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -36,4 +37,5 @@ class Settings:
             origin=os.environ.get("LEDGER_ORIGIN") or None,
             checkpoint_interval=float(os.environ.get("LEDGER_CHECKPOINT_INTERVAL", "1")),
             public_log=os.environ.get(ENV_PUBLIC_LOG) == "1",
+            prepare_quota=int(os.environ.get("LEDGER_PREPARE_QUOTA", "2000")),
         )
