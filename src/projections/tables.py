@@ -440,6 +440,8 @@ payments = _table(
     _text("return_reason"),
     sa.Index("pj_payments_claim", "claim_id"),
     sa.Index("pj_payments_fund", "fund_id"),
+    sa.Index("pj_payments_actor_date", "actor", "value_date"),  # reconcile: a bureau's payments of a month
+    sa.Index("pj_payments_actor_reference", "actor", "bank_reference"),  # reconcile: a reference in a memo
 )  # fmt: skip
 
 recoveries = _table(
