@@ -162,7 +162,10 @@ class _Matcher:
     def __init__(self, lines: list[Line], book: PaymentBook, start: dt.date, end: dt.date, window: int,
                  fingerprint: Callable[[str], str | None]) -> None:  # fmt: skip
         self.lines, self.book, self.window = lines, book, window
-        self._fingerprint, self._payees = fingerprint, dict[str, "str | None"]()
+        self.payees: dict[str | None, str | None] = {}  # each distinct account fingerprinted once
+        for x in lines:
+            if x.account is not None and x.account not in self.payees:
+                self.payees[x.account] = fingerprint(x.account)
         # Debit candidates: dated in the widened period. Returns by amount and payee reach 60 days
         # further back, so one read serves both.
         self.known = sorted(book.dated(start - dt.timedelta(days=RETURN_DAYS), end),
@@ -183,11 +186,7 @@ class _Matcher:
 
     # --- what a line and a payment agree on ----------------------------------------------------------
     def payee(self, line: Line) -> str | None:
-        if line.account is None:
-            return None
-        if line.account not in self._payees:
-            self._payees[line.account] = self._fingerprint(line.account)
-        return self._payees[line.account]
+        return self.payees.get(line.account)
 
     def days_apart(self, line: Line, payment: Payment) -> int:
         return abs((_date(line) - payment.value_date).days)
@@ -220,6 +219,10 @@ class _Matcher:
                 lines[x.reference].append(x)
         for reference, group in lines.items():
             unused = payments[reference]
+            if len(group) == 1 and len(unused) == 1:  # the usual case: one line, one payment
+                self.used.add(unused[0].payment_id)
+                self.settle(group[0], self.first_failure(group[0], unused[0]) or "matched", "reference", unused[0])
+                continue
             taken, payment = next(
                 ((x, min(agreeing, key=self.nearest(x))) for x in group
                  if (agreeing := [p for p in unused if self.first_failure(x, p) is None])),
@@ -253,6 +256,8 @@ class _Matcher:
 
     # --- step 3 ----------------------------------------------------------------------------------------
     def credits(self, credits: list[Line]) -> None:
+        if not credits:
+            return
         tokens = {x.line: memo_tokens(x.memo) for x in credits}
         named: dict[str, list[Payment]] = defaultdict(list)
         for p in self.book.with_references(set().union(*tokens.values())):
