@@ -23,6 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.context import Server, server
 from api.http.problems import ApiProblem
+from ledger.application import Ledger
 from ledger.domain.envelope import verify_ed25519
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict
 from ledger.errors import SignatureInvalid
@@ -143,6 +144,36 @@ class Scope:
         """A subject-level reader's own subject: the one whose first event it signed."""
         return self.role in SUBJECT and signer == self.actor_id
 
+    def may_read_subject(self, kind: str, ident: str) -> bool | None:
+        """Whether a subject's trace or evidence is in scope (None: no such subject). The regional
+        roles and inspectors by its jurisdiction — a claim's is its class's (else its claimant's), a
+        payment's its fund's, a certificate's its issuer's — the other roles by whether they
+        created it (a claimant also reads the payments of its claims)."""
+        from ledger.domain import aggregates as a
+
+        ledger = self.srv.session.ledger
+        classes: dict[str, type[a.LedgerAggregate]] = {
+            "payment": a.Payment, "claim": a.Claim, "class": a.TrainingClass, "laborer": a.Laborer,
+            "certificate": a.Certificate, "fund": a.Fund, "actor": a.Actor}  # fmt: skip
+        cls = classes.get(kind)
+        subject = None if cls is None else ledger.lookup(cls, ident)
+        if subject is None or not subject.exists:
+            return None
+        if self.role in SUBJECT:
+            owners = {subject.signer, ident if kind == "actor" else None}
+            if isinstance(subject, a.Payment):
+                owners.add(ledger.lookup(a.Claim, subject.claim_id).signer)
+            return self.actor_id in owners
+        place = subject.jurisdiction
+        if isinstance(subject, a.Payment):
+            place = ledger.lookup(a.Fund, subject.fund_id).jurisdiction
+        elif isinstance(subject, a.Claim):
+            place = (ledger.lookup(a.TrainingClass, subject.class_id).jurisdiction if subject.class_id
+                     else _actor_place(ledger, subject.signer))  # fmt: skip
+        elif isinstance(subject, a.Certificate):
+            place = _actor_place(ledger, subject.signer)
+        return self.covers(place)
+
     def jurisdiction_filter(self, requested: str | None) -> str | None:
         """The jurisdiction a listing is narrowed to: the requested one if in scope (403 if not);
         without one, the reader's own (admin and city-level readers: no narrowing)."""
@@ -153,6 +184,11 @@ class Scope:
         if self.role == "admin" or self.covers(None):
             return None
         return self.jurisdiction
+
+
+def _actor_place(ledger: Ledger, actor_id: str | None) -> str | None:
+    actor = None if actor_id is None else ledger.actor(actor_id)
+    return None if actor is None else actor.jurisdiction
 
 
 _BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="POST /v1/auth/challenge, then /v1/auth/token")
