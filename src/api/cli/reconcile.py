@@ -75,6 +75,7 @@ COLUMNS = [("line", "line", False), ("bank_reference", "bank_reference", False),
            ("ledger_amount_fen", "ledger_amount", True), ("value_date", "value_date", False),
            ("account_tail", "account_tail", False), ("payment_id", "payment", False), ("claim_id", "claim", False),
            ("method", "method", False), ("candidates", "candidates", False)]  # fmt: skip
+ON_TERMINAL = [c for c in COLUMNS if c[0] != "claim_id"]  # the claim is in --json and --xlsx; a terminal is narrow
 Row = dict[str, JSONValue]
 
 
@@ -187,7 +188,7 @@ def render(o: Options, result: dict[str, JSONValue]) -> str:
         lines.append(o.say(TEXT, "clean"))
         return "\n".join(lines)
     lines.append(o.say(TEXT, "exceptions", n=total))
-    used = [c for c in COLUMNS if any(r.get(c[0]) is not None for r in exceptions)]
+    used = [c for c in ON_TERMINAL if any(r.get(c[0]) is not None for r in exceptions)]
     head = [o.say(TEXT, "status")] + [o.say(TEXT, header) for _, header, _ in used]
     body = [[o.say(STATUS, str(r["status"]))] + [cell(o, r, key, money) for key, _, money in used] for r in exceptions]
     sizes = table.sizes([head, *body])
