@@ -174,3 +174,17 @@ def test_balances(client: httpx.Client, tokens: dict[str, dict[str, str]], actor
         assert filters.get("institution") == actor
     elif jurisdiction is None:  # unnarrowed only for readers of everything
         assert filters.get("jurisdiction") == (None if role == "admin" or place == CITY else place)
+
+
+@pytest.mark.parametrize(("actor", "role", "place"), READERS, ids=[r[0] for r in READERS])
+def test_the_static_log(client: httpx.Client, tokens: dict[str, dict[str, str]], actor: str, role: str, place: str) -> None:
+    """``/tlog/`` is "the log" of the table: its readers only (``serve --public-log`` aside)."""
+    assert client.get("/tlog/checkpoint", headers=tokens[actor]).status_code == expect_log(role)
+
+
+@pytest.mark.parametrize(("actor", "role", "place"), READERS, ids=[r[0] for r in READERS])
+def test_evidence_of_a_claim(client: httpx.Client, tokens: dict[str, dict[str, str]], actor: str, role: str, place: str) -> None:
+    """A claim's evidence as its trace: the institution's claim, in 640422."""
+    got = client.get("/v1/evidence/claim/C-2019-640422-0001", headers=tokens[actor])
+    assert got.status_code == expect_subject(actor, role, place, "inst-640422-zj", "640422"), got.text
+    assert client.get("/v1/evidence/claim/C-unknown", headers=tokens[actor]).status_code == 404
