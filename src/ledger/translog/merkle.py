@@ -324,6 +324,19 @@ def inclusion_proof(index: int, size: int, get_many: GetNodes) -> list[bytes]:
     return _fetch(get_many, inclusion_proof_ranges(index, size))
 
 
+def inclusion_proofs(indices: Sequence[int], size: int, get_many: GetNodes) -> dict[int, list[bytes]]:
+    """The audit paths of many leaves in the tree of ``size`` leaves, with one ``get_many`` call.
+
+    Their paths share the upper ranges, so each distinct range is fetched and folded once (a
+    trace proves dozens of leaves against one checkpoint). Raises ``KeyError`` like
+    :func:`inclusion_proof` when the store lacks a node.
+    """
+    ranges = {index: inclusion_proof_ranges(index, size) for index in indices}
+    distinct = list(dict.fromkeys(r for path in ranges.values() for r in path))
+    hashes = dict(zip(distinct, _fetch(get_many, distinct), strict=True))
+    return {index: [hashes[r] for r in path] for index, path in ranges.items()}
+
+
 def consistency_proof_ranges(m: int, n: int) -> list[tuple[int, int]]:
     """Leaf ranges whose MTH make up PROOF(m, D[n]) (RFC 9162 §2.1.4.1).
 

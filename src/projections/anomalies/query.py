@@ -374,6 +374,7 @@ def flags_about(target: Engine | Connection, subjects: Iterable[tuple[str, str]]
             query = sa.select(e.c.anomaly_id).where(e.c.seq.in_(part), e.c.added_seq <= source.last)
             ids.update(source.conn.execute(query).scalars())
         rows = [r for chunk in _chunks(sorted(ids)) for r in source.flags_in(chunk)]
-        ids_found = [r["id"] for r in rows]
-        rows = as_of_rows(rows, source.changes(ids_found), source.evidence(ids_found))
+        if source.last != resolve_as_of(source.conn, None):  # the rows are the current state: as of an earlier leaf, replay history
+            ids_found = [r["id"] for r in rows]
+            rows = as_of_rows(rows, source.changes(ids_found), source.evidence(ids_found))
     return select_flags(rows, wanted=set(STATUSES), codes=None)

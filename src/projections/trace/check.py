@@ -5,7 +5,7 @@
   from the signers' own registry leaves (:class:`ledger.translog.verify.registry.Registry`, the
   one ``verify`` uses), so a key rotated or revoked before the leaf does not pass.
 * ``included``: the RFC 9162 inclusion proof of the stored leaf bytes against the checkpoint's
-  root. Every path's nodes are fetched in one query per 500 leaves, not one per leaf.
+  root. The paths share their upper nodes: all are fetched together and each range folded once.
 
 A leaf that is not JSON any more, or whose key is unknown, is simply not ok: the trace reports,
 ``verify`` says why.
@@ -14,14 +14,13 @@ A leaf that is not JSON any more, or whose key is unknown, is simply not ok: the
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ledger.encoding.b64 import b64decode_strict
-from ledger.encoding.canonical import canonical
+from ledger.encoding.canonical import canonical, loads_trusted
 from ledger.errors import LedgerError
 from ledger.persistence import queries
 from ledger.translog import merkle
@@ -40,6 +39,7 @@ class Leaves:
     def __init__(self, ledger: Ledger):
         self.ledger = ledger
         self.raw: dict[int, bytes] = {}
+        self._parsed: dict[int, dict[str, Any] | None] = {}
 
     def load(self, seqs: Iterable[int]) -> None:
         missing = sorted(set(seqs) - self.raw.keys())
@@ -51,19 +51,21 @@ class Leaves:
         self.load(seqs)
         out: dict[int, dict[str, Any]] = {}
         for seq in seqs:
-            envelope = _envelope(self.raw.get(seq))
+            envelope = self.envelope(seq)
             out[seq] = {} if envelope is None else envelope.get("body", {})
         return out
 
     def envelope(self, seq: int) -> dict[str, Any] | None:
-        return _envelope(self.raw.get(seq))
+        if seq not in self._parsed:
+            self._parsed[seq] = _envelope(self.raw.get(seq))
+        return self._parsed[seq]
 
 
 def _envelope(leaf: bytes | None) -> dict[str, Any] | None:
     if leaf is None:
         return None
     try:
-        envelope = json.loads(leaf)["envelope"]
+        envelope = loads_trusted(leaf)["envelope"]
     except (ValueError, KeyError, TypeError):
         return None
     return envelope if isinstance(envelope, dict) else None
@@ -120,39 +122,25 @@ def _signature_ok(keys: Registry, fact: Fact, envelope: dict[str, Any]) -> bool:
 
 def _included(leaves: Leaves, seqs: Sequence[int], size: int, root: bytes) -> set[int]:
     """The seqs whose stored leaf is proved in the tree of ``size`` leaves with ``root``."""
+    wanted = [s for s in seqs if s < size and s in leaves.raw]
+    try:
+        paths = merkle.inclusion_proofs(wanted, size, lambda keys: _nodes(leaves.ledger, keys))
+    except KeyError:  # a node is missing: prove leaf by leaf, so only the paths that need it fail
+        paths = {}
+        for seq in wanted:
+            with suppress(KeyError):
+                paths[seq] = merkle.inclusion_proof(seq, size, lambda keys: _nodes(leaves.ledger, keys))
     out: set[int] = set()
-    for start in range(0, len(seqs), 500):
-        chunk = [s for s in seqs[start : start + 500] if s < size and s in leaves.raw]
-        nodes = _NodeCache()
-        for seq in chunk:  # first pass: which stored nodes the paths need
-            merkle.inclusion_proof(seq, size, nodes.record)
-        nodes.fetch(leaves.ledger)
-        for seq in chunk:
-            try:
-                path = merkle.inclusion_proof(seq, size, nodes.get_many)
-                merkle.verify_inclusion(merkle.leaf_hash(leaves.raw[seq]), seq, size, path, root)
-            except (KeyError, LedgerError):
-                continue
+    for seq, path in paths.items():
+        with suppress(LedgerError):
+            merkle.verify_inclusion(merkle.leaf_hash(leaves.raw[seq]), seq, size, path, root)
             out.add(seq)
     return out
 
 
-class _NodeCache:
-    """The Merkle nodes many inclusion paths need, fetched in one query."""
-
-    def __init__(self) -> None:
-        self.wanted: list[tuple[int, int]] = []
-        self.found: dict[tuple[int, int], bytes] = {}
-
-    def record(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        self.wanted += keys
-        return dict.fromkeys(keys, _ZERO)
-
-    def fetch(self, ledger: Ledger) -> None:
-        """The stored ones among the nodes recorded (a missing node leaves its paths unproved)."""
-        wanted = list(dict.fromkeys(self.wanted))
-        for start in range(0, len(wanted), 400):
-            self.found |= queries.tree_nodes(ledger.sql, wanted[start : start + 400])
-
-    def get_many(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-        return {k: self.found[k] for k in keys if k in self.found}
+def _nodes(ledger: Ledger, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+    """The stored nodes among ``keys``, 400 to a query (a missing one is simply absent)."""
+    found: dict[tuple[int, int], bytes] = {}
+    for start in range(0, len(keys), 400):
+        found |= queries.tree_nodes(ledger.sql, keys[start : start + 400])
+    return found

@@ -101,21 +101,27 @@ class Gatherer:
         self.found: dict[int, str] = {}  # seq -> type
 
     # --- the reads every kind shares -----------------------------------------------------------------------
-    def events_of(self, kind: str, ident: str, types: Collection[str] | None = None) -> list[tuple[int, str]]:
-        """``(seq, type)`` of one subject's own events below the size (``pj_events`` by subject)."""
+    def events_of(self, kind: str, idents: str | Collection[str], types: Collection[str] | None = None) -> list[tuple[int, str]]:
+        """``(seq, type)`` of some subjects' own events below the size (``pj_events`` by subject)."""
         e = T.events
-        query = sa.select(e.c.seq, e.c.type).where(e.c.subject_kind == kind, e.c.subject_id == ident,
-                                                   e.c.seq < self.size)  # fmt: skip
-        if types is not None:
-            query = query.where(e.c.type.in_(sorted(types)))
-        return [(int(seq), str(t)) for seq, t in self.conn.execute(query)]
+        wanted = [idents] if isinstance(idents, str) else sorted(idents)
+        out: list[tuple[int, str]] = []
+        for start in range(0, len(wanted), 400):
+            chunk = wanted[start : start + 400]
+            where = e.c.subject_id == chunk[0] if len(chunk) == 1 else e.c.subject_id.in_(chunk)
+            query = sa.select(e.c.seq, e.c.type).where(e.c.subject_kind == kind, where, e.c.seq < self.size)
+            if types is not None:
+                query = query.where(e.c.type.in_(sorted(types)))
+            out += [(int(seq), str(t)) for seq, t in self.conn.execute(query)]
+        return out
 
     def take(self, events: Iterable[tuple[int, str]]) -> None:
         for seq, type_ in events:
             self.found[seq] = type_
 
-    def subject(self, kind: str, ident: str, types: Collection[str] | None = None) -> None:
-        self.take(self.events_of(kind, ident, types))
+    def subject(self, kind: str, idents: str | Collection[str], types: Collection[str] | None = None) -> None:
+        """The own events of one subject, or of several (one query)."""
+        self.take(self.events_of(kind, idents, types))
 
     def column(self, table: sa.Table, wanted: str, where: sa.ColumnElement[bool]) -> list[Any]:
         return list(self.conn.execute(sa.select(table.c[wanted]).where(where)).scalars())
@@ -155,18 +161,14 @@ class Gatherer:
         c = self._row("claim", T.claims, "claim_id", claim_id, "claimed_seq")
         self.subject("claim", claim_id)
         p, r, lines = T.payments, T.recoveries, T.claim_lines
-        funds: set[str] = set()
-        for payment_id, fund_id in self.conn.execute(
-            sa.select(p.c.payment_id, p.c.fund_id).where(p.c.claim_id == claim_id, p.c.seq < self.size)
-        ):
-            self.subject("payment", payment_id)
-            funds.add(fund_id)
+        paid = self.conn.execute(sa.select(p.c.payment_id, p.c.fund_id).where(p.c.claim_id == claim_id, p.c.seq < self.size)).all()
+        self.subject("payment", {payment_id for payment_id, _ in paid})
+        funds = {fund_id for _, fund_id in paid}
         self.take((seq, "FundsRecovered") for seq in self.column(r, "seq", (r.c.claim_id == claim_id) & (r.c.seq < self.size)))
         rows = self.conn.execute(sa.select(lines.c.laborer_id, lines.c.certificate_no, lines.c.employment_id)
                                  .where(lines.c.claim_id == claim_id)).all()  # fmt: skip
         laborers = sorted({row.laborer_id for row in rows})
-        for laborer_id in laborers:
-            self.subject("laborer", laborer_id, LABORER_OWN)
+        self.subject("laborer", laborers, LABORER_OWN)
         class_id = c["class_id"]
         if class_id is not None:
             self.subject("class", class_id, CLASS_OWN)
@@ -176,10 +178,8 @@ class Gatherer:
         self.inspections((T.inspections.c.subject_kind == "claim") & (T.inspections.c.subject_id == claim_id))
         self._inspections_naming(laborers)
         certificates = sorted({row.certificate_no for row in rows if row.certificate_no})
-        for certificate_no in certificates:
-            self.subject("certificate", certificate_no)
-        for employment_id in sorted({row.employment_id for row in rows if row.employment_id}):
-            self.subject("employment", employment_id)
+        self.subject("certificate", certificates)
+        self.subject("employment", {row.employment_id for row in rows if row.employment_id})
         m = T.fund_movements
         for fund_id in sorted(funds):
             self.take((seq, "FundAllocated") for seq in self.column(m, "seq", (m.c.fund_id == fund_id) & (m.c.seq < self.size)))
@@ -192,10 +192,8 @@ class Gatherer:
         i = T.inspections
         self.inspections(i.c.class_id == class_id)
         self.inspections((i.c.subject_kind == "class") & (i.c.subject_id == class_id))
-        for certificate_no in self.column(T.certificates, "certificate_no", T.certificates.c.class_id == class_id):
-            self.subject("certificate", certificate_no)
-        for claim_id in self.column(T.claims, "claim_id", T.claims.c.class_id == class_id):
-            self.subject("claim", claim_id)
+        self.subject("certificate", self.column(T.certificates, "certificate_no", T.certificates.c.class_id == class_id))
+        self.subject("claim", self.column(T.claims, "claim_id", T.claims.c.class_id == class_id))
 
     def laborer(self, laborer_id: str) -> None:
         self._row("laborer", T.laborers, "laborer_id", laborer_id, "registered_seq")
@@ -212,14 +210,11 @@ class Gatherer:
             self.naming(class_id, one, NAMING | {"AppraisalFailed"})
         self._inspections_naming(one, classes)
         claims = sorted(set(self.column(lines, "claim_id", lines.c.laborer_id == laborer_id)))
-        for claim_id in claims:
-            self.subject("claim", claim_id, {"SubsidyClaimed"})
+        self.subject("claim", claims, {"SubsidyClaimed"})
         p = T.payments
-        for claim_id in claims:
-            for payment_id in self.column(p, "payment_id", p.c.claim_id == claim_id):
-                self.subject("payment", payment_id)
-        for employment_id in self.column(emp, "employment_id", emp.c.laborer_id == laborer_id):
-            self.subject("employment", employment_id)
+        if claims:
+            self.subject("payment", self.column(p, "payment_id", p.c.claim_id.in_(claims)))
+        self.subject("employment", self.column(emp, "employment_id", emp.c.laborer_id == laborer_id))
 
     def certificate(self, certificate_no: str) -> None:
         """Its issue and revocation, its class and the claims citing it."""
@@ -227,8 +222,7 @@ class Gatherer:
         self.subject("certificate", certificate_no)
         self.subject("class", row["class_id"], CLASS_OWN)
         lines = T.claim_lines
-        for claim_id in sorted(set(self.column(lines, "claim_id", lines.c.certificate_no == certificate_no))):
-            self.subject("claim", claim_id)
+        self.subject("claim", set(self.column(lines, "claim_id", lines.c.certificate_no == certificate_no)))
 
     # --- helpers -------------------------------------------------------------------------------------------
     def _inspections_naming(self, laborers: Sequence[str], classes: Collection[str] | None = None) -> None:
