@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ledger.domain.schema import ReconciliationRecorded
+from ledger.domain.schema import ReconciliationRecorded, screen_personal_data
 from projections.reconciliation.matching import Matching, Payment, PaymentList, match, memo_tokens
 from projections.reconciliation.result import (
     EXCEPTION_STATUSES,
@@ -311,3 +311,16 @@ def test_exceptions_are_cut_at_400_the_most_serious_kept() -> None:
 def test_the_statuses_are_the_events_and_the_exceptions_exclude_the_clear_ones() -> None:
     assert len(STATUSES) == 12
     assert set(STATUSES) - set(EXCEPTION_STATUSES) == {"matched", "return_matched", "credit_other", "skipped"}
+
+
+def test_a_bank_reference_the_log_would_refuse_is_left_out_of_the_exception_not_the_reconciliation() -> None:
+    id_like, long = "11010519491231002X", "R" * 65  # an ID number's shape (EVENTS.md screens for it); too long
+    lines = [debit(2, "2024-05-10", id_like, CAROL, 100), debit(3, "2024-05-10", long, CAROL, 200),
+             debit(4, "2024-05-10", "BK-4", CAROL, 300)]  # fmt: skip
+    result = document(run(lines, []), actor="fin-1", period=PERIOD, funds=None, date_window=3, as_of=1,
+                      statement_sha256=SHA)  # fmt: skip
+    assert [x.get("bank_reference") for x in result["lines"]] == [id_like, long, "BK-4"]  # type: ignore[union-attr]
+    body = recorded_body(result)
+    assert [e.get("bank_reference") for e in body["exceptions"]] == [None, None, "BK-4"]  # type: ignore[union-attr]
+    ReconciliationRecorded.model_validate(body)
+    screen_personal_data("ReconciliationRecorded", body)

@@ -12,9 +12,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Final, cast, get_args
 
+from ledger.domain import pii_text
 from ledger.domain.schema import ReconStatus
 from ledger.encoding.canonical import JSONValue, canonical
-from projections.reconciliation.matching import LineOutcome, Matching, Payment, account_tail
+from projections.reconciliation.matching import MAX_REFERENCE, LineOutcome, Matching, Payment, account_tail
 
 STATUSES: Final[tuple[ReconStatus, ...]] = (
     # Money out with no payment in the ledger (FIN-BANK-UNMATCHED, critical), first.
@@ -52,12 +53,22 @@ def exception_of(item: Mapping[str, JSONValue]) -> dict[str, JSONValue]:
     """A result line or unmatched payment as EVENTS.md's exception: ``{status, payment_id?,
     bank_reference?, amount_fen, value_date}``."""
     out: dict[str, JSONValue] = {"status": item.get("status", "unmatched_ledger")}
-    for key in ("payment_id", "bank_reference"):
-        if item.get(key) is not None:
-            out[key] = item[key]
+    if item.get("payment_id") is not None:
+        out["payment_id"] = item["payment_id"]
+    reference = item.get("bank_reference")
+    if isinstance(reference, str) and recordable_reference(reference):
+        out["bank_reference"] = reference
     out["amount_fen"] = item["amount_fen"]
     out["value_date"] = item["value_date"]
     return out
+
+
+def recordable_reference(reference: str) -> bool:
+    """Whether a statement's reference may go into the log: at most 64 characters, and not an ID
+    number (EVENTS.md screens a ``bank_reference`` for one). A bank's own reference that is not is
+    left out of the exception (the line's amount and date still name it) rather than have the
+    whole reconciliation refused."""
+    return len(reference) <= MAX_REFERENCE and pii_text.find(reference, free_text=False) is None
 
 
 def exceptions_of(result_lines: Iterable[Mapping[str, JSONValue]],
