@@ -16,11 +16,12 @@ from typing import Annotated, cast
 import typer
 from openpyxl import Workbook
 
-from api import services, workbook
+from api import services
 from api.cli import table
 from api.cli.projections import consistent, warn_lagging
 from api.cli.root import Options, fail, options, session
 from ledger.domain.money import yuan_amount
+from ledger.encoding import workbook
 from ledger.encoding.canonical import JSONValue, canonical
 from projections.reconciliation.result import CLEAR, STATUSES, exceptions_of
 

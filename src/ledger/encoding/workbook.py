@@ -1,6 +1,7 @@
-"""XLSX workbooks that are the same bytes for the same content (``reconcile --xlsx``, reports).
+"""XLSX workbooks that are the same bytes for the same content: what :mod:`.canonical` is for JSON.
 
-openpyxl stamps a workbook with the time of saving: the document properties
+``reconcile --xlsx`` writes its result with it and the simulator its bank statements (any package
+may import it: it draws nothing and chooses no language). openpyxl stamps a workbook with the time of saving: the document properties
 (``docProps/core.xml``: created, modified) and every ZIP entry's date (a worksheet's from the
 temporary file it was written to). Both are fixed here, and the
 entries are written in openpyxl's own fixed order, so a workbook's bytes depend on its cells alone.
@@ -51,10 +52,10 @@ class _FixedTimeZip(zipfile.ZipFile):
         self.writestr(str(arcname or filename), Path(filename).read_bytes(), compresslevel=compresslevel)
 
 
-def workbook_bytes(workbook: Workbook) -> bytes:
-    """``workbook`` as XLSX bytes that depend on its content alone."""
+def workbook_bytes(workbook: Workbook, creator: str = "subsidy-ledger") -> bytes:
+    """``workbook`` as XLSX bytes that depend on its content (and ``creator``) alone."""
     workbook.properties.created = workbook.properties.modified = _PROPERTIES_TIME
-    workbook.properties.creator = "subsidy-ledger"
+    workbook.properties.creator = creator
     buffer = io.BytesIO()
     with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         ExcelWriter(workbook, archive).write_data()  # not save(): that stamps the modified time
