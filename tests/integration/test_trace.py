@@ -193,3 +193,29 @@ def test_unknown_subjects_and_checkpoints_are_refused(session: Session) -> None:
     earlier, _ = services.trace(session, "laborer", "L-640422-000004", checkpoint=sizes[-2])
     assert current["pii_reads"] and not earlier["pii_reads"]
     assert earlier["checkpoint"]["size"] == sizes[-2] and all(e["seq"] < sizes[-2] for e in earlier["events"])
+
+
+def test_signatures_are_judged_by_the_key_registry_at_each_leaf(session: Session) -> None:
+    """Before and after a rotation each leaf verifies with the key it names; a forged leaf signed with the
+    rotated-out key after the rotation does not."""
+    from ledger.domain.envelope import sign_envelope
+    from ledger.encoding.canonical import canonical
+
+    old_key = session.keys.actor_key("fin-640422")
+    assert session.rotate_actor("fin-640422").status == "accepted"
+    adjusted = session.record("fin-640422", "FundAdjusted", {"fund_id": FUND, "delta_fen": 5000, "reason": "调增"})
+    assert adjusted.status == "accepted" and adjusted.seq is not None
+    session.checkpoint()
+    doc, _ = services.trace(session, "fund", FUND)
+    assert all(e["signature_ok"] and e["included"] for e in doc["events"])
+    assert len({e["key_id"] for e in doc["events"] if e["actor"] == "fin-640422"}) == 2
+    # the same leaf re-signed with the old key, which was rotated out before it: not ok
+    (leaf,) = session.ledger.sql.one("SELECT leaf FROM ledger_leaves WHERE seq = ?", (adjusted.seq,))  # type: ignore[misc]
+    stored = json.loads(bytes(leaf))
+    envelope = stored["envelope"]
+    unsigned = {k: v for k, v in envelope.items() if k not in ("v", "key_id", "sig")}
+    stored["envelope"] = sign_envelope(unsigned, old_key)
+    session.ledger.sql.execute("UPDATE ledger_leaves SET leaf = ? WHERE seq = ?", (canonical(stored), adjusted.seq))
+    after, _ = services.trace(session, "fund", FUND)
+    bad = {e["seq"]: (e["signature_ok"], e["included"]) for e in after["events"] if not (e["signature_ok"] and e["included"])}
+    assert bad == {adjusted.seq: (False, False)}

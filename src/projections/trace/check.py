@@ -87,9 +87,9 @@ def check(leaves: Leaves, seqs: Sequence[int], registry: Sequence[int], size: in
         envelope = leaves.envelope(seq)
         fact = _fact(seq, envelope)
         ok = fact is not None and envelope is not None and _signature_ok(keys, fact, envelope)
-        if fact is not None and fact.type in ("ActorRegistered", "KeyRotated", "KeyRevoked"):
+        if ok and fact is not None and fact.type in ("ActorRegistered", "KeyRotated", "KeyRevoked"):
             with suppress(LedgerError):  # an impossible registry leaf: what it would register signs nothing
-                keys.apply(fact)
+                keys.apply(fact)  # only a registry leaf whose own signature holds changes the keys
         if seq in wanted:
             key_id = None if envelope is None else envelope.get("key_id")
             out[seq] = Checked(key_id if isinstance(key_id, str) else None, ok, False)
