@@ -254,16 +254,18 @@ def test_a_200_mb_statement_is_refused_while_memory_stays_flat(tmp_path: Path) -
         for _ in range(200):
             file.write(block)
     assert path.stat().st_size > 200 * 1000 * 1000
-    probe = (
-        "import resource, sys\n"
+    probe = (  # VmHWM: this process's peak RSS (ru_maxrss would carry over the forking parent's peak)
+        "import re, sys\n"
         "from pathlib import Path\n"
         "from projections.reconciliation.statement import StatementRefused, read_statement\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def peak():\n"
+        "    return int(re.search(r'VmHWM:\\s+(\\d+)', Path('/proc/self/status').read_text())[1])\n"
+        "before = peak()\n"
         "try:\n"
         "    read_statement(Path(sys.argv[1]), period='2020-03')\n"
         "except StatementRefused as error:\n"
         "    print(error)\n"
-        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)\n"
+        "print(peak() - before)\n"
     )
     run = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True)
     message, grown_kib = run.stdout.splitlines()
