@@ -23,7 +23,14 @@ from ledger.domain.aggregates import Laborer
 from ledger.domain.envelope import Envelope, public_key_bytes, sign_envelope
 from ledger.encoding.b64 import Base64Invalid, b64decode_strict, b64encode
 from ledger.encoding.canonical import JSONObject
-from ledger.errors import AlreadyErased, ImportStopped, InvalidField, OperationalError, Refused
+from ledger.errors import (
+    AlreadyErased,
+    ImportStopped,
+    InvalidField,
+    OperationalError,
+    PersonalDataNeedsService,
+    Refused,
+)
 from ledger.keys.keystore import Keystore
 from ledger.keys.signing import IntentSigner, parse_line
 from ledger.keys.vault import Vault
@@ -350,6 +357,12 @@ class Session:
         with no digits, which no payment can have been made to."""
         from ledger.keys.vault import payee_account
 
+        if not self.keys.holds_pepper:
+            raise PersonalDataNeedsService(
+                "a statement's accounts are fingerprinted with the pepper, which only the ledger service"
+                " holds (DESIGN §7): reconcile on the operator's machine",
+                zh="对账单的账号须用只有账本服务持有的密钥（pepper）计算指纹（DESIGN §7）：请在运营方的机器上对账",
+            )
         pepper = self.keys.pepper
 
         def fingerprint(account: str) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,6 +257,11 @@ def test_bad_input_is_one_line_exit_1_and_nothing_recorded(ledger: Ledger) -> No
         result = run_cli(ledger.cwd, "reconcile", "--statement", str(STATEMENTS / FORMATS[0]), *period, *args,
                          "--record", env=ledger.env)  # fmt: skip
         assert says in one_line_error(result, 1), args
+    office = ledger.cwd / "office-keys"  # a keystore without the pepper: an office's, not the service's
+    shutil.copytree(ledger.cwd / "keys", office, ignore=shutil.ignore_patterns("pepper"), dirs_exist_ok=True)
+    result = run_cli(ledger.cwd, "--keys", str(office), "reconcile", "--statement", str(STATEMENTS / FORMATS[0]),
+                     "--period", "2019-06", "--as", BUREAU, "--record", env=ledger.env)  # fmt: skip
+    assert "pepper" in one_line_error(result, 1)
     assert ledger.size() == size
 
 
