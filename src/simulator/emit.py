@@ -9,7 +9,6 @@ the business time in Asia/Shanghai (+08:00); ``nonce`` = ``f"sim-{seed}-{n:08d}"
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import heapq
 import random
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -104,8 +103,9 @@ def _entities(plan: Plan) -> list[Entity]:
         ents.append((emp.start, len(ents), f"employment:{emp.eid}", partial(_employment, plan, emp)))
     for claim in plan.emp_claims:
         ents.append((claim.date, len(ents), f"claim:{claim.cid}", partial(_claim, plan, claim)))
-    if plan.recons:
-        ents.append((plan.recons[0][0], len(ents), "recon:recon", partial(_recons, plan)))
+    if plan.statements:
+        first = min(st.recorded for st in plan.statements)
+        ents.append((first, len(ents), "recon:recon", partial(_recons, plan)))
     ents.sort(key=lambda e: (e[0], e[1]))
     return ents
 
@@ -643,23 +643,7 @@ def _employment(plan: Plan, emp: Employment, raw: list[Raw]) -> None:
 
 
 def _recons(plan: Plan, raw: list[Raw]) -> None:
-    for day, fin, period, count, total in plan.recons:
-        digest = hashlib.sha256(f"{fin}|{period}|{count}|{total}".encode()).hexdigest()
-        raw.append(
-            (
-                day,
-                P_RECON,
-                fin,
-                "ReconciliationRecorded",
-                {
-                    "reconciliation_id": f"RECON-{period}-{fin}",
-                    "period": period,
-                    "statement_sha256": digest,
-                    "matched": count,
-                    "unmatched_ledger": 0,
-                    "unmatched_bank": 0,
-                    "mismatched": 0,
-                },
-                None,
-            )
-        )
+    """Each statement's reconciliation, as its bureau records it (:func:`simulator.statements.close`)."""
+    for st in plan.statements:
+        assert st.body is not None
+        raw.append((st.recorded, P_RECON, st.actor, "ReconciliationRecorded", dict(st.body), None))

@@ -1,6 +1,6 @@
 """Closing the plan: living allowances from the days attended, payments from the approved totals,
 funds allocated in January with a margin, registration and identity confirmation dated before each
-household's first use, and the finance bureaus' monthly bank reconciliations."""
+household's first use (the finance bureaus' bank statements: :mod:`.statements`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import random
 from collections import defaultdict
 
 from ledger.domain.holidays import next_working_day
-from simulator.calendar import DAY, next_month, office_day
+from simulator.calendar import DAY, office_day
 from simulator.plan import Plan
 from simulator.world import CITY, LA_PER_DAY_FEN
 
@@ -99,16 +99,3 @@ def finalize(plan: Plan) -> None:
             if not lab.classes and rng.random() < 0.04 and plan.cfg.name != "tiny":
                 lab.rejected = True
 
-
-def reconciliations(plan: Plan) -> None:
-    per: dict[tuple[str, int, int], list[int]] = defaultdict(list)
-    for claim in plan.all_claims():
-        for pay in claim.payments:
-            fin = f"fin-{plan.funds[pay.fund].jur}"
-            per[(fin, pay.value.year, pay.value.month)].append(pay.amount or 0)
-    rng = random.Random(f"sim:{plan.seed}:recon")
-    for (fin, y, m), amounts in sorted(per.items()):
-        ny, nm = next_month(y, m)
-        when = next_working_day(dt.date(ny, nm, rng.randint(5, 12)))
-        if when <= plan.cfg.end:
-            plan.recons.append((when, fin, f"{y:04d}-{m:02d}", len(amounts), sum(amounts)))

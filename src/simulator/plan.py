@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from simulator.people import Identities
 from simulator.records import (
     ActorSpec,
+    BankStatement,
     Certificate,
     Claim,
     Employment,
@@ -46,7 +47,7 @@ class Plan:
         self.emp_by_id: dict[str, Employment] = {}
         self.emp_claims: list[Claim] = []
         self.funds: dict[str, Fund] = {}
-        self.recons: list[tuple[dt.date, str, str, int, int]] = []  # date, signer, period, count, fen
+        self.statements: list[BankStatement] = []  # by actor, then month (simulator.statements)
         self.revocation: tuple[str, dt.datetime, str] | None = None  # actor, effective, reason
         self.people = Identities()
         self.pending: dict[tuple[str, str], list[Laborer]] = defaultdict(list)  # (county, gender) -> pool

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from ledger.encoding.canonical import JSONValue
 from simulator.world import Occupation
 
 
@@ -252,3 +253,39 @@ class Fund:
         default_factory=list
     )  # date, signer, fen, reason
     overdrawn: bool = False
+
+
+@dataclass(eq=False)
+class BankLine:
+    """One row of a bank statement, with the status DESIGN §10's matching must give it — written
+    by construction as the statement is made and its exceptions injected, never by matching."""
+
+    date: dt.date
+    reference: str | None
+    account: str | None  # the digits as the bank prints them (None: interest)
+    name: str  # the counterparty as the bank prints it (masked for a person)
+    debit_fen: int
+    credit_fen: int
+    memo: str
+    status: str  # a ReconStatus
+    payment: Payment | None = None  # the payment it is matched with, mismatches or returns
+    claim_id: str | None = None  # that payment's claim
+
+
+@dataclass(eq=False)
+class BankStatement:
+    """A finance bureau's special-fund account for one month, as its bank exports it, and the
+    ``ReconciliationRecorded`` the bureau signs after matching it."""
+
+    actor: str
+    period: str  # YYYY-MM
+    recorded: dt.date  # the day the bureau records its reconciliation
+    lines: list[BankLine]
+    missing: list[tuple[Payment, str]] = field(default_factory=list)  # (payment, claim): never at the bank
+    form: str = "csv"  # csv (GBK) | xlsx
+    data: bytes = b""  # the file, once written (simulator.statements.close)
+    body: dict[str, JSONValue] | None = None  # the ReconciliationRecorded body, once written
+
+    @property
+    def file_name(self) -> str:
+        return f"{self.actor}_{self.period}.{self.form}"

@@ -11,17 +11,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ledger import Progress
+from ledger.encoding.canonical import JSONValue
 from simulator import emit
 from simulator.actors import register_actors
 from simulator.emit import Intent
 from simulator.employment import employment
-from simulator.finalize import finalize, reconciliations
+from simulator.finalize import finalize
 from simulator.injectors import choose_cases, collateral, run_cases
 from simulator.plan import Plan
 from simulator.programme import class_details
 from simulator.records import ActorSpec, InjectedCase
 from simulator.roster import fill_roster
 from simulator.schedule import schedule
+from simulator.statements import close, plan_statements, truth_of
 from simulator.world import SCALES
 
 
@@ -49,6 +51,18 @@ class Simulation:
         if self._progress is not None and n % 1000 != 0:
             self._progress(n)
         self._count = n
+
+    def statements(self) -> Iterator[tuple[str, bytes]]:
+        """Every finance bureau's monthly bank statement (DESIGN §10) as ``(file name, bytes)``:
+        GBK CSV and XLSX alternating, the same bytes for a seed."""
+        assert self._plan is not None
+        for st in self._plan.statements:
+            yield st.file_name, st.data
+
+    def statement_truth(self) -> list[dict[str, JSONValue]]:
+        """Per statement, what reconciling it must find: each status's count, every exception."""
+        assert self._plan is not None
+        return [truth_of(st) for st in self._plan.statements]
 
     def count(self) -> int:
         """The number of intents, without merging or holding the stream."""
@@ -105,5 +119,6 @@ def build(plan: Plan) -> None:
     finalize(plan)
     collateral(plan)
     run_cases(plan, cases, phase="E")
-    reconciliations(plan)
+    plan_statements(plan)
     run_cases(plan, cases, phase="F")
+    close(plan)

@@ -19,7 +19,11 @@ from support.rules_builder import RuleScenario
 from unit.rules.test_conf import test_double_presence_two_classes_on_one_day_not_on_different_days
 from unit.rules.test_dup import test_dup_payment_two_live_payments_alike_but_not_a_repayment_after_a_return
 from unit.rules.test_elig import test_age_range_is_withdrawn_when_the_birth_date_is_corrected
-from unit.rules.test_fin import test_overpaid_above_the_approved_total_and_cured_by_the_bank_return
+from unit.rules.test_fin import (
+    test_bank_unmatched_raised_per_account_near_miss_and_withdrawn_by_a_later_clean_reconciliation,
+    test_overpaid_above_the_approved_total_and_cured_by_the_bank_return,
+    test_recon_exception_return_not_recorded_in_a_later_month_and_a_payment_recorded_after_its_reconciliation,
+)
 from unit.rules.test_insp import test_failed_paid_only_when_the_latest_inspection_failed
 from unit.rules.test_net import test_shared_account_three_labourers_of_three_households_not_of_two
 from unit.rules.test_seq import (
@@ -45,6 +49,8 @@ END_TO_END = [  # one or two of each family, collected here with the database's 
     test_stale_claim_by_the_log_clock_ninety_days_is_not_ninety_one_is_and_payment_cures,
     test_signed_after_revocation_only_what_was_signed_after_effective_at,
     test_overpaid_above_the_approved_total_and_cured_by_the_bank_return,
+    test_recon_exception_return_not_recorded_in_a_later_month_and_a_payment_recorded_after_its_reconciliation,
+    test_bank_unmatched_raised_per_account_near_miss_and_withdrawn_by_a_later_clean_reconciliation,
     test_failed_paid_only_when_the_latest_inspection_failed,
 ]
 

@@ -47,7 +47,8 @@ CONTRACT = {
     "TIME-SIGNED-AFTER-REVOCATION": ("high", ("actor",)), "FIN-OVERPAID": ("critical", ("claim",)),
     "FIN-APPROVED-OVER-CLAIM": ("high", ("claim",)), "FIN-FUND-OVERDRAWN": ("critical", ("fund",)),
     "FIN-FUND-MISMATCH": ("high", ("payment",)), "FIN-PAYEE-MISMATCH": ("high", ("payment",)),
-    "FIN-SPLIT-CLAIM": ("medium", ("class",)), "INSP-UNINSPECTED": ("medium", ("class",)),
+    "FIN-SPLIT-CLAIM": ("medium", ("class",)), "FIN-RECON-EXCEPTION": ("high", ("payment",)),
+    "FIN-BANK-UNMATCHED": ("critical", ("reconciliation",)), "INSP-UNINSPECTED": ("medium", ("class",)),
     "INSP-FAILED-PAID": ("high", ("class",)),
 }  # fmt: skip
 

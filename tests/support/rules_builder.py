@@ -23,6 +23,7 @@ queries (``projections.anomalies.query``) from the tables held in memory.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from sqlalchemy.engine import Engine
 
 from ledger.application import Item
 from ledger.domain.envelope import Envelope
-from ledger.encoding.canonical import canonical_str
+from ledger.encoding.canonical import canonical, canonical_str
 from projections import tables as T
 from projections.anomalies.query import Flag, FlagWithHistory, get_flag, list_flags
 from projections.db import engine_for
@@ -54,6 +55,10 @@ STANDARDS = [
     ("STD-EMP", "employer", None, None, None, 100000, "trainee"),
     ("STD-LA", "living_allowance", None, None, None, 3000, "day"),
 ]
+
+
+def canonical_sha256(value: Any) -> str:
+    return hashlib.sha256(canonical(value)).hexdigest()
 
 
 def at(day: str, hour: int = 10) -> str:
@@ -233,6 +238,28 @@ class RuleScenario(Scenario):
     def returned(self, payment_id: str, *, on: str = "2019-06-06") -> int:
         return self.ok("fin-xj", "PaymentReturned", {"payment_id": payment_id, "reason": "账户冻结，原路退回"},
                        at=at(on, 14))  # fmt: skip
+
+    def reconciled(self, period: str, exceptions: list[tuple[str, str | None, int, str]], *, on: str,
+                   funds: list[str] | None = None, by: str = "fin-xj", matched: int = 0) -> int:  # fmt: skip
+        """A ``ReconciliationRecorded`` of ``period`` signed ``on`` a day, listing ``exceptions``
+        as ``(status, payment_id or None, amount_fen, value_date)`` and its counts as EVENTS.md sums them."""
+        listed = [{"status": st, **({"payment_id": pid} if pid else {"bank_reference": f"YH-{n:04d}"}),
+                   "amount_fen": amount, "value_date": value} for n, (st, pid, amount, value) in enumerate(exceptions)]
+        counts = {st: sum(e["status"] == st for e in listed) for st in (
+            "amount_mismatch", "payee_mismatch", "date_mismatch", "duplicate_bank", "ambiguous", "unmatched_bank",
+            "return_not_recorded", "unmatched_ledger")}  # fmt: skip
+        body: dict[str, Any] = {
+            "reconciliation_id": f"R-{period}-{next(self._n):016x}", "period": period,
+            "statement_sha256": canonical_sha256(listed), "matched": matched,
+            "unmatched_ledger": counts["unmatched_ledger"],
+            "unmatched_bank": counts["unmatched_bank"] + counts["duplicate_bank"] + counts["ambiguous"],
+            "mismatched": counts["amount_mismatch"] + counts["payee_mismatch"] + counts["date_mismatch"]
+            + counts["return_not_recorded"],
+            "counts": {**counts, "matched": matched, "return_matched": 0, "credit_other": 0, "skipped": 0},
+            "exceptions": listed, "exceptions_total": len(listed)}  # fmt: skip
+        if funds is not None:
+            body["funds"] = funds
+        return self.ok(by, "ReconciliationRecorded", body, at=at(on, 16))
 
     def paid_claim(self, claim_id: str, class_id: str, lines: list[tuple[str, int] | tuple[str, int, str | None]],
                    *, payment_id: str | None = None, value: str = "2019-06-03", fund: str = TRAINING_FUND,

@@ -34,7 +34,7 @@ TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules a
 
 # Bump when a rule's logic changes; the thresholds' fingerprint is part of the version too. A change
 # of either makes the next catch-up recompute TABLES alone (runner.rebuild_only), not every table.
-LOGIC_VERSION = "2"  # 2: stale claims found through the due-months index (issue 12)
+LOGIC_VERSION = "3"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
 register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}", tables=TABLES)
 
 

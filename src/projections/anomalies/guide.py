@@ -11,7 +11,8 @@ from __future__ import annotations
 from projections.anomalies.engine import RULES, SEVERITY_ZH, SubjectKind
 
 SUBJECT_ZH: dict[SubjectKind, str] = {"laborer": "劳动力", "class": "培训班", "claim": "补贴申请", "payment": "拨付", "fund": "专项资金",
-              "certificate": "证书", "account": "收款账户", "actor": "主体（机构）", "employment": "就业记录"}  # fmt: skip
+              "certificate": "证书", "account": "收款账户", "actor": "主体（机构）", "employment": "就业记录",
+              "reconciliation": "银行对账（财政局:月份）"}  # fmt: skip
 
 # rule → (含义, meaning, 为何重要, why it matters, 现场核查, field check)
 GUIDE: dict[str, tuple[str, str, str, str, str, str]] = {
@@ -357,6 +358,29 @@ GUIDE: dict[str, tuple[str, str, str, str, str, str]] = {
         "合并核对各次申请明细与结业名单。",
         "Check all the claims together against the completers.",
     ),
+    "FIN-RECON-EXCEPTION": (
+        "拨付人财政局最近一次记录的、覆盖该笔拨付资金和起息月份的银行对账，将这笔拨付列为账本有、银行无，"
+        "金额、收款人或日期不符，或退汇未登记（退汇也看之后月份的对账）。",
+        "The latest recorded bank reconciliation by the paying finance bureau that covers the payment's fund "
+        "and the month of its value date lists it as in the ledger but not at the bank, as differing in amount, "
+        "payee or date, or as returned without a recorded return (returns: later months' reconciliations too).",
+        "资金拨付要精准（§4(5)）：账本记了而银行没付、付的金额或收款人不对，补贴就没有真正到人。",
+        "Disbursement must be precise (§4(5)): a payment the ledger shows but the bank never made, or made "
+        "to another amount or payee, did not reach the labourer.",
+        "调取该笔拨付的银行回单和对账单原件，核对金额、账号后四位和日期；确属账实不符的，更正账本或追回资金后重新对账。",
+        "Pull the bank slip and the original statement, compare amount, the account's last four digits and "
+        "the date; correct the ledger or recover the money, then reconcile again.",
+    ),
+    "FIN-BANK-UNMATCHED": (
+        "财政局某月最近一次记录的银行对账（按账户）中，有银行支出在账本中找不到对应拨付（银行有、账本无，或银行重复记录）。",
+        "The latest recorded bank reconciliation of a finance bureau for a month (per account) lists money "
+        "that left the bank with no payment in the ledger (on the statement only, or a duplicated bank line).",
+        "专项资金账户的钱流出却没有记账，是截留、挪用的直接线索。",
+        "Money leaving the special-fund account with no record is the most direct trace of diversion.",
+        "凭对账结果中的银行流水号向开户行调取交易明细和收款人，查明用途；属实的补记拨付或追回，再重新对账。",
+        "Ask the bank for the transaction and its payee by the listed bank reference, establish what it paid; "
+        "record the payment or recover the money, then reconcile again.",
+    ),
     "INSP-UNINSPECTED": (
         "培训补贴已拨付，但该班从未接受现场检查（site_visit）或随机抽查（spot_check）；问卷、电话询访不算。",
         "A paid training claim for a class that had no site visit or spot check.",
@@ -494,6 +518,13 @@ READINGS = [
     "**FIN-OVERPAID**: the approved total of a claim rejected or withdrawn after its approval is 0.",
     "**FIN-SPLIT-CLAIM** needs a completed class; the cap is the highest training standard in force for "
     "the class's programme and occupation (any certificate type) × its completers.",
+    "**FIN-RECON-EXCEPTION** is judged per reconciled month: the payment's own month for every payment "
+    "exception, a later month for `return_not_recorded` only; only the paying bureau's reconciliations "
+    "count, and a payment recorded after the reconciliation that names it is flagged when it arrives. "
+    "Recording the later `PaymentReturned` does not withdraw it: a reconciliation that no longer lists it does.",
+    "**FIN-BANK-UNMATCHED** takes the latest reconciliation of the month for each account (the same "
+    "`funds`, or none): a bureau that reconciles two accounts' statements for one month has one flag, "
+    "held while either account's latest reconciliation lists such money; its evidence is that reconciliation.",
     "**INSP-UNINSPECTED** and **INSP-FAILED-PAID** count site visits and spot checks only; the latter takes the latest by "
     "business date, seq breaking ties.",
 ]

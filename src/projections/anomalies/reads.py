@@ -16,6 +16,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
+from ledger.domain.schema import parse_rfc3339
 from projections import tables as T
 from projections.anomalies.engine import SUBJECTS, Ctx, Memo, SubjectKind
 from projections.anomalies.state import (
@@ -26,6 +27,8 @@ from projections.anomalies.state import (
     CLASSES,
     FINGERPRINTS,
     LABORERS,
+    PAYMENTS,
+    RECONCILIATIONS,
     STANDARDS,
     AccountPayment,
     Approval,
@@ -34,6 +37,7 @@ from projections.anomalies.state import (
     ClassDay,
     Enrolment,
     InspectionRef,
+    ReconRef,
     Registration,
     StandardSet,
     Withdrawal,
@@ -274,6 +278,27 @@ def citations(ctx: Ctx, certificate_no: str) -> list[Citation]:
 def account_payments(ctx: Ctx, account: str) -> dict[str, AccountPayment]:
     """Living-allowance payments to the account: payment → whose."""
     return {pid: AccountPayment._make(p) for pid, p in ctx.read(ACCOUNTS, account).get("pays", {}).items()}
+
+
+# --- bank reconciliations (DESIGN §10) ----------------------------------------------------------------------
+def reconciliations(ctx: Ctx, key: str) -> list[ReconRef]:
+    """Every ``ReconciliationRecorded`` of a bureau's month (``actor:YYYY-MM``), in log order."""
+    return [ReconRef._make(r) for r in ctx.read(RECONCILIATIONS, key).get("recons", [])]
+
+
+def latest_reconciliation(recons: list[ReconRef]) -> ReconRef | None:
+    """The latest by ``at`` (as an instant), seq breaking ties (RULES.md)."""
+    return max(recons, key=lambda r: (parse_rfc3339(r.at), r.seq), default=None)
+
+
+def covers(recon: ReconRef, fund_id: str) -> bool:
+    """Does the reconciliation's statement cover the fund (no ``funds``: all of the bureau's)?"""
+    return recon.funds is None or fund_id in recon.funds
+
+
+def reconciled_in(ctx: Ctx, payment_id: str) -> list[str]:
+    """The ``actor:YYYY-MM`` of the reconciliations whose exceptions name the payment."""
+    return ctx.read(PAYMENTS, payment_id).get("recons", [])
 
 
 # --- subsidy standards (five unifications): the most specific standard in force -------------------------

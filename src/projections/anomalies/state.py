@@ -23,6 +23,9 @@ key, so each is one prefetched lookup. Spaces:
 ``employment`` ``claims`` (employer claims citing it), ``months`` (payroll month → seq)
 ``account``    ``pays`` (payment → [labourer, seq]) for living-allowance payments
 ``fund``       ``moves`` (allocation and adjustment seqs)
+``payment``    ``recons`` (``actor:YYYY-MM`` of the reconciliations whose exceptions name it)
+``reconciliation`` ``actor:YYYY-MM`` → ``recons``: every ``ReconciliationRecorded`` of that bureau
+               and month ([id, at, seq, funds, payment → statuses, status → [n, fen]])
 ``fp``         id_fingerprint → [[labourer, date, seq]]
 ``standards``  "" → every SubsidyStandardSet body with its seq
 ``due``        YYYY-MM → {date: [claims]}: when an approved claim turns stale
@@ -128,6 +131,17 @@ class Registration(NamedTuple):
     seq: int
 
 
+class ReconRef(NamedTuple):
+    """``reconciliation.recons``: a ``ReconciliationRecorded`` of the bureau and month, as the rules need it."""
+
+    reconciliation_id: str
+    at: str  # the envelope's ("latest" is by at, then seq)
+    seq: int
+    funds: list[str] | None  # sorted; None: every fund of the bureau
+    listed: dict[str, list[str]]  # payment_id → the statuses its exceptions give it
+    tally: dict[str, list[int]]  # status → [exceptions, Σ amount_fen] over the exceptions listed
+
+
 class StandardSet(TypedDict):
     """``standards``: a ``SubsidyStandardSet`` body (EVENTS.md) with its seq."""
 
@@ -189,6 +203,14 @@ class FundState(SubjectState, total=False):
     moves: list[int]
 
 
+class PaymentState(SubjectState, total=False):
+    recons: list[str]  # "actor:YYYY-MM" of reconciliations whose exceptions name the payment
+
+
+class ReconciliationState(SubjectState, total=False):
+    recons: list[Record]  # ReconRef, in log order
+
+
 class ClockState(TypedDict, total=False):
     stale: str  # the clock TIME-STALE-CLAIM last looked at
 
@@ -201,6 +223,8 @@ CERTIFICATES = Space("certificate", CertificateState)
 EMPLOYMENTS = Space("employment", EmploymentState)
 ACCOUNTS = Space("account", AccountState)
 FUNDS = Space("fund", FundState)
+PAYMENTS = Space("payment", PaymentState)
+RECONCILIATIONS = Space("reconciliation", ReconciliationState)  # "actor:YYYY-MM"
 FINGERPRINTS = Space[list[Record]]("fp", list)  # id_fingerprint → [Registration]
 STANDARDS = Space[list[StandardSet]]("standards", list)  # "" → every standard
 DUE = Space[dict[str, list[str]]]("due", dict)  # YYYY-MM → {date: [claims]}; "months" → {"months": [YYYY-MM]}
@@ -380,6 +404,30 @@ def fund_moved(ctx: Ctx) -> None:
     ctx.keep(FUNDS, ctx.body["fund_id"]).setdefault("moves", []).append(ctx.seq)
 
 
+def reconciliation_recorded(ctx: Ctx) -> None:
+    b = ctx.body
+    key = bureau_month(ctx.ev.actor, b["period"])
+    listed: dict[str, list[str]] = {}
+    tally: dict[str, list[int]] = {}
+    for e in b.get("exceptions") or ():
+        status = e["status"]
+        if e.get("payment_id"):
+            _add(listed.setdefault(e["payment_id"], []), status)
+        held = tally.setdefault(status, [0, 0])
+        held[0] += 1
+        held[1] += e["amount_fen"]
+    funds = None if b.get("funds") is None else sorted(b["funds"])
+    ref = ReconRef(b["reconciliation_id"], ctx.ev.envelope["at"], ctx.seq, funds, listed, tally)
+    ctx.keep(RECONCILIATIONS, key).setdefault("recons", []).append(list(ref))
+    for payment_id in listed:
+        _add(ctx.keep(PAYMENTS, payment_id).setdefault("recons", []), key)
+
+
+def bureau_month(actor: str, period: str) -> str:
+    """A finance bureau's month: the key of its reconciliations, and FIN-BANK-UNMATCHED's subject."""
+    return f"{actor}:{period}"
+
+
 UPKEEP: dict[str, Callable[[Ctx], None]] = {
     "LaborerRegistered": laborer_registered,
     "SubsidyStandardSet": standard_set,
@@ -395,6 +443,7 @@ UPKEEP: dict[str, Callable[[Ctx], None]] = {
     "PayrollRecorded": payroll_recorded,
     "FundAllocated": fund_moved,
     "FundAdjusted": fund_moved,
+    "ReconciliationRecorded": reconciliation_recorded,
 }
 
 
@@ -445,5 +494,12 @@ def prefetch(ev: LeafEvent) -> Iterator[tuple[sa.Table, Key]]:
         yield S("fp", b["id_fingerprint"])
     if ev.type == "AnomalyDisposed":
         yield A.anomalies, (b["anomaly_id"],)
+    if ev.type == "PaymentDisbursed":
+        yield S("reconciliation", bureau_month(ev.actor, b["value_date"][:7]))
+    if ev.type == "ReconciliationRecorded":
+        yield S("reconciliation", bureau_month(ev.actor, b["period"]))
+        for payment_id in dict.fromkeys(e["payment_id"] for e in b.get("exceptions") or () if e.get("payment_id")):
+            yield S("payment", payment_id)
+            yield T.payments, (payment_id,)
     yield S("standards", "")
     yield S("meta", "clock")

@@ -99,3 +99,81 @@ def test_split_claim_above_standard_times_completers_by_one_fen(sc: RuleScenario
     assert sc.flagged("FIN-SPLIT-CLAIM") == []
     sc.claim_of("CL-3", "C-1", [("L-2", 1)], on="2019-05-15")
     assert sc.flagged("FIN-SPLIT-CLAIM") == [("C-1", None)]
+
+
+# --- bank reconciliation (DESIGN §10) ----------------------------------------------------------------------
+def _five_payments(sc: RuleScenario) -> list[int]:
+    for n in range(1, 6):
+        sc.person(f"L-{n}")
+    sc.open_class("C-1")
+    sc.fund_of()
+    return [sc.paid_claim(f"CL-{n}", "C-1", [(f"L-{n}", 80000)], payment_id=f"P-{n}") for n in range(1, 6)]
+
+
+def test_recon_exception_each_payment_status_raised_and_withdrawn_by_a_later_clean_reconciliation(
+        sc: RuleScenario) -> None:  # fmt: skip
+    paid = _five_payments(sc)
+    statuses = ["unmatched_ledger", "amount_mismatch", "payee_mismatch", "date_mismatch", "return_not_recorded"]
+    first = sc.reconciled("2019-06", [(st, f"P-{n}", 80000, "2019-06-03") for n, st in enumerate(statuses, 1)]
+                          + [("ambiguous", None, 80000, "2019-06-03")], on="2019-07-05")  # fmt: skip
+    assert sc.flagged("FIN-RECON-EXCEPTION") == [(f"P-{n}", None) for n in range(1, 6)]
+    flag = next(f for f in sc.flags(rule="FIN-RECON-EXCEPTION") if f["subject"]["id"] == "P-2")
+    assert flag["severity"] == "high" and flag["subject"]["kind"] == "payment" and flag["jurisdiction"] == "640422"
+    assert flag["evidence"] == [paid[1], first] and "金额不符" in flag["message"] and "amount_mismatch" in flag["message_en"]
+    again = sc.reconciled("2019-06", [("amount_mismatch", "P-2", 80000, "2019-06-03")], on="2019-07-09", matched=4)
+    assert sc.flagged("FIN-RECON-EXCEPTION") == [("P-2", None)]
+    assert {f["subject"]["id"]: f["withdrawn_seq"] for f in sc.flags(rule="FIN-RECON-EXCEPTION", status="withdrawn")} \
+        == {f"P-{n}": again for n in (1, 3, 4, 5)}  # fmt: skip
+    sc.reconciled("2019-06", [], on="2019-07-10", matched=5)
+    assert sc.flagged("FIN-RECON-EXCEPTION") == []
+
+
+def test_recon_exception_near_misses_other_bureau_other_fund_earlier_month_and_an_older_reconciliation(
+        sc: RuleScenario) -> None:  # fmt: skip
+    sc.session.add_actor("fin-ld", "finance_bureau", "640423", "隆德县财政局")
+    _five_payments(sc)
+    sc.reconciled("2019-06", [("unmatched_ledger", "P-1", 80000, "2019-06-03")], on="2019-07-05", by="fin-ld")
+    sc.reconciled("2019-06", [("unmatched_ledger", "P-2", 80000, "2019-06-03")], on="2019-07-05", funds=[LA_FUND])
+    sc.reconciled("2019-05", [("unmatched_ledger", "P-3", 80000, "2019-06-03")], on="2019-06-05")
+    sc.reconciled("2019-07", [("amount_mismatch", "P-4", 80000, "2019-06-03")], on="2019-08-05")
+    assert sc.flagged("FIN-RECON-EXCEPTION") == []
+    sc.reconciled("2019-06", [], on="2019-07-08", funds=[TRAINING_FUND], matched=5)
+    # recorded later, signed earlier: not the latest of the month, so it raises nothing
+    sc.reconciled("2019-06", [("unmatched_ledger", "P-5", 80000, "2019-06-03")], on="2019-07-06")
+    assert sc.flagged("FIN-RECON-EXCEPTION") == []
+
+
+def test_recon_exception_return_not_recorded_in_a_later_month_and_a_payment_recorded_after_its_reconciliation(
+        sc: RuleScenario) -> None:  # fmt: skip
+    _five_payments(sc)
+    late = sc.reconciled("2019-07", [("return_not_recorded", "P-1", 80000, "2019-07-02"),
+                                     ("unmatched_ledger", "P-9", 5000, "2019-07-01")], on="2019-08-05")  # fmt: skip
+    assert sc.flagged("FIN-RECON-EXCEPTION") == [("P-1", None)]
+    sc.claim_of("CL-9", "C-1", [("L-1", 5000)], on="2019-06-20")
+    sc.approve("CL-9", [("L-1", 5000)], on="2019-06-25")
+    p9 = sc.pay("P-9", "CL-9", 5000, value="2019-07-01")  # migrated: the reconciliation came first
+    assert sc.flagged("FIN-RECON-EXCEPTION") == [("P-1", None), ("P-9", None)]
+    assert next(f for f in sc.flags(rule="FIN-RECON-EXCEPTION") if f["subject"]["id"] == "P-9")["evidence"] == [late, p9]
+    sc.returned("P-1", on="2019-08-06")  # the return recorded: the flag stays until a reconciliation agrees
+    assert sc.flagged("FIN-RECON-EXCEPTION") == [("P-1", None), ("P-9", None)]
+    sc.reconciled("2019-07", [("unmatched_ledger", "P-9", 5000, "2019-07-01")], on="2019-08-07")
+    assert sc.flagged("FIN-RECON-EXCEPTION") == [("P-9", None)]
+
+
+def test_bank_unmatched_raised_per_account_near_miss_and_withdrawn_by_a_later_clean_reconciliation(
+        sc: RuleScenario) -> None:  # fmt: skip
+    _five_payments(sc)
+    sc.reconciled("2019-06", [("ambiguous", None, 80000, "2019-06-03"), ("amount_mismatch", "P-1", 80000, "2019-06-03")],
+                  on="2019-07-04")  # fmt: skip
+    assert sc.flagged("FIN-BANK-UNMATCHED") == []  # ambiguous is not money out with no payment
+    raised = sc.reconciled("2019-06", [("unmatched_bank", None, 123456, "2019-06-12"),
+                                       ("duplicate_bank", None, 80000, "2019-06-03")], on="2019-07-05",
+                           funds=[TRAINING_FUND])  # fmt: skip
+    flag = sc.one("FIN-BANK-UNMATCHED")
+    assert flag["subject"] == {"kind": "reconciliation", "id": "fin-xj:2019-06"} and flag["severity"] == "critical"
+    assert flag["evidence"] == [raised] and flag["jurisdiction"] == "640422" and "2034.56" in flag["message"]
+    sc.reconciled("2019-06", [], on="2019-07-06", funds=[LA_FUND])  # another account of the bureau: clean
+    assert sc.flagged("FIN-BANK-UNMATCHED") == [("fin-xj:2019-06", None)]
+    cured = sc.reconciled("2019-06", [], on="2019-07-08", funds=[TRAINING_FUND], matched=5)
+    assert sc.flagged("FIN-BANK-UNMATCHED") == []
+    assert sc.flags(rule="FIN-BANK-UNMATCHED", status="withdrawn")[0]["withdrawn_seq"] == cured

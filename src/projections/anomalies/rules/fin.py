@@ -1,8 +1,10 @@
-"""FIN — money: paid above approval, approval above claim, funds overdrawn or misused, payees, split claims."""
+"""FIN — money: paid above approval, approval above claim, funds overdrawn or misused, payees, split claims,
+and what the finance bureaus' bank reconciliations (DESIGN §10) found."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
 
 from ledger.domain.money import yuan
 from projections import tables as T
@@ -12,12 +14,16 @@ from projections.anomalies.reads import (
     claim_lines,
     class_claims,
     class_end,
+    covers,
     is_live,
+    latest_reconciliation,
     net_paid,
     payments_of,
+    reconciled_in,
+    reconciliations,
     standard,
 )
-from projections.anomalies.state import FUNDS
+from projections.anomalies.state import FUNDS, bureau_month
 from projections.anomalies.triggers import (
     class_of_training_claim,
     of_payment,
@@ -167,3 +173,84 @@ def split_claim(ctx: Ctx, s: Subject) -> Findings:
                 "institution": institution, "class_id": s.id, "count": len(claims), "total": yuan(total),
                 "unit": yuan(std["amount_fen"]), "completers": completers, "cap": yuan(cap)})}  # fmt: skip
     return NONE
+
+
+# --- bank reconciliation (DESIGN §10): a recorded reconciliation's exceptions become flags ----------------
+RECON_ZH = {"unmatched_ledger": "账本有、银行无", "amount_mismatch": "金额不符", "payee_mismatch": "收款人不符",
+            "date_mismatch": "日期不符", "return_not_recorded": "退汇未登记", "unmatched_bank": "银行有、账本无",
+            "duplicate_bank": "银行重复记录"}  # fmt: skip  (GLOSSARY.md)
+PAYMENT_EXCEPTIONS = ("unmatched_ledger", "amount_mismatch", "payee_mismatch", "date_mismatch", "return_not_recorded")
+MONEY_OUT_UNRECORDED = ("unmatched_bank", "duplicate_bank")
+
+
+def payments_reconciled(ctx: Ctx) -> Iterator[Subject]:
+    """``ReconciliationRecorded``: every payment a reconciliation of this bureau's month names (now
+    or before: a later one may no longer list it), judged for that month."""
+    key = bureau_month(ctx.ev.actor, ctx.body["period"])
+    named: dict[str, None] = {}
+    for recon in reconciliations(ctx, key):
+        for payment_id, statuses in recon.listed.items():
+            if any(status in PAYMENT_EXCEPTIONS for status in statuses):
+                named[payment_id] = None
+    for payment_id in named:
+        yield Subject("payment", payment_id, key)
+
+
+def reconciled_payment(ctx: Ctx) -> Iterator[Subject]:
+    """``PaymentDisbursed`` recorded after a reconciliation that names it: judged for each such month."""
+    for key in reconciled_in(ctx, ctx.body["payment_id"]):
+        yield Subject("payment", ctx.body["payment_id"], key)
+
+
+@rule("FIN-RECON-EXCEPTION", severity="high", subject="payment", source="§4(5) disbursement precise; bank reconciliation",
+      zh="拨付 {payment}（{amount} 元，起息日 {value_date}）在 {period} 的银行对账 {reconciliation} 中为“{status}”",
+      en="payment {payment} ({amount} yuan, value date {value_date}) is listed as {status_en} by the bank reconciliation {reconciliation} of {period}",
+      on={"ReconciliationRecorded": payments_reconciled, "PaymentDisbursed": reconciled_payment})  # fmt: skip
+def recon_exception(ctx: Ctx, s: Subject) -> Findings:
+    """Judged per bureau month (the part): the latest reconciliation of the payment's own month that
+    covers its fund, for any exception; of a later month, for ``return_not_recorded`` only."""
+    payment = ctx.row(T.payments, s.id)
+    actor, _, month = s.part.rpartition(":")
+    if payment is None or actor != payment["actor"] or month < payment["value_date"][:7]:
+        return NONE
+    statuses = PAYMENT_EXCEPTIONS if month == payment["value_date"][:7] else ("return_not_recorded",)
+    latest = latest_reconciliation([r for r in reconciliations(ctx, s.part) if covers(r, payment["fund_id"])])
+    listed = () if latest is None else latest.listed.get(s.id, ())
+    found = next((status for status in statuses if status in listed), None)
+    if latest is None or found is None:
+        return NONE
+    return {None: Finding([latest.seq, payment["seq"]], {
+        "payment": s.id, "amount": yuan(payment["amount_fen"]), "value_date": payment["value_date"], "period": month,
+        "reconciliation": latest.reconciliation_id, "status": RECON_ZH[found], "status_en": found})}  # fmt: skip
+
+
+def funds_part(funds: list[str] | None) -> str:
+    """A statement's account, as the funds it pays from ("*": every fund of the bureau)."""
+    return "*" if funds is None else ",".join(sorted(funds))
+
+
+def bureau_reconciled(ctx: Ctx) -> Iterator[Subject]:
+    """The bureau's month, judged for the account (the funds) the statement covers."""
+    yield Subject("reconciliation", bureau_month(ctx.ev.actor, ctx.body["period"]), funds_part(ctx.body.get("funds")))
+
+
+@rule("FIN-BANK-UNMATCHED", severity="critical", subject="reconciliation",
+      source="bank reconciliation: money out with no record",
+      zh="{actor} {period} 的银行对账 {reconciliation} 有 {count} 笔银行支出共 {amount} 元在账本中没有对应的拨付（{what}）",
+      en="the bank reconciliation {reconciliation} of {actor} for {period} lists {count} debit(s) totalling {amount} yuan with no payment in the ledger ({what_en})",
+      on={"ReconciliationRecorded": bureau_reconciled})  # fmt: skip
+def bank_unmatched(ctx: Ctx, s: Subject) -> Findings:
+    """The latest reconciliation of the month for one account (the part: its funds) lists money out
+    that no payment accounts for."""
+    latest = latest_reconciliation([r for r in reconciliations(ctx, s.id) if funds_part(r.funds) == s.part])
+    if latest is None:
+        return NONE
+    found = {status: latest.tally[status] for status in MONEY_OUT_UNRECORDED if status in latest.tally}
+    if not found:
+        return NONE
+    actor, _, period = s.id.rpartition(":")
+    return {None: Finding([latest.seq], {
+        "actor": actor, "period": period, "reconciliation": latest.reconciliation_id,
+        "count": sum(n for n, _ in found.values()), "amount": yuan(sum(fen for _, fen in found.values())),
+        "what": "；".join(f"{RECON_ZH[status]} {n} 笔" for status, (n, _) in found.items()),
+        "what_en": "; ".join(f"{status} {n}" for status, (n, _) in found.items())})}  # fmt: skip
