@@ -14,7 +14,21 @@ import os
 
 import typer
 
-from api.cli import actors, anomalies, backup, demo, log, pii, projections, reconcile, records, report, root, serve, trace
+from api.cli import (
+    actors,
+    anomalies,
+    backup,
+    demo,
+    log,
+    pii,
+    projections,
+    reconcile,
+    records,
+    report,
+    root,
+    serve,
+    trace,
+)
 from api.i18n import as_lang, say
 
 __all__ = ["app", "build", "run"]
