@@ -128,7 +128,9 @@ def period_dates(period: str) -> tuple[dt.date, dt.date]:
 
 def account_tail(account: str | None) -> str | None:
     """The last four digits of an account number: all a result ever shows of it (DESIGN §10)."""
-    digits = "".join(ch for ch in account or "" if ch.isdigit())
+    if not account:
+        return None
+    digits = account if account.isdigit() else "".join(ch for ch in account if ch.isdigit())
     return digits[-4:] or None
 
 
