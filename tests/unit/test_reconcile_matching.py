@@ -198,6 +198,14 @@ def test_a_return_whose_memo_carries_the_reference_is_return_not_recorded_withou
     assert statuses(m) == {2: ("return_not_recorded", "memo_reference", "P1")}
 
 
+def test_a_memo_naming_a_reused_reference_returns_the_payment_of_its_amount_and_payee() -> None:
+    payments = [pay("P-MAR", "2024-03-05", "XJ0001", ALICE, 150000), pay("P-APR", "2024-04-05", "XJ0001", BOB, 90000),
+                pay("P-MAY", "2024-05-02", "XJ0001", BOB, 80000, returned=True)]  # fmt: skip
+    lines = [credit(2, "2024-05-06", None, BOB, 80000, "退汇XJ0001"), credit(3, "2024-05-07", None, BOB, 90000, "退汇XJ0001")]
+    m = run(lines, payments)
+    assert statuses(m) == {2: ("return_matched", "memo_reference", "P-MAY"), 3: ("return_not_recorded", "memo_reference", "P-APR")}
+
+
 def test_a_memo_reference_counts_only_as_a_whole_token() -> None:
     assert "XJ0001" in memo_tokens("退回XJ0001。") and "XJ0001" in memo_tokens("XJ0001")
     assert "XJ0001" not in memo_tokens("XJ00012") and "XJ0001" not in memo_tokens("AXJ0001")
