@@ -22,7 +22,14 @@ from sqlalchemy.engine import Engine
 
 from ledger.application import Ledger, Outcome
 from ledger.encoding.canonical import JSONValue
-from ledger.errors import ImportStopped, InvalidField, RoleNotAllowed, UnknownActor, UnknownReference
+from ledger.errors import (
+    ImportStopped,
+    InvalidField,
+    OperationalError,
+    RoleNotAllowed,
+    UnknownActor,
+    UnknownReference,
+)
 from ledger.service import Session
 
 if TYPE_CHECKING:
@@ -153,12 +160,16 @@ class Simulated(TypedDict):
 
 
 def run_simulation(session: Session, scale: str, seed: int, misuse_rate: float, truth: Path | None,
-                   meter: Meter = quiet) -> Simulated:  # fmt: skip
+                   meter: Meter = quiet, *, statements: Path | None = None) -> Simulated:  # fmt: skip
     """Simulate Guyuan's programme into the ledger; write the injected truth to ``truth``, with raw
-    account numbers replaced by their payee hashes (DESIGN §7), never into the ledger."""
+    account numbers replaced by their payee hashes (DESIGN §7), never into the ledger; and each
+    finance bureau's monthly bank statements (DESIGN §10) into the folder ``statements``, the
+    truth listing what reconciling each must find."""
     from simulator import simulate
 
     sim = simulate(scale, seed=seed, misuse_rate=misuse_rate)
+    if statements is not None:
+        write_statements(sim, statements)
     with meter("simulating", sim.count()) as advance:
         counts = dict(session.run_simulation(sim, progress=advance))
     examples = cast("list[str]", counts.pop("refusal_examples", []))
@@ -170,9 +181,24 @@ def run_simulation(session: Session, scale: str, seed: int, misuse_rate: float, 
             return {"rule": c.rule, "subject": {"kind": c.subject_kind, "id": subject_id},
                     "laborer_id": c.laborer_id, "note": c.note}  # fmt: skip
 
-        doc = {"truth": [case(c) for c in sim.truth], "expected_knock_on": [case(c) for c in sim.expected_knock_on]}
+        doc = {"truth": [case(c) for c in sim.truth], "expected_knock_on": [case(c) for c in sim.expected_knock_on],
+               "statements": sim.statement_truth()}  # fmt: skip
         truth.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     return {"counts": counts, "refusal_examples": examples, "sim": sim}
+
+
+def write_statements(sim: Simulation, folder: Path) -> list[Path]:
+    """The simulated bank statements as the bureaus download them (GBK CSV and XLSX), into ``folder``."""
+    written = []
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, data in sim.statements():
+            (folder / name).write_bytes(data)
+            written.append(folder / name)
+    except OSError as exc:
+        raise OperationalError(f"cannot write the bank statements to {folder}: {exc.strerror}",
+                               zh=f"无法把银行对账单写入 {folder}：{exc.strerror}") from None  # fmt: skip
+    return written
 
 
 # --- reconciliation (DESIGN §10) ----------------------------------------------------------------------------
