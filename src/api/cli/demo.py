@@ -33,6 +33,8 @@ def simulate(
     seed: Annotated[int, typer.Option(help="same seed, same programme")] = 2019,
     misuse_rate: Annotated[float, typer.Option(help="share of classes and claims with injected misuse")] = 0.03,
     truth: Annotated[Path | None, typer.Option(help="write the injected truth here (never into the ledger)")] = None,
+    statements: Annotated[Path | None, typer.Option(
+        help="write each finance bureau's monthly bank statements (GBK CSV, XLSX) into this folder")] = None,
 ) -> None:
     """Simulate Guyuan's programme into this ledger (actors, intents, signatures), with progress."""
     o = options(ctx)
@@ -41,7 +43,7 @@ def simulate(
     if not 0 <= misuse_rate <= 1:
         fail(o, "--misuse-rate must be between 0 and 1", 2)
     with session(o) as s:
-        c = services.run_simulation(s, scale, seed, misuse_rate, truth, o.meter())["counts"]
+        c = services.run_simulation(s, scale, seed, misuse_rate, truth, o.meter(), statements=statements)["counts"]
         typer.echo(o.pick(
             f"模拟完成：记录 {c['accepted']}，重复 {c['duplicate']}，拒绝 {c['refused']}；日志长度 {s.ledger.size()}",
             f"simulation done: {c['accepted']} accepted, {c['duplicate']} duplicates, {c['refused']} refused;"
@@ -71,7 +73,8 @@ def demo(
     started = time.monotonic()
     with session(o, create=True) as s:
         s.init()
-        result = services.run_simulation(s, scale, seed, 0.03, Path("truth.json"), o.meter())
+        result = services.run_simulation(s, scale, seed, 0.03, Path("truth.json"), o.meter(),
+                                         statements=Path("statements"))  # fmt: skip
         with consistent(o):
             services.catch_up(s.ledger, o.meter())
         summary(o, s, result, time.monotonic() - started)
