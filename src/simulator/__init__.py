@@ -22,7 +22,8 @@ Scales
           issued 2018-12-17; registration from 2018-12-19), about 38,000–41,000 trainee-times
           (the target drawn is 40,000 ± 3 %) — inside the policy's target of 33,970–42,465
           trainee-times over three years (固原市人民政府办公室 实施意见, 2018-12-17) — and about
-          280,000 intents: ~5 s of planning, ~10 s of streaming, flat memory while streaming.
+          280,000 intents: ~5 s of planning (and ~3 s writing ~115 bank statements), ~10 s of
+          streaming, flat memory while streaming.
 
 Where the numbers come from
 ---------------------------
@@ -105,11 +106,23 @@ of the claim's purpose, county and value-date year, 5–40 days after approval, 
 One caveat: a bank return (``PaymentReturned``) is followed by a re-payment of the same amount
 to the same account, so ``DUP-PAYMENT`` must leave returned payments out.
 
+Bank statements
+---------------
+For each finance bureau and month it paid in, :mod:`.statements` writes the statement of its
+special-fund account that the payments imply (DESIGN §10): GBK CSV (bank preamble, Chinese
+headers, ``,`` thousands, a 合计 row) alternating with XLSX, the same bytes for a seed
+(``Simulation.statements()``). Its returns, allocations and interest are credits. The injectors of
+``FIN-RECON-EXCEPTION`` and ``FIN-BANK-UNMATCHED`` put into them an amount off by 0.01 yuan,
+another payee, a value date beyond the window, a payment the bank never made, a return the ledger
+never recorded, ambiguous twins, a debit with no payment and a duplicated line.
+``Simulation.statement_truth()`` lists per statement what reconciling it must find, and each
+bureau's ``ReconciliationRecorded`` is the one ``reconcile --record`` signs for that statement.
+
 The package, step by step: :mod:`.world` (reference data), :mod:`.people` (names, IDs, cards),
 :mod:`.calendar` (business days), :mod:`.records` and :mod:`.plan` (what is planned),
 :mod:`.actors`, :mod:`.schedule`, :mod:`.roster`, :mod:`.programme`, :mod:`.employment`,
-:mod:`.finalize` (the planning steps), :mod:`.injectors` (misuse, one module per rule family),
-:mod:`.emit` (the plan as intents) and :mod:`.simulation` (the order of it all).
+:mod:`.finalize` (the planning steps), :mod:`.statements` (bank statements), :mod:`.injectors`
+(misuse, one module per rule family), :mod:`.emit` (the plan as intents) and :mod:`.simulation` (the order of it all).
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from api import services
+from ledger.errors import OperationalError
 from ledger.service import Session
 from projections.anomalies.query import list_flags
 from projections.db import engine_for
@@ -65,3 +68,14 @@ def test_reconcile_finds_every_injected_exception_in_every_simulated_statement(d
         assert flags == {(c.rule, c.subject_id) for c in sim.truth if c.rule in ("FIN-RECON-EXCEPTION", "FIN-BANK-UNMATCHED")}
     finally:
         session.close()
+
+
+def test_statements_are_written_where_asked_or_refused_in_one_line(tmp_path: Path) -> None:
+    sim = simulate("small", seed=2019)
+    written = services.write_statements(sim, tmp_path / "statements")
+    assert [p.name for p in written] == [name for name, _ in sim.statements()]
+    assert all(p.read_bytes() == data for p, (_, data) in zip(written, sim.statements(), strict=True))
+    assert {p.suffix for p in written} == {".csv", ".xlsx"} and written[0].read_bytes().decode("gbk")
+    (tmp_path / "taken").write_text("a file, not a folder")
+    with pytest.raises(OperationalError, match="cannot write the bank statements to"):
+        services.write_statements(sim, tmp_path / "taken")
