@@ -167,6 +167,10 @@ class ApiClient:
                                              params={"access_seq": access_seq}).json()  # fmt: skip
         return found
 
+    def evidence(self, actor: str, kind: str, ident: str) -> bytes:
+        """``GET /v1/evidence/{kind}/{id}``: the evidence folder, zipped."""
+        return self.request("GET", f"/v1/evidence/{kind}/{ident}", actor=actor).content
+
     def post_cosignature(self, note: str) -> tuple[str, bool]:
         """``POST /v1/checkpoint/cosignatures``: the note with one added line; the stored note back,
         and whether this cosigner had cosigned that checkpoint already (nothing was added)."""

@@ -52,6 +52,15 @@ def test_evidence_is_the_export_zipped_for_those_in_scope(db_url: str, tmp_path:
         assert (tmp_path / "local" / "entries.jsonl").read_bytes() == files["entries.jsonl"]
         assert Checkpoint.parse(parse_note((tmp_path / "local" / "checkpoint").read_text()).text).size == checkpoint.size
 
+        # the CLI's export evidence --server unpacks the same bundle
+        remote = cli(tmp_path, "--server", str(client.base_url), "--as", INSPECTOR[0], "export", "evidence", "claim", CLAIM,
+                     str(tmp_path / "remote"))  # fmt: skip
+        assert remote.returncode == 0, remote.stderr
+        assert {p.name: p.read_bytes() for p in (tmp_path / "remote").iterdir()} == files
+        assert f"{len(leaves)}" in remote.stdout
+        assert cli(tmp_path, "--server", str(client.base_url), "--as", INSPECTOR[0], "export", "evidence", "claim", CLAIM,
+                   str(tmp_path / "remote")).returncode == 2  # not an empty folder  # fmt: skip
+
         # in scope: the claimant its claim and the payment of it; the county's bureau; not another county, not a township
         institution = sign_in(client, keys, "inst-640422-zj")
         assert client.get(f"/v1/evidence/claim/{CLAIM}", headers=institution).status_code == 200

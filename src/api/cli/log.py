@@ -404,6 +404,10 @@ def export_evidence_cmd(
     o = options(ctx)
     if kind not in KINDS:
         fail(o, f"KIND must be one of {', '.join(KINDS)}", 2)
+    if o.server is not None:  # GET /v1/evidence/{kind}/{id} (API.md "Client")
+        leaves, size, folder = remote.export_evidence(o, kind, ident, directory)
+        typer.echo(o.say(TEXT, "exported_evidence", kind=kind, id=ident, leaves=leaves, size=size, dir=folder))
+        return
     with session(o) as s, consistent(o):
         out = _export(o, s, lambda advance: services.export_evidence(s, kind, ident, directory, advance, o.meter()))
         typer.echo(o.say(TEXT, "exported_evidence", kind=kind, id=ident, leaves=out.leaves, size=out.size, dir=out.directory))

@@ -2,7 +2,8 @@
 
 Each verb that has one checks :attr:`Options.server` first and, when it is set, calls the
 function here instead of opening a session: ``submit``, ``import``, ``verify`` (a monitor),
-``checkpoint --cosign`` (a witness), ``balances``, ``anomalies``, ``anomalies show`` and ``pii``. Intents
+``checkpoint --cosign`` (a witness), ``balances``, ``anomalies``, ``anomalies show``, ``pii`` and
+``export evidence``. Intents
 are signed here with the keystore's key (as the local ``--sign``); the key never leaves this
 machine. Reads sign in as ``--as ACTOR`` (``LEDGER_ACTOR``), by default the one actor whose key
 the keystore holds. Output and exit statuses are the local verbs'.
@@ -10,11 +11,14 @@ the keystore holds. Output and exit statuses are the local verbs'.
 
 from __future__ import annotations
 
+import io
+import json
 import secrets
 import sys
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, cast
 
 import typer
@@ -28,6 +32,7 @@ from ledger.errors import LedgerError, OperationalError, Refused, VerificationFa
 from ledger.keys.keystore import Keystore
 from ledger.keys.signing import IntentSigner
 from ledger.service import now_at
+from ledger.translog.export.bundle import prepare, usable
 
 if TYPE_CHECKING:
     from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
@@ -220,6 +225,30 @@ def _record(c: ApiClient, o: Options, actor: str, event_type: str, body: JSONObj
         err.code = out.code or "refused"
         raise err
     return out.seq
+
+
+def export_evidence(o: Options, kind: str, ident: str, directory: str) -> tuple[int, int, str]:
+    """``export evidence --server``: the server's zip unpacked into DIR (an empty or new folder);
+    ``(leaves, checkpoint size, folder)``. Only the bundle's own files are written, none outside DIR."""
+    who = reader(o)
+    with client(o) as c:
+        usable(directory)
+        data = c.evidence(who, kind, ident)
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                files = {}
+                for name in archive.namelist():
+                    parts = PurePosixPath(name).parts
+                    if len(parts) != 2 or parts[1] in ("", ".", "..") or name.startswith("/"):
+                        raise OperationalError(f"the server's evidence zip holds an unexpected entry {name!r}")
+                    files[parts[1]] = archive.read(name)
+            size = json.loads(files["proofs.json"])["size"]
+        except (zipfile.BadZipFile, KeyError, ValueError, TypeError):
+            raise OperationalError("the server's answer is not an evidence bundle") from None
+        folder = prepare(directory)
+        for name, content in files.items():
+            (folder / name).write_bytes(content)
+    return files["entries.jsonl"].count(b"\n"), int(size), str(folder)
 
 
 def balances(o: Options, **params: object) -> Balances:
