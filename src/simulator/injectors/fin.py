@@ -214,9 +214,8 @@ def bank_differs(plan: Plan) -> None:
         st.missing.append((line.payment, line.claim_id))
         flag(line, "a payment the ledger records and the bank never made (虚列支出)")
 
-    def comes_back(st: BankStatement, line: BankLine) -> bool:
-        later = statement_of(plan, st.actor, next_working_day(line.date + 6 * DAY))
-        return later is not None and in_reach(later, next_working_day(line.date + 6 * DAY), 0)
+    def comes_back(st: BankStatement, line: BankLine) -> bool:  # on a statement of the bureau
+        return statement_of(plan, st.actor, next_working_day(line.date + 6 * DAY)) is not None
 
     if (found := take(comes_back)) is not None:
         st, line = found
