@@ -92,7 +92,7 @@ def plan_statements(plan: Plan) -> None:
                     back, f"TH{back:%Y%m%d}{n:06d}", account, name, 0, pay.amount or 0,
                     f"退汇 原交易流水号{pay.bank_ref} {reason}", "return_matched", pay, claim.cid))  # fmt: skip
     for fund in sorted(plan.funds.values(), key=lambda f: f.fid):
-        fin = "fin-640400" if fund.jur == CITY else f"fin-{fund.jur}"
+        fin = f"fin-{fund.jur}"  # the bureau paying from it holds its account
         moves = [(day, SOURCE[source], amount, "下达") for day, _, source, amount in fund.allocations]
         moves += [(day, SOURCE["city" if fund.jur == CITY else "county"], delta, "追加下达")
                   for day, _, delta, _ in fund.adjustments if delta > 0]  # fmt: skip
