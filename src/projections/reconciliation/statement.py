@@ -139,7 +139,7 @@ def read_statement(
             f"--columns: unknown key {unknown[0]!r} (keys: {', '.join(HEADERS)})",
             zh=f"--columns：没有 {unknown[0]!r} 这一列名（可用：{'、'.join(HEADERS)}）",
         )
-    sha256, head = _fingerprint(path)
+    sha256, head = _digest(path)
     reader = _Reader(name, first, last, columns)
     if head.startswith(_OLE2):  # many banks' "Excel" export: the 97–2003 format, which openpyxl does not read
         raise StatementRefused(
@@ -171,7 +171,7 @@ def _period_bounds(period: str, window: int) -> tuple[dt.date, dt.date]:
 
 
 # --- 1. bytes ------------------------------------------------------------------------------------
-def _fingerprint(path: Path) -> tuple[str, bytes]:
+def _digest(path: Path) -> tuple[str, bytes]:
     """The file's SHA-256 and its first bytes, read in chunks; too large or empty is refused here."""
     digest = hashlib.sha256()
     size = 0
