@@ -7,7 +7,7 @@ and category as registered or corrected… — with the event's **business date*
 county, a labourer's registration → the labourer's county, an employment → the employer's).
 
 Facts are append-only and keyed by ``seq``, so a report *as of* leaf N is ``seq <= N`` (DESIGN §5)
-and "in the month" a range of ``date`` on the ``(fact, date)`` index: a report reads its month's
+and "in the month" a range of the key ``(fact, date, …)``: a report reads its month's
 rows and the cumulative rows it needs, never the log. Money comes from the postings
 (``pj_postings``) and flags from the anomaly history, which are already facts keyed by seq.
 
@@ -48,10 +48,12 @@ register_version("projections.reports", "1")
 
 facts = _table(
     "pj_report_facts",
+    # Keyed (so on SQLite clustered) by kind and date: a month's facts, or every fact of a kind by a
+    # month's end, are one contiguous range, read without a lookup per row. (seq, n) makes it unique.
+    _key("fact"),
+    _key("date"),                                # the business date (EVENTS.md)
     _key("seq", sa.BigInteger),
     _key("n", sa.Integer),                       # several facts of one leaf (the completers) keep their order
-    _text("fact", nullable=False),
-    _text("date", nullable=False),               # the business date (EVENTS.md)
     _text("jurisdiction"),                       # DESIGN §2, as the event's handler set it
     _text("institution"),                        # the class's institution, where a class is involved
     _text("class_id"),
@@ -60,7 +62,6 @@ facts = _table(
     _text("ref"),                                # certificate number, inspection verdict
     _text("household_id"),                       # laborer facts
     _text("category"),
-    sa.Index("pj_report_facts_fact_date", "fact", "date"),
 )  # fmt: skip
 
 Row = dict[str, object]

@@ -171,6 +171,19 @@ class Scope:
                                    F.c.jurisdiction.in_(self.codes))  # fmt: skip
         return query if since is None else query.where(F.c.date >= since)
 
+    def valid_certificates(self) -> sa.Select[Any]:
+        """Certificate facts (any jurisdiction) issued by the month's end and not revoked by then."""
+        revoked = sa.select(F.c.ref).where(F.c.fact == "certificate_revoked", F.c.date <= self.month.last,
+                                           F.c.seq <= self.as_of)  # fmt: skip
+        return sa.select(F).where(F.c.fact == "certificate", F.c.date <= self.month.last, F.c.seq <= self.as_of,
+                                  F.c.ref.not_in(revoked))  # fmt: skip
+
+
+def pairs(query: sa.Select[Any], *by: str) -> sa.Select[Any]:
+    """How many distinct (``by``…, class, labourer) pairs ``query``'s facts hold, grouped by ``by``."""
+    sub = query.with_only_columns(*(F.c[b] for b in by), F.c.class_id, F.c.laborer_id).distinct().subquery()
+    return sa.select(*(sub.c[b] for b in by), sa.func.count()).select_from(sub).group_by(*(sub.c[b] for b in by))
+
 
 # --- the document ------------------------------------------------------------------------------------------
 def monthly_report(conn: Connection, *, month: str, jurisdiction: str, checkpoint: StoredCheckpoint,
@@ -217,14 +230,14 @@ def activity(conn: Connection, scope: Scope) -> Doc:
                "appraisal_failed", "employment_started", "employment_proof")  # fmt: skip
     month = scope.facts(*counted, since=scope.month.first).subquery()
     counts = {k: int(n) for k, n in conn.execute(sa.select(month.c.fact, sa.func.count()).group_by(month.c.fact))}
-    pairs = {(r.class_id, r.laborer_id) for r in conn.execute(scope.facts("completer", since=scope.month.first))}
+    completers = conn.execute(pairs(scope.facts("completer", since=scope.month.first))).scalar() or 0
+    issued = scope.facts("certificate", since=scope.month.first).subquery()
     certs = dict.fromkeys(CERTIFICATE_TYPES, 0)
-    for r in conn.execute(scope.facts("certificate", since=scope.month.first)):
-        certs[r.key] = certs.get(r.key, 0) + 1
+    certs.update((k, int(n)) for k, n in conn.execute(sa.select(issued.c.key, sa.func.count()).group_by(issued.c.key)))
     return {
         "classes_requested": counts.get("class_requested", 0), "classes_approved": counts.get("class_approved", 0),
         "classes_completed": counts.get("class_completed", 0), "enrolments": counts.get("enrolment", 0),
-        "withdrawals": counts.get("withdrawal", 0), "completers": len(pairs), "certificates": certs,
+        "withdrawals": counts.get("withdrawal", 0), "completers": int(completers), "certificates": certs,
         "appraisals_failed": counts.get("appraisal_failed", 0),
         "employments_started": counts.get("employment_started", 0),
         "employment_proofs": counts.get("employment_proof", 0),
@@ -233,49 +246,40 @@ def activity(conn: Connection, scope: Scope) -> Doc:
 
 def cumulative(conn: Connection, scope: Scope, target: Target | None) -> Doc:
     """Trainee-times, and households registered and with a certificate, by the month's end."""
-    pairs = {(r.class_id, r.laborer_id) for r in conn.execute(scope.facts("completer"))}
-    members = _households(conn, scope)
-    registered = {h for h, (_, poor) in members.items() if poor}
-    holders = _certificate_holders(conn, scope, [lid for h in registered for lid in members[h][0]])
-    with_certificate = {h for h in registered if any(lid in holders for lid in members[h][0])}
-    return {"trainee_times": len(pairs), "target": None if target is None else target.as_json(),
-            "households_registered": len(registered), "households_with_certificate": len(with_certificate)}  # fmt: skip
+    trainee_times = conn.execute(pairs(scope.facts("completer"))).scalar() or 0
+    registered, certified = _households(conn, scope)
+    return {"trainee_times": int(trainee_times), "target": None if target is None else target.as_json(),
+            "households_registered": registered, "households_with_certificate": certified}  # fmt: skip
 
 
-def _households(conn: Connection, scope: Scope) -> dict[str, tuple[list[str], bool]]:
-    """Household → (its members, whether one is poor or an eco-migrant), after the corrections
-    dated by the month's end (the latest by business date, then seq, DESIGN §3)."""
-    rows = conn.execute(scope.facts("laborer").order_by(F.c.laborer_id, F.c.date, F.c.seq))
-    state: dict[str, list[str]] = {}
-    for r in rows:
-        current = state.setdefault(r.laborer_id, [r.household_id, r.category])
-        current[0] = r.household_id or current[0]
-        current[1] = r.category or current[1]
-    out: dict[str, tuple[list[str], bool]] = {}
-    for laborer_id, (household, category) in sorted(state.items()):
-        members, poor = out.get(household, ([], False))
-        out[household] = ([*members, laborer_id], poor or category in REGISTERED)
-    return out
+def _members(scope: Scope) -> sa.CTE:
+    """Each labourer registered in the jurisdiction with the household and category it was
+    registered with or last corrected to by the month's end (the latest by business date, then
+    seq: DESIGN §3) — one window pass, no join."""
+
+    def latest(column: sa.Column[str]) -> sa.Label[str]:
+        order = (column.is_(None), F.c.date.desc(), F.c.seq.desc())  # a correction names only what it changes
+        return sa.func.first_value(column).over(partition_by=F.c.laborer_id, order_by=order).label(column.name)
+
+    return (scope.facts("laborer").with_only_columns(F.c.laborer_id, latest(F.c.household_id), latest(F.c.category))
+            .distinct().cte("members"))  # fmt: skip
 
 
-def _certificate_holders(conn: Connection, scope: Scope, laborers: Iterable[str]) -> set[str]:
-    """Which of ``laborers`` hold a certificate (any type, any county) issued by the month's end
-    and not revoked by then."""
-    wanted = sorted(set(laborers))
-    holders: set[str] = set()
-    for chunk in _chunks(wanted):
-        held: dict[str, set[str]] = defaultdict(set)
-        query = sa.select(F.c.fact, F.c.laborer_id, F.c.ref).where(
-            F.c.fact.in_(("certificate", "certificate_revoked")), F.c.laborer_id.in_(chunk),
-            F.c.date <= scope.month.last, F.c.seq <= scope.as_of).order_by(F.c.fact)  # fmt: skip
-        revoked: set[str] = set()
-        for fact, laborer_id, number in conn.execute(query):
-            if fact == "certificate":
-                held[laborer_id].add(number)
-            else:
-                revoked.add(number)
-        holders |= {lid for lid, numbers in held.items() if numbers - revoked}
-    return holders
+def _any(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    """1 when ``condition`` holds for a row of the group, else 0."""
+    return sa.func.max(sa.case((condition, 1), else_=0))
+
+
+def _households(conn: Connection, scope: Scope) -> tuple[int, int]:
+    """Households (after corrections) with a poor or eco-migrant member registered in the
+    jurisdiction; and those of them with a member holding a valid certificate of any type."""
+    members = _members(scope)
+    holders = scope.valid_certificates().with_only_columns(F.c.laborer_id)
+    households = (sa.select(_any(members.c.laborer_id.in_(holders)).label("certified"))
+                  .group_by(members.c.household_id)
+                  .having(_any(members.c.category.in_(REGISTERED)) == 1).subquery())  # fmt: skip
+    registered, certified = conn.execute(sa.select(sa.func.count(), sa.func.sum(households.c.certified))).one()
+    return int(registered or 0), int(certified or 0)
 
 
 def funds(conn: Connection, scope: Scope) -> list[Doc]:
@@ -311,13 +315,21 @@ def funds(conn: Connection, scope: Scope) -> list[Doc]:
 def _recovered_by_fund(conn: Connection, scope: Scope) -> dict[str, int]:
     """Recoveries by the month's end, each counted for the fund of its claim's first payment."""
     r, pay = T.recoveries, T.payments
-    first = (sa.select(pay.c.claim_id, sa.func.min(pay.c.seq).label("seq"))
-             .where(pay.c.seq <= scope.as_of).group_by(pay.c.claim_id).subquery())  # fmt: skip
-    query = (sa.select(pay.c.fund_id, sa.func.sum(r.c.amount_fen))
-             .select_from(r.join(first, first.c.claim_id == r.c.claim_id).join(pay, pay.c.seq == first.c.seq))
-             .where(r.c.seq <= scope.as_of, r.c.business_date <= scope.month.last)
-             .group_by(pay.c.fund_id))  # fmt: skip
-    return {fund_id: as_int(total) for fund_id, total in conn.execute(query)}
+    recovered: dict[str, int] = defaultdict(int)
+    for claim_id, amount in conn.execute(sa.select(r.c.claim_id, r.c.amount_fen)
+                                         .where(r.c.seq <= scope.as_of, r.c.business_date <= scope.month.last)):  # fmt: skip
+        recovered[claim_id] += int(amount)
+    first: dict[str, str] = {}
+    for chunk in _chunks(sorted(recovered)):
+        rows = conn.execute(sa.select(pay.c.claim_id, pay.c.fund_id)
+                            .where(pay.c.claim_id.in_(chunk), pay.c.seq <= scope.as_of).order_by(pay.c.seq))  # fmt: skip
+        for claim_id, fund_id in rows:
+            first.setdefault(claim_id, fund_id)
+    out: dict[str, int] = defaultdict(int)
+    for claim_id, amount in recovered.items():
+        if claim_id in first:
+            out[first[claim_id]] += amount
+    return out
 
 
 def money_month(conn: Connection, scope: Scope) -> Doc:
@@ -346,8 +358,10 @@ def money_month(conn: Connection, scope: Scope) -> Doc:
 
 def inspections(conn: Connection, scope: Scope) -> Doc:
     out = {method: dict.fromkeys(VERDICTS, 0) for method in INSPECTION_METHODS}
-    for r in conn.execute(scope.facts("inspection", since=scope.month.first)):
-        out.setdefault(r.key, dict.fromkeys(VERDICTS, 0))[r.ref] += 1
+    month = scope.facts("inspection", since=scope.month.first).subquery()
+    for method, verdict, n in conn.execute(sa.select(month.c.key, month.c.ref, sa.func.count())
+                                           .group_by(month.c.key, month.c.ref)):  # fmt: skip
+        out.setdefault(method, dict.fromkeys(VERDICTS, 0))[verdict] = int(n)
     return out
 
 
@@ -432,31 +446,22 @@ def _responsible(conn: Connection, flags: Sequence[FlagAtMonthEnd]) -> dict[str,
 def institutions(conn: Connection, scope: Scope, flags: Sequence[FlagAtMonthEnd]) -> list[Doc]:
     """Each training institution with a class in the jurisdiction (or a finding standing against
     it there), cumulative to the month's end."""
-    trainees: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    completers: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    employed: dict[str, set[str]] = defaultdict(set)
-    issued: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
-    revoked: set[str] = set()
-    seen: set[str] = set()
-    for r in conn.execute(scope.facts("class_requested", "enrolment", "completer", "employment_started",
-                                      "certificate", "certificate_revoked")):  # fmt: skip
-        if r.institution is None:
-            continue
-        pair = (r.class_id, r.laborer_id)
-        seen.add(r.institution)
-        if r.fact == "enrolment":
-            trainees[r.institution].add(pair)
-        elif r.fact == "completer":
-            completers[r.institution].add(pair)
-        elif r.fact == "employment_started":
-            employed[r.institution].add(r.laborer_id)
-        elif r.fact == "certificate":
-            issued[r.institution].add((r.class_id, r.laborer_id, r.ref))
-        elif r.fact == "certificate_revoked":
-            revoked.add(r.ref)
-    standing = [f for f in flags if f.status in UNRESOLVED]
+
+    def by_institution(query: sa.Select[Any]) -> dict[str, int]:
+        return {k: int(n) for k, n in conn.execute(query) if k is not None}
+
+    trainees = by_institution(pairs(scope.facts("enrolment"), "institution"))
+    completers = by_institution(pairs(scope.facts("completer"), "institution"))
+    certified = by_institution(pairs(scope.valid_certificates().where(F.c.jurisdiction.in_(scope.codes)), "institution"))
+    classes = sa.select(T.classes.c.class_id).where(T.classes.c.jurisdiction.in_(scope.codes))
+    jobs = (sa.select(F.c.institution, F.c.laborer_id).distinct()
+            .where(F.c.fact == "employment_started", F.c.date <= scope.month.last, F.c.seq <= scope.as_of,
+                   F.c.class_id.in_(classes)).subquery())  # fmt: skip
+    employed = by_institution(sa.select(jobs.c.institution, sa.func.count()).group_by(jobs.c.institution))
+    requested = scope.facts("class_requested").with_only_columns(F.c.institution).distinct()
+    seen = {k for (k,) in conn.execute(requested) if k is not None}
     open_by: dict[str, int] = defaultdict(int)
-    for owner in _responsible(conn, standing).values():
+    for owner in _responsible(conn, [f for f in flags if f.status in UNRESOLVED]).values():
         open_by[owner] += 1
     actors = T.actors
     named = {r.actor_id: r.name for r in conn.execute(
@@ -465,11 +470,10 @@ def institutions(conn: Connection, scope: Scope, flags: Sequence[FlagAtMonthEnd]
                actors.c.registered_seq <= scope.as_of))}  # fmt: skip
     out: list[Doc] = []
     for actor_id in sorted(named):
-        n = len(trainees[actor_id])
-        certified = {(c, lid) for c, lid, number in issued[actor_id] if number not in revoked}
+        n = trainees.get(actor_id, 0)
         out.append({"actor_id": actor_id, "name": named[actor_id], "trainees": n,
-                    "completers": len(completers[actor_id]), "certified": len(certified),
-                    "employed": len(employed[actor_id]), "open_anomalies": open_by[actor_id],
+                    "completers": completers.get(actor_id, 0), "certified": certified.get(actor_id, 0),
+                    "employed": employed.get(actor_id, 0), "open_anomalies": open_by[actor_id],
                     "anomalies_per_100_trainees": per_100(open_by[actor_id], n)})  # fmt: skip
     return out
 
@@ -521,23 +525,21 @@ def monthly_series(conn: Connection, *, month: str, jurisdiction: str, checkpoin
     """The months from the programme's first (its first class requested in the jurisdiction) to
     ``month``: cumulative trainee-times at each month's end and the completers listed in it."""
     scope = _scope(month, jurisdiction, checkpoint, jurisdictions)
-    first_pair: dict[tuple[str, str], str] = {}
-    by_month: dict[str, set[tuple[str, str]]] = defaultdict(set)
-    for r in conn.execute(scope.facts("completer").order_by(F.c.date, F.c.seq)):
-        pair = (r.class_id, r.laborer_id)
-        first_pair.setdefault(pair, r.date[:7])
-        by_month[r.date[:7]].add(pair)
+    completed = scope.facts("completer")
+    listed = completed.with_only_columns(sa.func.substr(F.c.date, 1, 7).label("month"), F.c.class_id,
+                                         F.c.laborer_id).distinct().subquery()  # fmt: skip
+    in_month = {m: int(n) for m, n in conn.execute(sa.select(listed.c.month, sa.func.count()).group_by(listed.c.month))}
+    firsts = (completed.with_only_columns(sa.func.min(sa.func.substr(F.c.date, 1, 7)).label("month"))
+              .group_by(F.c.class_id, F.c.laborer_id).subquery())  # fmt: skip
+    new = {m: int(n) for m, n in conn.execute(sa.select(firsts.c.month, sa.func.count()).group_by(firsts.c.month))}
     start = conn.execute(sa.select(sa.func.min(F.c.date)).where(
         F.c.fact == "class_requested", F.c.seq <= scope.as_of, F.c.jurisdiction.in_(scope.codes))).scalar()  # fmt: skip
-    months = _months(min(filter(None, [start and start[:7], *by_month, scope.month.name])), scope.month.name)
-    new_by_month: dict[str, int] = defaultdict(int)
-    for first in first_pair.values():
-        new_by_month[first] += 1
+    months = _months(min(filter(None, [start and start[:7], *in_month, scope.month.name])), scope.month.name)
     out: list[Doc] = []
     total = 0
     for m in months:
-        total += new_by_month[m]
-        out.append({"month": m, "trainee_times": total, "completers": len(by_month[m])})
+        total += new.get(m, 0)
+        out.append({"month": m, "trainee_times": total, "completers": in_month.get(m, 0)})
     return out
 
 
