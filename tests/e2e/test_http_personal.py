@@ -22,6 +22,7 @@ from ledger.keys.signing import IntentSigner
 from ledger.service import now_at
 from support.cli import cli, make_ledger, one_line_error
 from support.http import assert_problem, envelope, serving, sign_in
+from support.pg import pg_database
 from support.xiji import ACTORS, EXAMPLE, INSPECTOR
 
 TOWNSHIP, POVERTY, INSTITUTION = "tw-640422-jq", "pov-640422", "inst-640422-zj"
@@ -62,9 +63,7 @@ def access(client: httpx.Client, keys: Path, actor: str, laborer_id: str, nonce:
 
 def test_offices_register_with_personal_data_and_read_it_once(db_url: str, tmp_path: Path) -> None:
     db = ("--db", db_url)
-    assert cli(tmp_path, *db, "init").returncode == 0
-    for actor_id, role, code, name in [*ACTORS, INSPECTOR, OTHER_TOWNSHIP, OTHER_COUNTY]:
-        assert cli(tmp_path, *db, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
+    make_ledger(tmp_path, [*ACTORS, INSPECTOR, OTHER_TOWNSHIP, OTHER_COUNTY], env={"LEDGER_DB": db_url})
     keys, desk = tmp_path / "keys", office(tmp_path)
     with serving(tmp_path, *db) as client:
         server = ("--server", str(client.base_url), "--keys", str(desk))
@@ -173,3 +172,36 @@ def test_prepare_refuses_what_it_must_and_counts_a_daily_quota(tmp_path: Path) -
         assert 0 < int(over.headers["retry-after"]) <= 86_401
         assert client.post("/v1/intents/prepare", json={**claim, "body": {**claim["body"], "claim_id": "C-Q-2"}},
                            headers=institution).status_code == 200  # another actor's quota  # fmt: skip
+
+
+def test_two_workers_share_what_is_prepared_and_read(tmp_path: Path) -> None:
+    """``serve --workers 2`` on PostgreSQL: each request on a new connection, so prepares, envelopes
+    and reads land on either worker; the pending records and used accesses are the database's."""
+    with pg_database() as url:
+        db = ("--db", url)
+        make_ledger(tmp_path, ACTORS, env={"LEDGER_DB": url})
+        keys, desk = tmp_path / "keys", office(tmp_path)
+        with serving(tmp_path, *db, options=("--workers", "2")) as first:
+            base = str(first.base_url)
+
+            def fresh() -> httpx.Client:
+                return httpx.Client(base_url=base, timeout=30)
+
+            for n in range(6):
+                with fresh() as c:
+                    intent = c.post("/v1/intents/prepare", json=registration(f"L-W-{n}"), headers=sign_in(c, keys, TOWNSHIP)).json()["intent"]
+                signed = IntentSigner(Keystore(desk).actor_key).sign(intent)
+                assert signed.envelope is not None
+                with fresh() as c:
+                    posted = c.post("/v1/events", content=signed.envelope.canonical_bytes, headers={"Content-Type": "application/json"})
+                    assert posted.status_code == 201, posted.text
+                with fresh() as c:
+                    seq = access(c, desk, POVERTY, f"L-W-{n}", f"pii-w-{n:04d}")
+                with fresh() as c:
+                    got = c.get(f"/v1/laborers/L-W-{n}/pii", params={"access_seq": seq}, headers=sign_in(c, keys, POVERTY))
+                    assert got.status_code == 200 and got.json()["id_number"] == PERSON["id_number"], got.text
+                for _ in range(2):  # whichever worker answers, the access is used up
+                    with fresh() as c:
+                        again = c.get(f"/v1/laborers/L-W-{n}/pii", params={"access_seq": seq}, headers=sign_in(c, keys, POVERTY))
+                        assert_problem(again, 403, "forbidden")
+
