@@ -221,7 +221,7 @@ def _record(c: ApiClient, o: Options, actor: str, event_type: str, body: JSONObj
     assert item.envelope is not None
     out = c.submit(item.envelope.canonical_bytes.decode("utf-8"))
     if out.status == "refused" or out.seq is None:
-        err = Refused(f"the server refused the {event_type}: {out.reason}")
+        err = Refused(f"the server refused the {event_type}: {out.reason}", zh=f"服务器拒绝了 {event_type}：{out.reason}")
         err.code = out.code or "refused"
         raise err
     return out.seq
@@ -240,11 +240,12 @@ def export_evidence(o: Options, kind: str, ident: str, directory: str) -> tuple[
                 for name in archive.namelist():
                     parts = PurePosixPath(name).parts
                     if len(parts) != 2 or parts[1] in ("", ".", "..") or name.startswith("/"):
-                        raise OperationalError(f"the server's evidence zip holds an unexpected entry {name!r}")
+                        raise OperationalError(f"the server's evidence zip holds an unexpected entry {name!r}",
+                                               zh=f"服务器返回的证据包含有意外的条目 {name!r}")  # fmt: skip
                     files[parts[1]] = archive.read(name)
             size = json.loads(files["proofs.json"])["size"]
         except (zipfile.BadZipFile, KeyError, ValueError, TypeError):
-            raise OperationalError("the server's answer is not an evidence bundle") from None
+            raise OperationalError("the server's answer is not an evidence bundle", zh="服务器的应答不是证据包") from None
         folder = prepare(directory)
         for name, content in files.items():
             (folder / name).write_bytes(content)
