@@ -153,11 +153,18 @@ def tree_node(sql: SQL, level: int, index: int) -> bytes | None:
 
 
 def tree_nodes(sql: SQL, wanted: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
-    """The stored nodes among ``wanted`` (level, index) pairs, in one statement; missing ones are absent."""
+    """The stored nodes among ``wanted`` (level, index) pairs, in one statement; missing ones are absent.
+
+    One ``level = ? AND idx IN (…)`` term per level: PostgreSQL plans hundreds of OR'd pairs (a
+    trace's inclusion paths) as as many index scans, ~50 ms for 400; by level it is a few ms."""
     if not wanted:
         return {}
-    cond = " OR ".join(["(level = ? AND idx = ?)"] * len(wanted))
-    rows = sql.all(f"SELECT level, idx, hash FROM ledger_tree WHERE {cond}", [v for pair in wanted for v in pair])
+    by_level: dict[int, list[int]] = {}
+    for level, index in wanted:
+        by_level.setdefault(level, []).append(index)
+    cond = " OR ".join(f"(level = ? AND idx IN ({', '.join('?' * len(indices))}))" for indices in by_level.values())
+    params = [v for level, indices in by_level.items() for v in (level, *indices)]
+    rows = sql.all(f"SELECT level, idx, hash FROM ledger_tree WHERE {cond}", params)
     return {(int(r[0]), int(r[1])): bytes(r[2]) for r in rows}
 
 

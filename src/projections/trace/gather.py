@@ -173,9 +173,11 @@ class Gatherer:
         if class_id is not None:
             self.subject("class", class_id, CLASS_OWN)
             self.naming(class_id, laborers)
-            self.inspections(T.inspections.c.class_id == class_id)
-            self.inspections((T.inspections.c.subject_kind == "class") & (T.inspections.c.subject_id == class_id))
-        self.inspections((T.inspections.c.subject_kind == "claim") & (T.inspections.c.subject_id == claim_id))
+        i = T.inspections
+        about = [(i.c.subject_kind == "claim") & (i.c.subject_id == claim_id)]
+        if class_id is not None:  # the class's inspections (an employer claim has no class)
+            about += [i.c.class_id == class_id, (i.c.subject_kind == "class") & (i.c.subject_id == class_id)]
+        self.inspections(sa.or_(*about))
         self._inspections_naming(laborers)
         certificates = sorted({row.certificate_no for row in rows if row.certificate_no})
         self.subject("certificate", certificates)
@@ -190,8 +192,7 @@ class Gatherer:
         self._row("class", T.classes, "class_id", class_id, "requested_seq")
         self.subject("class", class_id)
         i = T.inspections
-        self.inspections(i.c.class_id == class_id)
-        self.inspections((i.c.subject_kind == "class") & (i.c.subject_id == class_id))
+        self.inspections(sa.or_(i.c.class_id == class_id, (i.c.subject_kind == "class") & (i.c.subject_id == class_id)))
         self.subject("certificate", self.column(T.certificates, "certificate_no", T.certificates.c.class_id == class_id))
         self.subject("claim", self.column(T.claims, "claim_id", T.claims.c.class_id == class_id))
 
@@ -233,8 +234,8 @@ class Gatherer:
         self.inspections((i.c.subject_kind == "laborer") & i.c.subject_id.in_(laborers))
         if classes is None:
             classes = set(self.column(t, "class_id", t.c.laborer_id.in_(laborers)))
-        for class_id in sorted(classes):
-            self.inspections(i.c.class_id == class_id, laborers)
+        if classes:
+            self.inspections(i.c.class_id.in_(sorted(classes)), laborers)
 
     def _standards(self, claim: Any, certificates: Sequence[str]) -> None:
         """The standard in force for each of the claim's certificate types (RULES.md's "most specific")."""
