@@ -26,8 +26,9 @@ appraisal_failed       ``AppraisalFailed``
 employment_started     ``EmploymentStarted`` (``institution`` of the class it cites, if any)
 employment_proof       ``EmploymentProofSubmitted``
 inspection             ``InspectionRecorded`` (``key`` the method, ``ref`` the verdict)
-laborer                ``LaborerRegistered`` (household, category) or ``LaborerCorrected`` (only
-                       what it corrects: the other two columns null)
+laborer                ``LaborerRegistered`` (household, category; ``key`` registered) or
+                       ``LaborerCorrected`` (only what it corrects, the other column null;
+                       ``key`` corrected)
 =====================  =========================================================================
 """
 
@@ -44,7 +45,7 @@ from projections.tables import _key, _table, _text
 from projections.uow import Key, UnitOfWork
 
 # Bump when what the hook writes changes: the next catch-up then rebuilds from seq 0.
-register_version("projections.reports", "1")
+register_version("projections.reports", "2")  # 2: labourer facts say registered or corrected
 
 facts = _table(
     "pj_report_facts",
@@ -125,7 +126,7 @@ def _laborer(uow: UnitOfWork, ev: LeafEvent) -> Iterator[Row]:
     if ev.type == "LaborerCorrected" and b.get("household_id") is None and b.get("category") is None:
         return
     yield {"fact": "laborer", "laborer_id": b["laborer_id"], "household_id": b.get("household_id"),
-           "category": b.get("category")}  # fmt: skip
+           "category": b.get("category"), "key": "registered" if ev.type == "LaborerRegistered" else "corrected"}  # fmt: skip
 
 
 FACTS: Mapping[str, Callable[[UnitOfWork, LeafEvent], Iterator[Row]]] = {

@@ -252,17 +252,22 @@ def cumulative(conn: Connection, scope: Scope, target: Target | None) -> Doc:
             "households_registered": registered, "households_with_certificate": certified}  # fmt: skip
 
 
-def _members(scope: Scope) -> sa.CTE:
+def _members(scope: Scope) -> sa.Subquery:
     """Each labourer registered in the jurisdiction with the household and category it was
     registered with or last corrected to by the month's end (the latest by business date, then
-    seq: DESIGN §3) — one window pass, no join."""
+    seq: DESIGN §3). Most labourers are never corrected: their registration is their state, and
+    only the few corrected ones go through a window."""
+    corrected = scope.facts("laborer").where(F.c.key == "corrected").with_only_columns(F.c.laborer_id)
 
     def latest(column: sa.Column[str]) -> sa.Label[str]:
         order = (column.is_(None), F.c.date.desc(), F.c.seq.desc())  # a correction names only what it changes
         return sa.func.first_value(column).over(partition_by=F.c.laborer_id, order_by=order).label(column.name)
 
-    return (scope.facts("laborer").with_only_columns(F.c.laborer_id, latest(F.c.household_id), latest(F.c.category))
-            .distinct().cte("members"))  # fmt: skip
+    as_registered = (scope.facts("laborer").where(F.c.key == "registered", F.c.laborer_id.not_in(corrected))
+                     .with_only_columns(F.c.laborer_id, F.c.household_id, F.c.category))  # fmt: skip
+    as_corrected = (scope.facts("laborer").where(F.c.laborer_id.in_(corrected))
+                    .with_only_columns(F.c.laborer_id, latest(F.c.household_id), latest(F.c.category)).distinct())  # fmt: skip
+    return sa.union_all(as_registered, as_corrected).subquery("members")
 
 
 def _any(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
