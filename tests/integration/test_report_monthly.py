@@ -275,6 +275,24 @@ def test_same_bytes_twice_and_after_rebuild(sqlite_ledger: tuple[Path, dict[str,
     assert written.read_bytes() == first.stdout.encode()
 
 
+@pytest.mark.parametrize("fmt", ["html", "xlsx", "md"])
+def test_every_format_is_the_same_bytes_twice_and_after_rebuild(sqlite_ledger: tuple[Path, dict[str, int]],
+                                                                 fmt: str) -> None:  # fmt: skip
+    here, marks = sqlite_ledger
+    args = ("--month", "2019-05", "--jurisdiction", XIJI, "--checkpoint", str(marks["k1"]), "--format", fmt)
+    first, second, third = (here / f"first.{fmt}", here / f"second.{fmt}", here / f"third.{fmt}")
+    assert run(here, *args, "--out", str(first)).returncode == 0
+    assert run(here, *args, "--out", str(second)).returncode == 0
+    assert cli(here, "rebuild").returncode == 0
+    assert run(here, *args, "--out", str(third)).returncode == 0
+    assert first.read_bytes() == second.read_bytes() == third.read_bytes()
+    if fmt == "xlsx":
+        assert first.read_bytes()[:2] == b"PK"
+    else:
+        text = first.read_text(encoding="utf-8")
+        assert "西吉县" in text and "166.67" in text  # the jurisdiction's name and inst-xj's rate
+
+
 def test_refusals_are_one_line(sqlite_ledger: tuple[Path, dict[str, int]]) -> None:
     here, marks = sqlite_ledger
     # Checkpoints were signed as the actors were added (sizes 1..13), then at K1 = 51 and K2 = 52.
