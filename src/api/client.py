@@ -217,6 +217,22 @@ class ApiClient:
     def anomaly(self, actor: str, anomaly_id: str) -> Any:
         return self.request("GET", f"/v1/anomalies/{anomaly_id}", actor=actor).json()
 
+    def trace(self, actor: str, kind: str, ident: str, **params: object) -> bytes:
+        """``GET /v1/trace/{kind}/{id}``: the ``trace --json`` document's bytes (JCS and a line feed)."""
+        return self.request("GET", f"/v1/trace/{kind}/{ident}", actor=actor, params=_params(params)).content
+
+    def monthly_report(self, actor: str, **params: object) -> bytes:
+        """``GET /v1/reports/monthly``: the report's bytes in the ``format`` asked for."""
+        return self.request("GET", "/v1/reports/monthly", actor=actor, params=_params(params)).content
+
+    def reconcile(self, reader: str, statement: str, data: bytes, *, funds: Sequence[str] | None = None,
+                  **params: object) -> bytes:  # fmt: skip
+        """``POST /v1/reconciliations`` signed in as ``reader``: the statement uploaded; the ``reconcile
+        --json`` document's bytes (``actor``: the bureau, for an inspector)."""
+        query = [*_params(params).items(), *(("fund", f) for f in funds or ())]
+        return self.request("POST", "/v1/reconciliations", actor=reader, params=query,
+                            files={"statement": (statement, data, "application/octet-stream")}).content  # fmt: skip
+
 
 def _params(params: dict[str, object]) -> dict[str, str]:
     return {k: str(v) for k, v in params.items() if v is not None}

@@ -17,7 +17,7 @@ import typer
 from openpyxl import Workbook
 
 from api import services
-from api.cli import table
+from api.cli import remote, table
 from api.cli.projections import consistent, warn_lagging
 from api.cli.root import Options, fail, options, session
 from ledger.domain.money import yuan_amount
@@ -108,23 +108,35 @@ def reconcile(
     if actor is None:
         fail(o, o.say(TEXT, "no_actor"), 1)
     mapping = parse_columns(o, columns)
+    if o.server is not None:  # POST /v1/reconciliations: the service holds the pepper; --record signs here
+        result = remote.reconcile(o, statement, actor, funds=fund or None, period=period, as_of=as_of,
+                                  date_window=date_window, columns=columns)  # fmt: skip
+        show(o, result, as_json, xlsx)
+        if record:
+            remote.record_reconciliation(o, result, as_json)
+        return
     with session(o, heal=record) as s:
         with consistent(o):
             result = services.reconcile(s, statement, o.meter(), actor=actor, period=period, funds=fund or None,
                                         date_window=date_window, as_of=as_of, columns=mapping)  # fmt: skip
-        if as_json:
-            sys.stdout.buffer.write(canonical(result) + b"\n")
-            sys.stdout.flush()
-        elif xlsx is not None:
-            workbook.save(result_workbook(o, result), xlsx)
-            typer.echo(o.say(TEXT, "xlsx_written", path=xlsx), err=True)
-        else:
-            typer.echo(render(o, result))
+        show(o, result, as_json, xlsx)
         if record:
             done = services.record_reconciliation(s, result, o.meter())
             key = "duplicate" if done.outcome.status == "duplicate" else "recorded"
             typer.echo(o.say(TEXT, key, seq=done.outcome.seq, id=result["reconciliation_id"]), err=as_json)
             warn_lagging(o, done.lagging)
+
+
+def show(o: Options, result: dict[str, JSONValue], as_json: bool, xlsx: Path | None) -> None:
+    """The result as JCS bytes, a workbook, or the table."""
+    if as_json:
+        sys.stdout.buffer.write(canonical(result) + b"\n")
+        sys.stdout.flush()
+    elif xlsx is not None:
+        workbook.save(result_workbook(o, result), xlsx)
+        typer.echo(o.say(TEXT, "xlsx_written", path=xlsx), err=True)
+    else:
+        typer.echo(render(o, result))
 
 
 def parse_columns(o: Options, text: str | None) -> dict[str, str] | None:

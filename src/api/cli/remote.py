@@ -2,8 +2,8 @@
 
 Each verb that has one checks :attr:`Options.server` first and, when it is set, calls the
 function here instead of opening a session: ``submit``, ``import``, ``verify`` (a monitor),
-``checkpoint --cosign`` (a witness), ``balances``, ``anomalies``, ``anomalies show``, ``pii`` and
-``export evidence``. Intents
+``checkpoint --cosign`` (a witness), ``balances``, ``anomalies``, ``anomalies show``, ``pii``,
+``export evidence``, ``trace``, ``report monthly`` and ``reconcile`` (``--record`` signed here). Intents
 are signed here with the keystore's key (as the local ``--sign``); the key never leaves this
 machine. Reads sign in as ``--as ACTOR`` (``LEDGER_ACTOR``), by default the one actor whose key
 the keystore holds. Output and exit statuses are the local verbs'.
@@ -27,7 +27,7 @@ from api.cli.root import Options, echo_json, errors, fail
 from api.client import ApiClient, Monitor, witness_cosign
 from api.i18n import error_text, reason_text
 from ledger.application import Outcome
-from ledger.encoding.canonical import JSONObject, loads_strict
+from ledger.encoding.canonical import JSONObject, JSONValue, loads_strict
 from ledger.errors import LedgerError, OperationalError, Refused, VerificationFailed
 from ledger.keys.keystore import Keystore
 from ledger.keys.signing import IntentSigner
@@ -56,6 +56,9 @@ TEXT = {
         " --operator-key; it is remembered and trusted from now on",
     ),
     "not_intact": ("防篡改校验未通过：{where} —— {reason}", "verify: NOT intact — {where}: {reason}"),
+    "recon_recorded": ("已记录对账结果：seq {seq}（{id}）", "reconciliation recorded: seq {seq} ({id})"),
+    "recon_duplicate": ("重复：同一对账单、同一结果已记录（{id}）；未重复记录",
+                        "duplicate: the same statement with the same outcome is already recorded ({id}); nothing recorded"),
     "no_actor": (
         "--server 需要以某个主体登录：用 --as ACTOR（或 LEDGER_ACTOR）指定，{keys}/actors/ 中有 {n} 个密钥",
         "--server needs an actor to sign in as: pass --as ACTOR (or LEDGER_ACTOR); {keys}/actors/ holds {n} keys",
@@ -279,3 +282,57 @@ def size(o: Options) -> int | None:
     with client(o) as c:
         found = c.health().get("size")
     return found - 1 if isinstance(found, int) and found > 0 else None
+
+
+def write(data: bytes) -> None:
+    """A document as the server sent it, byte for byte, on stdout (the local verbs' ``--json`` bytes)."""
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+
+
+def trace(o: Options, kind: str, ident: str, *, checkpoint: int | None, start: int, limit: int | None) -> bytes:
+    """``GET /v1/trace/{kind}/{id}`` as the reader: the ``trace --json`` bytes."""
+    who = reader(o)
+    with client(o) as c:
+        return c.trace(who, kind, ident, checkpoint=checkpoint, limit=limit, **{"from": start})
+
+
+def monthly_report(o: Options, **params: object) -> bytes:
+    """``GET /v1/reports/monthly`` as the reader: the report's bytes (``month``, ``jurisdiction``,
+    ``format``, ``as_of``, ``compare_with``, ``lang``)."""
+    who = reader(o)
+    with client(o) as c:
+        return c.monthly_report(who, **params)
+
+
+def reconcile(o: Options, statement: Path, bureau: str, *, funds: list[str] | None, **params: object) -> dict[str, JSONValue]:
+    """``POST /v1/reconciliations``: the statement uploaded (the service holds the pepper that
+    fingerprints its accounts); the ``reconcile --json`` document. A finance bureau signs in as
+    itself; an inspector (``--as`` globally) names the bureau."""
+    who = o.reader or bureau
+    with client(o) as c:
+        try:
+            data = statement.read_bytes()
+        except OSError as exc:
+            raise OperationalError(f"cannot read {statement}: {exc.strerror}", zh=f"无法读取 {statement}：{exc.strerror}") from None
+        raw = c.reconcile(who, statement.name, data, funds=funds, actor=bureau, **params)
+    found = loads_strict(raw)
+    assert isinstance(found, dict)
+    return found
+
+
+def record_reconciliation(o: Options, result: dict[str, JSONValue], as_json: bool) -> None:
+    """``reconcile --server --record``: ``ReconciliationRecorded`` signed here with the bureau's key and
+    posted; the same outcome recorded before is a duplicate (exit 0), as on the operator's machine."""
+    from projections.reconciliation.result import recorded_body
+
+    actor, ident = str(result["actor"]), result["reconciliation_id"]
+    with client(o) as c:
+        try:
+            seq = _record(c, o, actor, "ReconciliationRecorded", recorded_body(result))
+        except Refused as exc:
+            if exc.code != "already_exists":
+                raise
+            typer.echo(o.say(TEXT, "recon_duplicate", id=ident), err=as_json)
+            return
+    typer.echo(o.say(TEXT, "recon_recorded", seq=seq, id=ident), err=as_json)

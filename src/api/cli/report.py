@@ -15,8 +15,9 @@ from typing import Annotated, Any, Literal
 import typer
 
 from api import services
+from api.cli import remote
 from api.cli.projections import consistent
-from api.cli.root import fail, lang_option, options, session
+from api.cli.root import errors, fail, lang_option, options, session
 from api.i18n import Lang
 from ledger.encoding.canonical import canonical
 
@@ -53,14 +54,20 @@ def monthly(
         fail(o, o.say(TEXT, "bad_format"), 1)
     if fmt == "xlsx" and out is None:
         fail(o, o.say(TEXT, "xlsx_needs_out"), 1)
-    with session(o) as s, consistent(o):
-        found = services.monthly_report(s, o.meter(), month=month, jurisdiction=jurisdiction,
-                                        checkpoint=checkpoint, compare_with=compare_with)  # fmt: skip
-        data = render(fmt, found.doc, found.series, chosen)
-        if out is None:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-            return
+    if o.server is not None:  # GET /v1/reports/monthly: the same bytes, rendered by the service
+        as_of = None if checkpoint is None else checkpoint - 1
+        data = remote.monthly_report(o, month=month, jurisdiction=jurisdiction, as_of=as_of, compare_with=compare_with,
+                                     format=fmt, lang=chosen)  # fmt: skip
+    else:
+        with session(o) as s, consistent(o):
+            found = services.monthly_report(s, o.meter(), month=month, jurisdiction=jurisdiction,
+                                            checkpoint=checkpoint, compare_with=compare_with)  # fmt: skip
+            data = render(fmt, found.doc, found.series, chosen)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    with errors(o):
         out.write_bytes(data)
     typer.echo(o.say(TEXT, "written", path=out))
 

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.http import evidence, personal, problems, tlog, witness
+from api.http import evidence, personal, problems, reconciliations, reports, tlog, trace, witness
 from api.http.background import ServerSession, follow
 from api.http.context import Server
 from api.http.metrics import Metrics
@@ -83,6 +83,9 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(tlog.router)
     app.include_router(personal.router)
     app.include_router(evidence.router)
+    app.include_router(trace.router)
+    app.include_router(reports.router)
+    app.include_router(reconciliations.router)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -230,3 +230,170 @@ class PersonalData(BaseModel):
     phone: str
     bank_account: str
     access_seq: int = Field(description="the PersonalDataAccessed leaf this read was recorded as")
+
+
+# --- trace (DESIGN §12) ---------------------------------------------------------------------------------
+class TraceEvent(BaseModel):
+    seq: int
+    type: str
+    actor: str
+    actor_name: str | None
+    role: str | None
+    key_id: str | None
+    at: str
+    business_date: str
+    officer: str | None = Field(None, description="absent when the envelope names no officer")
+    relation: str = Field(description="how the event relates to the subject (docs/trace.md)")
+    signature_ok: bool = Field(description="the signature re-verified now")
+    included: bool = Field(description="an inclusion proof against the checkpoint holds")
+
+
+class PiiRead(BaseModel):
+    seq: int
+    actor: str
+    at: str
+    purpose: str
+
+
+class TraceCheckpoint(BaseModel):
+    size: int
+    root: str = Field(description="base64 Merkle root")
+
+
+class Trace(BaseModel):
+    """The ``trace --json`` document (DESIGN §12), served as its JCS bytes and a line feed."""
+
+    kind: Literal["payment", "claim", "class", "laborer", "certificate", "fund", "actor"]
+    id: str
+    as_of: int
+    checkpoint: TraceCheckpoint
+    events: list[TraceEvent] = Field(description="business date, then at, then seq; one per seq")
+    anomalies: list[Flag] = Field(description="every flag, any status, whose subject or evidence is in the set")
+    pii_reads: list[PiiRead]
+    summary: dict[str, dict[str, int]] | None = Field(None, description="fund and actor: {event type: {month: count}}")
+    next: int | None = Field(None, description="fund and actor: the ``from`` of the next page; null on the last")
+
+
+# --- the monthly report (DESIGN §11) ------------------------------------------------------------------------
+class ReportCheckpoint(BaseModel):
+    size: int
+    root: str
+    note: str = Field(description="the operator-signed note, without cosignatures")
+    signed_at: str | None = None
+
+
+class Target(BaseModel):
+    min: int
+    max: int
+
+
+class Cumulative(BaseModel):
+    trainee_times: int
+    target: Target | None
+    households_registered: int
+    households_with_certificate: int
+
+
+class ReportFund(BaseModel):
+    fund_id: str
+    jurisdiction: str | None
+    purpose: str | None
+    source: str | None
+    year: int | None
+    allocated_fen: int
+    adjusted_fen: int
+    paid_fen: int
+    returned_fen: int
+    recovered_fen: int
+    balance_fen: int
+
+
+class ReportAnomalies(BaseModel):
+    raised: int
+    withdrawn: int
+    disposed: int
+    open_at_month_end: int
+    by_family: dict[str, int]
+    by_severity: dict[str, int]
+
+
+class ReportInstitution(BaseModel):
+    actor_id: str
+    name: str | None
+    trainees: int
+    completers: int
+    certified: int
+    employed: int
+    open_anomalies: int
+    anomalies_per_100_trainees: str = Field(description="two decimals, as text (no floats in this JSON)")
+
+
+LateValue = int | str | dict[str, int | str | None] | None  # a figure, or a whole fund or institution
+
+
+class LateChange(BaseModel):
+    path: str = Field(description="RFC 6901 pointer into the report; list items named by their id")
+    as_issued: LateValue
+    as_known_now: LateValue
+
+
+class Late(BaseModel):
+    compare_with: int
+    changes: list[LateChange]
+    seqs: list[int]
+
+
+class MonthlyReport(BaseModel):
+    """``report monthly --format json`` (DESIGN §11), served as its JCS bytes and a line feed."""
+
+    report: Literal["monthly"]
+    month: str
+    jurisdiction: str
+    as_of: int
+    checkpoint: ReportCheckpoint
+    activity: dict[str, int | dict[str, int]]
+    cumulative: Cumulative
+    funds: list[ReportFund]
+    money_month: dict[str, int]
+    inspections: dict[str, dict[str, int]]
+    anomalies: ReportAnomalies
+    institutions: list[ReportInstitution]
+    late: Late | None
+
+
+# --- reconciliation (DESIGN §10) ----------------------------------------------------------------------------
+class ReconciliationLine(BaseModel):
+    line: int = Field(description="the statement file's own line (an XLSX row number)")
+    status: str
+    method: str | None = None
+    payment_id: str | None = None
+    claim_id: str | None = None
+    bank_reference: str | None = None
+    amount_fen: int
+    ledger_amount_fen: int | None = None
+    value_date: str
+    account_tail: str | None = Field(None, description="the account's last four digits, never more")
+    candidates: list[str] | None = None
+
+
+class UnmatchedPayment(BaseModel):
+    payment_id: str
+    claim_id: str
+    bank_reference: str
+    amount_fen: int
+    value_date: str
+
+
+class Reconciliation(BaseModel):
+    """The ``reconcile --json`` document (DESIGN §10), served as its JCS bytes and a line feed."""
+
+    reconciliation_id: str
+    actor: str
+    period: str
+    funds: list[str] | None
+    date_window: int
+    as_of: int | None
+    statement_sha256: str
+    summary: dict[str, int] = Field(description="every status and skipped, zeros included")
+    lines: list[ReconciliationLine]
+    unmatched_payments: list[UnmatchedPayment]
