@@ -23,29 +23,23 @@ import datetime as dt
 import hashlib
 import io
 import random
-import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from decimal import Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Final, cast
+from typing import Final, cast
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.writer.excel import ExcelWriter
 
 from ledger.domain.holidays import next_working_day
 from ledger.domain.money import yuan_amount
 from ledger.encoding.canonical import JSONValue
+from ledger.encoding.workbook import YUAN_FORMAT, workbook_bytes, yuan_number
 from projections.reconciliation.result import CLEAR, STATUSES, exceptions_of, reconciliation_id, recorded_body
 from simulator.calendar import DAY, month_end, next_month
 from simulator.people import org_account
 from simulator.plan import Plan
 from simulator.records import BankLine, BankStatement, Claim, Payment
 from simulator.world import CITY
-
-if TYPE_CHECKING:
-    from _typeshed import SizedBuffer, StrPath
 
 HEADER: Final = ("交易日期", "交易流水号", "对方账号", "对方户名", "支出金额", "收入金额", "摘要")
 FIRST_LINE: Final = 6  # the title, 账号, 户名 and 起止日期 rows, then the header: lines start on row 6
@@ -54,9 +48,6 @@ MEMO: Final = {"training": "培训补贴", "appraisal": "职业技能鉴定补�
 SOURCE: Final = {"central": "宁夏回族自治区财政厅（中央转移支付）", "region": "宁夏回族自治区财政厅",
                  "city": "固原市财政局", "county": "本级财政国库"}  # fmt: skip
 PURPOSE: Final = {"training": "培训", "appraisal": "鉴定", "living_allowance": "生活费", "employer": "就业"}
-YUAN_FORMAT: Final = "#,##0.00"
-_ZIP_TIME: Final = (1980, 1, 1, 0, 0, 0)
-_PROPERTIES_TIME: Final = dt.datetime(1980, 1, 1)
 
 
 def bureau_of(plan: Plan, pay: Payment) -> str:
@@ -252,24 +243,6 @@ def _csv(rows: list[Row]) -> bytes:
     return buffer.getvalue().encode("gbk")
 
 
-class _FixedTimeZip(zipfile.ZipFile):
-    """A ZIP whose entries all carry one date and one mode, whatever the clock says (api/workbook.py
-    does the same for the workbooks ``reconcile`` writes; the simulator may not import ``api``)."""
-
-    def writestr(self, zinfo_or_arcname: str | zipfile.ZipInfo, data: SizedBuffer | str,
-                 compress_type: int | None = None, compresslevel: int | None = None) -> None:  # fmt: skip
-        name = zinfo_or_arcname.filename if isinstance(zinfo_or_arcname, zipfile.ZipInfo) else zinfo_or_arcname
-        info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        info.external_attr = 0o644 << 16
-        super().writestr(info, data, compresslevel=compresslevel)
-
-    def write(self, filename: StrPath, arcname: StrPath | None = None, compress_type: int | None = None,
-              compresslevel: int | None = None) -> None:  # fmt: skip
-        """A write-only sheet arrives as a temporary file: its bytes, not its modification time."""
-        self.writestr(str(arcname or filename), Path(filename).read_bytes(), compresslevel=compresslevel)
-
-
 def _xlsx(rows: list[Row]) -> bytes:
     """The first sheet holds the rows; dates and amounts typed; the bytes depend on the cells alone."""
     book = Workbook(write_only=True)
@@ -278,7 +251,7 @@ def _xlsx(rows: list[Row]) -> bytes:
         cells = []
         for value in row:
             if isinstance(value, int):  # fen: an exact number of yuan (openpyxl writes a Decimal's digits)
-                cell = WriteOnlyCell(sheet, cast(float, Decimal(value).scaleb(-2)))
+                cell = WriteOnlyCell(sheet, cast(float, yuan_number(value)))
                 cell.number_format = YUAN_FORMAT
             elif isinstance(value, dt.date):
                 cell = WriteOnlyCell(sheet, dt.datetime.combine(value, dt.time()))
@@ -287,9 +260,4 @@ def _xlsx(rows: list[Row]) -> bytes:
                 cell = WriteOnlyCell(sheet, value)
             cells.append(cell)
         sheet.append(cells)
-    book.properties.created = book.properties.modified = _PROPERTIES_TIME
-    book.properties.creator = "subsidy-ledger simulator"
-    buffer = io.BytesIO()
-    with _FixedTimeZip(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        ExcelWriter(book, archive).write_data()
-    return buffer.getvalue()
+    return workbook_bytes(book, creator="subsidy-ledger simulator")
