@@ -117,6 +117,13 @@ def test_a_payments_trace_holds_every_event_of_its_chain_and_nothing_of_another_
     assert types["ClaimApproved"][0]["actor_name"] == "西吉县人力资源和社会保障局"
     assert doc["checkpoint"]["size"] == session.ledger.size() and doc["as_of"] == doc["checkpoint"]["size"] - 1
     assert doc["pii_reads"] == [] and "summary" not in doc
+    # flags: every flag (any status) citing a traced leaf, and only flags citing one or about a traced subject
+    every, _ = services.anomalies(session, status="all")
+    citing = {f["id"] for f in every if set(f["evidence"]) & set(seqs)}
+    subjects = {label.split(" ")[0] for label in labels.values()}
+    shown = {f["id"] for f in doc["anomalies"]}
+    assert citing and citing <= shown
+    assert all(f["id"] in citing or f["subject"]["id"] in subjects for f in doc["anomalies"])
     canonical_str(doc)  # JCS-encodable: integers, strings, booleans, null only
 
 
