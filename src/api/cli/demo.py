@@ -8,7 +8,7 @@ import shutil
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
@@ -147,6 +147,7 @@ def summary(o: Options, s: Session, result: services.Simulated, seconds: float) 
         for line in latest.note.splitlines():
             echo("  " + line)
     reports(o, s)
+    reconciliation(o, s, result)
     echo(pick("接下来可以试试:", "Try next:"))
     for cmd in ("subsidy-ledger verify", "subsidy-ledger anomalies --severity critical",
                 "subsidy-ledger balances --jurisdiction 640422", "subsidy-ledger log | head",
@@ -168,3 +169,25 @@ def reports(o: Options, s: Session) -> None:
         path = Path(f"report-{found.doc['jurisdiction']}-{clock[:7]}.{fmt}")
         path.write_bytes(render(fmt, found.doc, found.series, o.lang))
         typer.echo(f"  {path.resolve()}")
+
+
+def reconciliation(o: Options, s: Session, result: services.Simulated) -> None:
+    """One month's bank reconciliation (DESIGN §10): the simulated GBK statement with the most
+    exceptions, reconciled here against the ledger as its finance bureau would, and whether that
+    outcome is already recorded (the simulation records each month's, as the bureaus do)."""
+    from api.cli.reconcile import render
+    from ledger.domain.aggregates import Reconciliation
+
+    statements = [t for t in result["sim"].statement_truth() if str(t["file"]).endswith(".csv")]
+    if not statements:
+        return
+    chosen = max(statements, key=lambda t: (len(cast("list[object]", t["exceptions"])), str(t["file"])))
+    actor, period, path = str(chosen["actor"]), str(chosen["period"]), Path("statements") / str(chosen["file"])
+    found = services.reconcile(s, path, actor=actor, period=period)
+    typer.echo(o.pick(f"银行对账（{path}）:", f"bank reconciliation ({path}):"))
+    typer.echo("  " + render(o, found).replace("\n", "\n  "))
+    recorded = s.ledger.lookup(Reconciliation, str(found["reconciliation_id"]))
+    if recorded.exists:
+        typer.echo(o.pick(f"  该结果已由 {actor} 签名记录（seq {recorded.first_seq}），其例外已成为异常线索",
+                          f"  this outcome is recorded, signed by {actor} (seq {recorded.first_seq}); its exceptions are flags"))  # fmt: skip
+    typer.echo(f"  subsidy-ledger reconcile --statement {path} --period {period} --as {actor} --record")
