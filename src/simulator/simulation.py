@@ -7,7 +7,7 @@ entity, when :meth:`Simulation.intents` is iterated.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from ledger import Progress
@@ -18,6 +18,7 @@ from simulator.emit import Intent
 from simulator.employment import employment
 from simulator.finalize import finalize
 from simulator.injectors import choose_cases, collateral, run_cases
+from simulator.order import ORDERS, migration_order
 from simulator.plan import Plan
 from simulator.programme import class_details
 from simulator.records import ActorSpec, InjectedCase
@@ -36,15 +37,21 @@ class Simulation:
     expected_knock_on: list[InjectedCase]
     scale: str = "small"
     seed: int = 2019
+    order: str = "chronological"
+    order_seed: int = 2019
     _plan: Plan | None = field(default=None, repr=False, compare=False)
     _progress: Progress | None = field(default=None, repr=False, compare=False)
     _count: int | None = field(default=None, repr=False, compare=False)
 
     def intents(self) -> Iterator[Intent]:
-        """Every intent in import order; deterministic for a seed; a generator (flat memory)."""
+        """Every intent in import order; deterministic for a seed and order seed; a generator
+        (flat memory in chronological order; a migration order holds them all, :mod:`.order`)."""
         assert self._plan is not None
+        stream: Iterable[Intent] = emit.stream(self._plan)
+        if self.order == "shuffled":
+            stream = migration_order(stream, self.order_seed)
         n = 0
-        for n, intent in enumerate(emit.stream(self._plan), start=1):
+        for n, intent in enumerate(stream, start=1):
             yield intent
             if self._progress is not None and n % 1000 == 0:
                 self._progress(n)
@@ -77,10 +84,17 @@ def simulate(
     seed: int = 2019,
     misuse_rate: float = 0.03,
     progress: Progress | None = None,
+    *,
+    order: str = "chronological",
+    order_seed: int | None = None,
 ) -> Simulation:
-    """Plan a world for ``scale`` ("tiny", "small", "city") and return its :class:`Simulation`."""
+    """Plan a world for ``scale`` ("tiny", "small", "city") and return its :class:`Simulation`,
+    whose intents come in business order (``chronological``) or in a random migration order
+    the ledger still accepts (``shuffled``, seeded by ``order_seed``, default ``seed``)."""
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: expected one of {sorted(SCALES)}")
+    if order not in ORDERS:
+        raise ValueError(f"unknown order {order!r}: expected one of {list(ORDERS)}")
     if not 0 <= misuse_rate <= 1:
         raise ValueError("misuse_rate must lie between 0 and 1")
     plan = Plan(SCALES[scale], seed, misuse_rate)
@@ -91,6 +105,8 @@ def simulate(
         expected_knock_on=list(plan.knock_on),
         scale=scale,
         seed=seed,
+        order=order,
+        order_seed=seed if order_seed is None else order_seed,
         _plan=plan,
         _progress=progress,
     )
