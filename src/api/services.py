@@ -160,14 +160,16 @@ class Simulated(TypedDict):
 
 
 def run_simulation(session: Session, scale: str, seed: int, misuse_rate: float, truth: Path | None,
-                   meter: Meter = quiet, *, statements: Path | None = None) -> Simulated:  # fmt: skip
-    """Simulate Guyuan's programme into the ledger; write the injected truth to ``truth``, with raw
-    account numbers replaced by their payee hashes (DESIGN §7), never into the ledger; and each
-    finance bureau's monthly bank statements (DESIGN §10) into the folder ``statements``, the
-    truth listing what reconciling each must find."""
+                   meter: Meter = quiet, *, statements: Path | None = None, order: str = "chronological",
+                   order_seed: int | None = None) -> Simulated:  # fmt: skip
+    """Simulate Guyuan's programme into the ledger, in business order or in a random migration
+    order the ledger accepts (``order="shuffled"``, seeded by ``order_seed``); write the injected
+    truth to ``truth`` (the same for every order), with raw account numbers replaced by their payee
+    hashes (DESIGN §7), never into the ledger; and each finance bureau's monthly bank statements
+    (DESIGN §10) into the folder ``statements``, the truth listing what reconciling each must find."""
     from simulator import simulate
 
-    sim = simulate(scale, seed=seed, misuse_rate=misuse_rate)
+    sim = simulate(scale, seed=seed, misuse_rate=misuse_rate, order=order, order_seed=order_seed)
     if statements is not None:
         write_statements(sim, statements)
     with meter("simulating", sim.count()) as advance:

@@ -35,6 +35,9 @@ def simulate(
     truth: Annotated[Path | None, typer.Option(help="write the injected truth here (never into the ledger)")] = None,
     statements: Annotated[Path | None, typer.Option(
         help="write each finance bureau's monthly bank statements (GBK CSV, XLSX) into this folder")] = None,
+    order: Annotated[str, typer.Option(
+        help="chronological (business order) | shuffled (a random migration order the ledger accepts)")] = "chronological",
+    order_seed: Annotated[int | None, typer.Option(help="seed of the shuffled order (default: --seed)")] = None,
 ) -> None:
     """Simulate Guyuan's programme into this ledger (actors, intents, signatures), with progress."""
     o = options(ctx)
@@ -42,8 +45,11 @@ def simulate(
         fail(o, "--scale must be tiny, small or city", 2)
     if not 0 <= misuse_rate <= 1:
         fail(o, "--misuse-rate must be between 0 and 1", 2)
+    if order not in ("chronological", "shuffled"):
+        fail(o, "--order must be chronological or shuffled", 2)
     with session(o) as s:
-        c = services.run_simulation(s, scale, seed, misuse_rate, truth, o.meter(), statements=statements)["counts"]
+        c = services.run_simulation(s, scale, seed, misuse_rate, truth, o.meter(), statements=statements,
+                                    order=order, order_seed=order_seed)["counts"]  # fmt: skip
         typer.echo(o.pick(
             f"模拟完成：记录 {c['accepted']}，重复 {c['duplicate']}，拒绝 {c['refused']}；日志长度 {s.ledger.size()}",
             f"simulation done: {c['accepted']} accepted, {c['duplicate']} duplicates, {c['refused']} refused;"
