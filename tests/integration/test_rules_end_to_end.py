@@ -26,6 +26,11 @@ from unit.rules.test_fin import (
 )
 from unit.rules.test_insp import test_failed_paid_only_when_the_latest_inspection_failed
 from unit.rules.test_net import test_shared_account_three_labourers_of_three_households_not_of_two
+from unit.rules.test_reads import (
+    test_a_standard_recorded_after_the_claims_it_governs_judges_them,
+    test_shared_account_follows_a_household_correction_after_the_payments,
+    test_split_claim_caps_training_completion_lines_at_the_training_completion_rate,
+)
 from unit.rules.test_seq import (
     test_paid_without_attendance_raised_at_approval_and_its_evidence_grows_at_payment,
 )
@@ -52,6 +57,10 @@ END_TO_END = [  # one or two of each family, collected here with the database's 
     test_recon_exception_return_not_recorded_in_a_later_month_and_a_payment_recorded_after_its_reconciliation,
     test_bank_unmatched_raised_per_account_near_miss_and_withdrawn_by_a_later_clean_reconciliation,
     test_failed_paid_only_when_the_latest_inspection_failed,
+    # issue 16's symptoms: re-judged on what the rules read
+    test_shared_account_follows_a_household_correction_after_the_payments,
+    test_a_standard_recorded_after_the_claims_it_governs_judges_them,
+    test_split_claim_caps_training_completion_lines_at_the_training_completion_rate,
 ]
 
 
@@ -65,4 +74,4 @@ def sc(db_url: str, tmp_path: Path) -> Iterator[RuleScenario]:
 
 def test_every_family_runs_end_to_end() -> None:
     families = {f.__module__.rpartition("test_")[2] for f in END_TO_END}
-    assert families == {"dup", "seq", "std", "elig", "conf", "net", "sod", "time", "fin", "insp"}
+    assert families == {"dup", "seq", "std", "elig", "conf", "net", "sod", "time", "fin", "insp", "reads"}

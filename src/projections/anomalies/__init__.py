@@ -34,21 +34,24 @@ TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules a
 
 # Bump when a rule's logic changes; the thresholds' fingerprint is part of the version too. A change
 # of either makes the next catch-up recompute TABLES alone (runner.rebuild_only), not every table.
-LOGIC_VERSION = "3"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
+# 4: rules re-judged on what they read (issue 16); FIN-SPLIT-CLAIM by the certificates the lines cite
+LOGIC_VERSION = "4"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
 register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}", tables=TABLES)
 
 
-def _dispatch() -> dict[str, list[Rule]]:
-    table: dict[str, list[Rule]] = {}
+def _dispatch() -> dict[str, list[tuple[Rule, Trigger]]]:
+    """Event type → each rule it concerns, with the subjects it makes that rule re-judge (its own
+    ``on`` and what the rule reads that the event changes: :meth:`Rule.triggers`)."""
+    table: dict[str, list[tuple[Rule, Trigger]]] = {}
     for r in RULES:
-        for event_type in r.on:
-            table.setdefault(event_type, []).append(r)
+        for event_type, trigger in r.triggers().items():
+            table.setdefault(event_type, []).append((r, trigger))
     return table
 
 
 DISPATCH = _dispatch()
 CLOCK_RULES = DISPATCH.pop("@clock", [])  # judged after every event: the log clock may have moved
-CLOCK_IDS = frozenset(r.id for r in CLOCK_RULES)  # rules an event and the clock may both trigger
+CLOCK_IDS = frozenset(r.id for r, _ in CLOCK_RULES)  # rules an event and the clock may both trigger
 
 # Cost accounting for benchmarks/bench_detection.py: rule id → [seconds, evaluations] when set.
 COSTS: dict[str, list[float]] | None = None
@@ -69,14 +72,14 @@ def detect(uow: UnitOfWork, seq: int, envelope: Mapping[str, object]) -> None:
             cost[0] += perf_counter() - started
             cost[1] += 1
     done: set[tuple[str, Subject]] = set()
-    for r in DISPATCH.get(ev.type, ()):
-        _evaluate(ctx, r, r.on[ev.type], done)
+    for r, trigger in DISPATCH.get(ev.type, ()):
+        _evaluate(ctx, r, trigger, done)
     # The clock rules look only at what the log clock's move brought due: when the clock has not
     # moved since they last looked in this batch, they have nothing to see.
     if CLOCK_RULES and uow.notes.get("clock_rules_at", "") != ctx.clock:
         uow.notes["clock_rules_at"] = ctx.clock
-        for r in CLOCK_RULES:
-            _evaluate(ctx, r, r.on["@clock"], done)
+        for r, trigger in CLOCK_RULES:
+            _evaluate(ctx, r, trigger, done)
     if ev.type == "AnomalyDisposed":
         dispose(ctx)
 

@@ -81,6 +81,19 @@ Findings = dict[str | None, Finding]  # laborer_id (None: no labourer) → findi
 NONE: Findings = {}  # "nothing wrong here" (never changed: the engine only reads findings)
 Check = Callable[["Ctx", Subject], Findings]
 Trigger = Callable[["Ctx"], Iterator[Subject]]  # the subjects an event touches
+Fanout = Callable[["Ctx", str], Iterator[Subject]]  # the subjects of one rule that read one changed entity
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per read
+class Read:
+    """Something outside a rule's subject whose change can alter its verdict (a labourer's household,
+    the standards in force, a cited certificate): which events change it, and the id of what they
+    change. A rule names what it reads (``reads``: read → fan-out to its subjects) and the engine
+    re-judges those subjects whenever any of the read's events arrives, whatever the order."""
+
+    name: str  # e.g. "laborer.household"
+    en: str  # what it is, for docs/rules.md
+    changed: Mapping[str, Callable[[Ctx], Iterator[str]]]  # event type → ids of the entities it changes
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,17 @@ class Rule:
     zh: str  # message templates: str.format over the finding's details
     en: str
     check: Check
-    on: dict[str, Trigger]
+    on: dict[str, Trigger]  # the events about the subject itself (and those reads derive: :func:`triggers`)
+    reads: dict[Read, Fanout] = field(default_factory=dict)
+
+    def triggers(self) -> dict[str, Trigger]:
+        """Event type → the subjects to re-judge: ``on``'s, and for each read that event changes,
+        the subjects of this rule that read what it changed."""
+        out: dict[str, list[Trigger]] = {t: [trigger] for t, trigger in self.on.items()}
+        for read, fanout in self.reads.items():
+            for event_type, changed in read.changed.items():
+                out.setdefault(event_type, []).append(_through(changed, fanout))
+        return {t: found[0] if len(found) == 1 else _chain(found) for t, found in out.items()}
 
     def message(self, detail: Detail) -> tuple[str, str]:
         return self.zh.format(**detail), self.en.format(**detail)
@@ -101,15 +124,32 @@ class Rule:
 RULES: list[Rule] = []  # every rule, in RULES.md's order (projections.anomalies.rules imports the families in it)
 
 
+def _through(changed: Callable[[Ctx], Iterator[str]], fanout: Fanout) -> Trigger:
+    def trigger(ctx: Ctx) -> Iterator[Subject]:
+        for ident in changed(ctx):
+            yield from fanout(ctx, ident)
+
+    return trigger
+
+
+def _chain(triggers: list[Trigger]) -> Trigger:
+    def trigger(ctx: Ctx) -> Iterator[Subject]:
+        for one in triggers:
+            yield from one(ctx)
+
+    return trigger
+
+
 def rule(rule_id: str, *, severity: Severity, subject: SubjectKind | tuple[SubjectKind, ...], source: str, zh: str,
-         en: str, on: Mapping[str, Trigger]) -> Callable[[Check], Check]:  # fmt: skip
+         en: str, on: Mapping[str, Trigger], reads: Mapping[Read, Fanout] | None = None,
+         ) -> Callable[[Check], Check]:  # fmt: skip
     """Register ``check`` as the rule ``rule_id`` (STYLE.md habit 7)."""
     kinds = (subject,) if isinstance(subject, str) else subject
     assert severity in SEVERITIES and set(kinds) <= set(SUBJECT_KINDS), rule_id
     assert all(r.id != rule_id for r in RULES), rule_id
 
     def register(check: Check) -> Check:
-        RULES.append(Rule(rule_id, severity, kinds, source, zh, en, check, dict(on)))
+        RULES.append(Rule(rule_id, severity, kinds, source, zh, en, check, dict(on), dict(reads or {})))
         return check
 
     return register

@@ -146,15 +146,16 @@ def approvals(ctx: Ctx, claim_id: str) -> list[Approval]:
 
 def class_claims(ctx: Ctx, class_id: str, kind: str | None = None) -> list[Row]:
     """The claims citing the class (of this kind, or any)."""
-    return _claims(ctx, ctx.read(CLASSES, class_id).get("claims", []), kind)
+    return claims_by_id(ctx, ctx.read(CLASSES, class_id).get("claims", []), kind)
 
 
 def laborer_claims(ctx: Ctx, laborer_id: str, kind: str | None = None) -> list[Row]:
     """The claims with a line for the labourer (of this kind, or any)."""
-    return _claims(ctx, ctx.read(LABORERS, laborer_id).get("claims", []), kind)
+    return claims_by_id(ctx, ctx.read(LABORERS, laborer_id).get("claims", []), kind)
 
 
-def _claims(ctx: Ctx, ids: list[str], kind: str | None) -> list[Row]:
+def claims_by_id(ctx: Ctx, ids: list[str], kind: str | None = None) -> list[Row]:
+    """The claims with these ids (of this kind, or any), in their order."""
     return [c for c in _rows(ctx, T.claims, ids) if kind is None or c["kind"] == kind]
 
 

@@ -16,7 +16,8 @@ key, so each is one prefetched lookup. Spaces:
                record (hours: the most theory + practical of a line, as RULES.md defines)
 ``laborer``    ``att`` (class → the sorted dates they are in its attendance), ``classes`` (class →
                [first enrolment seq,
-               institution, start year]), ``claims``, ``certs`` (no → class), ``denials``
+               institution, start year]), ``claims``, ``certs`` (no → class), ``denials``,
+               ``accounts`` (payee accounts of living-allowance payments for them)
 ``claim``      ``lines`` ([labourer, amount, certificate, employment]), ``payments``,
                ``approvals`` ([date, seq]), ``denied`` (its labourers a visit found denying)
 ``certificate`` ``cites`` ([claim, kind, labourer])
@@ -28,6 +29,8 @@ key, so each is one prefetched lookup. Spaces:
                and month ([id, at, seq, funds, payment → statuses, status → [n, fen]])
 ``fp``         id_fingerprint → [[labourer, date, seq]]
 ``standards``  "" → every SubsidyStandardSet body with its seq
+``kindclaims`` ``kind|YYYY-MM`` → the claims of that kind claimed in that month; ``kind`` →
+               those months (what a standard recorded late may govern)
 ``due``        YYYY-MM → {date: [claims]}: when an approved claim turns stale
 ``pending``    anomaly id → dispositions recorded before the flag was raised
 =============  ==========================================================================
@@ -177,6 +180,7 @@ class LaborerState(SubjectState, total=False):
     claims: list[str]
     certs: dict[str, str]  # certificate_no → class
     denials: list[int]
+    accounts: list[str]  # payee accounts of living-allowance payments for them (NET-SHARED-ACCOUNT)
 
 
 class ClaimState(SubjectState, total=False):
@@ -227,6 +231,7 @@ PAYMENTS = Space("payment", PaymentState)
 RECONCILIATIONS = Space("reconciliation", ReconciliationState)  # "actor:YYYY-MM"
 FINGERPRINTS = Space[list[Record]]("fp", list)  # id_fingerprint → [Registration]
 STANDARDS = Space[list[StandardSet]]("standards", list)  # "" → every standard
+KIND_CLAIMS = Space[list[str]]("kindclaims", list)  # "kind|YYYY-MM" → claims; "kind" → the months
 DUE = Space[dict[str, list[str]]]("due", dict)  # YYYY-MM → {date: [claims]}; "months" → {"months": [YYYY-MM]}
 META = Space("meta", ClockState)  # "clock"
 
@@ -361,6 +366,13 @@ def subsidy_claimed(ctx: Ctx) -> None:
              for ln in b["lines"]]  # fmt: skip
     claim = ctx.keep(CLAIMS, claim_id)
     claim["lines"] = [list(line) for line in lines]
+    month = ctx.ev.business_date[:7]
+    of_month: list[str] = ctx.keep(KIND_CLAIMS, f"{kind}|{month}")
+    _add(of_month, claim_id)
+    months = ctx.read(KIND_CLAIMS, kind)
+    if month not in months:
+        index: list[str] = ctx.keep(KIND_CLAIMS, kind)
+        insort(index, month)
     if b.get("class_id"):
         _add(ctx.keep(CLASSES, b["class_id"]).setdefault("claims", []), claim_id)
     for line in lines:
@@ -394,6 +406,8 @@ def payment_disbursed(ctx: Ctx) -> None:
     if claim is not None and claim["kind"] == "living_allowance" and claim["sole_laborer_id"] is not None:
         pays = ctx.keep(ACCOUNTS, b["payee_account"]).setdefault("pays", {})
         pays[b["payment_id"]] = list(AccountPayment(claim["sole_laborer_id"], ctx.seq))
+        if b["payee_account"] not in ctx.read(LABORERS, claim["sole_laborer_id"]).get("accounts", ()):
+            ctx.keep(LABORERS, claim["sole_laborer_id"]).setdefault("accounts", []).append(b["payee_account"])
 
 
 def payroll_recorded(ctx: Ctx) -> None:
@@ -492,6 +506,9 @@ def prefetch(ev: LeafEvent) -> Iterator[tuple[sa.Table, Key]]:
         yield S("account", b["payee_account"])
     if ev.type == "LaborerRegistered":
         yield S("fp", b["id_fingerprint"])
+    if ev.type == "SubsidyClaimed":
+        yield S("kindclaims", b["kind"])
+        yield S("kindclaims", f"{b['kind']}|{ev.business_date[:7]}")
     if ev.type == "AnomalyDisposed":
         yield A.anomalies, (b["anomaly_id"],)
     if ev.type == "PaymentDisbursed":

@@ -1,8 +1,13 @@
-"""Triggers: the subjects an event touches, for a rule's ``on`` (event type → trigger).
+"""Triggers and reads: the subjects an event touches.
 
-A trigger is ``Callable[[Ctx], Iterator[Subject]]``; the engine judges the rule for those subjects
-only, so a rule's cost follows the events that concern it. The builders here are shared by the
-families; a trigger only one family uses lives beside its rule.
+A rule's ``on`` (event type → trigger) names the events about its own subject; a trigger is
+``Callable[[Ctx], Iterator[Subject]]``. What a rule reads beyond its subject — a labourer's
+household, the standards in force, a cited certificate — is a :class:`.engine.Read` declared here
+once (the events that change it, and which entity they change), and the rule's ``reads`` map each
+to a fan-out (the rule's subjects that read that entity). The engine derives the re-judgements from
+both, so a late correction, standard or certificate re-judges exactly the subjects that read it.
+The engine judges the rule for those subjects only, so a rule's cost follows the events that concern
+it. The builders here are shared by the families; a trigger only one family uses lives beside its rule.
 """
 
 from __future__ import annotations
@@ -10,11 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from projections import tables as T
-from projections.anomalies.engine import SUBJECTS, Ctx, Subject, SubjectKind, Trigger
+from projections.anomalies.engine import SUBJECTS, Ctx, Read, Subject, SubjectKind, Trigger
 from projections.anomalies.reads import (
+    citations,
     claim_laborers,
     claim_lines,
+    claims_by_id,
     class_claims,
+    class_end,
     is_approved,
     is_paid,
     laborer_claims,
@@ -22,6 +30,7 @@ from projections.anomalies.reads import (
     stands,
     supports,
 )
+from projections.anomalies.state import KIND_CLAIMS, LABORERS, STANDARDS, StandardSet
 from projections.uow import Row
 
 CLAIM_DECIDED = ("ClaimApproved", "ClaimRejected", "ClaimWithdrawn")
@@ -201,3 +210,80 @@ def on_liveness(trigger: Trigger) -> dict[str, Trigger]:
             yield from trigger(ctx)
 
     return {"ClaimRejected": trigger, "ClaimWithdrawn": trigger, "ClaimApproved": revived}
+
+
+# --- what rules read beyond their subject (engine.Read) ------------------------------------------------
+def _named(name: str, *, when: str | None = None) -> Callable[[Ctx], Iterator[str]]:
+    """The id the body's ``name`` field gives (if the body carries ``when``, when given)."""
+
+    def changed(ctx: Ctx) -> Iterator[str]:
+        if when is None or ctx.body.get(when) is not None:
+            yield str(ctx.body[name])
+
+    return changed
+
+
+HOUSEHOLD = Read("laborer.household", "a labourer's household (registered, corrected)", {
+    "LaborerRegistered": _named("laborer_id"), "LaborerCorrected": _named("laborer_id", when="household_id")})  # fmt: skip
+STANDARDS_IN_FORCE = Read("standards", "the subsidy standards in force (SubsidyStandardSet)",
+                          {"SubsidyStandardSet": _named("standard_id")})  # fmt: skip
+CERTIFICATE = Read("certificate", "a cited certificate: its type, holder and validity (issued, revoked)", {
+    "CertificateIssued": _named("certificate_no"), "CertificateRevoked": _named("certificate_no")})  # fmt: skip
+
+
+def accounts_of_laborer(ctx: Ctx, laborer_id: str) -> Iterator[Subject]:
+    """The payee accounts of the labourer's living-allowance payments."""
+    for account in ctx.read(LABORERS, laborer_id).get("accounts", ()):
+        yield Subject("account", account)
+
+
+def _the_standard(ctx: Ctx, standard_id: str) -> StandardSet | None:
+    table: list[StandardSet] = ctx.read(STANDARDS, "")
+    return next((s for s in reversed(table) if s["standard_id"] == standard_id), None)
+
+
+def governed_claims(ctx: Ctx, standard_id: str) -> Iterator[Row]:
+    """The claims the standard may govern: of its kind, whose class (if the standard names one, of its
+    programme and occupation) ends inside the standard's dates (a claim with no class: its date)."""
+    std = _the_standard(ctx, standard_id)
+    if std is None:
+        return
+    kind, start, end = std["kind"], std["effective_from"], std.get("effective_to")
+    for month in ctx.read(KIND_CLAIMS, kind):
+        for claim in claims_by_id(ctx, ctx.read(KIND_CLAIMS, f"{kind}|{month}")):
+            klass = ctx.klass(claim["class_id"])
+            if klass is not None and any(std.get(f) not in (None, klass[f]) for f in ("programme", "occupation")):
+                continue
+            on = claim["claimed_date"] if klass is None else class_end(klass)
+            if start <= on and (end is None or on <= end):
+                yield claim
+
+
+def lines_governed(ctx: Ctx, standard_id: str) -> Iterator[Subject]:
+    """Each line of the claims the standard may govern."""
+    for claim in governed_claims(ctx, standard_id):
+        load_lines(ctx, claim)
+        for laborer_id in claim_laborers(ctx, claim):
+            yield Subject("claim", claim["claim_id"], laborer_id)
+
+
+def classes_governed(ctx: Ctx, standard_id: str) -> Iterator[Subject]:
+    """The classes of the training claims the standard may govern."""
+    for claim in governed_claims(ctx, standard_id):
+        if claim["kind"] == "training" and claim["class_id"] is not None:
+            yield Subject("class", claim["class_id"])
+
+
+def lines_citing(ctx: Ctx, certificate_no: str) -> Iterator[Subject]:
+    """The claim lines citing the certificate."""
+    for cited in citations(ctx, certificate_no):
+        yield Subject("claim", cited.claim_id, cited.laborer_id)
+
+
+def classes_citing(ctx: Ctx, certificate_no: str) -> Iterator[Subject]:
+    """The classes of the training claims citing the certificate."""
+    for cited in citations(ctx, certificate_no):
+        claim = ctx.claim(cited.claim_id) if cited.kind == "training" else None
+        if claim is not None and claim["class_id"] is not None:
+            yield Subject("class", claim["class_id"])
+

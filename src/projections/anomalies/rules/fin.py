@@ -23,9 +23,13 @@ from projections.anomalies.reads import (
     reconciliations,
     standard,
 )
-from projections.anomalies.state import FUNDS, bureau_month
+from projections.anomalies.state import FUNDS, StandardSet, bureau_month
 from projections.anomalies.triggers import (
+    CERTIFICATE,
+    STANDARDS_IN_FORCE,
     class_of_training_claim,
+    classes_citing,
+    classes_governed,
     of_payment,
     on_liveness,
     on_money,
@@ -148,8 +152,12 @@ def payee_mismatch(ctx: Ctx, s: Subject) -> Findings:
       zh="培训机构 {institution} 就培训班 {class_id} 分 {count} 次申报培训补贴共 {total} 元，超过标准 {unit} 元 × 结业 {completers} 人 = {cap} 元",
       en="institution {institution} filed {count} training claims for class {class_id} totalling {total} yuan, above the standard {unit} × {completers} completers = {cap} yuan",
       on={"SubsidyClaimed": class_of_training_claim, **on_liveness(class_of_training_claim),
-          "ClassCompleted": the("class", "class_id")})  # fmt: skip
+          "ClassCompleted": the("class", "class_id")},
+      reads={STANDARDS_IN_FORCE: classes_governed, CERTIFICATE: classes_citing})  # fmt: skip
 def split_claim(ctx: Ctx, s: Subject) -> Findings:
+    """The cap is Σ over the class's completers of the standard in force for the certificates their
+    lines in the institution's claims cite (the highest of those); a completer whose lines cite no
+    issued certificate counts at the highest training standard of the class (any certificate type)."""
     klass = ctx.klass(s.id)
     if klass is None or klass["completed_seq"] is None:
         return NONE
@@ -157,22 +165,45 @@ def split_claim(ctx: Ctx, s: Subject) -> Findings:
     for claim in class_claims(ctx, s.id, "training"):
         if is_live(claim):
             by_claimant[claim["claimant"]].append(claim)
-    groups = {k: v for k, v in by_claimant.items() if len(v) >= 2}
-    if not groups:
-        return NONE
-    std = standard(ctx, "training", class_end(klass), programme=klass["programme"], occupation=klass["occupation"],
-                   any_certificate=True)  # fmt: skip
-    if std is None or std["per"] != "trainee":
-        return NONE
-    completers = len(set(klass["completers"] or ()))
-    cap = std["amount_fen"] * completers
-    for institution, claims in sorted(groups.items()):
+    completers = sorted(set(klass["completers"] or ()))
+    for institution, claims in sorted(by_claimant.items()):
+        if len(claims) < 2:
+            continue
         total = sum(int(c["claimed_fen"]) for c in claims)
+        units = _completer_standards(ctx, klass, claims, completers)
+        if units is None:
+            continue
+        cap = sum(std["amount_fen"] for std in units)
         if total > cap:
-            return {None: Finding([c["claimed_seq"] for c in claims] + [klass["completed_seq"], std["seq"]], {
+            amounts = sorted({std["amount_fen"] for std in units})
+            return {None: Finding([c["claimed_seq"] for c in claims] + [klass["completed_seq"]]
+                                  + [std["seq"] for std in units], {
                 "institution": institution, "class_id": s.id, "count": len(claims), "total": yuan(total),
-                "unit": yuan(std["amount_fen"]), "completers": completers, "cap": yuan(cap)})}  # fmt: skip
+                "unit": "/".join(yuan(a) for a in amounts) if amounts else yuan(0), "completers": len(completers),
+                "cap": yuan(cap)})}  # fmt: skip
     return NONE
+
+
+def _completer_standards(ctx: Ctx, klass: Row, claims: list[Row], completers: list[str]) -> list[StandardSet] | None:
+    """Each completer's per-trainee standard (see :func:`split_claim`), or None when one is not found."""
+    cited: dict[str, set[str]] = defaultdict(set)
+    for claim in claims:
+        for line in claim_lines(ctx, claim["claim_id"]):
+            cert = None if line.certificate_no is None else ctx.row(T.certificates, line.certificate_no)
+            if cert is not None:
+                cited[line.laborer_id].add(cert["certificate_type"])
+    on, programme, occupation = class_end(klass), klass["programme"], klass["occupation"]
+    units: list[StandardSet] = []
+    for laborer_id in completers:
+        types = sorted(cited.get(laborer_id, ()))
+        found = [standard(ctx, "training", on, programme=programme, occupation=occupation, certificate_type=t)
+                 for t in types] or [standard(ctx, "training", on, programme=programme, occupation=occupation,
+                                              any_certificate=True)]  # fmt: skip
+        usable = [std for std in found if std is not None and std["per"] == "trainee"]
+        if not usable:
+            return None
+        units.append(max(usable, key=lambda std: std["amount_fen"]))
+    return units
 
 
 # --- bank reconciliation (DESIGN §10): a recorded reconciliation's exceptions become flags ----------------

@@ -7,7 +7,7 @@ from collections import defaultdict
 from projections import tables as T
 from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, rule
 from projections.anomalies.reads import account_payments, enrolments
-from projections.anomalies.triggers import of_payment, the
+from projections.anomalies.triggers import HOUSEHOLD, accounts_of_laborer, of_payment, the
 from projections.uow import Row
 
 account_of_payment = of_payment("account", "payee_account")
@@ -16,7 +16,8 @@ account_of_payment = of_payment("account", "payee_account")
 @rule("NET-SHARED-ACCOUNT", severity="critical", subject="account", source="shared-account test",
       zh="同一收款账户 {account_short}… 收取 {laborers} 名劳动力（{households} 户）的生活费补贴（疑似代领）",
       en="one payee account {account_short}… receives living allowances of {laborers} labourers of {households} households",
-      on={"PaymentDisbursed": account_of_payment, "PaymentReturned": account_of_payment})  # fmt: skip
+      on={"PaymentDisbursed": account_of_payment, "PaymentReturned": account_of_payment},
+      reads={HOUSEHOLD: accounts_of_laborer})  # fmt: skip
 def shared_account(ctx: Ctx, s: Subject) -> Findings:
     pays = account_payments(ctx, s.id)
     if len(pays) < ctx.cfg.shared_account_laborers:

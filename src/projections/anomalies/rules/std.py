@@ -11,7 +11,6 @@ from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, 
 from projections.anomalies.reads import (
     attended,
     cday,
-    citations,
     claim_laborers,
     claim_lines,
     class_claims,
@@ -26,11 +25,15 @@ from projections.anomalies.reads import (
 )
 from projections.anomalies.state import CLASSES, StandardSet
 from projections.anomalies.triggers import (
+    CERTIFICATE,
     CLAIM_DECIDED,
+    STANDARDS_IN_FORCE,
     claim_if,
     claims_of_certificate,
     class_entry_date,
     each_line,
+    lines_citing,
+    lines_governed,
     on_money,
     the,
     the_claim,
@@ -139,11 +142,6 @@ def line_standard(ctx: Ctx, claim: Row, laborer_id: str, cert_no: str | None) ->
     return found["amount_fen"], found
 
 
-def claims_citing(ctx: Ctx) -> Iterator[Subject]:
-    for cited in citations(ctx, ctx.body["certificate_no"]):
-        yield Subject("claim", cited.claim_id, cited.laborer_id)
-
-
 def la_lines_of_attendees(ctx: Ctx) -> Iterator[Subject]:
     """Living-allowance claims (paid per day attended) of the labourers a day added or dropped."""
     claims = class_claims(ctx, ctx.body["class_id"], "living_allowance")
@@ -160,8 +158,8 @@ def la_lines_of_attendees(ctx: Ctx) -> Iterator[Subject]:
       zh="补贴申请 {claim} 中 {laborer} 的{what} {amount} 元，超过标准 {limit} 元（{standard}）",
       en="claim {claim}: the {what_en} for {laborer}, {amount} yuan, is above the standard of {limit} yuan ({standard})",
       on={"SubsidyClaimed": each_line(the_claim), **on_money(each_line(the_claim), CLAIM_DECIDED),
-          "CertificateIssued": claims_citing, "ClassCompleted": each_line(claims_of_completed_class),
-          "AttendanceRecorded": la_lines_of_attendees})  # fmt: skip
+          "ClassCompleted": each_line(claims_of_completed_class), "AttendanceRecorded": la_lines_of_attendees},
+      reads={STANDARDS_IN_FORCE: lines_governed, CERTIFICATE: lines_citing})  # fmt: skip
 def over_standard(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or not is_live(claim):
