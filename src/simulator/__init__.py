@@ -57,6 +57,11 @@ action in Asia/Shanghai (+08:00, no daylight saving since 1991); attendance, ins
 certificates, payments are signed on their business date, payroll within five days of the
 month's end. ``nonce`` = ``f"sim-{seed}-{n:08d}"`` in stream order.
 
+``simulate(..., order="shuffled", order_seed=N)`` streams the same intents — the same nonces and
+``at`` — in a seeded random order the ledger still accepts, as a migration of 2018–2020 files
+would load them (:mod:`.order`: references after their creators, a key's signatures before its
+revocation; standards and corrections free to come late). The truth is the same for every order.
+
 Placeholders the signing step fills (DESIGN §7):
 
 - ``LaborerRegistered``: ``body.id_fingerprint`` and ``body.pii_commitment`` are ``""``;
@@ -122,7 +127,8 @@ The package, step by step: :mod:`.world` (reference data), :mod:`.people` (names
 :mod:`.calendar` (business days), :mod:`.records` and :mod:`.plan` (what is planned),
 :mod:`.actors`, :mod:`.schedule`, :mod:`.roster`, :mod:`.programme`, :mod:`.employment`,
 :mod:`.finalize` (the planning steps), :mod:`.statements` (bank statements), :mod:`.injectors`
-(misuse, one module per rule family), :mod:`.emit` (the plan as intents) and :mod:`.simulation` (the order of it all).
+(misuse, one module per rule family), :mod:`.emit` (the plan as intents), :mod:`.order` (a migration
+order of them) and :mod:`.simulation` (the order of it all).
 """
 
 from __future__ import annotations
