@@ -8,7 +8,7 @@ English. Id, severity, subject and source come from the rule's own registration.
 
 from __future__ import annotations
 
-from projections.anomalies.engine import RULES, SEVERITY_ZH, SubjectKind
+from projections.anomalies.engine import RULES, SEVERITY_ZH, Rule, SubjectKind
 
 SUBJECT_ZH: dict[SubjectKind, str] = {"laborer": "劳动力", "class": "培训班", "claim": "补贴申请", "payment": "拨付", "fund": "专项资金",
               "certificate": "证书", "account": "收款账户", "actor": "主体（机构）", "employment": "就业记录",
@@ -436,6 +436,7 @@ def render() -> str:
             f"- 级别 severity: **{SEVERITY_ZH[r.severity]} / {r.severity}**",
             f"- 对象 subject: {subjects_zh}{laborer} / {subjects}{' + laborer' if laborer else ''}",
             f"- 依据 source: {r.source}",
+            f"- 重新判定 re-judged on: {_rejudged(r)}",
             "",
             f"**含义** {what_zh}  ",
             f"**What** {what_en}",
@@ -453,11 +454,14 @@ def render() -> str:
         "- Code: `src/projections/anomalies/` — `rules/` (one module per family, `dup.py` … `insp.py`, one",
         "  function per rule registered with `@rule(id, severity=, subject=, source=, zh=, en=, on=)`; the",
         "  families are imported in RULES.md's order), `reads.py` (what rules read in common: live, paid,",
-        "  standing lines, standards…), `triggers.py` (the subjects an event touches), `engine.py` (settling a",
+        "  standing lines, standards…), `triggers.py` (the subjects an event touches, and the reads: what rules",
+        "  read beyond their subject — a household, the standards, a certificate — with the events that change",
+        "  it), `engine.py` (deriving re-judgements from `on` and `reads`; settling a",
         "  rule's answer into flags, history and evidence), `state.py` (the indexes the rules read, typed),",
         "  `query.py` (listing, as-of, `show`), `guide.py` (this page). Thresholds: `src/projections/anomalies/config.py`.",
         "- Incremental: after every event, in the projections' unit of work and transaction, each rule the",
-        "  event concerns (`on`: event type → the subjects it touches) is judged for those subjects only — never",
+        "  event concerns (`on`: event type → the subjects it touches; `reads`: for each thing the event changes",
+        "  that the rule reads, the rule's subjects that read it) is judged for those subjects only — never",
         "  a scan of history — and its answer (labourer → evidence, message details) is compared with what the",
         "  subject supported before: new findings raise flags, vanished ones withdraw them.",
         "- Adding a rule: write `check(ctx, subject) -> {laborer_id | None: Finding(evidence, details)}` with",
@@ -495,7 +499,11 @@ READINGS = [
     "force on the class's end date (completion date, else last attendance, else planned end; for "
     "employer claims the claim's date): occupation, then certificate type (of the certificate the line "
     "cites), then programme, then the latest. A `per: day` standard is multiplied by the days the "
-    "labourer attended. No standard found: nothing raised.",
+    "labourer attended. No standard found: nothing raised. A line citing a certificate not recorded yet "
+    "is judged by the standards that name no certificate type; a standard recorded later (more specific, "
+    "or the first) and a certificate recorded later re-judge every line they may govern.",
+    "**STD-UNAPPRAISED** looks up no standard: it reads the class's `in_catalog`, the claim's payments "
+    "and the labourer's valid certificates for the class (a certificate issued or revoked later re-judges).",
     "**DUP-REPEAT-TRAINING** counts paid training claims (distinct claims); the year is the class's "
     "planned start; the level is the cited certificate's.",
     "**DUP-CLAIM-LINE** compares claims that name a class (employer claims name none).",
@@ -504,8 +512,8 @@ READINGS = [
     "lines count on live claims only.",
     "**CONF-VISIT-DENIAL** takes the finding's `laborer_id`, else the visit's subject labourer.",
     "**CONF-EMPLOYED-BEFORE-TRAINING**: a payroll month before the month of the class's first attendance.",
-    "**NET-SHARED-ACCOUNT** counts payments not returned; a household corrected later is seen at the "
-    "account's next payment.",
+    "**NET-SHARED-ACCOUNT** counts payments not returned; a household corrected later (`LaborerCorrected` "
+    "with a `household_id`) re-judges every account that paid that labourer a living allowance.",
     "**NET-RECYCLED-TRAINEE** counts every class the labourer was enrolled in, withdrawn or not, by the "
     "classes' planned start year.",
     "**SOD-REVIEWER-ONLY-CHECK**: a class with a paid training claim; every inspection naming the class "
@@ -516,8 +524,14 @@ READINGS = [
     "**TIME-STALE-CLAIM**: more than 90 days from the standing approval's business date to the log "
     "clock, the claim approved (not rejected or withdrawn) and nothing paid net of returns.",
     "**FIN-OVERPAID**: the approved total of a claim rejected or withdrawn after its approval is 0.",
-    "**FIN-SPLIT-CLAIM** needs a completed class; the cap is the highest training standard in force for "
-    "the class's programme and occupation (any certificate type) × its completers.",
+    "**FIN-SPLIT-CLAIM** needs a completed class; the cap is the sum over the class's completers of the "
+    "training standard in force (on the class's end date, for its programme and occupation) for the "
+    "certificate type their lines in the institution's claims cite — a class of mixed certificate types "
+    "is judged completer by completer (800 for a training-completion line, 1500 for a qualification…), "
+    "the highest when one labourer's lines cite several types. A completer whose lines cite no "
+    "certificate recorded in the ledger (or who is not claimed for) counts at the highest training "
+    "standard of the class (any certificate type): the benefit of the doubt until the certificate "
+    "arrives, which re-judges the class. A completer for whom no per-trainee standard is found: nothing raised.",
     "**FIN-RECON-EXCEPTION** is judged per reconciled month: the payment's own month for every payment "
     "exception, a later month for `return_not_recorded` only; only the paying bureau's reconciliations "
     "count, and a payment recorded after the reconciliation that names it is flagged when it arrives. "
@@ -528,6 +542,13 @@ READINGS = [
     "**INSP-UNINSPECTED** and **INSP-FAILED-PAID** count site visits and spot checks only; the latter takes the latest by "
     "business date, seq breaking ties.",
 ]
+
+def _rejudged(r: Rule) -> str:
+    """The events the rule names (``on``) and what it reads (``reads``), from its declaration."""
+    own = ", ".join("the log clock" if t == "@clock" else f"`{t}`" for t in r.on)
+    reads = "; ".join(f"{read.en} ({', '.join(f'`{t}`' for t in read.changed)})" for read in r.reads)
+    return own + (f"; and what it reads: {reads}" if reads else "")
+
 
 # RULES.md: rules whose subject is "… + laborer" (laborer subjects name their labourer too).
 WITH_LABORER = frozenset({

@@ -225,7 +225,7 @@ def _named(name: str, *, when: str | None = None) -> Callable[[Ctx], Iterator[st
 
 HOUSEHOLD = Read("laborer.household", "a labourer's household (registered, corrected)", {
     "LaborerRegistered": _named("laborer_id"), "LaborerCorrected": _named("laborer_id", when="household_id")})  # fmt: skip
-STANDARDS_IN_FORCE = Read("standards", "the subsidy standards in force (SubsidyStandardSet)",
+STANDARDS_IN_FORCE = Read("standards", "the subsidy standards in force",
                           {"SubsidyStandardSet": _named("standard_id")})  # fmt: skip
 CERTIFICATE = Read("certificate", "a cited certificate: its type, holder and validity (issued, revoked)", {
     "CertificateIssued": _named("certificate_no"), "CertificateRevoked": _named("certificate_no")})  # fmt: skip
