@@ -5,16 +5,21 @@
 
 For each scale a SQLite ledger is built once from the project's simulator with injected misuse
 (``simulate(scale, seed, misuse_rate)``, signed and imported as ``Session.run_simulation`` does)
-and reused from ``--dir``. Then:
+and reused from ``--dir`` — twice: in business order and in a random migration order the ledger
+accepts (``order="shuffled"``, ``--order-seed``; issue 16). Then:
 
 1. **quality** — recall on the injected truth (every case matched by rule + subject + labourer)
-   and precision (current flags that match the truth or a knock-on it lists / all current flags);
+   and precision (current flags that match the truth or a knock-on it lists / all current flags),
+   for both orders side by side: the truth is the same, so should the figures be;
 2. **rebuild** — the whole projection (base read models + anomalies) from seq 0 on the SQLite
    file, against the same rebuild with the anomaly hook switched off: the rules' share;
 3. **linearity** — the projection replayed into memory to half the log and to all of it, with
    each rule's evaluations and cost per evaluation at both points: a rule re-judges only the
    subjects an event touches, so its cost per evaluation stays flat as the log grows (one whose
    cost grew with history would show here, and in small vs ``--city``).
+4. **order property** (``--property-examples N``; the full ``run.py`` asks 200) — the test
+   ``tests/integration/test_rule_order_property.py`` over N random migration orders instead of
+   CI's few: the flags after the whole log must not depend on the order (issue 16).
 
 Not a timed test: machines are noisy (LIMITS.md), compare the ratios printed in one run.
 """
@@ -24,6 +29,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,16 +49,20 @@ from projections.runner.registry import REGISTRY, load_plugins  # noqa: E402
 from simulator import simulate  # noqa: E402
 
 
-def build(folder: Path, scale: str, seed: int, misuse_rate: float) -> Session:
-    db = folder / f"ledger-{scale}-{seed}.db"
-    keys = folder / f"keys-{scale}-{seed}"
+def build(folder: Path, scale: str, seed: int, misuse_rate: float, order_seed: int | None = None) -> Session:
+    """The ledger of the simulation in business order, or in the migration order of ``order_seed``."""
+    name = f"{scale}-{seed}" + ("" if order_seed is None else f"-shuffled-{order_seed}")
+    db = folder / f"ledger-{name}.db"
+    keys = folder / f"keys-{name}"
     fresh = not db.exists()
     session = Session.open(f"sqlite:///{db}", keys)
     session.checkpoint_interval = 0
     if fresh:
         started = time.monotonic()
         session.init()
-        counts = session.run_simulation(simulate(scale, seed=seed, misuse_rate=misuse_rate))
+        order = "chronological" if order_seed is None else "shuffled"
+        sim = simulate(scale, seed=seed, misuse_rate=misuse_rate, order=order, order_seed=order_seed)
+        counts = session.run_simulation(sim)
         print(f"  built {db.name}: {session.ledger.size():,} leaves in {time.monotonic() - started:.0f} s "
               f"({counts['refused']} refused)")  # fmt: skip
     return session
@@ -110,7 +121,10 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--city", action="store_true", help="also the city scale (~280k events; minutes)")
     parser.add_argument("--seed", type=int, default=2019)
     parser.add_argument("--misuse-rate", type=float, default=0.03)
+    parser.add_argument("--order-seed", type=int, default=1, help="seed of the migration order compared (issue 16)")
     parser.add_argument("--dir", type=Path, default=Path("/tmp/bench_detection"))
+    parser.add_argument("--property-examples", type=int, default=0, metavar="N",
+                        help="also run the order property test (issue 16) over N random migration orders")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="JSON on stdout; the human report goes to stderr")
     return parser
 
@@ -123,18 +137,45 @@ def main() -> None:
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         for scale in ["small", *(["city"] if args.city else [])]:
             results.append(run_scale(args, scale))
+        order_property = run_order_property(args.property_examples) if args.property_examples else None
     if args.json:
         print(json.dumps({"seed": args.seed, "misuse_rate": args.misuse_rate, "target": "recall 1.0, precision >= 0.95",
-                          "results": results}, indent=2, ensure_ascii=False))  # fmt: skip
+                          "results": results, "order_property": order_property}, indent=2, ensure_ascii=False))  # fmt: skip
+
+
+def run_order_property(examples: int) -> dict[str, Any]:
+    """tests/integration/test_rule_order_property.py with ``examples`` Hypothesis-drawn orders (CI runs a few)."""
+    print(f"== order property: {examples} migration orders of the small misuse simulation")
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-n0", "-p", "no:cacheprovider", "-rxX",
+         "tests/integration/test_rule_order_property.py"],
+        cwd=ROOT, env={**os.environ, "ORDER_PROPERTY_EXAMPLES": str(examples)}, capture_output=True, text=True,
+    )  # fmt: skip
+    summary = [line for line in done.stdout.splitlines() if line.strip()][-3:]
+    for line in summary:
+        print(f"  {line}")
+    return {"examples": examples, "exit_status": done.returncode, "seconds": round(time.monotonic() - started),
+            "summary": summary[-1] if summary else ""}  # fmt: skip
 
 
 def run_scale(args: argparse.Namespace, scale: str) -> dict[str, Any]:
     print(f"== {scale} (seed {args.seed}, misuse rate {args.misuse_rate})")
+    migrated = build(args.dir, scale, args.seed, args.misuse_rate, args.order_seed)
+    try:
+        print(f"  migration order {args.order_seed}:")
+        shuffled = quality(migrated, scale, args.seed, args.misuse_rate)
+    finally:
+        migrated.close()
     session = build(args.dir, scale, args.seed, args.misuse_rate)
     try:
         size = session.ledger.size()
+        print("  business order:")
         recall, precision, cases, flags = quality(session, scale, args.seed, args.misuse_rate)
-        print(f"  quality: recall {recall:.3f} on {cases} injected cases; precision {precision:.3f} over {flags} flags")
+        print(f"  quality ({cases} injected cases)   {'business order':>16} {'migration order':>16}")
+        print(f"    recall                      {recall:16.3f} {shuffled[0]:16.3f}")
+        print(f"    precision                   {precision:16.3f} {shuffled[1]:16.3f}")
+        print(f"    current flags               {flags:16,} {shuffled[3]:16,}")
         base = timed_rebuild(session, rules=False)
         full = timed_rebuild(session, rules=True)
         print(f"  rebuild of {size:,} leaves on SQLite: base read models {base:.1f} s ({size / base:,.0f}/s); "
@@ -156,7 +197,9 @@ def run_scale(args: argparse.Namespace, scale: str) -> dict[str, Any]:
             per_rule[rule_id] = {"evaluations": int(w[1]), "us_per_eval_half": round(per_half, 1) if h[1] else None,
                                  "us_per_eval_all": round(per_all, 1)}  # fmt: skip
         return {"scale": scale, "events": size, "injected_cases": cases, "flags": flags,
-                "recall": round(recall, 4), "precision": round(precision, 4),
+                "recall": round(recall, 4), "precision": round(precision, 4), "order_seed": args.order_seed,
+                "flags_shuffled": shuffled[3], "recall_shuffled": round(shuffled[0], 4),
+                "precision_shuffled": round(shuffled[1], 4),
                 "rebuild_base_s": round(base, 1), "rebuild_with_rules_s": round(full, 1),
                 "rules_share_of_rebuild": round((full - base) / full, 2), "per_rule": per_rule}  # fmt: skip
     finally:

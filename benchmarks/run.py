@@ -19,7 +19,8 @@ is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without 
 * ``bench_faults.py`` — kill -9 at random points of import, rebuild and checkpoint, a lost PostgreSQL
   server and a full disk (failures must be 0);
 * ``bench_detection.py`` — recall and precision of the anomaly rules on the simulator's
-  injected truth (small scale; the city too without ``--quick``).
+  injected truth, in business order and in a migration order (small scale; the city and the
+  order property over 200 migration orders too without ``--quick``).
 * ``bench_trace.py`` — ``trace payment`` p50/p99 over random payments (every signature re-verified,
   every inclusion proved) vs the raw log read, on the same ledgers;
 * ``bench_reconcile.py`` — a GBK bank statement of 10k (and 100k) lines reconciled against a
@@ -82,7 +83,8 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
                 "500" if quick else "2000",
             ],
         ),
-        ("detection", ["bench_detection.py", "--json", *([] if quick else ["--city"])]),
+        # issue 16: both orders' recall and precision; the order property over 200 migration orders in the full run
+        ("detection", ["bench_detection.py", "--json", *([] if quick else ["--city", "--property-examples", "200"])]),
         # issue 15: the monthly report (city JSON and HTML, a county) beside the raw log read, on the same ledgers
         ("report", ["bench_report.py", "--backend", "both", "--json", "--dir", str(REBUILD_DIR), "--events", *sizes,
                     "--runs", "1" if quick else "3"]),
