@@ -53,7 +53,8 @@ DISPATCH = _dispatch()
 CLOCK_RULES = DISPATCH.pop("@clock", [])  # judged after every event: the log clock may have moved
 CLOCK_IDS = frozenset(r.id for r, _ in CLOCK_RULES)  # rules an event and the clock may both trigger
 
-# Cost accounting for benchmarks/bench_detection.py: rule id → [seconds, evaluations] when set.
+# Cost accounting for benchmarks/bench_detection.py: rule id → [seconds, evaluations, the most subjects
+# one event made it re-judge (its largest fan-out)] when set.
 COSTS: dict[str, list[float]] | None = None
 
 
@@ -96,9 +97,10 @@ def _evaluate(ctx: Ctx, r: Rule, trigger: Trigger, done: set[tuple[str, Subject]
     for subject in subjects:
         settle(ctx, r, subject, check(ctx, subject))
     if COSTS is not None:
-        cost = COSTS.setdefault(r.id, [0.0, 0])
+        cost = COSTS.setdefault(r.id, [0.0, 0, 0])
         cost[0] += perf_counter() - started
         cost[1] += len(subjects)
+        cost[2] = max(cost[2], len(subjects))
 
 
 def _subject_rows(subjects: list[Subject]) -> Iterator[tuple[sa.Table, Key]]:

@@ -181,3 +181,88 @@ def test_over_standard_reads_the_certificate_a_line_cites_issued_late(sc: RuleSc
     assert sc.flagged("STD-OVER-STANDARD") == []
     sc.certify("TC-1", "L-1", "C-1")
     assert sc.flagged("STD-OVER-STANDARD") == [("CL-1", "L-1")]
+
+
+def test_not_poor_a_category_correction_after_payment_raises_and_withdraws_it(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.open_class("C-1")
+    sc.fund_of()
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
+    assert sc.flagged("ELIG-NOT-POOR") == []
+    category = {"laborer_id": "L-1", "reason": "脱贫户识别有误"}
+    sc.ok("pov-xj", "LaborerCorrected", {**category, "category": "non_poor"}, at=at("2019-07-01"))
+    assert sc.flagged("ELIG-NOT-POOR") == [("CL-1", "L-1")]
+    sc.ok("pov-xj", "LaborerCorrected", {**category, "category": "poor"}, at=at("2019-07-02"))
+    assert sc.flagged("ELIG-NOT-POOR") == []
+
+
+def test_paid_without_identity_withdrawn_by_a_late_confirmation(sc: RuleScenario) -> None:
+    sc.person("L-1", confirm=False)
+    sc.open_class("C-1")
+    sc.fund_of()
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
+    assert sc.flagged("SEQ-PAID-WITHOUT-IDENTITY") == [("CL-1", "L-1")]
+    sc.ok("pov-xj", "IdentityConfirmed", {"laborer_id": "L-1", "basis": "补录：系统比对一致"}, at=at("2019-07-01"))
+    assert sc.flagged("SEQ-PAID-WITHOUT-IDENTITY") == []
+
+
+def test_paid_without_certificate_withdrawn_by_a_late_certificate(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.open_class("C-1")
+    sc.fund_of()
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000, "TC-1")])
+    assert ("CL-1", "L-1") in sc.flagged("SEQ-PAID-WITHOUT-CERTIFICATE")
+    sc.certify("TC-1", "L-1", "C-1")
+    assert sc.flagged("SEQ-PAID-WITHOUT-CERTIFICATE") == []
+
+
+def test_unappraised_withdrawn_by_a_late_qualification(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.open_class("C-1", occupation=CHEF, in_catalog=True)
+    sc.fund_of()
+    sc.certify("TC-1", "L-1", "C-1", occupation=CHEF)
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000, "TC-1")])
+    assert sc.flagged("STD-UNAPPRAISED") == [("CL-1", "L-1")]
+    sc.certify("VQ-1", "L-1", "C-1", ctype="vocational_qualification", occupation=CHEF, level="五级",
+               issued="2019-06-20")  # fmt: skip
+    assert sc.flagged("STD-UNAPPRAISED") == []
+
+
+def test_uninspected_withdrawn_by_a_late_site_visit(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.open_class("C-1")
+    sc.fund_of()
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
+    assert sc.flagged("INSP-UNINSPECTED") == [("C-1", None)]
+    sc.inspect("I-1", "C-1", "2019-04-10", present=["L-1"], signed="2019-04-12")
+    assert sc.flagged("INSP-UNINSPECTED") == []
+
+
+def test_failed_paid_raised_by_a_late_failed_inspection_and_withdrawn_by_a_later_pass(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.open_class("C-1")
+    sc.fund_of()
+    sc.inspect("I-1", "C-1", "2019-04-10", present=["L-1"])
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
+    assert sc.flagged("INSP-FAILED-PAID") == []
+    sc.inspect("I-2", "C-1", "2019-04-20", present=["L-1"], verdict="fail", signed="2019-04-22")
+    assert sc.flagged("INSP-FAILED-PAID") == [("C-1", None)]
+    sc.inspect("I-3", "C-1", "2019-04-25", present=["L-1"], signed="2019-04-26")
+    assert sc.flagged("INSP-FAILED-PAID") == []
+
+
+def test_inspection_absent_raised_by_an_inspection_recorded_after_the_attendance(sc: RuleScenario) -> None:
+    sc.person("L-1")
+    sc.person("L-2")
+    sc.open_class("C-1")
+    sc.attend("C-1", "2019-04-10", ["L-1", "L-2"])
+    assert sc.flagged("CONF-INSPECTION-ABSENT") == []
+    sc.inspect("I-1", "C-1", "2019-04-10", present=["L-1"], absent=["L-2"])
+    assert sc.flagged("CONF-INSPECTION-ABSENT") == [("C-1", "L-2")]
+
+
+def test_split_claim_a_late_withdrawal_of_a_claim_withdraws_it(sc: RuleScenario) -> None:
+    _padded_class(sc, standards_first=True)
+    assert sc.flagged("FIN-SPLIT-CLAIM") == [("C-1", None)]
+    sc.reject("CL-2", on="2019-05-25")
+    assert sc.flagged("FIN-SPLIT-CLAIM") == []
