@@ -7,7 +7,7 @@ and category as registered or corrected… — with the event's **business date*
 county, a labourer's registration → the labourer's county, an employment → the employer's).
 
 Facts are append-only and keyed by ``seq``, so a report *as of* leaf N is ``seq <= N`` (DESIGN §5)
-and "in the month" a range of the key ``(fact, date, …)``: a report reads its month's
+and "in the month" a range of the key ``(fact, jurisdiction, date, …)``: a report reads its month's
 rows and the cumulative rows it needs, never the log. Money comes from the postings
 (``pj_postings``) and flags from the anomaly history, which are already facts keyed by seq.
 
@@ -49,13 +49,14 @@ register_version("projections.reports", "2")  # 2: labourer facts say registered
 
 facts = _table(
     "pj_report_facts",
-    # Keyed (so on SQLite clustered) by kind and date: a month's facts, or every fact of a kind by a
-    # month's end, are one contiguous range, read without a lookup per row. (seq, n) makes it unique.
+    # Keyed (so on SQLite clustered) by kind, jurisdiction and date: a county's facts of a kind in a
+    # month, or by a month's end, are one contiguous range read without a lookup per row (the city's,
+    # one range per county). (seq, n) makes the key unique.
     _key("fact"),
+    _key("jurisdiction"),                        # DESIGN §2, as the event's handler set it ("" if none)
     _key("date"),                                # the business date (EVENTS.md)
     _key("seq", sa.BigInteger),
     _key("n", sa.Integer),                       # several facts of one leaf (the completers) keep their order
-    _text("jurisdiction"),                       # DESIGN §2, as the event's handler set it
     _text("institution"),                        # the class's institution, where a class is involved
     _text("class_id"),
     _text("laborer_id"),
@@ -162,4 +163,4 @@ def report_facts(uow: UnitOfWork, seq: int, envelope: Mapping[str, object]) -> N
     if make is None:
         return
     for n, row in enumerate(make(uow, ev)):
-        uow.append(facts, seq=seq, n=n, date=ev.business_date, jurisdiction=ev.jurisdiction, **row)
+        uow.append(facts, seq=seq, n=n, date=ev.business_date, jurisdiction=ev.jurisdiction or "", **row)

@@ -288,32 +288,43 @@ def _households(conn: Connection, scope: Scope) -> tuple[int, int]:
 
 
 def funds(conn: Connection, scope: Scope) -> list[Doc]:
-    """Each fund of the jurisdiction, cumulative to the month's end, from its postings; the
-    balance is the fund account's (recovered money is held apart: FundsRecovered names no fund)."""
-    p = T.postings
-    sums = conn.execute(
-        sa.select(p.c.fund_id, p.c.entry, sa.func.sum(p.c.debit_fen), sa.func.sum(p.c.credit_fen))
-        .where(p.c.kind == "fund", p.c.business_date <= scope.month.last, p.c.seq <= scope.as_of,
-               p.c.jurisdiction.in_(scope.codes))
-        .group_by(p.c.fund_id, p.c.entry))  # fmt: skip
-    moved: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for fund_id, entry, debit, credit in sums:
-        moved[fund_id][entry] = (as_int(debit), as_int(credit))
-    if not moved:
+    """Each fund of the jurisdiction, cumulative to the month's end: its allocations and
+    adjustments, the payments made from it and returned. The balance is the fund account's (as
+    ``balances`` posts it); recovered money is held apart, since FundsRecovered names no fund."""
+    f, mv, pay, e = T.funds, T.fund_movements, T.payments, T.events
+    meta = {r.fund_id: r for r in conn.execute(
+        sa.select(f).where(f.c.jurisdiction.in_(scope.codes), f.c.first_seq <= scope.as_of))}  # fmt: skip
+    if not meta:
         return []
-    meta = {r.fund_id: r for r in conn.execute(sa.select(T.funds).where(T.funds.c.fund_id.in_(sorted(moved))))}
+    ids = sorted(meta)
+    moved: dict[tuple[str, str], int] = defaultdict(int)
+    for fund_id, movement, amount in conn.execute(
+            sa.select(mv.c.fund_id, mv.c.movement, sa.func.sum(mv.c.amount_fen))
+            .join_from(mv, e, e.c.seq == mv.c.seq)
+            .where(mv.c.fund_id.in_(ids), mv.c.seq <= scope.as_of, e.c.business_date <= scope.month.last)
+            .group_by(mv.c.fund_id, mv.c.movement)):  # fmt: skip
+        moved[(fund_id, movement)] = as_int(amount)
+    paid = {k: as_int(v) for k, v in conn.execute(
+        sa.select(pay.c.fund_id, sa.func.sum(pay.c.amount_fen))
+        .where(pay.c.fund_id.in_(ids), pay.c.seq <= scope.as_of, pay.c.value_date <= scope.month.last)
+        .group_by(pay.c.fund_id))}  # fmt: skip
+    returned = {k: as_int(v) for k, v in conn.execute(
+        sa.select(pay.c.fund_id, sa.func.sum(pay.c.amount_fen))
+        .join_from(pay, e, e.c.seq == pay.c.returned_seq)
+        .where(pay.c.fund_id.in_(ids), pay.c.returned_seq <= scope.as_of, e.c.business_date <= scope.month.last)
+        .group_by(pay.c.fund_id))}  # fmt: skip
     recovered = _recovered_by_fund(conn, scope)
     out: list[Doc] = []
-    for fund_id in sorted(moved):
-        m, row = moved[fund_id], meta[fund_id]
-        allocated = m.get("allocation", (0, 0))
-        adjusted = m.get("adjustment", (0, 0))
-        paid, returned = m.get("payment", (0, 0))[1], m.get("return", (0, 0))[0]
-        balance = sum(d - c for d, c in m.values())
-        out.append({"fund_id": fund_id, "jurisdiction": row.jurisdiction, "source": row.source,
-                    "purpose": row.purpose, "year": row.year, "allocated_fen": allocated[0] - allocated[1],
-                    "adjusted_fen": adjusted[0] - adjusted[1], "paid_fen": paid, "returned_fen": returned,
-                    "recovered_fen": recovered.get(fund_id, 0), "balance_fen": balance})  # fmt: skip
+    for fund_id in ids:
+        row = meta[fund_id]
+        allocated, adjusted = moved[(fund_id, "allocation")], moved[(fund_id, "adjustment")]
+        if not allocated and not adjusted and fund_id not in paid and fund_id not in returned:
+            continue  # nothing dated by the month's end
+        out.append({"fund_id": fund_id, "jurisdiction": row.jurisdiction, "source": row.source, "purpose": row.purpose,
+                    "year": row.year, "allocated_fen": allocated, "adjusted_fen": adjusted,
+                    "paid_fen": paid.get(fund_id, 0), "returned_fen": returned.get(fund_id, 0),
+                    "recovered_fen": recovered.get(fund_id, 0),
+                    "balance_fen": allocated + adjusted - paid.get(fund_id, 0) + returned.get(fund_id, 0)})  # fmt: skip
     return out
 
 
