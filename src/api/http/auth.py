@@ -174,6 +174,15 @@ class Scope:
             place = _actor_place(ledger, subject.signer)
         return self.covers(place)
 
+    def require_subject(self, kind: str, ident: str) -> None:
+        """A subject's trace or evidence: 404 if the ledger does not hold it, 403 if out of scope."""
+        self.srv.session.ledger.head()  # a subject another worker created just now
+        allowed = self.may_read_subject(kind, ident)
+        if allowed is None:
+            raise ApiProblem("subject_not_found", f"no {kind} {ident}")
+        if not allowed:
+            raise ApiProblem("forbidden", f"{kind} {ident} is outside the token's scope")
+
     def jurisdiction_filter(self, requested: str | None) -> str | None:
         """The jurisdiction a listing is narrowed to: the requested one if in scope (403 if not);
         without one, the reader's own (admin and city-level readers: no narrowing)."""

@@ -37,12 +37,7 @@ def evidence(scope: Reader, kind: Annotated[str, Path(max_length=20)], ident: An
         raise ApiProblem("not_found", f"no evidence of kind {kind!r}: one of {', '.join(KINDS)}")
     srv = scope.srv
     with srv.lock:
-        srv.session.ledger.head()  # a subject another worker created just now
-        allowed = scope.may_read_subject(kind, ident)
-        if allowed is None:
-            raise ApiProblem("subject_not_found", f"no {kind} {ident}")
-        if not allowed:
-            raise ApiProblem("forbidden", f"{kind} {ident} is outside the token's scope")
+        scope.require_subject(kind, ident)
         with tempfile.TemporaryDirectory(prefix="evidence-") as tmp:
             folder = FilePath(tmp) / "evidence"
             done = services.export_evidence(srv.session, kind, ident, folder)

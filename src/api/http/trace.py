@@ -2,8 +2,8 @@
 
 The same use case as the CLI (:func:`api.services.trace`), answered as the same bytes — RFC 8785
 JSON and a line feed — so a trace fetched over HTTP and one made on the operator's machine at the
-same checkpoint compare byte for byte. Who may read it is :meth:`Scope.may_read_subject
-<api.http.auth.Scope.may_read_subject>`, as for the evidence export of the same subject.
+same checkpoint compare byte for byte. Who may read it is who may fetch the evidence export of the
+same subject (:meth:`Scope.require_subject <api.http.auth.Scope.require_subject>`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from fastapi.responses import Response
 
 from api import services
 from api.http import models as m
-from api.http.auth import Reader, Scope
+from api.http.auth import Reader
 from api.http.problems import ApiProblem, responses
 from ledger.encoding.canonical import canonical
 from projections.trace.gather import KINDS
@@ -39,16 +39,7 @@ def get_trace(
         raise ApiProblem("not_found", f"no trace of kind {kind!r}: one of {', '.join(KINDS)}")
     srv = scope.srv
     with srv.lock:
-        _require_subject(scope, kind, ident)
+        scope.require_subject(kind, ident)
         doc, _ = services.trace(srv.session, kind, ident, checkpoint=checkpoint, start=start, limit=limit)
     return Response(canonical(doc) + b"\n", media_type="application/json")
 
-
-def _require_subject(scope: Scope, kind: str, ident: str) -> None:
-    """404 for a subject the ledger does not hold, 403 for one outside the token's scope."""
-    scope.srv.session.ledger.head()  # a subject another worker created just now
-    allowed = scope.may_read_subject(kind, ident)
-    if allowed is None:
-        raise ApiProblem("subject_not_found", f"no {kind} {ident}")
-    if not allowed:
-        raise ApiProblem("forbidden", f"{kind} {ident} is outside the token's scope")
