@@ -8,7 +8,8 @@ key, so each is one prefetched lookup. Spaces:
 =============  ==========================================================================
 ``class``      ``claims`` (ids), ``insp`` (inspection_id → [seq, actor, method, date,
                verdict]), ``certs``, ``emps`` (order-training employments), ``roster``
-               (active labourer → enrolment seq), ``out`` (withdrawn labourer → [date, seq]),
+               (active labourer → enrolment seq), ``enrolled_on`` (labourer → latest enrolment date),
+               ``out`` (withdrawn labourer → [date, seq]; by business date, whatever the arrival),
                ``att`` (labourer → days attended), ``entries`` (date → seqs of enrolments and
                attendance dated that day), ``days`` (attendance dates), ``tp`` (Σ theory,
                Σ practical over the current class-days)
@@ -23,7 +24,7 @@ key, so each is one prefetched lookup. Spaces:
 ``certificate`` ``cites`` ([claim, kind, labourer])
 ``employment`` ``claims`` (employer claims citing it), ``months`` (payroll month → seq)
 ``account``    ``pays`` (payment → [labourer, seq]) for living-allowance payments
-``fund``       ``moves`` (allocation and adjustment seqs)
+``fund``       ``moves`` (allocation and adjustment seqs), ``pays`` (its payments' and returns' seqs)
 ``payment``    ``recons`` (``actor:YYYY-MM`` of the reconciliations whose exceptions name it)
 ``reconciliation`` ``actor:YYYY-MM`` → ``recons``: every ``ReconciliationRecorded`` of that bureau
                and month ([id, at, seq, funds, payment → statuses, status → [n, fen]])
@@ -167,6 +168,7 @@ class ClassState(SubjectState, total=False):
     certs: list[str]
     emps: list[str]
     roster: dict[str, int]  # active labourer → enrolment seq
+    enrolled_on: dict[str, str]  # labourer → the latest business date they were enrolled on
     out: dict[str, Record]  # labourer → Withdrawal
     att: dict[str, int]  # labourer → days attended
     entries: dict[str, list[int]]  # date → seqs of enrolments and attendance dated that day
@@ -205,6 +207,7 @@ class AccountState(SubjectState, total=False):
 
 class FundState(SubjectState, total=False):
     moves: list[int]
+    pays: list[int]  # seqs of its payments and of their returns (FIN-FUND-OVERDRAWN's evidence)
 
 
 class PaymentState(SubjectState, total=False):
@@ -256,8 +259,14 @@ def standard_set(ctx: Ctx) -> None:
 def trainee_enrolled(ctx: Ctx) -> None:
     class_id, laborer_id = ctx.body["class_id"], ctx.body["laborer_id"]
     klass = ctx.keep(CLASSES, class_id)
-    klass.setdefault("roster", {})[laborer_id] = ctx.seq
-    klass.setdefault("out", {}).pop(laborer_id, None)
+    date = ctx.ev.business_date
+    since = klass.setdefault("enrolled_on", {})
+    since[laborer_id] = max(since.get(laborer_id, date), date)
+    out = klass.setdefault("out", {})
+    # by business date, not arrival (DESIGN §3): a withdrawal dated on or after this enrolment stands
+    if laborer_id not in out or Withdrawal._make(out[laborer_id]).date < date:
+        klass.setdefault("roster", {})[laborer_id] = ctx.seq
+        out.pop(laborer_id, None)
     klass.setdefault("entries", {}).setdefault(ctx.ev.business_date, []).append(ctx.seq)
     row = ctx.klass(class_id)
     mine = ctx.keep(LABORERS, laborer_id).setdefault("classes", {})
@@ -267,8 +276,11 @@ def trainee_enrolled(ctx: Ctx) -> None:
 
 def trainee_withdrawn(ctx: Ctx) -> None:
     klass = ctx.keep(CLASSES, ctx.body["class_id"])
-    klass.setdefault("roster", {}).pop(ctx.body["laborer_id"], None)
-    klass.setdefault("out", {})[ctx.body["laborer_id"]] = list(Withdrawal(ctx.ev.business_date, ctx.seq))
+    laborer_id, date = ctx.body["laborer_id"], ctx.ev.business_date
+    if klass.get("enrolled_on", {}).get(laborer_id, date) > date:
+        return  # re-enrolled on a later date (the enrolment arrived first): the withdrawal is superseded
+    klass.setdefault("roster", {}).pop(laborer_id, None)
+    klass.setdefault("out", {})[laborer_id] = list(Withdrawal(date, ctx.seq))
 
 
 def attendance_recorded(ctx: Ctx) -> None:
@@ -401,6 +413,7 @@ def claim_approved(ctx: Ctx) -> None:
 
 def payment_disbursed(ctx: Ctx) -> None:
     b = ctx.body
+    ctx.keep(FUNDS, b["fund_id"]).setdefault("pays", []).append(ctx.seq)
     _add(ctx.keep(CLAIMS, b["claim_id"]).setdefault("payments", []), b["payment_id"])
     claim = ctx.claim(b["claim_id"])
     if claim is not None and claim["kind"] == "living_allowance" and claim["sole_laborer_id"] is not None:
@@ -416,6 +429,12 @@ def payroll_recorded(ctx: Ctx) -> None:
 
 def fund_moved(ctx: Ctx) -> None:
     ctx.keep(FUNDS, ctx.body["fund_id"]).setdefault("moves", []).append(ctx.seq)
+
+
+def payment_returned(ctx: Ctx) -> None:
+    payment = ctx.row(T.payments, ctx.body["payment_id"])
+    if payment is not None:
+        ctx.keep(FUNDS, payment["fund_id"]).setdefault("pays", []).append(ctx.seq)
 
 
 def reconciliation_recorded(ctx: Ctx) -> None:
@@ -454,6 +473,7 @@ UPKEEP: dict[str, Callable[[Ctx], None]] = {
     "SubsidyClaimed": subsidy_claimed,
     "ClaimApproved": claim_approved,
     "PaymentDisbursed": payment_disbursed,
+    "PaymentReturned": payment_returned,
     "PayrollRecorded": payroll_recorded,
     "FundAllocated": fund_moved,
     "FundAdjusted": fund_moved,

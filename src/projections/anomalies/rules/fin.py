@@ -101,9 +101,8 @@ def fund_overdrawn(ctx: Ctx, s: Subject) -> Findings:
     available = int(fund["allocated_fen"]) + int(fund["adjusted_fen"])
     if paid <= available:
         return NONE
-    evidence = list(ctx.read(FUNDS, s.id).get("moves", []))
-    if ctx.ev.type in ("PaymentDisbursed", "PaymentReturned"):
-        evidence.append(ctx.seq)
+    held = ctx.read(FUNDS, s.id)  # every allocation, adjustment, payment and return: the same in any order
+    evidence = [*held.get("moves", []), *held.get("pays", [])]
     return {None: Finding(evidence, {"fund": s.id, "paid": yuan(paid), "available": yuan(available)})}
 
 

@@ -78,8 +78,10 @@ def certificate_before_end(ctx: Ctx, s: Subject) -> Findings:
     klass = ctx.klass(cert["class_id"])
     if klass is None or klass["last_attendance"] is None or cert["issued_on"] >= klass["last_attendance"]:
         return NONE
-    day = cday(ctx, klass["class_id"], klass["last_attendance"])
-    return {cert["laborer_id"]: Finding([cert["seq"]] + ([day.seq] if day is not None else []), {
+    # every class-day after the issue date (not only the last one seen so far): the same in any order
+    after = [cday(ctx, klass["class_id"], d) for d in ctx.read(CLASSES, klass["class_id"]).get("days", ())
+             if d > cert["issued_on"]]  # fmt: skip
+    return {cert["laborer_id"]: Finding([cert["seq"]] + [day.seq for day in after if day is not None], {
         "certificate": s.id, "laborer": cert["laborer_id"], "issued": cert["issued_on"],
         "class_id": klass["class_id"], "last": klass["last_attendance"]})}  # fmt: skip
 
