@@ -266,3 +266,14 @@ def test_split_claim_a_late_withdrawal_of_a_claim_withdraws_it(sc: RuleScenario)
     assert sc.flagged("FIN-SPLIT-CLAIM") == [("C-1", None)]
     sc.reject("CL-2", on="2019-05-25")
     assert sc.flagged("FIN-SPLIT-CLAIM") == []
+
+
+def test_after_withdrawal_a_late_enrolment_dated_before_the_withdrawal_leaves_it_standing(sc: RuleScenario) -> None:
+    """Migration order: the withdrawal arrives before the enrolment it ends; business dates decide."""
+    sc.person("L-1")
+    sc.open_class("C-1")
+    sc.withdraw("C-1", "L-1", on="2019-04-09")
+    sc.enrol("C-1", "L-1")  # dated 2019-04-03
+    sc.attend("C-1", "2019-04-10", ["L-1"])
+    assert sc.flagged("CONF-AFTER-WITHDRAWAL") == [("C-1", "L-1")]
+    assert sc.flagged("STD-CLASS-SIZE") == []
