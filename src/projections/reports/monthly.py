@@ -252,22 +252,26 @@ def cumulative(conn: Connection, scope: Scope, target: Target | None) -> Doc:
             "households_registered": registered, "households_with_certificate": certified}  # fmt: skip
 
 
-def _members(scope: Scope) -> sa.Subquery:
+def _members(conn: Connection, scope: Scope) -> sa.Subquery:
     """Each labourer registered in the jurisdiction with the household and category it was
     registered with or last corrected to by the month's end (the latest by business date, then
     seq: DESIGN §3). Most labourers are never corrected: their registration is their state, and
-    only the few corrected ones go through a window."""
-    corrected = scope.facts("laborer").where(F.c.key == "corrected").with_only_columns(F.c.laborer_id)
+    only the few corrected ones (read first, so no planner can join them row by row) go through a
+    window."""
+    corrected = sorted({lid for (lid,) in conn.execute(
+        scope.facts("laborer").where(F.c.key == "corrected").with_only_columns(F.c.laborer_id))})  # fmt: skip
+    as_registered = (scope.facts("laborer").where(F.c.key == "registered")
+                     .with_only_columns(F.c.laborer_id, F.c.household_id, F.c.category))  # fmt: skip
+    if not corrected:
+        return as_registered.subquery("members")
 
     def latest(column: sa.Column[str]) -> sa.Label[str]:
         order = (column.is_(None), F.c.date.desc(), F.c.seq.desc())  # a correction names only what it changes
         return sa.func.first_value(column).over(partition_by=F.c.laborer_id, order_by=order).label(column.name)
 
-    as_registered = (scope.facts("laborer").where(F.c.key == "registered", F.c.laborer_id.not_in(corrected))
-                     .with_only_columns(F.c.laborer_id, F.c.household_id, F.c.category))  # fmt: skip
     as_corrected = (scope.facts("laborer").where(F.c.laborer_id.in_(corrected))
                     .with_only_columns(F.c.laborer_id, latest(F.c.household_id), latest(F.c.category)).distinct())  # fmt: skip
-    return sa.union_all(as_registered, as_corrected).subquery("members")
+    return sa.union_all(as_registered.where(F.c.laborer_id.not_in(corrected)), as_corrected).subquery("members")
 
 
 def _any(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
@@ -278,7 +282,7 @@ def _any(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
 def _households(conn: Connection, scope: Scope) -> tuple[int, int]:
     """Households (after corrections) with a poor or eco-migrant member registered in the
     jurisdiction; and those of them with a member holding a valid certificate of any type."""
-    members = _members(scope)
+    members = _members(conn, scope)
     holders = scope.valid_certificates().with_only_columns(F.c.laborer_id)
     households = (sa.select(_any(members.c.laborer_id.in_(holders)).label("certified"))
                   .group_by(members.c.household_id)
