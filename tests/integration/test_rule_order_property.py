@@ -119,14 +119,14 @@ def folders() -> Iterator[Any]:
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 16 (ENGINE, not landed): verdicts still follow arrival order; seeds 1–8 differ on"
-    " CONF-AFTER-WITHDRAWAL, CONF-EMPLOYED-BEFORE-TRAINING, FIN-FUND-MISMATCH, FIN-FUND-OVERDRAWN,"
-    " INSP-FAILED-PAID, INSP-UNINSPECTED, SEQ-BEFORE-APPROVAL, STD-DURATION, TIME-CERT-BEFORE-END",
+    reason="issue 16 (ENGINE, in progress): evidence still follows arrival order; orders 2026, 3-6 differ on"
+    " CONF-EMPLOYED-BEFORE-TRAINING, FIN-FUND-MISMATCH, INSP-FAILED-PAID, INSP-UNINSPECTED, SEQ-BEFORE-APPROVAL,"
+    " STD-DURATION",
 )
 @settings(max_examples=EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip
 @given(order_seed=st.integers(min_value=0, max_value=2**32 - 1))
-@example(order_seed=1)
+@example(order_seed=1)  # CONF-AFTER-WITHDRAWAL, FIN-FUND-OVERDRAWN, TIME-CERT-BEFORE-END once differed
 @example(order_seed=2026)
 def test_final_flags_are_the_same_for_every_order_the_ledger_accepts(
     business_order: Baseline, folders: Any, order_seed: int
