@@ -243,7 +243,7 @@ def test_a_changed_rules_version_recomputes_the_anomaly_tables_alone_a_changed_b
     assert marked() and schema() == runner.schema_id()  # the base tables were left alone
     assert catch_up(sc.ledger) == size and len(replayed) == 1  # and it is done once
 
-    monkeypatch.setitem(registry.REGISTRY.versions, "projections.readmodels.handlers", "2")
+    monkeypatch.setitem(registry.REGISTRY.versions, "projections.readmodels.handlers", "a new handler")
     monkeypatch.setattr(runner, "_VERIFIED", type(runner._VERIFIED)())
     assert catch_up(sc.ledger) == size
     assert not marked() and len(replayed) == 1 and schema() == runner.schema_id()  # everything rebuilt
