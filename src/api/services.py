@@ -316,6 +316,7 @@ def evidence(ledger: Ledger, engine: Engine, seqs: Iterable[int]) -> list[Eviden
 
     return evidence_events(ledger, engine, seqs)
 
+
 # --- reports ------------------------------------------------------------------------------------------------
 class MonthlyReport(NamedTuple):
     """DESIGN §11's document and the chart's months (``projections.reports.monthly``)."""
