@@ -243,7 +243,7 @@ BAD_INPUT = [
     (("--as", BUREAU, "--fund", "F-2019-640422-nothing"), "没有专项资金"),
     (("--as", BUREAU, "--date-window", "-1"), "--date-window"),
     (("--as", BUREAU, "--json", "--xlsx", "out.xlsx"), "--json 与 --xlsx"),
-    (("--as", BUREAU, "--columns", "debit"), "--columns"),
+    (("--as", BUREAU, "--columns", "debit"), "columns"),
     (("--as", BUREAU, "--columns", "amount=金额"), "amount"),
     (("--as", BUREAU, "--period", "2019-13"), "2019-13"),
     (("--as", BUREAU, "--period", "2019-07"), "第 4 行"),  # June's dates are outside July ± 3 days

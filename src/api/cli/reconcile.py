@@ -19,11 +19,12 @@ from openpyxl import Workbook
 from api import services
 from api.cli import remote, table
 from api.cli.projections import consistent, warn_lagging
-from api.cli.root import Options, fail, options, session
+from api.cli.root import Options, errors, fail, options, session
 from ledger.domain.money import yuan_amount
 from ledger.encoding import workbook
 from ledger.encoding.canonical import JSONValue, canonical
 from projections.reconciliation.result import CLEAR, STATUSES, exceptions_of
+from projections.reconciliation.statement import parse_columns
 
 TEXT = {
     "title": ("银行对账 {id}", "bank reconciliation {id}"),
@@ -51,8 +52,6 @@ TEXT = {
                   "duplicate: the same statement with the same outcome is already recorded at seq {seq} ({id}); nothing recorded"),
     "both_outputs": ("--json 与 --xlsx 只能选一个", "--json and --xlsx cannot be used together"),
     "no_actor": ("请用 --as 指明对账的财政局", "name the reconciling finance bureau with --as"),
-    "bad_columns": ("--columns {item!r}：应为 列名=表头，以逗号分隔（如 value_date=记账日期,debit=借方）",
-                    "--columns {item!r}: expected KEY=HEADER, comma-separated (e.g. value_date=记账日期,debit=借方)"),
     "xlsx_written": ("已写入 {path}", "wrote {path}"),
 }  # fmt: skip
 STATUS = {
@@ -107,7 +106,8 @@ def reconcile(
     actor = actor or o.reader
     if actor is None:
         fail(o, o.say(TEXT, "no_actor"), 1)
-    mapping = parse_columns(o, columns)
+    with errors(o):
+        mapping = parse_columns(columns)
     if o.server is not None:  # POST /v1/reconciliations: the service holds the pepper; --record signs here
         result = remote.reconcile(o, statement, actor, funds=fund or None, period=period, as_of=as_of,
                                   date_window=date_window, columns=columns)  # fmt: skip
@@ -137,19 +137,6 @@ def show(o: Options, result: dict[str, JSONValue], as_json: bool, xlsx: Path | N
         typer.echo(o.say(TEXT, "xlsx_written", path=xlsx), err=True)
     else:
         typer.echo(render(o, result))
-
-
-def parse_columns(o: Options, text: str | None) -> dict[str, str] | None:
-    """``KEY=HEADER,…`` as a mapping; the keys are checked by the statement reader."""
-    if text is None:
-        return None
-    mapping = {}
-    for item in text.split(","):
-        key, sep, header = item.partition("=")
-        if not sep or not key.strip() or not header.strip():
-            fail(o, o.say(TEXT, "bad_columns", item=item), 1)
-        mapping[key.strip()] = header.strip()
-    return mapping
 
 
 # --- the table -----------------------------------------------------------------------------------------------

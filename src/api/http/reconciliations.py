@@ -30,7 +30,7 @@ from api.http import models as m
 from api.http.auth import Reader, Scope
 from api.http.problems import ApiProblem, media_type, problem, read_body, respond, responses
 from ledger.encoding.canonical import canonical
-from projections.reconciliation.statement import StatementRefused
+from projections.reconciliation.statement import StatementRefused, parse_columns
 
 router = APIRouter(tags=["reconciliation"])
 
@@ -68,7 +68,7 @@ async def reconcile(
         raise ApiProblem("unsupported_media_type", f"send the statement as multipart/form-data (part {PART!r}), not {kind or 'nothing'}")
     raw = await read_body(request, MAX_STATEMENT, "the upload")
     name, data = await _statement(request, raw)
-    mapping = _columns(columns)
+    mapping = parse_columns(columns)
     return await run_in_threadpool(_reconcile, scope, bureau, name, data, period=period, funds=fund or None,
                                    date_window=date_window, as_of=as_of, columns=mapping)  # fmt: skip
 
@@ -118,19 +118,6 @@ async def _statement(request: Request, raw: bytes) -> tuple[str, bytes]:
     if name in ("", ".", "..") or "\x00" in name or len(name.encode()) > 200:
         name = "statement"  # the name only labels the reader's messages; the bytes decide the format
     return name, data
-
-
-def _columns(text: str | None) -> dict[str, str] | None:
-    """``KEY=HEADER,…`` as the CLI's ``--columns``; the keys are checked by the statement reader."""
-    if text is None:
-        return None
-    mapping = {}
-    for item in text.split(","):
-        key, sep, header = item.partition("=")
-        if not sep or not key.strip() or not header.strip():
-            raise ApiProblem("invalid_request", f"columns {item!r}: expected KEY=HEADER, comma-separated")
-        mapping[key.strip()] = header.strip()
-    return mapping
 
 
 def _reconcile(scope: Scope, bureau: str, name: str, data: bytes, **options: Any) -> Response:

@@ -124,6 +124,22 @@ class Statement:
     lines: list[StatementLine]
 
 
+def parse_columns(text: str | None) -> dict[str, str] | None:
+    """``KEY=HEADER,…`` (the CLI's ``--columns``, the API's ``columns``) as the mapping
+    :func:`read_statement` takes; it checks the keys."""
+    if text is None:
+        return None
+    mapping = {}
+    for item in text.split(","):
+        key, sep, header = item.partition("=")
+        if not sep or not key.strip() or not header.strip():
+            raise StatementRefused(
+                f"columns {item!r}: expected KEY=HEADER, comma-separated (e.g. value_date=记账日期,debit=借方)",
+                zh=f"列名映射（columns）{item!r}：应为 列名=表头，以逗号分隔（如 value_date=记账日期,debit=借方）")  # fmt: skip
+        mapping[key.strip()] = header.strip()
+    return mapping
+
+
 def read_statement(
     path: Path, *, period: str, window: int = 3, columns: Mapping[str, str] | None = None
 ) -> Statement:
