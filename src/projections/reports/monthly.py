@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from ledger.domain.policy import Jurisdictions
 from ledger.encoding.b64 import b64encode
-from ledger.errors import LedgerError, OperationalError
+from ledger.errors import OperationalError, Refused
 from ledger.persistence.store import StoredCheckpoint
 from ledger.translog.note import parse_note
 from projections import tables as T
@@ -89,13 +89,13 @@ def parse_targets(text: str, jurisdictions: Jurisdictions) -> dict[str, Target]:
     return out
 
 
-class CheckpointNotFound(LedgerError):
+class CheckpointNotFound(Refused):
     """A report is issued at a checkpoint; no signed checkpoint has the size asked for."""
 
     code = "checkpoint_not_found"
 
 
-class ReportInvalid(LedgerError):
+class ReportInvalid(Refused):
     """The month or jurisdiction of a report request is not one the ledger knows."""
 
     code = "report_invalid"
