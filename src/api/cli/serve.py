@@ -44,6 +44,7 @@ def serve(
     """Serve the HTTP API (API.md) until SIGTERM or Ctrl-C."""
     import uvicorn
 
+    from api.http.access import uvicorn_log_config
     from api.http.app import create_app
     from api.http.settings import ENV_DB, ENV_KEYS, ENV_PUBLIC_LOG, Settings
     from ledger.persistence.store import DatabaseURL
@@ -58,12 +59,13 @@ def serve(
         typer.echo(o.say(TEXT, "serving", host=host, port=port, db=o.db), err=True)
         if workers == 1:
             settings = replace(Settings.from_env(), db_url=o.db, keys_dir=o.keys, public_log=public_log)
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
+                        log_config=uvicorn_log_config())  # fmt: skip
             return
         # Worker processes build the app by import string, from the environment (Settings.from_env).
         os.environ.update({ENV_DB: o.db, ENV_KEYS: str(Path(o.keys).resolve()), ENV_PUBLIC_LOG: "1" if public_log else "0"})
         _serve_workers(uvicorn.Config("api.http.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                                      log_level="info"))  # fmt: skip
+                                      log_level="info", access_log=False, log_config=uvicorn_log_config()))  # fmt: skip
 
 
 def _serve_workers(config: uvicorn.Config) -> None:

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.http import evidence, personal, problems, reconciliations, reports, tlog, trace, witness
+from api.http import access, evidence, personal, problems, reconciliations, reports, tlog, trace, witness
 from api.http.background import ServerSession, follow
 from api.http.context import Server
 from api.http.metrics import Metrics
@@ -103,6 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
                 srv.metrics.requests.labels(path, request.method, str(status)).inc()
                 srv.metrics.latency.labels(path, request.method).observe(time.perf_counter() - started)
 
+    app.middleware("http")(access.middleware)  # outermost: its line covers the whole request
     return app
 
 

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.http.context import Server, server
@@ -204,10 +204,12 @@ _BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="POST /
 
 
 def reader(
+    request: Request,
     srv: Annotated[Server, Depends(server)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Scope:
-    """The dependency every read takes: a valid bearer token whose key is still the actor's current one."""
+    """The dependency every read takes: a valid bearer token whose key is still the actor's current one
+    (its actor named in the request's access log line, :mod:`api.http.access`)."""
     challenge = {"WWW-Authenticate": 'Bearer realm="subsidy-ledger"'}
     if credentials is None:
         raise ApiProblem("unauthorized", "a bearer token is required (POST /v1/auth/challenge, then /v1/auth/token)",
@@ -219,6 +221,7 @@ def reader(
     found = current_key(srv, actor_id)
     if found is None or found[0] != key_id:
         raise ApiProblem("unauthorized", "the token's key has been rotated or revoked", headers=challenge)
+    request.state.actor_id = actor_id
     return Scope(actor_id, found[2], found[3], srv)
 
 
@@ -226,6 +229,7 @@ Reader = Annotated[Scope, Depends(reader)]
 
 
 def log_reader(
+    request: Request,
     srv: Annotated[Server, Depends(server)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Scope | None:
@@ -233,7 +237,7 @@ def log_reader(
     ``--public-log`` (None), else a token of a role that reads the log in full."""
     if srv.settings.public_log:
         return None
-    scope = reader(srv, credentials)
+    scope = reader(request, srv, credentials)
     scope.require_log()
     return scope
 
