@@ -2,10 +2,10 @@
 
 The keystore is the operator's: the server signs checkpoints with it and holds no organisation's
 private key for writes (envelopes arrive signed). SIGTERM ends it gracefully (uvicorn finishes the
-requests in flight). On PostgreSQL ``--workers N`` runs N processes that append concurrently
+requests in flight). On PostgreSQL ``--workers N`` (default: the cores) runs N processes that append concurrently
 (one follower of the log at a time, :mod:`api.http.background`); SQLite has one writer, so more
-than one worker is refused there. Sign-in challenges and the token secret still live in each
-process: with several workers a client signs in and reads through one keep-alive connection.
+than one worker is refused there. Every worker derives the same token secret and keeps sign-in
+challenges in the database (:mod:`api.http.context`), so a client may sign in on one and read on another.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 TEXT = {
     "workers_sqlite": ("SQLite 只能有一个写入进程：--workers 不能大于 1", "SQLite has one writer: --workers cannot exceed 1"),
-    "serving": ("在 http://{host}:{port} 提供账本服务（{db}）", "serving the ledger at http://{host}:{port} ({db})"),
+    "serving": ("在 http://{host}:{port} 提供账本服务（{db}，{workers} 个工作进程）",
+                "serving the ledger at http://{host}:{port} ({db}, {workers} worker processes)"),
 }
 
 
@@ -38,7 +39,7 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, help="worker processes (PostgreSQL only)")] = 1,
+    workers: Annotated[int | None, typer.Option(min=1, help="worker processes on PostgreSQL (default: the machine's cores); one on SQLite")] = None,
     public_log: Annotated[bool, typer.Option("--public-log", help="let anyone read the log's tiles under /tlog/ (扶贫资金公告公示)")] = False,
 ) -> None:
     """Serve the HTTP API (API.md) until SIGTERM or Ctrl-C."""
@@ -50,13 +51,15 @@ def serve(
     from ledger.persistence.store import DatabaseURL
 
     o = options(ctx)
-    if workers > 1 and o.db.startswith("sqlite"):
+    sqlite = o.db.startswith("sqlite")
+    if workers is not None and workers > 1 and sqlite:
         fail(o, o.say(TEXT, "workers_sqlite"), 2)
+    workers = workers or (1 if sqlite else os.cpu_count() or 1)
     with errors(o):
         if not DatabaseURL(o.db).holds_ledger():
             raise OperationalError(o.pick(f"{o.db} 处没有账本（先运行 `subsidy-ledger init`）",
                                           f"no ledger at {o.db} (run `subsidy-ledger init` first)"))  # fmt: skip
-        typer.echo(o.say(TEXT, "serving", host=host, port=port, db=o.db), err=True)
+        typer.echo(o.say(TEXT, "serving", host=host, port=port, db=o.db, workers=workers), err=True)
         if workers == 1:
             settings = replace(Settings.from_env(), db_url=o.db, keys_dir=o.keys, public_log=public_log)
             uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
