@@ -35,7 +35,9 @@ TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules a
 # Bump when a rule's logic changes; the thresholds' fingerprint is part of the version too. A change
 # of either makes the next catch-up recompute TABLES alone (runner.rebuild_only), not every table.
 # 4: rules re-judged on what they read (issue 16); FIN-SPLIT-CLAIM by the certificates the lines cite
-LOGIC_VERSION = "4"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
+# 5: evidence the same in any arrival order (issue 16): STD-DURATION and CONF-EMPLOYED-BEFORE-TRAINING cite
+# every class-day, FIN-FUND-MISMATCH every allocation of the fund, INSP-* re-judged on claim decisions
+LOGIC_VERSION = "5"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
 register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}", tables=TABLES)
 
 

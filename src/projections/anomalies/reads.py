@@ -201,6 +201,14 @@ def cday(ctx: Ctx, class_id: str, date: str) -> ClassDay | None:
     return ClassDay._make(day) if day else None
 
 
+def class_days(ctx: Ctx, class_id: str, after: str = "") -> list[ClassDay]:
+    """The class's current class-day records (those dated after ``after``). A rule whose verdict rests
+    on the first or last day cites them all: the first seen so far is not the first in every order, and
+    evidence only grows (RULES.md), so only every day is the same in every arrival order."""
+    days = (cday(ctx, class_id, d) for d in ctx.read(CLASSES, class_id).get("days", ()) if d > after)
+    return [day for day in days if day is not None]
+
+
 def attended(ctx: Ctx, class_id: str, laborer_id: str) -> int:
     """Days the labourer is in the class's current attendance records."""
     return int(ctx.read(CLASSES, class_id).get("att", {}).get(laborer_id, 0))

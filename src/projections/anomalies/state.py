@@ -24,7 +24,8 @@ key, so each is one prefetched lookup. Spaces:
 ``certificate`` ``cites`` ([claim, kind, labourer])
 ``employment`` ``claims`` (employer claims citing it), ``months`` (payroll month → seq)
 ``account``    ``pays`` (payment → [labourer, seq]) for living-allowance payments
-``fund``       ``moves`` (allocation and adjustment seqs), ``pays`` (its payments' and returns' seqs)
+``fund``       ``moves`` (allocation and adjustment seqs), ``allocs`` (allocation seqs), ``pays`` (its
+               payments' and returns' seqs), ``payments`` (its payments' ids)
 ``payment``    ``recons`` (``actor:YYYY-MM`` of the reconciliations whose exceptions name it)
 ``reconciliation`` ``actor:YYYY-MM`` → ``recons``: every ``ReconciliationRecorded`` of that bureau
                and month ([id, at, seq, funds, payment → statuses, status → [n, fen]])
@@ -207,6 +208,8 @@ class AccountState(SubjectState, total=False):
 
 class FundState(SubjectState, total=False):
     moves: list[int]
+    allocs: list[int]  # seqs of its allocations (what FIN-FUND-MISMATCH cites of the fund)
+    payments: list[str]  # its payments' ids (re-judged by FIN-FUND-MISMATCH when an allocation arrives)
     pays: list[int]  # seqs of its payments and of their returns (FIN-FUND-OVERDRAWN's evidence)
 
 
@@ -413,7 +416,9 @@ def claim_approved(ctx: Ctx) -> None:
 
 def payment_disbursed(ctx: Ctx) -> None:
     b = ctx.body
-    ctx.keep(FUNDS, b["fund_id"]).setdefault("pays", []).append(ctx.seq)
+    fund = ctx.keep(FUNDS, b["fund_id"])
+    fund.setdefault("pays", []).append(ctx.seq)
+    fund.setdefault("payments", []).append(b["payment_id"])
     _add(ctx.keep(CLAIMS, b["claim_id"]).setdefault("payments", []), b["payment_id"])
     claim = ctx.claim(b["claim_id"])
     if claim is not None and claim["kind"] == "living_allowance" and claim["sole_laborer_id"] is not None:
@@ -428,7 +433,10 @@ def payroll_recorded(ctx: Ctx) -> None:
 
 
 def fund_moved(ctx: Ctx) -> None:
-    ctx.keep(FUNDS, ctx.body["fund_id"]).setdefault("moves", []).append(ctx.seq)
+    fund = ctx.keep(FUNDS, ctx.body["fund_id"])
+    fund.setdefault("moves", []).append(ctx.seq)
+    if ctx.ev.type == "FundAllocated":
+        fund.setdefault("allocs", []).append(ctx.seq)
 
 
 def payment_returned(ctx: Ctx) -> None:

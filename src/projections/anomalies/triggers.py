@@ -227,6 +227,8 @@ HOUSEHOLD = Read("laborer.household", "a labourer's household (registered, corre
     "LaborerRegistered": _named("laborer_id"), "LaborerCorrected": _named("laborer_id", when="household_id")})  # fmt: skip
 STANDARDS_IN_FORCE = Read("standards", "the subsidy standards in force",
                           {"SubsidyStandardSet": _named("standard_id")})  # fmt: skip
+FUND_ALLOCATIONS = Read("fund.allocations", "a fund's allocations (its purpose, jurisdiction and year)",
+                        {"FundAllocated": _named("fund_id")})  # fmt: skip
 CERTIFICATE = Read("certificate", "a cited certificate: its type, holder and validity (issued, revoked)", {
     "CertificateIssued": _named("certificate_no"), "CertificateRevoked": _named("certificate_no")})  # fmt: skip
 

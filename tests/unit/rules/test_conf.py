@@ -104,3 +104,18 @@ def test_employed_before_training_payroll_before_the_first_attendance_month(sc: 
     flag = sc.one("CONF-EMPLOYED-BEFORE-TRAINING")
     assert (flag["subject"], flag["laborer_id"]) == ({"kind": "employment", "id": "E-2"}, "L-2")
     assert early in flag["evidence"]
+
+
+def test_employed_before_training_cites_every_class_day_so_a_first_day_recorded_last_agrees(sc: RuleScenario) -> None:
+    """Issue 16: the first day seen so far is not the first in every order, and evidence only grows:
+    the flag cites every class-day, and the payroll of the months before the last attendance month."""
+    sc.person("L-1")
+    sc.open_class("C-1")
+    later = sc.attend("C-1", "2019-05-06", ["L-1"])
+    job = sc.ok("emp-xj", "EmploymentStarted", {"employment_id": "E-1", "laborer_id": "L-1", "position": "保洁员",
+                                                "start_date": "2019-03-01", "class_id": "C-1"}, at=at("2019-03-01"))  # fmt: skip
+    march = sc.ok("emp-xj", "PayrollRecorded", {"employment_id": "E-1", "month": "2019-03", "wage_fen": 300000},
+                  at=at("2019-04-03"))  # fmt: skip
+    assert sc.one("CONF-EMPLOYED-BEFORE-TRAINING")["evidence"] == [later, job, march]
+    first = sc.attend("C-1", "2019-04-08", ["L-1"], signed="2019-05-07")  # the first day, recorded late
+    assert sc.one("CONF-EMPLOYED-BEFORE-TRAINING")["evidence"] == [later, job, march, first]

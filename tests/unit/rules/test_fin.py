@@ -77,6 +77,21 @@ def test_fund_mismatch_purpose_place_and_year_but_not_a_city_fund_above_the_coun
     assert sc.flagged("FIN-FUND-MISMATCH") == [("P-2018", None), ("P-la", None), ("P-ld", None)]
 
 
+def test_fund_mismatch_cites_every_allocation_of_the_fund_one_allocated_after_the_payment_too(sc: RuleScenario) -> None:
+    """Issue 16: which allocation arrived first differs between orders; the flag cites them all, so
+    an allocation loaded after the payment re-judges the fund's payments."""
+    sc.person("L-1")
+    sc.open_class("C-1")
+    first = sc.fund_of(LA_FUND, purpose="living_allowance")
+    sc.claim_of("CL-1", "C-1", [("L-1", 80000)])
+    sc.approve("CL-1", [("L-1", 80000)])
+    paid = sc.pay("P-la", "CL-1", 1, fund=LA_FUND)
+    claimed = sc.one("FIN-FUND-MISMATCH")["evidence"][1]
+    assert sc.one("FIN-FUND-MISMATCH")["evidence"] == [first, claimed, paid]
+    top_up = sc.fund_of(LA_FUND, purpose="living_allowance", amount=1_000_000)
+    assert sc.one("FIN-FUND-MISMATCH")["evidence"] == [first, claimed, paid, top_up]
+
+
 def test_payee_mismatch(sc: RuleScenario) -> None:
     sc.person("L-1")
     sc.open_class("C-1")

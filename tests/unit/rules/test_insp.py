@@ -34,3 +34,17 @@ def test_failed_paid_only_when_the_latest_inspection_failed(sc: RuleScenario) ->
     sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
     sc.paid_claim("CL-2", "C-2", [("L-1", 80000)], payment_id="P-2")
     assert sc.flagged("INSP-FAILED-PAID") == [("C-2", None)]
+
+
+def test_failed_paid_cites_an_approval_recorded_after_the_payment(sc: RuleScenario) -> None:
+    """Issue 16: a migration may load a payment before its claim's approval; the approval is cited
+    once it arrives, as in business order."""
+    sc.person("L-1")
+    sc.fund_of()
+    sc.open_class("C-1")
+    sc.inspect("I-1", "C-1", "2019-04-10", present=[], verdict="fail")
+    sc.claim_of("CL-1", "C-1", [("L-1", 80000)])
+    paid = sc.pay("P-1", "CL-1", 80000)
+    assert paid in sc.one("INSP-FAILED-PAID")["evidence"]
+    approved = sc.approve("CL-1", [("L-1", 80000)])
+    assert approved in sc.one("INSP-FAILED-PAID")["evidence"]

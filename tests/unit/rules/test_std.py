@@ -109,3 +109,16 @@ def test_unappraised_in_catalogue_class_paid_on_a_training_completion_certificat
     assert sc.flagged("STD-UNAPPRAISED") == []  # approved is not paid
     sc.pay("P-1", "CL-1", 230000)
     assert sc.flagged("STD-UNAPPRAISED") == [("CL-1", "L-2")]
+
+
+def test_duration_cites_every_class_day_so_a_first_day_recorded_last_gives_the_same_evidence(sc: RuleScenario) -> None:
+    """Issue 16: the ends of the span as they arrived are not the ends in every order, and evidence
+    only grows, so the flag cites every class-day: the same whichever day came first."""
+    sc.person("L-1")
+    sc.open_class("C-1")
+    middle = sc.attend("C-1", "2019-04-12", ["L-1"])
+    last = sc.attend("C-1", "2019-04-20", ["L-1"])
+    done = sc.complete("C-1", "2019-04-20", ["L-1"])
+    assert sc.one("STD-DURATION")["evidence"] == [middle, last, done]  # 9 days, too short
+    first = sc.attend("C-1", "2019-04-08", ["L-1"], signed="2019-04-21")  # the first day, recorded late
+    assert sc.one("STD-DURATION")["evidence"] == [middle, last, done, first]  # 13 days: still short

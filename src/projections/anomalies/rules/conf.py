@@ -11,6 +11,7 @@ from projections.anomalies.reads import (
     attendance_dates,
     cday,
     claim_lines,
+    class_days,
     classes_on,
     day_touched,
     is_live,
@@ -189,9 +190,8 @@ def visit_denial(ctx: Ctx, s: Subject) -> Findings:
 
 
 def order_employments(ctx: Ctx) -> Iterator[Subject]:
-    klass = ctx.klass(ctx.body["class_id"])
-    if klass is None or klass["first_attendance"] != ctx.body["date"]:
-        return
+    """Every day of the class re-judges its order-training employments: each is cited (the first
+    day may arrive last) and the last attendance month bounds the payroll cited."""
     for employment_id in ctx.read(CLASSES, ctx.body["class_id"]).get("emps", []):
         yield Subject("employment", employment_id)
 
@@ -213,8 +213,10 @@ def employed_before_training(ctx: Ctx, s: Subject) -> Findings:
     early = sorted(m for m in months if m < first[:7])
     if not early:
         return NONE
-    day = cday(ctx, klass["class_id"], first)
-    evidence = [job["seq"], *(months[m] for m in early)] + ([day.seq] if day is not None else [])
+    # The payroll of every month before the class's last attendance month and every class-day: the
+    # first day and the early months as they stand after any arrival order (evidence only grows).
+    paid = [months[m] for m in sorted(months) if m < klass["last_attendance"][:7]]
+    evidence = [job["seq"], *paid, *(day.seq for day in class_days(ctx, klass["class_id"]))]
     return {job["laborer_id"]: Finding(evidence, {"employment": s.id, "laborer": job["laborer_id"],
                                                   "class_id": klass["class_id"], "first": first,
                                                   "months": "、".join(early)})}  # fmt: skip

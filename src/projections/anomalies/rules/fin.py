@@ -26,6 +26,7 @@ from projections.anomalies.reads import (
 from projections.anomalies.state import FUNDS, StandardSet, bureau_month
 from projections.anomalies.triggers import (
     CERTIFICATE,
+    FUND_ALLOCATIONS,
     STANDARDS_IN_FORCE,
     class_of_training_claim,
     classes_citing,
@@ -106,10 +107,16 @@ def fund_overdrawn(ctx: Ctx, s: Subject) -> Findings:
     return {None: Finding(evidence, {"fund": s.id, "paid": yuan(paid), "available": yuan(available)})}
 
 
+def payments_of_fund(ctx: Ctx, fund_id: str) -> Iterator[Subject]:
+    for payment_id in ctx.read(FUNDS, fund_id).get("payments", ()):
+        yield Subject("payment", payment_id)
+
+
 @rule("FIN-FUND-MISMATCH", severity="high", subject="payment", source="fund control",
       zh="拨付 {payment} 使用的资金 {fund} 与补贴申请 {claim} 不符：{why}",
       en="payment {payment} for claim {claim} is from fund {fund}, which does not fit: {why_en}",
-      on={"PaymentDisbursed": the("payment", "payment_id")})  # fmt: skip
+      on={"PaymentDisbursed": the("payment", "payment_id")},
+      reads={FUND_ALLOCATIONS: payments_of_fund})  # fmt: skip
 def fund_mismatch(ctx: Ctx, s: Subject) -> Findings:
     payment = ctx.row(T.payments, s.id)
     if payment is None:
@@ -130,7 +137,9 @@ def fund_mismatch(ctx: Ctx, s: Subject) -> Findings:
         why_en.append(f"fund year {fund['year']} differs from the value date {payment['value_date']}")
     if not why:
         return NONE
-    return {None: Finding([payment["seq"], claim["claimed_seq"], fund["first_seq"]], {
+    # every allocation of the fund (the first to arrive is not the same one in every order)
+    allocations = ctx.read(FUNDS, fund["fund_id"]).get("allocs", [])
+    return {None: Finding([payment["seq"], claim["claimed_seq"], *allocations], {
         "payment": s.id, "fund": fund["fund_id"], "claim": claim["claim_id"], "why": "；".join(why),
         "why_en": "; ".join(why_en)})}  # fmt: skip
 

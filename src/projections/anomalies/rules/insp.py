@@ -17,8 +17,9 @@ def inspected_class(ctx: Ctx) -> Iterator[Subject]:
         yield Subject("class", class_id)
 
 
-PAID_TRAINING = {"InspectionRecorded": inspected_class,
-                 **on_money(class_of_training_claim, ("PaymentDisbursed", "PaymentReturned"))}  # fmt: skip
+# every money event of a training claim, decisions too: a payment may arrive before its claim's
+# approval, which money_evidence cites once it stands (the same evidence in any arrival order)
+PAID_TRAINING = {"InspectionRecorded": inspected_class, **on_money(class_of_training_claim)}
 
 
 def _paid_training(ctx: Ctx, class_id: str) -> list[Row]:

@@ -14,6 +14,7 @@ from projections.anomalies.reads import (
     claim_laborers,
     claim_lines,
     class_claims,
+    class_days,
     class_end,
     day_touched,
     is_live,
@@ -76,8 +77,7 @@ def duration(ctx: Ctx, s: Subject) -> Findings:
     span = days_between(first, last) + 1
     if cfg.duration_min_days <= span <= cfg.duration_max_days:
         return NONE
-    days = (cday(ctx, s.id, first), cday(ctx, s.id, last))
-    evidence = [klass["completed_seq"]] + [d.seq for d in days if d is not None]
+    evidence = [klass["completed_seq"]] + [day.seq for day in class_days(ctx, s.id)]  # every day: the span's ends in any order
     return {None: Finding(evidence, {"class_id": s.id, "span": span, "first": first, "last": last,
                                      "low": cfg.duration_min_days, "high": cfg.duration_max_days})}  # fmt: skip
 
@@ -111,8 +111,7 @@ def practical_share(ctx: Ctx, s: Subject) -> Findings:
     total = theory + practical
     if total == 0 or den * practical >= num * total:
         return NONE
-    days = [cday(ctx, s.id, d) for d in held.get("days", ())]
-    evidence = [klass["completed_seq"]] + [d.seq for d in days if d is not None]
+    evidence = [klass["completed_seq"]] + [day.seq for day in class_days(ctx, s.id)]
     return {None: Finding(evidence, {"class_id": s.id, "share": practical * 100 // total, "need": f"{num}/{den}",
                                      "theory": theory, "practical": practical})}  # fmt: skip
 

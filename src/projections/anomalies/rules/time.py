@@ -21,7 +21,7 @@ from projections.anomalies.engine import (
     rule,
     shanghai_date,
 )
-from projections.anomalies.reads import cday, is_approved, is_paid
+from projections.anomalies.reads import class_days, is_approved, is_paid
 from projections.anomalies.state import CLASSES, DUE, META, class_of_inspection
 from projections.anomalies.triggers import on_money, the, the_claim
 
@@ -79,9 +79,8 @@ def certificate_before_end(ctx: Ctx, s: Subject) -> Findings:
     if klass is None or klass["last_attendance"] is None or cert["issued_on"] >= klass["last_attendance"]:
         return NONE
     # every class-day after the issue date (not only the last one seen so far): the same in any order
-    after = [cday(ctx, klass["class_id"], d) for d in ctx.read(CLASSES, klass["class_id"]).get("days", ())
-             if d > cert["issued_on"]]  # fmt: skip
-    return {cert["laborer_id"]: Finding([cert["seq"]] + [day.seq for day in after if day is not None], {
+    after = class_days(ctx, klass["class_id"], cert["issued_on"])
+    return {cert["laborer_id"]: Finding([cert["seq"]] + [day.seq for day in after], {
         "certificate": s.id, "laborer": cert["laborer_id"], "issued": cert["issued_on"],
         "class_id": klass["class_id"], "last": klass["last_attendance"]})}  # fmt: skip
 
