@@ -120,8 +120,7 @@ def folders() -> Iterator[Any]:
 @pytest.mark.xfail(
     strict=True,
     reason="issue 16: SEQ-BEFORE-APPROVAL cites the entries that arrive before a late opening approval (orders"
-    " 2026, 21: a contract question, only shrinking evidence or no verdict before an approval would agree);"
-    " CONF-AFTER-WITHDRAWAL's evidence differs in order 8",
+    " 2026, 21, 31): a contract question, only shrinking evidence or no verdict before an approval would agree",
 )
 @settings(max_examples=EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])  # fmt: skip

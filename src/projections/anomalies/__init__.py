@@ -37,7 +37,8 @@ TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules a
 # 4: rules re-judged on what they read (issue 16); FIN-SPLIT-CLAIM by the certificates the lines cite
 # 5: evidence the same in any arrival order (issue 16): STD-DURATION and CONF-EMPLOYED-BEFORE-TRAINING cite
 # every class-day, FIN-FUND-MISMATCH every allocation of the fund, INSP-* re-judged on claim decisions
-LOGIC_VERSION = "5"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
+# 6: CONF-AFTER-WITHDRAWAL breaks a same-day tie of attendance and withdrawal by (at, actor, nonce), not seq
+LOGIC_VERSION = "6"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
 register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}", tables=TABLES)
 
 

@@ -11,6 +11,7 @@ breaking ties; "now" is the log clock.
 
 from __future__ import annotations
 
+import datetime as dt
 from bisect import bisect_left
 from typing import cast
 
@@ -199,6 +200,11 @@ def cday(ctx: Ctx, class_id: str, date: str) -> ClassDay | None:
     """The class-day's current attendance record."""
     day = ctx.state(CLASS_DAYS, f"{class_id}|{date}")
     return ClassDay._make(day) if day else None
+
+
+def in_order(date: str, at: str, actor: str, nonce: str) -> tuple[str, dt.datetime, str, str]:
+    """DESIGN §3's order: the business date, then ``at`` (as an instant), actor and nonce; never seq."""
+    return date, parse_rfc3339(at), actor, nonce
 
 
 def class_days(ctx: Ctx, class_id: str, after: str = "") -> list[ClassDay]:

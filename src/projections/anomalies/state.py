@@ -69,6 +69,9 @@ class ClassDay(NamedTuple):
     theory: int  # Σ theory hours of its lines
     practical: int  # Σ practical hours
     hours: int  # the most theory + practical of one line (RULES.md's class-hours of the day)
+    at: str  # the record's envelope: DESIGN §3's tie-break after the business date (see reads.in_order)
+    actor: str
+    nonce: str
 
 
 class InspectionRef(NamedTuple):
@@ -87,6 +90,9 @@ class Withdrawal(NamedTuple):
 
     date: str
     seq: int
+    at: str  # the envelope's at, actor and nonce: DESIGN §3's tie-break (see reads.in_order)
+    actor: str
+    nonce: str
 
 
 class Enrolment(NamedTuple):
@@ -277,13 +283,18 @@ def trainee_enrolled(ctx: Ctx) -> None:
         mine[class_id] = list(Enrolment(ctx.seq, row["institution"], int(row["planned_start"][:4])))
 
 
+def envelope_order(ctx: Ctx) -> tuple[str, str, str]:
+    """The event's at, actor and nonce: what DESIGN §3 breaks a business-date tie by (never seq)."""
+    return ctx.ev.envelope["at"], ctx.ev.actor, ctx.ev.envelope["nonce"]
+
+
 def trainee_withdrawn(ctx: Ctx) -> None:
     klass = ctx.keep(CLASSES, ctx.body["class_id"])
     laborer_id, date = ctx.body["laborer_id"], ctx.ev.business_date
     if klass.get("enrolled_on", {}).get(laborer_id, date) > date:
         return  # re-enrolled on a later date (the enrolment arrived first): the withdrawal is superseded
     klass.setdefault("roster", {}).pop(laborer_id, None)
-    klass.setdefault("out", {})[laborer_id] = list(Withdrawal(date, ctx.seq))
+    klass.setdefault("out", {})[laborer_id] = list(Withdrawal(date, ctx.seq, *envelope_order(ctx)))
 
 
 def attendance_recorded(ctx: Ctx) -> None:
@@ -298,7 +309,7 @@ def attendance_recorded(ctx: Ctx) -> None:
     before = ClassDay._make(day) if day else None
     old = list(before.laborers) if before else []
     old_tp = (before.theory, before.practical) if before else (0, 0)
-    day[:] = ClassDay(ctx.seq, names, theory, practical, hours)
+    day[:] = ClassDay(ctx.seq, names, theory, practical, hours, *envelope_order(ctx))
     klass = ctx.keep(CLASSES, class_id)
     attended = klass.setdefault("att", {})
     for laborer_id in set(names) - set(old):

@@ -64,6 +64,24 @@ def test_after_withdrawal_attendance_after_the_withdrawal_not_before(sc: RuleSce
     assert (flag["subject"]["id"], flag["laborer_id"]) == ("C-1", "L-2") and late in flag["evidence"]
 
 
+def test_after_withdrawal_a_same_day_tie_is_broken_by_at_not_by_arrival(sc: RuleScenario) -> None:
+    """DESIGN §3 (issue 16): a class-day dated the withdrawal's day is after it when signed after it,
+    whichever of the two arrived first; one signed before the withdrawal is not."""
+    for lid in ("L-1", "L-2"):
+        sc.person(lid)
+    for cid in ("C-1", "C-2"):
+        sc.open_class(cid)
+    sc.enrol("C-1", "L-1")
+    sc.enrol("C-2", "L-2")
+    evening = sc.attend("C-1", "2019-04-09", ["L-1"])  # signed 18:00, arrives before the 08:00 withdrawal
+    sc.withdraw("C-1", "L-1", on="2019-04-09")
+    sc.withdraw("C-2", "L-2", on="2019-04-09")
+    sc.ok("inst-xj", "AttendanceRecorded", {"class_id": "C-2", "date": "2019-04-09", "trainees": [
+        {"laborer_id": "L-2", "theory_hours": 2, "practical_hours": 6}]}, at=at("2019-04-09", 7))  # before it
+    flag = sc.one("CONF-AFTER-WITHDRAWAL")
+    assert (flag["subject"]["id"], flag["laborer_id"]) == ("C-1", "L-1") and evening in flag["evidence"]
+
+
 def test_after_withdrawal_a_claim_line_for_the_withdrawn_trainee(sc: RuleScenario) -> None:
     sc.person("L-1")
     sc.open_class("C-1")
