@@ -1,7 +1,7 @@
 """Structured access logs (issue 13): one JSON line per request on the ``api.http.access`` logger.
 
-A line names the method, the path (never the query string), the status, the duration in
-milliseconds, the request id (the client's ``X-Request-ID`` when it is a short plain token, else a
+A line (ASCII: escapes keep every character of a path inside it) names the method, the path
+(never the query string), the status, the duration in milliseconds, the request id (the client's ``X-Request-ID`` when it is a short plain token, else a
 new one; echoed in the response) and the actor when a bearer token signed it in. It never holds a
 header or a body: no token, no sign-in signature, no personal data.
 """
@@ -42,7 +42,7 @@ def line(request: Request, status: int, started: float, rid: str) -> str:
         "duration_ms": round((time.perf_counter() - started) * 1000, 3),
         "actor": getattr(request.state, "actor_id", None),
     }
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(record, separators=(",", ":"))  # ASCII: a path cannot end the line (U+2028, U+0085)
 
 
 async def middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
