@@ -317,7 +317,7 @@ def get_anomalies(
         return [f for f in flags if _may_read_flag(scope, f)]
 
 
-@router.get("/v1/anomalies/{anomaly_id}", response_model=m.FlagDetail, responses=responses(401, 403, 404, 503),
+@router.get("/v1/anomalies/{anomaly_id}", response_model=m.FlagDetail, responses=responses(401, 403, 404, 422, 503),
             tags=["anomalies"])  # fmt: skip
 def get_anomaly(scope: Reader, anomaly_id: Annotated[str, Path(max_length=200)]) -> m.FlagDetail:
     """One flag with its history and evidence leaves (without complaint evidence for institutions and employers)."""

@@ -30,7 +30,7 @@ PARTIAL = "max-age=60"  # a partial tile of one width never changes either; it o
 MUTABLE = "no-cache"  # the checkpoint moves (tlog-tiles: no caching beyond a few seconds)
 
 _TILE: dict[int | str, dict[str, Any]] = {200: {"description": "the tile's bytes", "content": {OCTETS: {"schema": {"type": "string", "format": "binary"}}}},
-         **responses(401, 403, 404, 503)}  # fmt: skip
+         **responses(401, 403, 404, 422, 503)}  # fmt: skip
 
 
 def _headers(reader: object, cache: str) -> dict[str, str]:
