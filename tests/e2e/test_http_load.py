@@ -147,7 +147,11 @@ def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing
 
     # Round 2: SIGTERM while four clients are posting.
     clients = _clients(tmp_path, port, "b", 400)
-    time.sleep(1.5)
+    first_round = _projected(pg_url)[0]
+    deadline = time.monotonic() + 60  # the clients' start is slow on a loaded machine: wait for their writes
+    while _projected(pg_url)[0] < first_round + 20:
+        assert time.monotonic() < deadline, "the second round's clients wrote nothing in 60 s"
+        time.sleep(0.1)
     stopped_at = dt.datetime.now(dt.UTC)
     stop_server(server, log)
     answers += _answers(clients)
