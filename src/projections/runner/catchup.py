@@ -260,9 +260,23 @@ def rebuild(ledger: LogSource, *, progress: Progress | None = None, batch: int =
     load_plugins()
     least = PARALLEL_FROM if parallel_from is None else parallel_from
     if REGISTRY.owned and engine.url.database not in (None, "", ":memory:") and ledger.size() >= least:
-        return _rebuild_in_two(ledger, engine, progress, batch)
-    reset(engine)
-    return catch_up(ledger, progress=progress, batch=batch, engine=engine)
+        reached = _rebuild_in_two(ledger, engine, progress, batch)
+    else:
+        reset(engine)
+        reached = catch_up(ledger, progress=progress, batch=batch, engine=engine)
+    _analyze(engine)
+    return reached
+
+
+def _analyze(engine: Engine) -> None:
+    """Fresh planner statistics for the rebuilt tables on PostgreSQL: right after a rebuild it has
+    none, estimates every table at one row, and plans the reports' joins as nested loops (232 s
+    instead of 0.6 s for a city report at 100k leaves) until autovacuum gets round to them."""
+    if engine.dialect.name != "postgresql":
+        return
+    names = [t.name for t in T.metadata.sorted_tables if t.name.startswith(T.PREFIX)]
+    with engine.begin() as conn:
+        conn.execute(sa.text("ANALYZE " + ", ".join(names)))
 
 
 def _rebuild_in_two(ledger: LogSource, engine: Engine, progress: Progress | None, batch: int) -> int:
