@@ -83,6 +83,8 @@ class InspectionRef(NamedTuple):
     method: str  # site_visit | spot_check | questionnaire | phone_visit
     date: str
     verdict: str  # pass | fail
+    at: str  # the envelope's at and nonce: with actor, DESIGN §3's tie-break of one date (reads.in_order)
+    nonce: str
 
 
 class Withdrawal(NamedTuple):
@@ -342,7 +344,8 @@ def inspection_recorded(ctx: Ctx) -> None:
     b = ctx.body
     class_id = class_of_inspection(ctx.ev)
     if class_id is not None:
-        ref = InspectionRef(b["inspection_id"], ctx.seq, ctx.ev.actor, b["method"], b["date"], b["verdict"])
+        at, actor, nonce = envelope_order(ctx)
+        ref = InspectionRef(b["inspection_id"], ctx.seq, actor, b["method"], b["date"], b["verdict"], at, nonce)
         ctx.keep(CLASSES, class_id).setdefault("insp", {})[ref.inspection_id] = list(ref[1:])
     for laborer_id in denied(ctx.ev):
         _add(ctx.keep(LABORERS, laborer_id).setdefault("denials", []), ctx.seq)

@@ -48,3 +48,15 @@ def test_failed_paid_cites_an_approval_recorded_after_the_payment(sc: RuleScenar
     assert paid in sc.one("INSP-FAILED-PAID")["evidence"]
     approved = sc.approve("CL-1", [("L-1", 80000)])
     assert approved in sc.one("INSP-FAILED-PAID")["evidence"]
+
+
+def test_failed_paid_the_latest_of_one_date_is_by_at_not_by_arrival(sc: RuleScenario) -> None:
+    """DESIGN §3 (issue 16): two checks of one date are ordered by at (then actor, nonce), so a pass
+    signed after a fail rectifies it even when it arrived first."""
+    sc.person("L-1")
+    sc.fund_of()
+    sc.open_class("C-1")
+    sc.inspect("I-pass", "C-1", "2019-04-10", present=["L-1"], verdict="pass", signed="2019-04-11")
+    sc.inspect("I-fail", "C-1", "2019-04-10", present=["L-1"], verdict="fail")  # signed on the day, arrives last
+    sc.paid_claim("CL-1", "C-1", [("L-1", 80000)])
+    assert sc.flagged("INSP-FAILED-PAID") == []

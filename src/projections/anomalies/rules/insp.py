@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, rule
-from projections.anomalies.reads import PROCESS_CHECKS, class_claims, is_paid, money_evidence, process_checks
+from projections.anomalies.reads import (
+    PROCESS_CHECKS,
+    class_claims,
+    in_order,
+    is_paid,
+    money_evidence,
+    process_checks,
+)
 from projections.anomalies.state import class_of_inspection
 from projections.anomalies.triggers import class_of_training_claim, on_money
 from projections.uow import Row
@@ -50,7 +57,7 @@ def failed_paid(ctx: Ctx, s: Subject) -> Findings:
     checks = process_checks(ctx, s.id)
     if not checks:
         return NONE
-    latest = max(checks, key=lambda i: (i.date, i.seq))
+    latest = max(checks, key=lambda i: in_order(i.date, i.at, i.actor, i.nonce))  # DESIGN §3: never by seq
     if latest.verdict != "fail":
         return NONE
     paid = _paid_training(ctx, s.id)
