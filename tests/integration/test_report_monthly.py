@@ -301,6 +301,7 @@ def test_refusals_are_one_line(sqlite_ledger: tuple[Path, dict[str, int]]) -> No
     line = one_line_error(cli(here, "--lang", "en", "report", "monthly", "--month", "2019-05", "--checkpoint", "60"), 1)
     assert line == "refused: no checkpoint of size 60; the nearest are 52"
     assert "YYYY-MM" in one_line_error(run(here, "--month", "2019-13"), 1)
+    assert "2100-12" in one_line_error(run(here, "--month", "9999-12"), 1)  # not 96,000 months of chart
     assert "640499" in one_line_error(run(here, "--month", "2019-05", "--jurisdiction", "640499"), 1)
     later = one_line_error(run(here, "--month", "2019-05", "--compare-with", str(marks["k1"])), 1)
     assert "--compare-with 51" in later

@@ -120,10 +120,10 @@ def _sheet(ws: Worksheet, report: view.Report, section: view.Section) -> None:
             cell.font, cell.fill, cell.border = BOLD, HEADER_FILL, BOX
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             widths[column] = max(widths.get(column, 0), min(_width(name), 24))
-        for row in (*grid.rows, *((grid.total,) if grid.total else ())):
+        for offset, row in enumerate((*grid.rows, *((grid.total,) if grid.total else ())), start=1):
             ws.append([_value(c)[0] for c in row])
             for column, c in enumerate(row, start=1):
-                cell = ws.cell(ws.max_row, column)
+                cell = ws.cell(header + offset, column)  # not ws.max_row: openpyxl counts every cell for it
                 cell.border = BOX
                 fmt = _value(c)[1]
                 if fmt:

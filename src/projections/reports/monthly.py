@@ -95,6 +95,11 @@ class CheckpointNotFound(Refused):
     code = "checkpoint_not_found"
 
 
+# The years a report may be asked for, as the years a fund may be allocated for (EVENTS.md): the
+# chart's months run from the programme's first to the report's, so year 9999 would be 96,000 of them.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
 class ReportInvalid(Refused):
     """The month or jurisdiction of a report request is not one the ledger knows."""
 
@@ -114,8 +119,9 @@ class Month:
     def parse(cls, text: str) -> Month:
         year, sep, month = text.partition("-")
         if not (sep and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()
-                and 1 <= int(month) <= 12 and int(year) >= 1):  # fmt: skip
-            raise ReportInvalid(f"--month must be YYYY-MM, not {text!r}", zh=f"--month 应为 YYYY-MM，而不是 {text!r}")
+                and 1 <= int(month) <= 12 and FIRST_YEAR <= int(year) <= LAST_YEAR):  # fmt: skip
+            raise ReportInvalid(f"--month must be YYYY-MM between {FIRST_YEAR}-01 and {LAST_YEAR}-12, not {text!r}",
+                                zh=f"--month 应为 {FIRST_YEAR}-01 至 {LAST_YEAR}-12 之间的 YYYY-MM，而不是 {text!r}")  # fmt: skip
         days = calendar.monthrange(int(year), int(month))[1]
         return cls(text, f"{text}-01", f"{text}-{days:02d}")
 
