@@ -139,12 +139,14 @@ OPERATIONAL = _rows(2, 503, {
 })  # fmt: skip
 
 # What only the HTTP API says (API.md "Errors"): the request itself, not the ledger, is at fault, or
-# the service cannot answer it now. No CLI verb raises these; exit 2 keeps DESIGN §9's meaning.
+# the service cannot answer it now. A CLI verb meets them only through --server: a sign-in or a
+# scope the server refuses is a refusal (exit 1, as docs/api.md says), a malformed request or a
+# service that cannot answer now an operational error (exit 2, DESIGN §9).
 HTTP = _rows(2, 400, {
     "bad_request": "Bad request",
-}) | _rows(2, 401, {
+}) | _rows(1, 401, {
     "unauthorized": "Authentication required",
-}) | _rows(2, 403, {
+}) | _rows(1, 403, {
     "forbidden": "Outside the token's scope",
 }) | _rows(2, 404, {
     "not_found": "Not found",

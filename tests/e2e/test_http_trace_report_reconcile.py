@@ -132,7 +132,7 @@ def test_trace_is_served_in_scope_only_and_errors_are_problems(served: Served) -
     assert_problem(client.get(f"/v1/trace/fund/{FUND}", params={"limit": 0}, headers=inspector), 422, "invalid_request")
     assert_problem(client.get(f"/v1/trace/claim/{CLAIM}"), 401, "unauthorized")
     code, _, err = served.remote(OTHER_BUREAU[0], "trace", "claim", CLAIM)
-    assert code != 0 and "403 forbidden" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "403 forbidden" in err and len(err.strip().splitlines()) == 1  # a refusal (docs/api.md)
 
 
 # --- the monthly report -------------------------------------------------------------------------------------
