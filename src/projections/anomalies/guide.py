@@ -490,7 +490,13 @@ READINGS = [
     "business date: an approval dated on or before the value date is prior (same-day approval and "
     "payment are in order); returned payments count — the money did leave.",
     "**SEQ-BEFORE-APPROVAL** also holds while a class with enrolment or attendance has no approval at "
-    "all; an approval dated on or before those days withdraws it.",
+    "all; an approval dated on or before those days withdraws it. Its evidence is the class's opening "
+    "application, and, once an approval is recorded, the entries dated before it and the approval. While "
+    "no approval is recorded the flag cites the application alone: which entries precede the approval is "
+    "only known once it is recorded, and evidence only grows (RULES.md), so citing the entries of the "
+    "moment would leave a late-arriving approval (a migration, DESIGN §3) with entries it cured in the "
+    "evidence, where business order never cites them (issue 16's order property). With several approvals "
+    "the earliest by business date counts.",
     "**SEQ-EMPLOYER-WITHOUT-SIX-MONTHS** counts months from the month of `start_date`.",
     "**STD-DURATION** and **STD-PRACTICAL-SHARE** judge a class once it has a `ClassCompleted` (a class "
     "half-way through is not short); a later attendance record re-judges it. A class-day with nobody on "

@@ -119,3 +119,21 @@ def test_before_approval_attendance_the_day_before_not_enrolment_on_the_day(sc: 
     early = sc.attend("C-2", "2019-03-31", ["L-1"], signed="2019-04-01")
     flag = sc.one("SEQ-BEFORE-APPROVAL")
     assert flag["subject"] == {"kind": "class", "id": "C-2"} and early in flag["evidence"]
+
+
+def test_before_approval_evidence_the_same_when_the_approval_arrives_late(sc: RuleScenario) -> None:
+    """Issue 16: which entries are before the approval is known once it is recorded. Until then the flag
+    cites the application alone, so a late approval leaves the evidence business order gives: the
+    application, the entries dated before the approval and the approval — not the entries it cured."""
+    sc.person("L-1")
+    sc.person("L-2")
+    requested = sc.open_class("C-1", approve=False)
+    early = sc.enrol("C-1", "L-1", on="2019-03-30")
+    sc.enrol("C-1", "L-2", on="2019-04-02")  # on/after the approval that comes later: no finding
+    later = sc.attend("C-1", "2019-04-03", ["L-1", "L-2"])
+    waiting = sc.one("SEQ-BEFORE-APPROVAL")
+    assert waiting["evidence"] == [requested] and "尚未审批" in waiting["message"]
+    approval = sc.ok("hr-xj", "ClassOpeningApproved", {"class_id": "C-1"}, at="2019-04-01T10:00:00+08:00")
+    flag = sc.one("SEQ-BEFORE-APPROVAL")
+    assert flag["evidence"] == [requested, early, approval] and later not in flag["evidence"]
+    assert "2019-03-30" in flag["message"] and "共 1 天" in flag["message"]
