@@ -46,6 +46,17 @@ BATCH = 1000  # lines per POST (API.md: a batch holds at most 1,000)
 PAGE = 1000  # leaves per GET /v1/events
 
 
+def _stopped_results(response: httpx.Response) -> list[dict[str, Any]]:
+    """The ``results`` of a stopped batch's problem (API.md: accepted lines stay accepted); none if
+    the answer is no such problem."""
+    try:
+        doc = response.json()
+    except ValueError:
+        return []
+    rows = doc.get("results") if isinstance(doc, dict) else None
+    return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
+
+
 def sign_in_message(origin: str, actor_id: str, challenge: str) -> bytes:
     """The exact bytes API.md has a reader sign to get a token."""
     return f"{AUTH_PREFIX}\n{origin}\n{actor_id}\n{challenge}".encode()
@@ -91,14 +102,17 @@ class ApiClient:
             raise self.problem(response)
         return response
 
-    def problem(self, response: httpx.Response) -> LedgerError:
-        """The server's problem document as one error: 5xx operational, the rest a refusal."""
+    def problem(self, response: httpx.Response, *, line_offset: int = 0) -> LedgerError:
+        """The server's problem document as one error: 5xx operational, the rest a refusal (a
+        batch's names the line it stopped at, counted from 1 after ``line_offset``)."""
         code, detail = "", response.text.strip().splitlines()[0] if response.text.strip() else ""
         try:
             doc = response.json()
             if isinstance(doc, dict):
                 code = str(doc.get("reason") or str(doc.get("type", "")).rsplit(":", 1)[-1])
                 detail = str(doc.get("detail") or doc.get("title") or detail)
+                if isinstance(doc.get("line"), int):
+                    detail = f"line {line_offset + doc['line']}: {detail}"
         except ValueError:
             pass
         text = f"server {response.status_code} {code or 'error'}: {detail}".rstrip(": ")
@@ -144,12 +158,16 @@ class ApiClient:
         for start in range(0, len(lines), BATCH):
             chunk = lines[start : start + BATCH]
             response = self.request("POST", "/v1/events", content="".join(x + "\n" for x in chunk).encode("utf-8"),
-                                    headers={"Content-Type": NDJSON})  # fmt: skip
-            for text in response.text.splitlines():
-                if text.strip():
-                    got = json.loads(text)
-                    outcome = Outcome(got["status"], got["seq"], got["reason"], "refused" if got["status"] == "refused" else None)
-                    yield start + int(got["line"]), outcome
+                                    headers={"Content-Type": NDJSON}, ok=range(100, 600))  # fmt: skip
+            if response.status_code == 200:
+                rows = [json.loads(text) for text in response.text.splitlines() if text.strip()]
+            else:  # a batch that stopped part-way: the lines before it are recorded, then its problem
+                rows = _stopped_results(response)
+            for got in rows:
+                outcome = Outcome(got["status"], got["seq"], got["reason"], "refused" if got["status"] == "refused" else None)
+                yield start + int(got["line"]), outcome
+            if response.status_code != 200:
+                raise self.problem(response, line_offset=start)
 
     def prepare(self, intent: JSONObject) -> JSONObject:
         """``POST /v1/intents/prepare`` as the intent's actor: the intent to sign, ``pii`` replaced by

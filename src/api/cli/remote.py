@@ -142,10 +142,17 @@ def import_(o: Options, file: str, sign: bool, as_json: bool, text: dict[str, tu
                 outcomes[n] = got
                 got = ""  # a blank line keeps the server's numbering the file's
             posted.append(got)
+        stopped: LedgerError | None = None
         if any(x.strip() for x in posted):
-            for n, out in c.submit_batch(posted):
-                outcomes[n] = out
-        size = c.health().get("size")
+            try:
+                for n, out in c.submit_batch(posted):
+                    outcomes[n] = out
+            except LedgerError as exc:  # the lines before it are recorded: reported below, then the error
+                stopped = exc
+        try:
+            size = c.health().get("size")
+        except LedgerError:  # the server that stopped the batch may be unreachable now
+            size = "?"
     counts = {"accepted": 0, "duplicate": 0, "refused": 0}
     for n in sorted(outcomes):
         out = outcomes[n]
@@ -155,7 +162,11 @@ def import_(o: Options, file: str, sign: bool, as_json: bool, text: dict[str, tu
         elif out.status == "refused":
             typer.echo(o.say(text, "line_refused", line=n, reason=reason_text(out, o.lang)), err=True)
     typer.echo(o.say(text, "import_summary", total=sum(counts.values()), accepted=counts["accepted"],
-                     duplicate=counts["duplicate"], refused=counts["refused"], size=size), err=as_json)  # fmt: skip
+                     duplicate=counts["duplicate"], refused=counts["refused"], size=size),
+               err=as_json or stopped is not None)  # fmt: skip
+    if stopped is not None:
+        with errors(o):
+            raise stopped
     if counts["refused"]:
         raise typer.Exit(1)
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from api.errors import ERRORS, RefusalProblem, problem_for
+from api.http.models import LineOutcome
 from ledger.errors import LedgerError
 
 log = logging.getLogger("api.http")
@@ -33,6 +34,7 @@ class ProblemModel(BaseModel):
     detail: str
     reason: str | None = None
     line: int | None = None
+    results: list[LineOutcome] | None = None  # a stopped batch: the lines before ``line``, recorded (API.md)
 
 
 class ApiProblem(Exception):
@@ -81,6 +83,19 @@ def refusal(code: str, detail: str) -> JSONResponse:
     return respond(problem(row.code, detail, reason=code))
 
 
+def failure(exc: Exception, where: str) -> RefusalProblem:
+    """The problem of an error a request met: a ledger error by its row; a 503's own words (which may
+    name the server's paths) and anything unexpected logged here, answered without their text."""
+    if not isinstance(exc, LedgerError):
+        log.error("unexpected error on %s", where, exc_info=exc)
+        return problem("internal_error", "the service could not answer this request; it has been logged")
+    row = problem_for(exc)
+    if row.http_status == 503:
+        log.error("%s: %s: %s", where, type(exc).__name__, exc)
+        return problem(row.code, row.title)
+    return problem(row.code, str(exc))
+
+
 def responses(*statuses: int) -> dict[int | str, dict[str, object]]:
     """OpenAPI: the problem bodies a route may answer with."""
     return {s: {"model": ProblemModel, "content": {PROBLEM_JSON: {}}, "description": "problem"} for s in statuses}
@@ -100,11 +115,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LedgerError)
     async def _ledger(request: Request, exc: LedgerError) -> JSONResponse:
-        row = problem_for(exc)
-        if row.http_status == 503:  # the ledger's own words may name the server's paths: log them here
-            log.error("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
-            return respond(problem(row.code, row.title))
-        return respond(problem(row.code, str(exc)))
+        return respond(failure(exc, f"{request.method} {request.url.path}"))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -20,9 +20,19 @@ from api.http import background
 from api.http import models as m
 from api.http.auth import COMPLAINT_METHODS, SUBJECT, Reader, Scope, sign_in
 from api.http.context import Server, server
-from api.http.problems import ApiProblem, log, media_type, read_body, refusal, responses
+from api.http.problems import (
+    PROBLEM_JSON,
+    ApiProblem,
+    failure,
+    log,
+    media_type,
+    read_body,
+    refusal,
+    responses,
+)
 from ledger.application import Outcome
 from ledger.encoding.b64 import b64encode
+from ledger.errors import ImportStopped
 from ledger.translog import merkle
 from projections.anomalies.query import EvidenceEvent, Flag
 
@@ -122,19 +132,39 @@ async def _batch(srv: Server, raw: bytes) -> Response:
 
 
 def _import(srv: Server, lines: list[str]) -> Response:
-    out: list[str] = []
+    out: list[dict[str, Any]] = []
 
     def report(line: int, outcome: Outcome) -> None:
-        out.append(json.dumps(outcome.as_json(line), ensure_ascii=False))
+        out.append(outcome.as_json(line))
         srv.metrics.outcome(outcome.status, _type_of(lines[line - 1]) if outcome.status == "accepted" else None,
                             outcome.code)  # fmt: skip
 
-    with srv.lock:
-        done = services.import_lines(srv.session, lines, sign=False, total=None, on_line=report, catch_up=False)
-    _warn_lagging(done.lagging)
-    if done.stopped is not None:  # lines before it are recorded and reported; the rest is not
-        raise done.stopped
-    return Response("".join(x + "\n" for x in out), media_type=NDJSON)
+    stopped: Exception | None
+    try:
+        with srv.lock:
+            done = services.import_lines(srv.session, lines, sign=False, total=None, on_line=report, catch_up=False)
+    except Exception as exc:  # an append failed (the database went away) after earlier chunks were recorded
+        stopped = exc
+    else:
+        _warn_lagging(done.lagging)
+        stopped = done.stopped
+    if stopped is not None:  # the lines before it are recorded: they are answered with the problem, never lost
+        return _stopped(stopped, lines, out)
+    return Response("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in out), media_type=NDJSON)
+
+
+def _stopped(exc: Exception, lines: list[str], out: list[dict[str, Any]]) -> Response:
+    """A batch that stopped part-way: the problem of what stopped it, with the ``line`` it stopped at
+    and the ``results`` of the lines before it (API.md: accepted lines stay accepted)."""
+    if isinstance(exc, ImportStopped):
+        line, exc = exc.line, exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+    else:
+        after = out[-1]["line"] if out else 0
+        line = next((n for n in range(after + 1, len(lines) + 1) if lines[n - 1].strip()), after + 1)
+    doc = failure(exc, f"POST /v1/events batch line {line}")
+    doc["line"] = line
+    body = {**doc, "results": out}
+    return JSONResponse(body, status_code=doc["status"], media_type=PROBLEM_JSON)
 
 
 def _type_of(text: str) -> str | None:
@@ -254,7 +284,8 @@ def get_checkpoint(srv: Srv, size: Annotated[int | None, Query(ge=1, le=2**53 - 
             latest = ledger.latest_checkpoint()
             note = None if latest is None else latest.note
         else:
-            note = next((c.note for c in reversed(ledger.checkpoints()) if c.size == size), None)
+            signed = ledger.checkpoints_of_size(size)  # indexed: never every checkpoint (DESIGN §8)
+            note = signed[-1].note if signed else None
     if note is None:
         raise ApiProblem("subject_not_found", "no checkpoint yet" if size is None else f"no checkpoint of size {size}")
     return PlainTextResponse(note)
