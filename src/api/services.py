@@ -34,6 +34,7 @@ from ledger.service import Session
 
 if TYPE_CHECKING:
     from ledger import Progress
+    from ledger.persistence.store import StoredCheckpoint
     from ledger.translog.export import Exported
     from projections.anomalies.query import EvidenceEvent, Flag, FlagWithHistory
     from projections.readmodels.balances import Balances
@@ -333,9 +334,8 @@ def monthly_report(session: Session, meter: Meter = quiet, *, month: str, jurisd
     from projections.reports import monthly as M
 
     engine = catch_up(session.ledger, meter)
-    stored = session.ledger.checkpoints()
-    issued = M.pick_checkpoint(stored, checkpoint)
-    later = None if compare_with is None else M.pick_checkpoint(stored, compare_with)
+    issued = M.pick_checkpoint(_signings(session.ledger, checkpoint), checkpoint)
+    later = None if compare_with is None else M.pick_checkpoint(_signings(session.ledger, compare_with), compare_with)
     places = session.ledger.jurisdictions
     code = jurisdiction or next(c for c, parent in places.parents.items() if parent is None)
     targets_file = session.keys.root / M.TARGETS_FILE
@@ -346,6 +346,17 @@ def monthly_report(session: Session, meter: Meter = quiet, *, month: str, jurisd
                                target=target, compare_with=later)  # fmt: skip
         series = M.monthly_series(conn, month=month, jurisdiction=code, checkpoint=issued, jurisdictions=places)
     return MonthlyReport(doc, series)
+
+
+def _signings(ledger: Ledger, size: int | None) -> list[StoredCheckpoint]:
+    """The signings of the checkpoint of ``size`` (default: the latest), else its nearest neighbours,
+    for :func:`~projections.reports.monthly.pick_checkpoint`: indexed, never every checkpoint (DESIGN §8)."""
+    if size is None:
+        latest = ledger.latest_checkpoint()
+        size = None if latest is None else latest.size
+    if size is None:
+        return []
+    return ledger.checkpoints_of_size(size) or ledger.checkpoints_beside(size)
 
 
 # --- trace and evidence (DESIGN §12, §6) --------------------------------------------------------------------
@@ -359,7 +370,8 @@ def trace_checkpoint(session: Session, size: int | None = None) -> tuple[int, by
     if size is None:
         stored = ledger.latest_checkpoint()
     else:
-        stored = next((c for c in reversed(ledger.checkpoints()) if c.size == size), None)
+        signed = ledger.checkpoints_of_size(size)
+        stored = signed[-1] if signed else None
     if stored is None:
         if size is None:
             raise ProofRequestInvalid("no checkpoint yet: sign one with `checkpoint`", zh="尚无检查点：请先运行 checkpoint 签署")

@@ -390,7 +390,16 @@ class Ledger(Application[UUID]):
         return queries.latest_checkpoint(self.sql)
 
     def checkpoints(self) -> list[StoredCheckpoint]:
+        """Every checkpoint ever signed: for verify and export, never to serve one request (DESIGN §8)."""
         return queries.all_checkpoints(self.sql)
+
+    def checkpoints_of_size(self, size: int) -> list[StoredCheckpoint]:
+        """The signings of the checkpoint of ``size`` (several when dual-signed), oldest first; indexed."""
+        return queries.checkpoints_of_size(self.sql, size)
+
+    def checkpoints_beside(self, size: int) -> list[StoredCheckpoint]:
+        """The nearest checkpoints below and above ``size`` (to name them when ``size`` was never signed)."""
+        return queries.checkpoints_beside(self.sql, size)
 
     def sign_checkpoint(
         self, origin: str, operator_key: Ed25519PrivateKey, *, min_interval: float = 0.0

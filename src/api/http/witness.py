@@ -71,7 +71,7 @@ def _attach(srv: Server, note: str) -> PlainTextResponse:
         raise ApiProblem("invalid_request", f"not a checkpoint note: {exc}") from None
     with srv.lock:
         ledger = srv.session.ledger
-        stored = _stored(ledger.checkpoints(), size, text)
+        stored = _stored(ledger.checkpoints_of_size(size), text)
         if stored is None:
             raise ApiProblem("subject_not_found", f"no stored checkpoint of size {size} with this body")
         known = {s.format() for s in parse_note(stored.note).signatures}
@@ -106,9 +106,9 @@ def _attach(srv: Server, note: str) -> PlainTextResponse:
     return PlainTextResponse(updated, status_code=201)
 
 
-def _stored(checkpoints: list[StoredCheckpoint], size: int, text: str) -> StoredCheckpoint | None:
-    """The latest stored checkpoint of ``size`` whose signed body is ``text``."""
+def _stored(checkpoints: list[StoredCheckpoint], text: str) -> StoredCheckpoint | None:
+    """The latest of the stored signings of one size whose signed body is ``text``."""
     for found in reversed(checkpoints):
-        if found.size == size and parse_note(found.note).text == text:
+        if parse_note(found.note).text == text:
             return found
     return None

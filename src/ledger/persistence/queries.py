@@ -221,6 +221,18 @@ def all_checkpoints(sql: SQL) -> list[StoredCheckpoint]:
     return [StoredCheckpoint.from_row(r) for r in sql.all(_CHECKPOINT + " ORDER BY size, signed_at")]
 
 
+def checkpoints_of_size(sql: SQL, size: int) -> list[StoredCheckpoint]:
+    """Every signing of a checkpoint of ``size`` leaves, oldest first (the primary key's prefix: no scan)."""
+    return [StoredCheckpoint.from_row(r) for r in sql.all(_CHECKPOINT + " WHERE size = ? ORDER BY signed_at", (size,))]
+
+
+def checkpoints_beside(sql: SQL, size: int) -> list[StoredCheckpoint]:
+    """The first signing of the largest checkpoint below ``size`` and of the smallest above it (indexed)."""
+    below = sql.one(_CHECKPOINT + " WHERE size < ? ORDER BY size DESC, signed_at LIMIT 1", (size,))
+    above = sql.one(_CHECKPOINT + " WHERE size > ? ORDER BY size, signed_at LIMIT 1", (size,))
+    return [StoredCheckpoint.from_row(r) for r in (below, above) if r is not None]
+
+
 def checkpoints_after(sql: SQL, size: int, signed_at: str, page: int) -> list[StoredCheckpoint]:
     """Up to ``page`` checkpoints after (size, signed_at), by size then signing time."""
     rows = sql.all(
