@@ -37,6 +37,11 @@ def subject_uuid(kind: str, ident: str) -> UUID:
     return uuid5(NAMESPACE, f"{kind}:{ident}")
 
 
+@lru_cache(maxsize=1 << 12)
+def _raw_key(public_key: str) -> bytes:
+    return b64decode_strict(public_key)
+
+
 class LedgerEvent(Aggregate.Event):
     """One accepted envelope, as stored: its log position, receipt time and the envelope."""
 
@@ -109,6 +114,11 @@ class KeyPeriod:
     from_seq: int
     until_seq: int | None = None
     until_at: str | None = None  # rotation's at, or revocation's effective_at
+
+    @property
+    def raw(self) -> bytes:
+        """The raw 32-byte key (decoded once per key, not once per envelope it checks)."""
+        return _raw_key(self.public_key)
 
     def valid_at(self, seq: int, at: dt.datetime) -> bool:
         """DESIGN §6: not after the leaf that rotated or revoked it, nor after its end time."""

@@ -120,7 +120,7 @@ class Decider:
                 f"key {env.key_id} was rotated or revoked at leaf {period.until_seq}"
                 f" (effective {period.until_at}); it cannot sign this envelope"
             )
-        self.verify(env, b64decode_strict(period.public_key))
+        self.verify(env, period.raw)
         if actor.role not in SIGNERS[env.type] and not (
             "*self*" in SIGNERS[env.type] and getattr(env.body, "actor_id", None) == env.actor
         ):

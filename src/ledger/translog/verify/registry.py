@@ -72,7 +72,7 @@ class Registry:
             current = [p for p in subject.keys if p.until_seq is None] if subject else []
             if not current or current[0].key_id != fact.key_id:
                 raise KeyNotValidAt("an actor rotates its own key only with its current key", seq=seq)
-        return b64decode_strict(period.public_key)
+        return period.raw
 
     def apply(self, fact: Fact) -> None:
         """Mirror of :class:`ledger.domain.aggregates.Actor`'s handlers, leaf by leaf."""
