@@ -5,6 +5,7 @@ each on its own connection (no leaf bytes cross processes; memory stays flat).
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import re
 from collections import deque
@@ -74,6 +75,7 @@ class _Source:
 
 
 _Checked: TypeAlias = tuple[list[Fact], tuple[int, str, str] | None]  # facts, and the first bad leaf if any
+_Packed: TypeAlias = tuple[list[tuple[Any, ...]], tuple[int, str, str] | None]  # the same, as a worker sends it
 _WORKER: dict[str, Any] = {}  # this worker process's source, key material and connection
 
 
@@ -98,8 +100,20 @@ def _worker_rows(start: int, stop: int) -> list[Row]:
     return _plain_rows(_WORKER["conn"].execute(sql, (start, stop)).fetchall())
 
 
-def _check_range(start: int, stop: int) -> _Checked:
-    return check_rows(_worker_rows(start, stop), _WORKER["keys"])
+def _check_range(start: int, stop: int) -> _Packed:
+    facts, error = check_rows(_worker_rows(start, stop), _WORKER["keys"])
+    return _pack(facts), error
+
+
+# A Fact's ``at`` crosses the process boundary as text: pickling an aware datetime (with its
+# tzinfo) cost 17 µs per leaf, a tenth of verify's CPU per leaf (issue 18).
+def _pack(facts: list[Fact]) -> list[tuple[Any, ...]]:
+    return [(f.seq, f.recorded_at, f.at.isoformat(), *f[3:]) for f in facts]
+
+
+def _unpack(packed: _Packed) -> _Checked:
+    parse = dt.datetime.fromisoformat
+    return [Fact(s, r, parse(at), *rest) for s, r, at, *rest in packed[0]], packed[1]
 
 
 def _source(ledger: Ledger) -> _Source | None:
@@ -147,15 +161,15 @@ def checked_batches(
         return
     pool = _pool(workers, source, keys)
     try:
-        pending: deque[tuple[int, int, AsyncResult[_Checked]]] = deque()
+        pending: deque[tuple[int, int, AsyncResult[_Packed]]] = deque()
         for a, b in ranges:
             pending.append((a, b, pool.apply_async(_check_range, (a, b))))
             while len(pending) > 2 * workers:  # bounded: memory stays flat
                 a0, b0, result = pending.popleft()
-                yield (a0, b0, *result.get())
+                yield (a0, b0, *_unpack(result.get()))
         while pending:
             a0, b0, result = pending.popleft()
-            yield (a0, b0, *result.get())
+            yield (a0, b0, *_unpack(result.get()))
     finally:
         pool.terminate()
         pool.join()
