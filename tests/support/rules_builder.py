@@ -205,7 +205,7 @@ class RuleScenario(Scenario):
     # --- money -----------------------------------------------------------------------------------------
     def claim_of(self, claim_id: str, class_id: str | None, lines: list[tuple[str, int] | tuple[str, int, str | None]],
                  *, kind: str = "training", by: str = "inst-xj", on: str = "2019-05-13", payee: str = PAYEE,
-                 employment: dict[str, str] | None = None) -> int:  # fmt: skip
+                 employment: dict[str, str] | None = None, hour: int = 9) -> int:  # fmt: skip
         body_lines = []
         for line in lines:
             laborer_id, amount = line[0], line[1]
@@ -219,7 +219,7 @@ class RuleScenario(Scenario):
         if class_id is not None:
             body["class_id"] = class_id
         body.update(lines=body_lines, payee_account=payee, total_fen=sum(ln["amount_fen"] for ln in body_lines))
-        return self.ok(by, "SubsidyClaimed", body, at=at(on, 9))
+        return self.ok(by, "SubsidyClaimed", body, at=at(on, hour))
 
     def approve(self, claim_id: str, lines: list[tuple[str, int]], *, on: str = "2019-05-20", hr: str = "hr-xj") -> int:
         return self.ok(hr, "ClaimApproved", {
@@ -240,7 +240,8 @@ class RuleScenario(Scenario):
                        at=at(on, 14))  # fmt: skip
 
     def reconciled(self, period: str, exceptions: list[tuple[str, str | None, int, str]], *, on: str,
-                   funds: list[str] | None = None, by: str = "fin-xj", matched: int = 0) -> int:  # fmt: skip
+                   funds: list[str] | None = None, by: str = "fin-xj", matched: int = 0,
+                   nonce: str | None = None, reconciliation_id: str | None = None) -> int:  # fmt: skip
         """A ``ReconciliationRecorded`` of ``period`` signed ``on`` a day, listing ``exceptions``
         as ``(status, payment_id or None, amount_fen, value_date)`` and its counts as EVENTS.md sums them."""
         listed = [{"status": st, **({"payment_id": pid} if pid else {"bank_reference": f"YH-{n:04d}"}),
@@ -249,7 +250,7 @@ class RuleScenario(Scenario):
             "amount_mismatch", "payee_mismatch", "date_mismatch", "duplicate_bank", "ambiguous", "unmatched_bank",
             "return_not_recorded", "unmatched_ledger")}  # fmt: skip
         body: dict[str, Any] = {
-            "reconciliation_id": f"R-{period}-{next(self._n):016x}", "period": period,
+            "reconciliation_id": reconciliation_id or f"R-{period}-{next(self._n):016x}", "period": period,
             "statement_sha256": canonical_sha256(listed), "matched": matched,
             "unmatched_ledger": counts["unmatched_ledger"],
             "unmatched_bank": counts["unmatched_bank"] + counts["duplicate_bank"] + counts["ambiguous"],
@@ -259,7 +260,7 @@ class RuleScenario(Scenario):
             "exceptions": listed, "exceptions_total": len(listed)}  # fmt: skip
         if funds is not None:
             body["funds"] = funds
-        return self.ok(by, "ReconciliationRecorded", body, at=at(on, 16))
+        return self.ok(by, "ReconciliationRecorded", body, at=at(on, 16), nonce=nonce)
 
     def paid_claim(self, claim_id: str, class_id: str, lines: list[tuple[str, int] | tuple[str, int, str | None]],
                    *, payment_id: str | None = None, value: str = "2019-06-03", fund: str = TRAINING_FUND,

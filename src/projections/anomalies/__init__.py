@@ -40,7 +40,9 @@ TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules a
 # 6: CONF-AFTER-WITHDRAWAL breaks a same-day tie of attendance and withdrawal by (at, actor, nonce), not seq
 # 7: INSP-FAILED-PAID's latest inspection of one date likewise
 # 8: SEQ-BEFORE-APPROVAL cites the class's application, and its entries only once an approval is recorded
-LOGIC_VERSION = "8"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
+# 9: the other seq tie-breaks by (at, actor, nonce): registrations, claims, account payments, reconciliations,
+# standards and a class-day recorded again (its later-signed record stands); the rule state keeps envelopes
+LOGIC_VERSION = "9"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
 register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}", tables=TABLES)
 
 

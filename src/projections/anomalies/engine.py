@@ -351,12 +351,14 @@ def _raise(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None, evid
             _dispose(ctx, flag, Disposition._make(held))
         return
     _add_evidence(ctx, flag, evidence)
+    # a finding that names its jurisdiction (an account's: its first payment's) follows it, in any order
+    where = flag["jurisdiction"] if jurisdiction is None else jurisdiction
     if not flag["active"]:
         flag.update(active=True, raised_seq=ctx.seq, withdrawn_seq=None, status="open", message=zh,
-                    message_en=en, updated_seq=ctx.seq)  # fmt: skip
+                    message_en=en, jurisdiction=where, updated_seq=ctx.seq)  # fmt: skip
         ctx.history(flag, "reraised")
-    elif (zh, en) != (flag["message"], flag["message_en"]):
-        flag.update(message=zh, message_en=en, updated_seq=ctx.seq)
+    elif (zh, en, where) != (flag["message"], flag["message_en"], flag["jurisdiction"]):
+        flag.update(message=zh, message_en=en, jurisdiction=where, updated_seq=ctx.seq)
         ctx.history(flag, "message")
 
 

@@ -514,8 +514,9 @@ READINGS = [
     "planned start; the level is the cited certificate's.",
     "**DUP-CLAIM-LINE** compares claims that name a class (employer claims name none).",
     "**ELIG-DRIVER-AGE** and **ELIG-AGE-RANGE** judge active enrolees (a withdrawal withdraws the flag); a corrected birth date re-judges.",
-    "**CONF-AFTER-WITHDRAWAL**: after = a later business date, or the same date and a later seq; claim "
-    "lines count on live claims only.",
+    "**CONF-AFTER-WITHDRAWAL**: after = a later business date, or the same date and later by DESIGN §3's "
+    "tie-break (the envelope's `at`, then actor and nonce), for attendance and claims alike; claim lines "
+    "count on live claims only.",
     "**CONF-VISIT-DENIAL** takes the finding's `laborer_id`, else the visit's subject labourer.",
     "**CONF-EMPLOYED-BEFORE-TRAINING**: a payroll month before the month of the class's first attendance.",
     "**NET-SHARED-ACCOUNT** counts payments not returned; a household corrected later (`LaborerCorrected` "
@@ -546,7 +547,16 @@ READINGS = [
     "`funds`, or none): a bureau that reconciles two accounts' statements for one month has one flag, "
     "held while either account's latest reconciliation lists such money; its evidence is that reconciliation.",
     "**INSP-UNINSPECTED** and **INSP-FAILED-PAID** count site visits and spot checks only; the latter takes the latest by "
-    "business date, seq breaking ties.",
+    "business date, DESIGN §3's (at, actor, nonce) breaking ties.",
+    "**Ties and arrival order** (issue 16). A verdict is a function of the set of events: wherever a rule "
+    "asks for \"the later\", \"the latest\" or \"the first\" of one business date, DESIGN §3's order "
+    "decides — the envelope's `at` as an instant, then actor, then nonce — never `seq`: the later of two "
+    "registrations of one fingerprint (**DUP-LABORER**), the later of two claims of one labourer "
+    "(**DUP-CLAIM-LINE**), the first payment to an account, which gives **NET-SHARED-ACCOUNT** its "
+    "jurisdiction, the latest reconciliation of a month (one bureau signs them, so `at` then nonce; "
+    "**FIN-RECON-EXCEPTION**, **FIN-BANK-UNMATCHED**), the latest of two equally specific standards of "
+    "one date (**STD-***, **FIN-SPLIT-CLAIM**), and the record of a class-day recorded again: the "
+    "record signed later replaces the other whichever arrives last (every rule reading attendance).",
 ]
 
 def _rejudged(r: Rule) -> str:

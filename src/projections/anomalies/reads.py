@@ -40,8 +40,10 @@ from projections.anomalies.state import (
     InspectionRef,
     ReconRef,
     Registration,
+    Signed,
     StandardSet,
     Withdrawal,
+    signed_order,
 )
 from projections.uow import Key, Row
 
@@ -204,7 +206,12 @@ def cday(ctx: Ctx, class_id: str, date: str) -> ClassDay | None:
 
 def in_order(date: str, at: str, actor: str, nonce: str) -> tuple[str, dt.datetime, str, str]:
     """DESIGN §3's order: the business date, then ``at`` (as an instant), actor and nonce; never seq."""
-    return date, parse_rfc3339(at), actor, nonce
+    return (date, *signed_order(at, actor, nonce))
+
+
+def claim_order(ctx: Ctx, claim: Row) -> tuple[str, dt.datetime, str, str]:
+    """A claim's place in DESIGN §3's order: its business date, then its envelope's at, actor and nonce."""
+    return in_order(claim["claimed_date"], *Signed._make(ctx.read(CLAIMS, claim["claim_id"])["signed"]))
 
 
 def class_days(ctx: Ctx, class_id: str, after: str = "") -> list[ClassDay]:
@@ -302,8 +309,9 @@ def reconciliations(ctx: Ctx, key: str) -> list[ReconRef]:
 
 
 def latest_reconciliation(recons: list[ReconRef]) -> ReconRef | None:
-    """The latest by ``at`` (as an instant), seq breaking ties (RULES.md)."""
-    return max(recons, key=lambda r: (parse_rfc3339(r.at), r.seq), default=None)
+    """The latest by ``at`` (as an instant), the nonce breaking ties (RULES.md; DESIGN §3: never seq —
+    one bureau signs every reconciliation of its months, so the actor ties too)."""
+    return max(recons, key=lambda r: (parse_rfc3339(r.at), r.nonce), default=None)
 
 
 def covers(recon: ReconRef, fund_id: str) -> bool:
@@ -318,7 +326,7 @@ def reconciled_in(ctx: Ctx, payment_id: str) -> list[str]:
 
 # --- subsidy standards (five unifications): the most specific standard in force -------------------------
 StandardQuery = tuple[int, str, str, str | None, str | None, str | None, bool]
-Rank = tuple[int | str | bool, ...]
+Rank = tuple[int | str | bool | dt.datetime, ...]
 
 
 def standard(ctx: Ctx, kind: str, on: str, *, programme: str | None = None, occupation: str | None = None,
@@ -349,11 +357,18 @@ def _standard(table: list[StandardSet], kind: str, on: str, programme: str | Non
             continue
         rank: Rank
         if any_certificate:
-            rank = (s["amount_fen"], s.get("occupation") is not None, s["effective_from"], s["seq"])
+            rank = (s["amount_fen"], s.get("occupation") is not None, s["effective_from"], *_latest(s))
         else:
             rank = (s.get("occupation") is not None, s.get("certificate_type") is not None,
-                    s.get("programme") is not None, s["effective_from"], s["seq"])  # fmt: skip
+                    s.get("programme") is not None, s["effective_from"], *_latest(s))  # fmt: skip
         if best is None or rank > best:
             best, found = rank, s
     return found
 
+
+def _latest(s: StandardSet) -> tuple[int | str | dt.datetime, ...]:
+    """"Then the latest" of two equal standards: DESIGN §3's (at, actor, nonce), never seq. The
+    trace's table (pj_standards, which keeps no envelope) falls back to seq."""
+    if "at" in s and "actor" in s and "nonce" in s:
+        return signed_order(s["at"], s["actor"], s["nonce"])
+    return (s["seq"],)

@@ -13,23 +13,24 @@ key, so each is one prefetched lookup. Spaces:
                ``att`` (labourer → days attended), ``entries`` (date → seqs of enrolments and
                attendance dated that day), ``days`` (attendance dates), ``tp`` (Σ theory,
                Σ practical over the current class-days)
-``cday``       ``class|date`` → [seq, labourers, Σ theory, Σ practical, hours] of the current
-               record (hours: the most theory + practical of a line, as RULES.md defines)
+``cday``       ``class|date`` → [seq, labourers, Σ theory, Σ practical, hours, at, actor, nonce] of the
+               current record: the latest by (at, actor, nonce), whatever the arrival (DESIGN §3
+               "replaces"; hours: the most theory + practical of a line, as RULES.md defines)
 ``laborer``    ``att`` (class → the sorted dates they are in its attendance), ``classes`` (class →
                [first enrolment seq,
                institution, start year]), ``claims``, ``certs`` (no → class), ``denials``,
                ``accounts`` (payee accounts of living-allowance payments for them)
-``claim``      ``lines`` ([labourer, amount, certificate, employment]), ``payments``,
+``claim``      ``lines`` ([labourer, amount, certificate, employment]), ``signed`` ([at, actor, nonce]), ``payments``,
                ``approvals`` ([date, seq]), ``denied`` (its labourers a visit found denying)
 ``certificate`` ``cites`` ([claim, kind, labourer])
 ``employment`` ``claims`` (employer claims citing it), ``months`` (payroll month → seq)
-``account``    ``pays`` (payment → [labourer, seq]) for living-allowance payments
+``account``    ``pays`` (payment → [labourer, seq, value date, at, actor, nonce]) for living-allowance payments
 ``fund``       ``moves`` (allocation and adjustment seqs), ``allocs`` (allocation seqs), ``pays`` (its
                payments' and returns' seqs), ``payments`` (its payments' ids)
 ``payment``    ``recons`` (``actor:YYYY-MM`` of the reconciliations whose exceptions name it)
 ``reconciliation`` ``actor:YYYY-MM`` → ``recons``: every ``ReconciliationRecorded`` of that bureau
-               and month ([id, at, seq, funds, payment → statuses, status → [n, fen]])
-``fp``         id_fingerprint → [[labourer, date, seq]]
+               and month ([id, at, seq, funds, payment → statuses, status → [n, fen], nonce])
+``fp``         id_fingerprint → [[labourer, date, seq, at, actor, nonce]]
 ``standards``  "" → every SubsidyStandardSet body with its seq
 ``kindclaims`` ``kind|YYYY-MM`` → the claims of that kind claimed in that month; ``kind`` →
                those months (what a standard recorded late may govern)
@@ -47,12 +48,14 @@ what the rules need of them is kept above.
 
 from __future__ import annotations
 
+import datetime as dt
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from typing import NamedTuple, NotRequired, TypedDict, TypeVar, cast
 
 import sqlalchemy as sa
 
+from ledger.domain.schema import parse_rfc3339
 from projections import tables as T
 from projections.anomalies import tables as A
 from projections.anomalies.engine import Ctx, Record, Space, SubjectState, add_days
@@ -134,6 +137,10 @@ class AccountPayment(NamedTuple):
 
     laborer_id: str
     seq: int
+    date: str  # its value date, then its envelope's at, actor and nonce: DESIGN §3's order (reads.in_order)
+    at: str
+    actor: str
+    nonce: str
 
 
 class Registration(NamedTuple):
@@ -142,17 +149,29 @@ class Registration(NamedTuple):
     laborer_id: str
     date: str
     seq: int
+    at: str  # the envelope's at, actor and nonce: "the later" of one date by DESIGN §3 (reads.in_order)
+    actor: str
+    nonce: str
+
+
+class Signed(NamedTuple):
+    """``claim.signed``: the claim's envelope, what DESIGN §3 breaks a tie of its business date by."""
+
+    at: str
+    actor: str
+    nonce: str
 
 
 class ReconRef(NamedTuple):
     """``reconciliation.recons``: a ``ReconciliationRecorded`` of the bureau and month, as the rules need it."""
 
     reconciliation_id: str
-    at: str  # the envelope's ("latest" is by at, then seq)
+    at: str  # the envelope's ("latest" is by at, then nonce: one bureau signs them all; DESIGN §3)
     seq: int
     funds: list[str] | None  # sorted; None: every fund of the bureau
     listed: dict[str, list[str]]  # payment_id → the statuses its exceptions give it
     tally: dict[str, list[int]]  # status → [exceptions, Σ amount_fen] over the exceptions listed
+    nonce: str
 
 
 class StandardSet(TypedDict):
@@ -168,6 +187,9 @@ class StandardSet(TypedDict):
     effective_from: str
     effective_to: NotRequired[str | None]
     seq: int
+    at: NotRequired[str]  # its envelope's at, actor and nonce: "the latest" of equals (DESIGN §3)
+    actor: NotRequired[str]
+    nonce: NotRequired[str]
 
 
 # --- the values, space by space ----------------------------------------------------------------------
@@ -196,6 +218,7 @@ class LaborerState(SubjectState, total=False):
 
 class ClaimState(SubjectState, total=False):
     lines: list[Record]  # ClaimLine
+    signed: Record  # Signed: its envelope's at, actor and nonce
     payments: list[str]
     approvals: list[Record]  # Approval
     denied: list[str]
@@ -260,11 +283,13 @@ def _add(items: list[Item], item: Item) -> None:
 # --- upkeep per event type ---------------------------------------------------------------------------
 def laborer_registered(ctx: Ctx) -> None:
     b = ctx.body
-    ctx.keep(FINGERPRINTS, b["id_fingerprint"]).append(list(Registration(b["laborer_id"], ctx.ev.business_date, ctx.seq)))
+    registered = Registration(b["laborer_id"], ctx.ev.business_date, ctx.seq, *envelope_order(ctx))
+    ctx.keep(FINGERPRINTS, b["id_fingerprint"]).append(list(registered))
 
 
 def standard_set(ctx: Ctx) -> None:
-    ctx.keep(STANDARDS, "").append(cast(StandardSet, dict(ctx.body, seq=ctx.seq)))
+    at, actor, nonce = envelope_order(ctx)
+    ctx.keep(STANDARDS, "").append(cast(StandardSet, dict(ctx.body, seq=ctx.seq, at=at, actor=actor, nonce=nonce)))
 
 
 def trainee_enrolled(ctx: Ctx) -> None:
@@ -290,6 +315,11 @@ def envelope_order(ctx: Ctx) -> tuple[str, str, str]:
     return ctx.ev.envelope["at"], ctx.ev.actor, ctx.ev.envelope["nonce"]
 
 
+def signed_order(at: str, actor: str, nonce: str) -> tuple[dt.datetime, str, str]:
+    """DESIGN §3's tie-break of one business date: ``at`` as an instant, then actor and nonce."""
+    return parse_rfc3339(at), actor, nonce
+
+
 def trainee_withdrawn(ctx: Ctx) -> None:
     klass = ctx.keep(CLASSES, ctx.body["class_id"])
     laborer_id, date = ctx.body["laborer_id"], ctx.ev.business_date
@@ -300,9 +330,16 @@ def trainee_withdrawn(ctx: Ctx) -> None:
 
 
 def attendance_recorded(ctx: Ctx) -> None:
-    """Keep the day's list; tell the rules who joined and who left it (a day recorded again)."""
+    """Keep the day's list; tell the rules who joined and who left it (a day recorded again).
+
+    A day recorded again is replaced by the record signed later (DESIGN §3: by ``at``, then actor and
+    nonce), whatever the arrival: an older record arriving late is an entry of the day, not its list."""
     b = ctx.body
     class_id, date = b["class_id"], b["date"]
+    held = ctx.state(CLASS_DAYS, f"{class_id}|{date}")
+    if held and signed_order(*envelope_order(ctx)) < signed_order(*ClassDay._make(held)[5:]):
+        ctx.keep(CLASSES, class_id).setdefault("entries", {}).setdefault(date, []).append(ctx.seq)
+        return
     names = sorted({t["laborer_id"] for t in b["trainees"]})
     theory = sum(t["theory_hours"] for t in b["trainees"])
     practical = sum(t["practical_hours"] for t in b["trainees"])
@@ -395,6 +432,7 @@ def subsidy_claimed(ctx: Ctx) -> None:
              for ln in b["lines"]]  # fmt: skip
     claim = ctx.keep(CLAIMS, claim_id)
     claim["lines"] = [list(line) for line in lines]
+    claim["signed"] = list(Signed(*envelope_order(ctx)))
     month = ctx.ev.business_date[:7]
     of_month: list[str] = ctx.keep(KIND_CLAIMS, f"{kind}|{month}")
     _add(of_month, claim_id)
@@ -437,7 +475,8 @@ def payment_disbursed(ctx: Ctx) -> None:
     claim = ctx.claim(b["claim_id"])
     if claim is not None and claim["kind"] == "living_allowance" and claim["sole_laborer_id"] is not None:
         pays = ctx.keep(ACCOUNTS, b["payee_account"]).setdefault("pays", {})
-        pays[b["payment_id"]] = list(AccountPayment(claim["sole_laborer_id"], ctx.seq))
+        pays[b["payment_id"]] = list(AccountPayment(claim["sole_laborer_id"], ctx.seq, b["value_date"],
+                                                     *envelope_order(ctx)))  # fmt: skip
         if b["payee_account"] not in ctx.read(LABORERS, claim["sole_laborer_id"]).get("accounts", ()):
             ctx.keep(LABORERS, claim["sole_laborer_id"]).setdefault("accounts", []).append(b["payee_account"])
 
@@ -472,7 +511,7 @@ def reconciliation_recorded(ctx: Ctx) -> None:
         held[0] += 1
         held[1] += e["amount_fen"]
     funds = None if b.get("funds") is None else sorted(b["funds"])
-    ref = ReconRef(b["reconciliation_id"], ctx.ev.envelope["at"], ctx.seq, funds, listed, tally)
+    ref = ReconRef(b["reconciliation_id"], ctx.ev.envelope["at"], ctx.seq, funds, listed, tally, ctx.ev.envelope["nonce"])
     ctx.keep(RECONCILIATIONS, key).setdefault("recons", []).append(list(ref))
     for payment_id in listed:
         _add(ctx.keep(PAYMENTS, payment_id).setdefault("recons", []), key)

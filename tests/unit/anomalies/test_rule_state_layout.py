@@ -21,6 +21,7 @@ from projections.anomalies.state import (
     Enrolment,
     InspectionRef,
     Registration,
+    Signed,
     Withdrawal,
 )
 from projections.uow import MemoryTables
@@ -72,7 +73,11 @@ def test_every_record_is_stored_as_the_array_it_always_was(state: tuple[dict[str
     laborer = values["laborer/L-1"]
     assert isinstance(laborer, dict)
     assert laborer["classes"] == {"C-1": [s["enrolled"], "inst-xj", 2019]}
-    assert values[f"fp/{1:064x}"] == [["L-1", "2019-03-01", s["registered"]]]
+    fingerprint = values[f"fp/{1:064x}"]  # the registration's envelope last: DESIGN §3's tie-break (issue 16)
+    assert isinstance(fingerprint, list) and len(fingerprint) == 1
+    assert fingerprint[0][:3] == ["L-1", "2019-03-01", s["registered"]] and fingerprint[0][4] == "pov-xj"
+    assert len(fingerprint[0]) == 6 and str(fingerprint[0][5]).startswith("test-")
+    assert claim["signed"][1] == "inst-xj" and str(claim["signed"][2]).startswith("test-")
 
 
 def test_the_named_records_read_the_stored_arrays_field_by_field(
@@ -98,4 +103,6 @@ def test_the_named_records_read_the_stored_arrays_field_by_field(
     assert Enrolment._make(laborer["classes"]["C-1"]) == Enrolment(seq=s["enrolled"], institution="inst-xj", year=2019)
     fingerprints = values[f"fp/{1:064x}"]
     assert isinstance(fingerprints, list)
-    assert Registration._make(fingerprints[0]) == Registration("L-1", "2019-03-01", s["registered"])
+    registered = Registration._make(fingerprints[0])
+    assert (registered.laborer_id, registered.date, registered.seq) == ("L-1", "2019-03-01", s["registered"])
+    assert Signed._make(claim["signed"]).actor == "inst-xj"

@@ -11,6 +11,7 @@ from projections.anomalies.reads import (
     attendance_dates,
     cday,
     claim_lines,
+    claim_order,
     class_days,
     classes_on,
     day_touched,
@@ -144,14 +145,14 @@ def after_withdrawal(ctx: Ctx, s: Subject) -> Findings:
     withdrawal = withdrawals(ctx, s.id).get(s.part)
     if withdrawal is None:
         return NONE
-    # a class-day dated the withdrawal's day is after it by DESIGN §3's tie-break (at, actor, nonce)
+    # a class-day or claim dated the withdrawal's day is after it by DESIGN §3's tie-break (at, actor, nonce)
     cut = in_order(withdrawal.date, withdrawal.at, withdrawal.actor, withdrawal.nonce)
     days = [(date, cday(ctx, s.id, date)) for date in attendance_dates(ctx, s.part, s.id) if date >= withdrawal.date]
     days_after = [day.seq for date, day in days
                   if day is not None and in_order(date, day.at, day.actor, day.nonce) > cut]  # fmt: skip
     claimed = [c["claimed_seq"] for c in laborer_claims(ctx, s.part)
                if c["class_id"] == s.id and is_live(c)
-               and (c["claimed_date"], c["claimed_seq"]) > (withdrawal.date, withdrawal.seq)]  # fmt: skip
+               and claim_order(ctx, c) > cut]  # fmt: skip
     if not days_after and not claimed:
         return NONE
     what = "、".join(w for w, has in (("考勤记录", days_after), ("补贴申报", claimed)) if has)

@@ -12,6 +12,8 @@ from projections.anomalies.reads import (
     KIND_ZH,
     citations,
     claim_lines,
+    claim_order,
+    in_order,
     is_live,
     is_paid,
     laborer_claims,
@@ -46,7 +48,7 @@ def duplicate_laborer(ctx: Ctx, s: Subject) -> Findings:
     me = ctx.laborer(s.id)
     if me is None:
         return NONE
-    group = sorted(registrations(ctx, me["id_fingerprint"]), key=lambda r: (r.date, r.seq))
+    group = sorted(registrations(ctx, me["id_fingerprint"]), key=lambda r: in_order(r.date, r.at, r.actor, r.nonce))
     ids = [r.laborer_id for r in group]
     if s.id not in ids or ids.index(s.id) == 0:
         return NONE
@@ -66,10 +68,6 @@ def claim_and_siblings(ctx: Ctx) -> Iterator[Subject]:
                 yield Subject("claim", other["claim_id"], laborer_id)
 
 
-def _order(claim: Row) -> tuple[str, int]:
-    return (claim["claimed_date"], claim["claimed_seq"])
-
-
 @rule("DUP-CLAIM-LINE", severity="critical", subject="claim", source="§4(5) counts precise; duplicate test",
       zh="补贴申请 {claim} 再次申报 {laborer} 在培训班 {class_id} 的{kind_zh}补贴，此前已由 {first} 申报（重复申报）",
       en="claim {claim} claims {laborer} in class {class_id} ({kind}) again, already claimed by {first}",
@@ -80,11 +78,12 @@ def duplicate_claim_line(ctx: Ctx, s: Subject) -> Findings:
         return NONE
     if not any(line.laborer_id == laborer_id for line in claim_lines(ctx, s.id)):
         return NONE
+    mine = claim_order(ctx, claim)  # "the later" claim by DESIGN §3: business date, then at, actor, nonce
     rivals = [c for c in laborer_claims(ctx, laborer_id, claim["kind"])
-              if c["class_id"] == claim["class_id"] and is_live(c) and _order(c) < _order(claim)]  # fmt: skip
+              if c["class_id"] == claim["class_id"] and is_live(c) and claim_order(ctx, c) < mine]  # fmt: skip
     if not rivals:
         return NONE
-    rivals.sort(key=_order)
+    rivals.sort(key=lambda c: claim_order(ctx, c))
     return {laborer_id: Finding(
         [c["claimed_seq"] for c in rivals] + [claim["claimed_seq"]],
         {"claim": s.id, "laborer": laborer_id, "class_id": claim["class_id"], "kind": claim["kind"],

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from projections import tables as T
 from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, rule
-from projections.anomalies.reads import account_payments, enrolments
+from projections.anomalies.reads import account_payments, enrolments, in_order
 from projections.anomalies.triggers import HOUSEHOLD, accounts_of_laborer, of_payment, the
 from projections.uow import Row
 
@@ -23,7 +23,8 @@ def shared_account(ctx: Ctx, s: Subject) -> Findings:
     if len(pays) < ctx.cfg.shared_account_laborers:
         return NONE
     kept: list[tuple[Row, str, int]] = []
-    for payment_id, paid in sorted(pays.items(), key=lambda kv: kv[1].seq):
+    # by DESIGN §3's order (never seq): the first payment names the flag's jurisdiction
+    for payment_id, paid in sorted(pays.items(), key=lambda kv: in_order(kv[1].date, kv[1].at, kv[1].actor, kv[1].nonce)):
         payment = ctx.row(T.payments, payment_id)
         if payment is not None and payment["returned_seq"] is None:
             kept.append((payment, paid.laborer_id, paid.seq))
