@@ -66,7 +66,7 @@ def test_every_rule_of_the_contract_is_registered_once_with_its_severity_subject
     assert set(CONTRACT) == set(RULE_IDS)  # the simulator injects the same ids
     for r in RULES:
         assert (r.severity, r.subject) == CONTRACT[r.id], r.id
-        assert r.source and r.zh and r.en and r.on, r.id
+        assert r.source and r.zh and r.en and r.reads, r.id
 
 
 def test_every_rule_has_a_test_that_raises_it() -> None:

@@ -1,10 +1,12 @@
 """How a rule becomes a flag: the rule registry, the context a rule reads, and flag bookkeeping.
 
 A rule (``projections.anomalies.rules``, one module per family) is one function ``check(ctx, subject) -> Findings``
-declared with :func:`rule` beside its id, severity, subject kind, source and messages, and the
-events that make it look again (``on``: event type → the subjects that event touches). After
-every event the engine re-evaluates each triggered rule for the touched subjects only — never
-a scan of history — and settles the answer against what that subject supported before:
+declared with :func:`rule` beside its id, severity, subject kind, source and messages, and what it
+reads (``reads``: each :class:`Read` — an entity or row whose change can alter its verdict, declared
+once with the events that change it — mapped to the rule's subjects that read the changed one). No
+rule lists trigger events: after every event the engine re-evaluates each rule that reads what the
+event changed, for those subjects only — never a scan of history — and settles the answer against
+what that subject supported before:
 
 * a **finding** is ``laborer_id (or None) → (evidence seqs, message details)``;
 * a subject may be judged in **parts** (a class day by day, a labourer date by date), so a
@@ -105,13 +107,12 @@ class Rule:
     zh: str  # message templates: str.format over the finding's details
     en: str
     check: Check
-    on: dict[str, Trigger]  # the events about the subject itself (and those reads derive: :func:`triggers`)
-    reads: dict[Read, Fanout] = field(default_factory=dict)
+    reads: dict[Read, Fanout]  # what it reads → its subjects that read one changed entity
 
     def triggers(self) -> dict[str, Trigger]:
-        """Event type → the subjects to re-judge: ``on``'s, and for each read that event changes,
-        the subjects of this rule that read what it changed."""
-        out: dict[str, list[Trigger]] = {t: [trigger] for t, trigger in self.on.items()}
+        """Event type → the subjects to re-judge, derived from the reads: for each read the event
+        changes, the subjects of this rule that read what it changed."""
+        out: dict[str, list[Trigger]] = {}
         for read, fanout in self.reads.items():
             for event_type, changed in read.changed.items():
                 out.setdefault(event_type, []).append(_through(changed, fanout))
@@ -141,15 +142,15 @@ def _chain(triggers: list[Trigger]) -> Trigger:
 
 
 def rule(rule_id: str, *, severity: Severity, subject: SubjectKind | tuple[SubjectKind, ...], source: str, zh: str,
-         en: str, on: Mapping[str, Trigger], reads: Mapping[Read, Fanout] | None = None,
-         ) -> Callable[[Check], Check]:  # fmt: skip
+         en: str, reads: Mapping[Read, Fanout]) -> Callable[[Check], Check]:  # fmt: skip
     """Register ``check`` as the rule ``rule_id`` (STYLE.md habit 7)."""
     kinds = (subject,) if isinstance(subject, str) else subject
     assert severity in SEVERITIES and set(kinds) <= set(SUBJECT_KINDS), rule_id
     assert all(r.id != rule_id for r in RULES), rule_id
 
     def register(check: Check) -> Check:
-        RULES.append(Rule(rule_id, severity, kinds, source, zh, en, check, dict(on), dict(reads or {})))
+        assert reads, rule_id  # a rule that reads nothing is never judged
+        RULES.append(Rule(rule_id, severity, kinds, source, zh, en, check, dict(reads)))
         return check
 
     return register

@@ -436,7 +436,7 @@ def render() -> str:
             f"- 级别 severity: **{SEVERITY_ZH[r.severity]} / {r.severity}**",
             f"- 对象 subject: {subjects_zh}{laborer} / {subjects}{' + laborer' if laborer else ''}",
             f"- 依据 source: {r.source}",
-            f"- 重新判定 re-judged on: {_rejudged(r)}",
+            f"- 读取 reads (re-judged when any of them changes): {_reads(r)}",
             "",
             f"**含义** {what_zh}  ",
             f"**What** {what_en}",
@@ -452,20 +452,21 @@ def render() -> str:
         "## How detection works / 实现说明",
         "",
         "- Code: `src/projections/anomalies/` — `rules/` (one module per family, `dup.py` … `insp.py`, one",
-        "  function per rule registered with `@rule(id, severity=, subject=, source=, zh=, en=, on=)`; the",
+        "  function per rule registered with `@rule(id, severity=, subject=, source=, zh=, en=, reads=)`; the",
         "  families are imported in RULES.md's order), `reads.py` (what rules read in common: live, paid,",
-        "  standing lines, standards…), `triggers.py` (the subjects an event touches, and the reads: what rules",
-        "  read beyond their subject — a household, the standards, a certificate — with the events that change",
-        "  it), `engine.py` (deriving re-judgements from `on` and `reads`; settling a",
+        "  standing lines, standards…), `triggers.py` (the reads: everything a rule's verdict rests on — a",
+        "  claim's payments, a class's attendance, a household, the standards, a certificate — each declared",
+        "  once with the events that change it; and the fan-outs to subjects), `engine.py` (deriving",
+        "  re-judgements from `reads`; settling a",
         "  rule's answer into flags, history and evidence), `state.py` (the indexes the rules read, typed),",
         "  `query.py` (listing, as-of, `show`), `guide.py` (this page). Thresholds: `src/projections/anomalies/config.py`.",
         "- Incremental: after every event, in the projections' unit of work and transaction, each rule the",
-        "  event concerns (`on`: event type → the subjects it touches; `reads`: for each thing the event changes",
-        "  that the rule reads, the rule's subjects that read it) is judged for those subjects only — never",
+        "  event concerns (for each thing the event changes that the rule reads, the rule's subjects that",
+        "  read it; no rule lists trigger events) is judged for those subjects only — never",
         "  a scan of history — and its answer (labourer → evidence, message details) is compared with what the",
         "  subject supported before: new findings raise flags, vanished ones withdraw them.",
         "- Adding a rule: write `check(ctx, subject) -> {laborer_id | None: Finding(evidence, details)}` with",
-        "  its `@rule(...)` line in its family's module, its triggers, an entry in `GUIDE` above, and a test",
+        "  its `@rule(...)` line in its family's module, what it reads, an entry in `GUIDE` above, and a test",
         "  that raises it and a near miss that does not (`tests/unit/rules/`, in memory; each family also runs",
         "  on SQLite and PostgreSQL in `tests/integration/test_rules_*.py`).",
         "- CLI: `subsidy-ledger anomalies [--rule R] [--severity S] [--jurisdiction C] [--status …] [--as-of SEQ]",
@@ -559,11 +560,10 @@ READINGS = [
     "record signed later replaces the other whichever arrives last (every rule reading attendance).",
 ]
 
-def _rejudged(r: Rule) -> str:
-    """The events the rule names (``on``) and what it reads (``reads``), from its declaration."""
-    own = ", ".join("the log clock" if t == "@clock" else f"`{t}`" for t in r.on)
-    reads = "; ".join(f"{read.en} ({', '.join(f'`{t}`' for t in read.changed)})" for read in r.reads)
-    return own + (f"; and what it reads: {reads}" if reads else "")
+def _reads(r: Rule) -> str:
+    """What the rule reads, each with the events that change it, from its declaration (issue 16)."""
+    return "; ".join(f"{read.en} ({', '.join('the log clock' if t == '@clock' else f'`{t}`' for t in read.changed)})"
+                     for read in r.reads)  # fmt: skip
 
 
 # RULES.md: rules whose subject is "… + laborer" (laborer subjects name their labourer too).

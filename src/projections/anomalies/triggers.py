@@ -1,21 +1,23 @@
-"""Triggers and reads: the subjects an event touches.
+"""Reads and fan-outs: what a rule reads, and the subjects a change touches (issue 16).
 
-A rule's ``on`` (event type → trigger) names the events about its own subject; a trigger is
-``Callable[[Ctx], Iterator[Subject]]``. What a rule reads beyond its subject — a labourer's
-household, the standards in force, a cited certificate — is a :class:`.engine.Read` declared here
-once (the events that change it, and which entity they change), and the rule's ``reads`` map each
-to a fan-out (the rule's subjects that read that entity). The engine derives the re-judgements from
-both, so a late correction, standard or certificate re-judges exactly the subjects that read it.
-The engine judges the rule for those subjects only, so a rule's cost follows the events that concern
-it. The builders here are shared by the families; a trigger only one family uses lives beside its rule.
+Everything a rule's verdict rests on — a claim's lines, approval and payments, a class's roster,
+attendance and inspections, a labourer's identity and household, the standards in force, a cited
+certificate, the log clock — is a :class:`.engine.Read` declared here once, with every event type that
+changes it and the id of what it changes. A rule names the reads (``reads``: read → fan-out, the rule's
+subjects that read the changed entity); no rule lists trigger events, so none can fall out of step with
+what it reads. The engine derives the re-judgements from the declarations, so a late correction,
+standard, inspection, return or revocation re-judges exactly the subjects that read it, and the rule
+only those (its cost follows the events that concern it). A fan-out ``via(trigger)`` finds its subjects
+from the event itself (a trigger is ``Callable[[Ctx], Iterator[Subject]]``); the builders here are
+shared by the families, and a fan-out only one family uses lives beside its rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 
 from projections import tables as T
-from projections.anomalies.engine import SUBJECTS, Ctx, Read, Subject, SubjectKind, Trigger
+from projections.anomalies.engine import SUBJECTS, Ctx, Fanout, Read, Subject, SubjectKind, Trigger
 from projections.anomalies.reads import (
     citations,
     claim_laborers,
@@ -33,8 +35,6 @@ from projections.anomalies.reads import (
 from projections.anomalies.state import KIND_CLAIMS, LABORERS, STANDARDS, StandardSet
 from projections.uow import Row
 
-CLAIM_DECIDED = ("ClaimApproved", "ClaimRejected", "ClaimWithdrawn")
-MONEY = (*CLAIM_DECIDED, "PaymentDisbursed", "PaymentReturned")
 PAYMENTS = ("PaymentDisbursed", "PaymentReturned")
 
 
@@ -195,23 +195,6 @@ def class_entry_date(ctx: Ctx) -> Iterator[Subject]:
     yield Subject("class", ctx.body["class_id"], ctx.ev.business_date)
 
 
-def on_money(trigger: Trigger, types: Iterable[str] = MONEY) -> dict[str, Trigger]:
-    """``trigger`` on every event that moves a claim's money (or on ``types`` of them)."""
-    return dict.fromkeys(types, trigger)
-
-
-def on_liveness(trigger: Trigger) -> dict[str, Trigger]:
-    """The decisions that can make a claim live or not. An approval only can if the claim was
-    rejected or withdrawn before (a later-dated approval revives it)."""
-
-    def revived(ctx: Ctx) -> Iterator[Subject]:
-        claim = ctx.claim(claim_id_of(ctx))
-        if claim is not None and (claim["rejected_seq"] is not None or claim["withdrawn_seq"] is not None):
-            yield from trigger(ctx)
-
-    return {"ClaimRejected": trigger, "ClaimWithdrawn": trigger, "ClaimApproved": revived}
-
-
 # --- what rules read beyond their subject (engine.Read) ------------------------------------------------
 def _named(name: str, *, when: str | None = None) -> Callable[[Ctx], Iterator[str]]:
     """The id the body's ``name`` field gives (if the body carries ``when``, when given)."""
@@ -223,6 +206,62 @@ def _named(name: str, *, when: str | None = None) -> Callable[[Ctx], Iterator[st
     return changed
 
 
+def _claim_of_event(ctx: Ctx) -> Iterator[str]:
+    """The claim a payment or its return is about."""
+    claim_id = claim_id_of(ctx)
+    if claim_id is not None:
+        yield claim_id
+
+
+def _identity_decided(ctx: Ctx) -> Iterator[str]:
+    """The labourers an identity decision names (a claim's verification: those it rejects)."""
+    if ctx.ev.type == "ClaimIdentityVerified":
+        yield from ctx.body["rejected_laborers"]
+    else:
+        yield ctx.body["laborer_id"]
+
+
+def _clock(ctx: Ctx) -> Iterator[str]:
+    if ctx.clock is not None:
+        yield ctx.clock
+
+
+# Each read once, with every event type that changes it: a rule names the reads, never the events.
+CLAIM_FILED = Read("claim.filed", "a claim as filed: kind, class, lines, certificates cited, payee",
+                   {"SubsidyClaimed": _named("claim_id")})  # fmt: skip
+CLAIM_APPROVAL = Read("claim.approval", "a claim's approval: its approved lines and date",
+                      {"ClaimApproved": _named("claim_id")})  # fmt: skip
+CLAIM_DECISION = Read("claim.decision", "a claim rejected or withdrawn (no longer live)",
+                      {"ClaimRejected": _named("claim_id"), "ClaimWithdrawn": _named("claim_id")})  # fmt: skip
+CLAIM_PAYMENTS = Read("claim.payments", "a claim's payments and their returns",
+                      {"PaymentDisbursed": _claim_of_event, "PaymentReturned": _claim_of_event})  # fmt: skip
+PAYMENT = Read("payment", "a payment as disbursed: fund, payee, amount, value date",
+               {"PaymentDisbursed": _named("payment_id")})  # fmt: skip
+PAYMENT_RETURN = Read("payment.return", "a payment returned", {"PaymentReturned": _named("payment_id")})
+FUND_ADJUSTMENTS = Read("fund.adjustments", "a fund's adjustments", {"FundAdjusted": _named("fund_id")})
+CLASS_OPENING = Read("class.opening", "a class's opening approval", {"ClassOpeningApproved": _named("class_id")})
+CLASS_ROSTER = Read("class.roster", "a class's enrolments and withdrawals",
+                    {"TraineeEnrolled": _named("class_id"), "TraineeWithdrawn": _named("class_id")})  # fmt: skip
+CLASS_ATTENDANCE = Read("class.attendance", "a class's attendance, day by day (a day recorded again too)",
+                        {"AttendanceRecorded": _named("class_id")})  # fmt: skip
+CLASS_COMPLETION = Read("class.completion", "a class's completion: end date and completers",
+                        {"ClassCompleted": _named("class_id")})  # fmt: skip
+CLASS_REVIEW = Read("class.review", "a class's completion review", {"CompletionReviewed": _named("class_id")})
+INSPECTION = Read("inspection", "an inspection: its class or labourer, date, method, lists and findings",
+                  {"InspectionRecorded": _named("inspection_id")})  # fmt: skip
+FINGERPRINT = Read("laborer.fingerprint", "the labourers registered with one ID fingerprint",
+                   {"LaborerRegistered": _named("id_fingerprint")})  # fmt: skip
+LABORER_FACTS = Read("laborer.facts", "a labourer's corrected facts (birth date, category…)",
+                     {"LaborerCorrected": _named("laborer_id")})  # fmt: skip
+IDENTITY = Read("laborer.identity", "a labourer's identity decisions", {
+    "IdentityConfirmed": _identity_decided, "IdentityRejected": _identity_decided,
+    "ClaimIdentityVerified": _identity_decided})  # fmt: skip
+EMPLOYMENT = Read("employment", "an employment's start", {"EmploymentStarted": _named("employment_id")})
+PAYROLL = Read("employment.payroll", "an employment's payroll months", {"PayrollRecorded": _named("employment_id")})
+RECONCILIATION = Read("reconciliation", "a finance bureau's bank reconciliations of a month",
+                      {"ReconciliationRecorded": _named("reconciliation_id")})  # fmt: skip
+KEY_REVOCATION = Read("actor.keys", "an actor's key revocations", {"KeyRevoked": _named("actor_id")})
+CLOCK = Read("clock", "the log clock (DESIGN §3 \"now\")", {"@clock": _clock})
 HOUSEHOLD = Read("laborer.household", "a labourer's household (registered, corrected)", {
     "LaborerRegistered": _named("laborer_id"), "LaborerCorrected": _named("laborer_id", when="household_id")})  # fmt: skip
 STANDARDS_IN_FORCE = Read("standards", "the subsidy standards in force",
@@ -289,3 +328,38 @@ def classes_citing(ctx: Ctx, certificate_no: str) -> Iterator[Subject]:
         if claim is not None and claim["class_id"] is not None:
             yield Subject("class", claim["class_id"])
 
+
+# --- fan-outs: a read's change → the rule's subjects ------------------------------------------------------
+def via(trigger: Trigger) -> Fanout:
+    """The subjects ``trigger`` finds from the event itself (the read's change is the event's subject)."""
+
+    def fanout(ctx: Ctx, _ident: str) -> Iterator[Subject]:
+        yield from trigger(ctx)
+
+    return fanout
+
+
+def itself(kind: SubjectKind) -> Fanout:
+    """The changed entity is the subject (a class, a claim, a payment, a fund…)."""
+
+    def fanout(ctx: Ctx, ident: str) -> Iterator[Subject]:
+        yield Subject(kind, ident)
+
+    return fanout
+
+
+def money(fanout: Fanout, *, decisions: bool = True) -> dict[Read, Fanout]:
+    """A claim's approval, payments and returns (and rejection or withdrawal, unless ``decisions`` is off)."""
+    return {CLAIM_APPROVAL: fanout, **({CLAIM_DECISION: fanout} if decisions else {}), CLAIM_PAYMENTS: fanout}
+
+
+def liveness(fanout: Fanout) -> dict[Read, Fanout]:
+    """Whether a claim is live: rejected or withdrawn, or revived by a later-dated approval (an approval
+    of a claim never rejected or withdrawn changes nothing here)."""
+
+    def revived(ctx: Ctx, ident: str) -> Iterator[Subject]:
+        claim = ctx.claim(ident)
+        if claim is not None and (claim["rejected_seq"] is not None or claim["withdrawn_seq"] is not None):
+            yield from fanout(ctx, ident)
+
+    return {CLAIM_DECISION: fanout, CLAIM_APPROVAL: revived}

@@ -33,7 +33,20 @@ from projections.anomalies.state import (
     class_of_inspection,
     denied,
 )
-from projections.anomalies.triggers import claim_id_of, enrolee, on_liveness, on_money, the
+from projections.anomalies.triggers import (
+    CLAIM_FILED,
+    CLASS_ATTENDANCE,
+    CLASS_ROSTER,
+    EMPLOYMENT,
+    INSPECTION,
+    PAYROLL,
+    claim_id_of,
+    enrolee,
+    itself,
+    liveness,
+    money,
+    via,
+)
 from projections.uow import Row
 
 
@@ -49,7 +62,7 @@ def inspected_day(ctx: Ctx) -> Iterator[Subject]:
         yield Subject("class", class_id, date)
 
 
-INSPECTED_DAY = {"InspectionRecorded": inspected_day, "AttendanceRecorded": inspected_day}
+INSPECTED_DAY = {INSPECTION: via(inspected_day), CLASS_ATTENDANCE: via(inspected_day)}
 
 
 def _checks_on(ctx: Ctx, class_id: str, date: str) -> list[tuple[InspectionRef, Row]]:
@@ -65,7 +78,7 @@ def _checks_on(ctx: Ctx, class_id: str, date: str) -> list[tuple[InspectionRef, 
 @rule("CONF-INSPECTION-ABSENT", severity="critical", subject="class", source="§4(5) spot checks",
       zh="培训班 {class_id}：{date} 的现场检查记录 {laborer} 缺勤，当天考勤却记其出勤（代签到）",
       en="class {class_id}: the inspection of {date} listed {laborer} absent, yet that day's attendance lists them",
-      on=INSPECTED_DAY)  # fmt: skip
+      reads=INSPECTED_DAY)  # fmt: skip
 def inspection_absent(ctx: Ctx, s: Subject) -> Findings:
     day = cday(ctx, s.id, s.part)
     if day is None:
@@ -82,7 +95,7 @@ def inspection_absent(ctx: Ctx, s: Subject) -> Findings:
 @rule("CONF-HEADCOUNT", severity="high", subject="class", source="§4(5)",
       zh="培训班 {class_id}：{date} 现场检查实到 {found} 人，当天考勤登记 {listed} 人",
       en="class {class_id}: the inspection of {date} found {found} present; that day's attendance lists {listed}",
-      on=INSPECTED_DAY)  # fmt: skip
+      reads=INSPECTED_DAY)  # fmt: skip
 def headcount(ctx: Ctx, s: Subject) -> Findings:
     day = cday(ctx, s.id, s.part)
     if day is None:
@@ -108,7 +121,7 @@ def attendees(ctx: Ctx) -> Iterator[Subject]:
 @rule("CONF-DOUBLE-PRESENCE", severity="high", subject="laborer", source="overlap test",
       zh="劳动力 {laborer} 于 {date} 同时出现在 {classes} 的考勤中（共 {n} 天）",
       en="labourer {laborer} is in the attendance of {classes} on {date} ({n} day(s) in all)",
-      on={"AttendanceRecorded": attendees})  # fmt: skip
+      reads={CLASS_ATTENDANCE: via(attendees)})  # fmt: skip
 def double_presence(ctx: Ctx, s: Subject) -> Findings:
     classes = classes_on(ctx, s.id, s.part)
     if len(classes) < 2:
@@ -139,8 +152,8 @@ def claim_laborers_in_class(ctx: Ctx) -> Iterator[Subject]:
 @rule("CONF-AFTER-WITHDRAWAL", severity="high", subject="class", source="§4(3)",
       zh="劳动力 {laborer} 已于 {withdrawn} 退出培训班 {class_id}，此后仍有{what}",
       en="labourer {laborer} withdrew from class {class_id} on {withdrawn}, yet has {what_en} after that",
-      on={"AttendanceRecorded": withdrawn_attendees, "TraineeWithdrawn": enrolee, "TraineeEnrolled": enrolee,
-          "SubsidyClaimed": claim_laborers_in_class, **on_liveness(claim_laborers_in_class)})  # fmt: skip
+      reads={CLASS_ATTENDANCE: via(withdrawn_attendees), CLASS_ROSTER: via(enrolee),
+             CLAIM_FILED: via(claim_laborers_in_class), **liveness(via(claim_laborers_in_class))})  # fmt: skip
 def after_withdrawal(ctx: Ctx, s: Subject) -> Findings:
     withdrawal = withdrawals(ctx, s.id).get(s.part)
     if withdrawal is None:
@@ -178,8 +191,7 @@ def denying_laborers_of_claim(ctx: Ctx) -> Iterator[Subject]:
 @rule("CONF-VISIT-DENIAL", severity="high", subject="laborer", source="§4(5) phone visits",
       zh="电话询访或问卷中劳动力 {laborer} 否认参训或领取补贴，而其补贴已拨付（{claims}）",
       en="a phone visit or questionnaire found {laborer} denying attendance or payment, yet their line is paid ({claims})",
-      on={"InspectionRecorded": denying_laborers,
-          **on_money(denying_laborers_of_claim, ("PaymentDisbursed", "PaymentReturned", "ClaimApproved"))})  # fmt: skip
+      reads={INSPECTION: via(denying_laborers), **money(via(denying_laborers_of_claim), decisions=False)})  # fmt: skip
 def visit_denial(ctx: Ctx, s: Subject) -> Findings:
     denials = ctx.read(LABORERS, s.id).get("denials", [])
     if not denials:
@@ -204,8 +216,8 @@ def order_employments(ctx: Ctx) -> Iterator[Subject]:
 @rule("CONF-EMPLOYED-BEFORE-TRAINING", severity="medium", subject="employment", source="audit practice",
       zh="订单培训就业记录 {employment}（{laborer}）在培训班 {class_id} 首次考勤（{first}）之前已有工资记录（{months}）",
       en="order-training employment {employment} ({laborer}) has payroll for {months}, before class {class_id}'s first attendance on {first}",
-      on={"PayrollRecorded": the("employment", "employment_id"), "EmploymentStarted": the("employment", "employment_id"),
-          "AttendanceRecorded": order_employments})  # fmt: skip
+      reads={PAYROLL: itself("employment"), EMPLOYMENT: itself("employment"),
+             CLASS_ATTENDANCE: via(order_employments)})  # fmt: skip
 def employed_before_training(ctx: Ctx, s: Subject) -> Findings:
     job = ctx.row(T.employments, s.id)
     if job is None or job["class_id"] is None:

@@ -25,14 +25,25 @@ from projections.anomalies.reads import (
 )
 from projections.anomalies.state import ClaimLine
 from projections.anomalies.triggers import (
+    CERTIFICATE,
+    CLAIM_FILED,
+    CLAIM_PAYMENTS,
+    FINGERPRINT,
     claim_id_of,
+    itself,
     laborers_of_training_claim,
-    on_liveness,
-    on_money,
-    the,
-    the_claim,
+    liveness,
+    money,
+    via,
 )
 from projections.uow import Row
+
+
+def holder(ctx: Ctx, certificate_no: str) -> Iterator[Subject]:
+    """The labourer holding the certificate."""
+    cert = ctx.row(T.certificates, certificate_no)
+    if cert is not None:
+        yield Subject("laborer", cert["laborer_id"])
 
 
 def fingerprint_group(ctx: Ctx) -> Iterator[Subject]:
@@ -43,7 +54,7 @@ def fingerprint_group(ctx: Ctx) -> Iterator[Subject]:
 @rule("DUP-LABORER", severity="high", subject="laborer", source="policy §4(5) identity precise; duplicate-key test",
       zh="劳动力 {laborer} 与先登记的 {first} 身份证号相同（指纹一致），重复登记",
       en="labourer {laborer} has the same ID number (fingerprint) as {first}, registered earlier: a duplicate registration",
-      on={"LaborerRegistered": fingerprint_group})  # fmt: skip
+      reads={FINGERPRINT: via(fingerprint_group)})  # fmt: skip
 def duplicate_laborer(ctx: Ctx, s: Subject) -> Findings:
     me = ctx.laborer(s.id)
     if me is None:
@@ -71,7 +82,7 @@ def claim_and_siblings(ctx: Ctx) -> Iterator[Subject]:
 @rule("DUP-CLAIM-LINE", severity="critical", subject="claim", source="§4(5) counts precise; duplicate test",
       zh="补贴申请 {claim} 再次申报 {laborer} 在培训班 {class_id} 的{kind_zh}补贴，此前已由 {first} 申报（重复申报）",
       en="claim {claim} claims {laborer} in class {class_id} ({kind}) again, already claimed by {first}",
-      on={"SubsidyClaimed": claim_and_siblings, **on_liveness(claim_and_siblings)})  # fmt: skip
+      reads={CLAIM_FILED: via(claim_and_siblings), **liveness(via(claim_and_siblings))})  # fmt: skip
 def duplicate_claim_line(ctx: Ctx, s: Subject) -> Findings:
     claim, laborer_id = ctx.claim(s.id), s.part
     if claim is None or claim["class_id"] is None or not is_live(claim):
@@ -104,8 +115,8 @@ def certificates_cited(ctx: Ctx) -> Iterator[Subject]:
 @rule("DUP-CERTIFICATE", severity="critical", subject="certificate", source="duplicate test",
       zh="证书 {certificate} 在{kind_zh}补贴申请中被重复引用：{laborers} 人、{claims} 份申请（{claim_ids}）",
       en="certificate {certificate} is cited on live {kind} claim lines for {laborers} labourer(s) in {claims} claim(s) ({claim_ids})",
-      on={"SubsidyClaimed": certificates_cited, **on_liveness(certificates_cited),
-          "CertificateIssued": the("certificate", "certificate_no")})  # fmt: skip
+      reads={CLAIM_FILED: via(certificates_cited), **liveness(via(certificates_cited)),
+             CERTIFICATE: itself("certificate")})  # fmt: skip
 def duplicate_certificate(ctx: Ctx, s: Subject) -> Findings:
     by_kind: dict[str, list[tuple[Row, str]]] = defaultdict(list)
     for cited in citations(ctx, s.id):
@@ -130,7 +141,7 @@ def duplicate_certificate(ctx: Ctx, s: Subject) -> Findings:
 @rule("DUP-PAYMENT", severity="critical", subject="claim", source="duplicate-payment test",
       zh="补贴申请 {claim} 有 {count} 笔同金额（{amount} 元）、同收款账户的拨付（重复拨付）",
       en="claim {claim} has {count} payments of the same amount ({amount} yuan) to the same payee",
-      on=on_money(the_claim, ("PaymentDisbursed", "PaymentReturned")))  # fmt: skip
+      reads={CLAIM_PAYMENTS: itself("claim")})  # fmt: skip
 def duplicate_payment(ctx: Ctx, s: Subject) -> Findings:
     groups: dict[tuple[int, str], list[Row]] = defaultdict(list)
     for p in payments_of(ctx, s.id):
@@ -149,8 +160,7 @@ def _training_level(ctx: Ctx, cert_no: str | None) -> str | None:
 @rule("DUP-REPEAT-TRAINING", severity="high", subject="laborer", source="national: at most three subsidised trainings a year; the same occupation and level once",
       zh="劳动力 {laborer} 重复享受培训补贴：{reason}",
       en="labourer {laborer} was paid for training repeatedly: {reason_en}",
-      on={**on_money(laborers_of_training_claim, ("PaymentDisbursed", "PaymentReturned", "ClaimApproved")),
-          "CertificateIssued": the("laborer", "laborer_id")})  # fmt: skip
+      reads={**money(via(laborers_of_training_claim), decisions=False), CERTIFICATE: holder})  # fmt: skip
 def repeat_training(ctx: Ctx, s: Subject) -> Findings:
     claims = [c for c in laborer_claims(ctx, s.id, "training") if is_paid(c)]
     if len(claims) < 2:  # the common case, decided without looking further

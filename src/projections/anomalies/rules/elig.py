@@ -9,7 +9,16 @@ from projections import tables as T
 from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, rule
 from projections.anomalies.reads import is_paid, payments_of, standing_line
 from projections.anomalies.state import CLASSES, LABORERS
-from projections.anomalies.triggers import claims_of_laborer, each_line, enrolee, on_money, the_claim
+from projections.anomalies.triggers import (
+    CLASS_ROSTER,
+    LABORER_FACTS,
+    claims_of_laborer,
+    each_line,
+    enrolee,
+    money,
+    the_claim,
+    via,
+)
 from projections.uow import Row
 
 
@@ -18,7 +27,7 @@ def enrolments_of_laborer(ctx: Ctx) -> Iterator[Subject]:
         yield Subject("class", class_id, ctx.body["laborer_id"])
 
 
-ENROLEE = {"TraineeEnrolled": enrolee, "TraineeWithdrawn": enrolee, "LaborerCorrected": enrolments_of_laborer}
+ENROLEE = {CLASS_ROSTER: via(enrolee), LABORER_FACTS: via(enrolments_of_laborer)}
 
 
 def _age_finding(ctx: Ctx, s: Subject) -> tuple[Row, int, Row, int] | None:
@@ -39,7 +48,7 @@ def _age_evidence(klass: Row, enrolled: int, person: Row) -> list[int]:
 @rule("ELIG-DRIVER-AGE", severity="high", subject="class", source="§3(3)",
       zh="机动车驾驶员培训班 {class_id} 学员 {laborer} 开班时 {age} 岁，须在 {limit} 岁以下",
       en="driver class {class_id}: trainee {laborer} is {age} at the planned start; drivers must be under {limit}",
-      on=ENROLEE)  # fmt: skip
+      reads=ENROLEE)  # fmt: skip
 def driver_age(ctx: Ctx, s: Subject) -> Findings:
     found = _age_finding(ctx, s)
     if found is None:
@@ -54,7 +63,7 @@ def driver_age(ctx: Ctx, s: Subject) -> Findings:
 @rule("ELIG-AGE-RANGE", severity="medium", subject="class", source="NX: ages 16–60",
       zh="培训班 {class_id} 学员 {laborer} 开班时 {age} 岁，不在 {low}–{high} 岁范围内",
       en="class {class_id}: trainee {laborer} is {age} at the planned start, outside ages {low}–{high}",
-      on=ENROLEE)  # fmt: skip
+      reads=ENROLEE)  # fmt: skip
 def age_range(ctx: Ctx, s: Subject) -> Findings:
     found = _age_finding(ctx, s)
     if found is None:
@@ -70,9 +79,8 @@ def age_range(ctx: Ctx, s: Subject) -> Findings:
 @rule("ELIG-NOT-POOR", severity="high", subject="claim", source="§2",
       zh="补贴申请 {claim} 从仅限贫困劳动力使用的资金 {fund} 中为非建档立卡劳动力 {laborer} 拨付补贴",
       en="claim {claim} paid non-poor labourer {laborer} from fund {fund}, which is for poor labourers only",
-      on={**on_money(each_line(the_claim, rule="ELIG-NOT-POOR", when=is_paid),
-                     ("PaymentDisbursed", "PaymentReturned", "ClaimApproved")),
-          "LaborerCorrected": claims_of_laborer()})  # fmt: skip
+      reads={**money(via(each_line(the_claim, rule="ELIG-NOT-POOR", when=is_paid)), decisions=False),
+             LABORER_FACTS: via(claims_of_laborer())})  # fmt: skip
 def not_poor(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     person = ctx.laborer(s.part)

@@ -26,16 +26,23 @@ from projections.anomalies.reads import (
 from projections.anomalies.state import FUNDS, StandardSet, bureau_month
 from projections.anomalies.triggers import (
     CERTIFICATE,
+    CLAIM_APPROVAL,
+    CLAIM_FILED,
+    CLASS_COMPLETION,
+    FUND_ADJUSTMENTS,
     FUND_ALLOCATIONS,
+    PAYMENT,
+    PAYMENT_RETURN,
+    RECONCILIATION,
     STANDARDS_IN_FORCE,
     class_of_training_claim,
     classes_citing,
     classes_governed,
+    itself,
+    liveness,
+    money,
     of_payment,
-    on_liveness,
-    on_money,
-    the,
-    the_claim,
+    via,
 )
 from projections.uow import Row
 
@@ -43,7 +50,7 @@ from projections.uow import Row
 @rule("FIN-OVERPAID", severity="critical", subject="claim", source="§4(5) disbursement precise",
       zh="补贴申请 {claim} 已拨付（扣除退回）{paid} 元，超过审核通过金额 {approved} 元",
       en="claim {claim} was paid {paid} yuan net of returns, above its approved total of {approved} yuan",
-      on=on_money(the_claim))  # fmt: skip
+      reads=money(itself("claim")))  # fmt: skip
 def overpaid(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None:
@@ -60,7 +67,7 @@ def overpaid(ctx: Ctx, s: Subject) -> Findings:
 @rule("FIN-APPROVED-OVER-CLAIM", severity="high", subject="claim", source="approval control",
       zh="补贴申请 {claim} 审核通过金额高于申报金额（{where}）",
       en="the approval of claim {claim} is above the amount claimed ({where_en})",
-      on={"ClaimApproved": the_claim})  # fmt: skip
+      reads={CLAIM_APPROVAL: itself("claim")})  # fmt: skip
 def approved_over_claim(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or claim["approved_seq"] is None:
@@ -92,8 +99,8 @@ fund_of_payment = of_payment("fund", "fund_id")
 @rule("FIN-FUND-OVERDRAWN", severity="critical", subject="fund", source="fund control",
       zh="专项资金 {fund} 拨付（扣除退回）{paid} 元，超过下达及调整后的 {available} 元",
       en="fund {fund} paid out {paid} yuan net of returns, above its allocations and adjustments of {available} yuan",
-      on={"PaymentDisbursed": fund_of_payment, "PaymentReturned": fund_of_payment,
-          "FundAllocated": the("fund", "fund_id"), "FundAdjusted": the("fund", "fund_id")})  # fmt: skip
+      reads={PAYMENT: via(fund_of_payment), PAYMENT_RETURN: via(fund_of_payment), FUND_ALLOCATIONS: itself("fund"),
+             FUND_ADJUSTMENTS: itself("fund")})  # fmt: skip
 def fund_overdrawn(ctx: Ctx, s: Subject) -> Findings:
     fund = ctx.row(T.funds, s.id)
     if fund is None:
@@ -115,8 +122,7 @@ def payments_of_fund(ctx: Ctx, fund_id: str) -> Iterator[Subject]:
 @rule("FIN-FUND-MISMATCH", severity="high", subject="payment", source="fund control",
       zh="拨付 {payment} 使用的资金 {fund} 与补贴申请 {claim} 不符：{why}",
       en="payment {payment} for claim {claim} is from fund {fund}, which does not fit: {why_en}",
-      on={"PaymentDisbursed": the("payment", "payment_id")},
-      reads={FUND_ALLOCATIONS: payments_of_fund})  # fmt: skip
+      reads={PAYMENT: itself("payment"), FUND_ALLOCATIONS: payments_of_fund})  # fmt: skip
 def fund_mismatch(ctx: Ctx, s: Subject) -> Findings:
     payment = ctx.row(T.payments, s.id)
     if payment is None:
@@ -147,7 +153,7 @@ def fund_mismatch(ctx: Ctx, s: Subject) -> Findings:
 @rule("FIN-PAYEE-MISMATCH", severity="high", subject="payment", source="payee test",
       zh="拨付 {payment} 的收款账户与补贴申请 {claim} 的收款账户不一致",
       en="payment {payment} went to a payee account other than the one claim {claim} names",
-      on={"PaymentDisbursed": the("payment", "payment_id")})  # fmt: skip
+      reads={PAYMENT: itself("payment")})  # fmt: skip
 def payee_mismatch(ctx: Ctx, s: Subject) -> Findings:
     payment = ctx.row(T.payments, s.id)
     claim = None if payment is None else ctx.claim(payment["claim_id"])
@@ -159,9 +165,9 @@ def payee_mismatch(ctx: Ctx, s: Subject) -> Findings:
 @rule("FIN-SPLIT-CLAIM", severity="medium", subject="class", source="splitting test",
       zh="培训机构 {institution} 就培训班 {class_id} 分 {count} 次申报培训补贴共 {total} 元，超过标准 {unit} 元 × 结业 {completers} 人 = {cap} 元",
       en="institution {institution} filed {count} training claims for class {class_id} totalling {total} yuan, above the standard {unit} × {completers} completers = {cap} yuan",
-      on={"SubsidyClaimed": class_of_training_claim, **on_liveness(class_of_training_claim),
-          "ClassCompleted": the("class", "class_id")},
-      reads={STANDARDS_IN_FORCE: classes_governed, CERTIFICATE: classes_citing})  # fmt: skip
+      reads={CLAIM_FILED: via(class_of_training_claim), **liveness(via(class_of_training_claim)),
+             CLASS_COMPLETION: itself("class"), STANDARDS_IN_FORCE: classes_governed,
+             CERTIFICATE: classes_citing})  # fmt: skip
 def split_claim(ctx: Ctx, s: Subject) -> Findings:
     """The cap is Σ over the class's completers of the standard in force for the certificates their
     lines in the institution's claims cite (the highest of those); a completer whose lines cite no
@@ -244,7 +250,7 @@ def reconciled_payment(ctx: Ctx) -> Iterator[Subject]:
 @rule("FIN-RECON-EXCEPTION", severity="high", subject="payment", source="§4(5) disbursement precise; bank reconciliation",
       zh="拨付 {payment}（{amount} 元，起息日 {value_date}）在 {period} 的银行对账 {reconciliation} 中为“{status}”",
       en="payment {payment} ({amount} yuan, value date {value_date}) is listed as {status_en} by the bank reconciliation {reconciliation} of {period}",
-      on={"ReconciliationRecorded": payments_reconciled, "PaymentDisbursed": reconciled_payment})  # fmt: skip
+      reads={RECONCILIATION: via(payments_reconciled), PAYMENT: via(reconciled_payment)})  # fmt: skip
 def recon_exception(ctx: Ctx, s: Subject) -> Findings:
     """Judged per bureau month (the part): the latest reconciliation of the payment's own month that
     covers its fund, for any exception; of a later month, for ``return_not_recorded`` only."""
@@ -277,7 +283,7 @@ def bureau_reconciled(ctx: Ctx) -> Iterator[Subject]:
       source="bank reconciliation: money out with no record",
       zh="{actor} {period} 的银行对账 {reconciliation} 有 {count} 笔银行支出共 {amount} 元在账本中没有对应的拨付（{what}）",
       en="the bank reconciliation {reconciliation} of {actor} for {period} lists {count} debit(s) totalling {amount} yuan with no payment in the ledger ({what_en})",
-      on={"ReconciliationRecorded": bureau_reconciled})  # fmt: skip
+      reads={RECONCILIATION: via(bureau_reconciled)})  # fmt: skip
 def bank_unmatched(ctx: Ctx, s: Subject) -> Findings:
     """The latest reconciliation of the month for one account (the part: its funds) lists money out
     that no payment accounts for."""

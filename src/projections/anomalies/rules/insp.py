@@ -14,7 +14,7 @@ from projections.anomalies.reads import (
     process_checks,
 )
 from projections.anomalies.state import class_of_inspection
-from projections.anomalies.triggers import class_of_training_claim, on_money
+from projections.anomalies.triggers import INSPECTION, class_of_training_claim, money, via
 from projections.uow import Row
 
 
@@ -26,7 +26,7 @@ def inspected_class(ctx: Ctx) -> Iterator[Subject]:
 
 # every money event of a training claim, decisions too: a payment may arrive before its claim's
 # approval, which money_evidence cites once it stands (the same evidence in any arrival order)
-PAID_TRAINING = {"InspectionRecorded": inspected_class, **on_money(class_of_training_claim)}
+PAID_TRAINING = {INSPECTION: via(inspected_class), **money(via(class_of_training_claim))}
 
 
 def _paid_training(ctx: Ctx, class_id: str) -> list[Row]:
@@ -36,7 +36,7 @@ def _paid_training(ctx: Ctx, class_id: str) -> list[Row]:
 @rule("INSP-UNINSPECTED", severity="medium", subject="class", source="§4(3) process inspection",
       zh="培训班 {class_id} 的培训补贴已拨付（{claims}），但该班从未接受现场检查或随机抽查",
       en="class {class_id}'s training claim is paid ({claims}), but the class never had a site visit or spot check",
-      on=PAID_TRAINING)  # fmt: skip
+      reads=PAID_TRAINING)  # fmt: skip
 def uninspected(ctx: Ctx, s: Subject) -> Findings:
     if process_checks(ctx, s.id):
         return NONE
@@ -52,7 +52,7 @@ def uninspected(ctx: Ctx, s: Subject) -> Findings:
 @rule("INSP-FAILED-PAID", severity="high", subject="class", source="§4(3) six in place",
       zh="培训班 {class_id} 最近一次检查（{date}，{inspection}）不合格，培训补贴仍已拨付（{claims}）",
       en="class {class_id}'s latest inspection ({inspection}, {date}) failed, yet its training claim was paid ({claims})",
-      on=PAID_TRAINING)  # fmt: skip
+      reads=PAID_TRAINING)  # fmt: skip
 def failed_paid(ctx: Ctx, s: Subject) -> Findings:
     checks = process_checks(ctx, s.id)
     if not checks:

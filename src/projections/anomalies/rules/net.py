@@ -7,7 +7,16 @@ from collections import defaultdict
 from projections import tables as T
 from projections.anomalies.engine import NONE, Ctx, Finding, Findings, Subject, rule
 from projections.anomalies.reads import account_payments, enrolments, in_order
-from projections.anomalies.triggers import HOUSEHOLD, accounts_of_laborer, of_payment, the
+from projections.anomalies.triggers import (
+    CLASS_ROSTER,
+    HOUSEHOLD,
+    PAYMENT,
+    PAYMENT_RETURN,
+    accounts_of_laborer,
+    of_payment,
+    the,
+    via,
+)
 from projections.uow import Row
 
 account_of_payment = of_payment("account", "payee_account")
@@ -16,8 +25,8 @@ account_of_payment = of_payment("account", "payee_account")
 @rule("NET-SHARED-ACCOUNT", severity="critical", subject="account", source="shared-account test",
       zh="同一收款账户 {account_short}… 收取 {laborers} 名劳动力（{households} 户）的生活费补贴（疑似代领）",
       en="one payee account {account_short}… receives living allowances of {laborers} labourers of {households} households",
-      on={"PaymentDisbursed": account_of_payment, "PaymentReturned": account_of_payment},
-      reads={HOUSEHOLD: accounts_of_laborer})  # fmt: skip
+      reads={PAYMENT: via(account_of_payment), PAYMENT_RETURN: via(account_of_payment),
+             HOUSEHOLD: accounts_of_laborer})  # fmt: skip
 def shared_account(ctx: Ctx, s: Subject) -> Findings:
     pays = account_payments(ctx, s.id)
     if len(pays) < ctx.cfg.shared_account_laborers:
@@ -40,7 +49,7 @@ def shared_account(ctx: Ctx, s: Subject) -> Findings:
 @rule("NET-RECYCLED-TRAINEE", severity="medium", subject="laborer", source="§4(2)",
       zh="培训机构 {institution} 在 {year} 年让劳动力 {laborer} 参加了 {count} 个培训班（{classes}）（反复培训同一人）",
       en="institution {institution} enrolled labourer {laborer} in {count} classes starting in {year} ({classes})",
-      on={"TraineeEnrolled": the("laborer", "laborer_id")})  # fmt: skip
+      reads={CLASS_ROSTER: via(the("laborer", "laborer_id"))})  # fmt: skip
 def recycled_trainee(ctx: Ctx, s: Subject) -> Findings:
     groups: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
     for class_id, enrolment in sorted(enrolments(ctx, s.id).items()):

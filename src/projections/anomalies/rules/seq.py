@@ -9,10 +9,11 @@ from projections.anomalies.engine import (
     NONE,
     Ctx,
     Detail,
+    Fanout,
     Finding,
     Findings,
+    Read,
     Subject,
-    Trigger,
     months_from,
     rule,
 )
@@ -31,14 +32,25 @@ from projections.anomalies.reads import (
 )
 from projections.anomalies.state import CLASSES, EMPLOYMENTS
 from projections.anomalies.triggers import (
+    CERTIFICATE,
+    CLAIM_APPROVAL,
+    CLAIM_PAYMENTS,
+    CLASS_ATTENDANCE,
+    CLASS_OPENING,
+    CLASS_REVIEW,
+    CLASS_ROSTER,
+    IDENTITY,
+    PAYROLL,
     claim_if,
     claims_of_certificate,
     claims_of_class,
     claims_of_laborer,
     class_entry_date,
     each_line,
-    on_money,
+    itself,
+    money,
     the_claim,
+    via,
 )
 from projections.uow import Row
 
@@ -46,7 +58,7 @@ from projections.uow import Row
 @rule("SEQ-PAID-WITHOUT-APPROVAL", severity="critical", subject="claim", source="§4(5)",
       zh="补贴申请 {claim} 在审核通过前已拨付（拨付日 {value_date}）",
       en="claim {claim} was paid (value date {value_date}) without a prior approval",
-      on=on_money(the_claim, ("PaymentDisbursed", "ClaimApproved")))  # fmt: skip
+      reads={CLAIM_APPROVAL: itself("claim"), CLAIM_PAYMENTS: itself("claim")})  # fmt: skip
 def paid_without_approval(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None:
@@ -59,8 +71,8 @@ def paid_without_approval(ctx: Ctx, s: Subject) -> Findings:
                           {"claim": s.id, "value_date": early[0]["value_date"]})}  # fmt: skip
 
 
-def training_money(rule_id: str) -> dict[str, Trigger]:
-    return on_money(each_line(claim_if("training"), rule=rule_id, when=stands))
+def training_money(rule_id: str) -> dict[Read, Fanout]:
+    return money(via(each_line(claim_if("training"), rule=rule_id, when=stands)))
 
 
 def claim_lines_of_attendees(ctx: Ctx) -> Iterator[Subject]:
@@ -80,7 +92,7 @@ def _stage(claim: Row, laborer_id: str | None = None) -> Detail:
 @rule("SEQ-PAID-WITHOUT-ATTENDANCE", severity="critical", subject="claim", source="design card; §4(3) attendance in place",
       zh="补贴申请 {claim} 为 {laborer} 申报培训补贴（{stage}），但该学员在培训班 {class_id} 没有任何考勤记录",
       en="claim {claim} ({stage_en}) pays {laborer} for training in class {class_id}, who has no attendance there",
-      on={**training_money("SEQ-PAID-WITHOUT-ATTENDANCE"), "AttendanceRecorded": claim_lines_of_attendees})  # fmt: skip
+      reads={**training_money("SEQ-PAID-WITHOUT-ATTENDANCE"), CLASS_ATTENDANCE: via(claim_lines_of_attendees)})  # fmt: skip
 def paid_without_attendance(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or claim["kind"] != "training" or claim["class_id"] is None or not stands(claim):
@@ -93,8 +105,7 @@ def paid_without_attendance(ctx: Ctx, s: Subject) -> Findings:
 @rule("SEQ-PAID-WITHOUT-CERTIFICATE", severity="critical", subject="claim", source="§3, §4(3)",
       zh="补贴申请 {claim} 为 {laborer} 申报培训补贴（{stage}），但该学员没有培训班 {class_id} 的有效证书",
       en="claim {claim} ({stage_en}) pays {laborer} for class {class_id} without a valid certificate of that labourer for it",
-      on={**training_money("SEQ-PAID-WITHOUT-CERTIFICATE"), "CertificateIssued": claims_of_certificate("training"),
-          "CertificateRevoked": claims_of_certificate("training")})  # fmt: skip
+      reads={**training_money("SEQ-PAID-WITHOUT-CERTIFICATE"), CERTIFICATE: via(claims_of_certificate("training"))})  # fmt: skip
 def paid_without_certificate(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or claim["kind"] != "training" or claim["class_id"] is None or not stands(claim):
@@ -108,7 +119,7 @@ def paid_without_certificate(ctx: Ctx, s: Subject) -> Findings:
 @rule("SEQ-PAID-WITHOUT-REVIEW", severity="high", subject="claim", source="§4(3) completion review",
       zh="培训补贴申请 {claim}（{stage}）所属培训班 {class_id} 未经结业审核通过",
       en="training claim {claim} ({stage_en}) is for class {class_id}, which has no approving completion review",
-      on={**on_money(claim_if("training")), "CompletionReviewed": claims_of_class("training")})  # fmt: skip
+      reads={**money(via(claim_if("training"))), CLASS_REVIEW: via(claims_of_class("training"))})  # fmt: skip
 def paid_without_review(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or claim["kind"] != "training" or not stands(claim):
@@ -123,9 +134,8 @@ def paid_without_review(ctx: Ctx, s: Subject) -> Findings:
 @rule("SEQ-PAID-WITHOUT-IDENTITY", severity="critical", subject="claim", source="§4(5), §5(1)",
       zh="补贴申请 {claim}（{stage}）中的 {laborer} 身份{why}",
       en="claim {claim} ({stage_en}) includes {laborer}, whose identity {why_en}",
-      on={**on_money(each_line(the_claim, rule="SEQ-PAID-WITHOUT-IDENTITY", when=stands)),
-          "IdentityConfirmed": claims_of_laborer(),
-          "IdentityRejected": claims_of_laborer(), "ClaimIdentityVerified": claims_of_laborer()})  # fmt: skip
+      reads={**money(via(each_line(the_claim, rule="SEQ-PAID-WITHOUT-IDENTITY", when=stands))),
+             IDENTITY: via(claims_of_laborer())})  # fmt: skip
 def paid_without_identity(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or not stands(claim) or standing_line(ctx, claim, s.part) is None:
@@ -153,9 +163,8 @@ def claims_of_employment(ctx: Ctx) -> Iterator[Subject]:
 @rule("SEQ-EMPLOYER-WITHOUT-SIX-MONTHS", severity="critical", subject="claim", source="§4(4)",
       zh="用人单位补贴申请 {claim}（{stage}）中的 {laborer}：{why}",
       en="employer claim {claim} ({stage_en}) for {laborer}: {why_en}",
-      on={**on_money(each_line(claim_if("employer"), rule="SEQ-EMPLOYER-WITHOUT-SIX-MONTHS", when=stands)),
-          "CertificateIssued": claims_of_certificate("employer"),
-          "CertificateRevoked": claims_of_certificate("employer"), "PayrollRecorded": claims_of_employment})  # fmt: skip
+      reads={**money(via(each_line(claim_if("employer"), rule="SEQ-EMPLOYER-WITHOUT-SIX-MONTHS", when=stands))),
+             CERTIFICATE: via(claims_of_certificate("employer")), PAYROLL: via(claims_of_employment)})  # fmt: skip
 def employer_without_six_months(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or claim["kind"] != "employer" or not stands(claim):
@@ -199,8 +208,8 @@ def class_entry_dates(ctx: Ctx) -> Iterator[Subject]:
 @rule("SEQ-BEFORE-APPROVAL", severity="high", subject="class", source="§4(3) open-class application",
       zh="培训班 {class_id} 在开班审批{approval}前已有报名或考勤（{first} 起，共 {n} 天）",
       en="class {class_id} has enrolments or attendance dated before its opening approval {approval_en} (from {first}, {n} day(s))",
-      on={"TraineeEnrolled": class_entry_date, "AttendanceRecorded": class_entry_date,
-          "ClassOpeningApproved": class_entry_dates})  # fmt: skip
+      reads={CLASS_ROSTER: via(class_entry_date), CLASS_ATTENDANCE: via(class_entry_date),
+             CLASS_OPENING: via(class_entry_dates)})  # fmt: skip
 def before_approval(ctx: Ctx, s: Subject) -> Findings:
     klass = ctx.klass(s.id)
     seqs = ctx.read(CLASSES, s.id).get("entries", {}).get(s.part, [])

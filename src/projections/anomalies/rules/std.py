@@ -27,17 +27,23 @@ from projections.anomalies.reads import (
 from projections.anomalies.state import CLASSES, StandardSet
 from projections.anomalies.triggers import (
     CERTIFICATE,
-    CLAIM_DECIDED,
+    CLAIM_APPROVAL,
+    CLAIM_DECISION,
+    CLAIM_FILED,
+    CLASS_ATTENDANCE,
+    CLASS_COMPLETION,
+    CLASS_ROSTER,
     STANDARDS_IN_FORCE,
     claim_if,
     claims_of_certificate,
     class_entry_date,
     each_line,
+    itself,
     lines_citing,
     lines_governed,
-    on_money,
-    the,
+    money,
     the_claim,
+    via,
 )
 from projections.uow import Row
 
@@ -45,7 +51,7 @@ from projections.uow import Row
 @rule("STD-CLASS-SIZE", severity="high", subject="class", source="§4(3)",
       zh="培训班 {class_id} 在册学员 {enrolled} 人，超过每班 {limit} 人上限",
       en="class {class_id} has {enrolled} trainees enrolled and not withdrawn, above the limit of {limit}",
-      on={"TraineeEnrolled": the("class", "class_id"), "TraineeWithdrawn": the("class", "class_id")})  # fmt: skip
+      reads={CLASS_ROSTER: itself("class")})  # fmt: skip
 def class_size(ctx: Ctx, s: Subject) -> Findings:
     klass = ctx.klass(s.id)
     limit = ctx.cfg.class_size_max
@@ -65,7 +71,7 @@ def class_if_completed(ctx: Ctx) -> Iterator[Subject]:
 @rule("STD-DURATION", severity="medium", subject="class", source="§4(3)",
       zh="培训班 {class_id} 培训周期 {span} 天（{first} 至 {last}），不在 {low}–{high} 天标准内",
       en="class {class_id} spans {span} days ({first} to {last}), outside the standard {low}–{high} days",
-      on={"ClassCompleted": the("class", "class_id"), "AttendanceRecorded": class_if_completed})  # fmt: skip
+      reads={CLASS_COMPLETION: itself("class"), CLASS_ATTENDANCE: via(class_if_completed)})  # fmt: skip
 def duration(ctx: Ctx, s: Subject) -> Findings:
     klass = ctx.klass(s.id)
     cfg = ctx.cfg
@@ -85,7 +91,7 @@ def duration(ctx: Ctx, s: Subject) -> Findings:
 @rule("STD-DAILY-HOURS", severity="medium", subject="class", source="§4(3)",
       zh="培训班 {class_id} 有 {n} 个培训日学时不足 {low} 学时（如 {date} 仅 {hours} 学时）",
       en="class {class_id} has {n} class-day(s) under {low} class-hours (e.g. {date}: {hours})",
-      on={"AttendanceRecorded": class_entry_date})  # fmt: skip
+      reads={CLASS_ATTENDANCE: via(class_entry_date)})  # fmt: skip
 def daily_hours(ctx: Ctx, s: Subject) -> Findings:
     klass = ctx.klass(s.id)
     if klass is None or klass["programme"] not in ctx.cfg.daily_hours_programmes:
@@ -100,7 +106,7 @@ def daily_hours(ctx: Ctx, s: Subject) -> Findings:
 @rule("STD-PRACTICAL-SHARE", severity="medium", subject="class", source="§4(3)",
       zh="培训班 {class_id} 实操学时占比 {share}%，低于 {need}（理论 {theory}、实操 {practical} 人·学时）",
       en="class {class_id} has {share}% practical hours, below {need} (theory {theory}, practical {practical} trainee-hours)",
-      on={"ClassCompleted": the("class", "class_id"), "AttendanceRecorded": class_if_completed})  # fmt: skip
+      reads={CLASS_COMPLETION: itself("class"), CLASS_ATTENDANCE: via(class_if_completed)})  # fmt: skip
 def practical_share(ctx: Ctx, s: Subject) -> Findings:
     klass = ctx.klass(s.id)
     if klass is None or klass["completed_seq"] is None:
@@ -156,9 +162,10 @@ def la_lines_of_attendees(ctx: Ctx) -> Iterator[Subject]:
 @rule("STD-OVER-STANDARD", severity="high", subject="claim", source="§4(3), five unifications",
       zh="补贴申请 {claim} 中 {laborer} 的{what} {amount} 元，超过标准 {limit} 元（{standard}）",
       en="claim {claim}: the {what_en} for {laborer}, {amount} yuan, is above the standard of {limit} yuan ({standard})",
-      on={"SubsidyClaimed": each_line(the_claim), **on_money(each_line(the_claim), CLAIM_DECIDED),
-          "ClassCompleted": each_line(claims_of_completed_class), "AttendanceRecorded": la_lines_of_attendees},
-      reads={STANDARDS_IN_FORCE: lines_governed, CERTIFICATE: lines_citing})  # fmt: skip
+      reads={CLAIM_FILED: via(each_line(the_claim)), CLAIM_APPROVAL: via(each_line(the_claim)),
+             CLAIM_DECISION: via(each_line(the_claim)), CLASS_COMPLETION: via(each_line(claims_of_completed_class)),
+             CLASS_ATTENDANCE: via(la_lines_of_attendees), STANDARDS_IN_FORCE: lines_governed,
+             CERTIFICATE: lines_citing})  # fmt: skip
 def over_standard(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or not is_live(claim):
@@ -195,9 +202,8 @@ def over_standard(ctx: Ctx, s: Subject) -> Findings:
 @rule("STD-UNAPPRAISED", severity="high", subject="claim", source="§3(2), §4(3)",
       zh="培训补贴申请 {claim} 已拨付 {laborer} 的补贴，但国家职业资格目录内的培训班 {class_id} 该学员仅有培训合格证书（未经鉴定）",
       en="training claim {claim} paid {laborer} for in-catalogue class {class_id}, who holds only a training-completion certificate for it",
-      on={**on_money(each_line(claim_if("training"), rule="STD-UNAPPRAISED", when=is_paid),
-                     ("PaymentDisbursed", "PaymentReturned", "ClaimApproved")),
-          "CertificateIssued": claims_of_certificate("training"), "CertificateRevoked": claims_of_certificate("training")})  # fmt: skip
+      reads={**money(via(each_line(claim_if("training"), rule="STD-UNAPPRAISED", when=is_paid)), decisions=False),
+             CERTIFICATE: via(claims_of_certificate("training"))})  # fmt: skip
 def unappraised(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     if claim is None or claim["kind"] != "training" or not is_paid(claim):

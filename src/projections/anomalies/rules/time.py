@@ -23,7 +23,18 @@ from projections.anomalies.engine import (
 )
 from projections.anomalies.reads import class_days, is_approved, is_paid
 from projections.anomalies.state import CLASSES, DUE, META, class_of_inspection
-from projections.anomalies.triggers import on_money, the, the_claim
+from projections.anomalies.triggers import (
+    CERTIFICATE,
+    CLASS_ATTENDANCE,
+    CLOCK,
+    INSPECTION,
+    KEY_REVOCATION,
+    PAYMENT,
+    PAYROLL,
+    itself,
+    money,
+    via,
+)
 
 
 def backdated_subject(ctx: Ctx) -> Iterator[Subject]:
@@ -39,8 +50,8 @@ def backdated_subject(ctx: Ctx) -> Iterator[Subject]:
 @rule("TIME-BACKDATED", severity="medium", subject=("class", "employment"), source="timeliness",
       zh="{what}（业务日期 {date}）于 {signed} 才签名，晚了 {late} 天（超过 {limit} 天，补录）；共 {n} 条",
       en="{what_en} dated {date} was signed on {signed}, {late} days later (more than {limit}); {n} record(s) in all",
-      on={"AttendanceRecorded": backdated_subject, "InspectionRecorded": backdated_subject,
-          "PayrollRecorded": backdated_subject})  # fmt: skip
+      reads={CLASS_ATTENDANCE: via(backdated_subject), INSPECTION: via(backdated_subject),
+             PAYROLL: via(backdated_subject)})  # fmt: skip
 def backdated(ctx: Ctx, s: Subject) -> Findings:
     if s.part != str(ctx.seq):  # judged once, by the event itself: a late signature is never cured
         return NONE
@@ -69,8 +80,7 @@ def certificates_of_class(ctx: Ctx) -> Iterator[Subject]:
 @rule("TIME-CERT-BEFORE-END", severity="high", subject="certificate", source="§3",
       zh="证书 {certificate}（{laborer}）发证日期 {issued} 早于培训班 {class_id} 最后考勤日 {last}（提前发证）",
       en="certificate {certificate} ({laborer}) was issued on {issued}, before class {class_id}'s last attendance day {last}",
-      on={"CertificateIssued": the("certificate", "certificate_no"), "CertificateRevoked": the("certificate", "certificate_no"),
-          "AttendanceRecorded": certificates_of_class})  # fmt: skip
+      reads={CERTIFICATE: itself("certificate"), CLASS_ATTENDANCE: via(certificates_of_class)})  # fmt: skip
 def certificate_before_end(ctx: Ctx, s: Subject) -> Findings:
     cert = ctx.row(T.certificates, s.id)
     if cert is None or cert["revoked_seq"] is not None:
@@ -88,7 +98,7 @@ def certificate_before_end(ctx: Ctx, s: Subject) -> Findings:
 @rule("TIME-WEEKEND-PAYMENT", severity="low", subject="payment", source="posting-date test",
       zh="拨付 {payment} 的起息日 {value_date} 是{what}，不是工作日",
       en="payment {payment} has value date {value_date}, a {what_en}, not a working day",
-      on={"PaymentDisbursed": the("payment", "payment_id")})  # fmt: skip
+      reads={PAYMENT: itself("payment")})  # fmt: skip
 def weekend_payment(ctx: Ctx, s: Subject) -> Findings:
     payment = ctx.row(T.payments, s.id)
     if payment is None:
@@ -127,7 +137,7 @@ def stale_due(ctx: Ctx) -> Iterator[Subject]:
 @rule("TIME-STALE-CLAIM", severity="medium", subject="claim", source="backlog",
       zh="补贴申请 {claim} 于 {approved} 审核通过，超过 {limit} 天（至 {due}）仍未拨付（资金滞留）",
       en="claim {claim} was approved on {approved} and is still unpaid more than {limit} days later ({due})",
-      on={**on_money(the_claim), "@clock": stale_due})  # fmt: skip
+      reads={**money(itself("claim")), CLOCK: via(stale_due)})  # fmt: skip
 def stale_claim(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
     now = ctx.clock
@@ -153,7 +163,7 @@ def key_revocation(ctx: Ctx) -> Iterator[Subject]:
 @rule("TIME-SIGNED-AFTER-REVOCATION", severity="high", subject="actor", source="key compromise",
       zh="{actor} 的密钥 {key_id} 已被吊销，自 {effective_at} 起作废；此前已记录的 {count} 条记录签名时间晚于该时点",
       en="key {key_id} of {actor} was revoked with effect from {effective_at}; {count} event(s) accepted earlier were signed after that",
-      on={"KeyRevoked": key_revocation})  # fmt: skip
+      reads={KEY_REVOCATION: via(key_revocation)})  # fmt: skip
 def signed_after_revocation(ctx: Ctx, s: Subject) -> Findings:
     if s.part != str(ctx.seq):
         return NONE
