@@ -203,26 +203,32 @@ def _actor_place(ledger: Ledger, actor_id: str | None) -> str | None:
 _BEARER = HTTPBearer(auto_error=False, scheme_name="bearer", description="POST /v1/auth/challenge, then /v1/auth/token")
 
 
+def scope_of_token(request: Request, srv: Server, token: str, headers: dict[str, str] | None = None) -> Scope:
+    """The one place a token becomes a :class:`Scope`, whichever way it came (the API's bearer header,
+    the pages' session cookie): genuine, unexpired, and its key still the actor's current one (the
+    actor then named in the request's access log line, :mod:`api.http.access`). Else 401."""
+    claims = read_token(srv.token_secret, token.strip(), time.time())
+    if claims is None:
+        raise ApiProblem("unauthorized", "the token is invalid or has expired", headers=headers)
+    actor_id, key_id = claims
+    found = current_key(srv, actor_id)
+    if found is None or found[0] != key_id:
+        raise ApiProblem("unauthorized", "the token's key has been rotated or revoked", headers=headers)
+    request.state.actor_id = actor_id
+    return Scope(actor_id, found[2], found[3], srv)
+
+
 def reader(
     request: Request,
     srv: Annotated[Server, Depends(server)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
 ) -> Scope:
-    """The dependency every read takes: a valid bearer token whose key is still the actor's current one
-    (its actor named in the request's access log line, :mod:`api.http.access`)."""
+    """The dependency every read takes: a valid bearer token (:func:`scope_of_token`)."""
     challenge = {"WWW-Authenticate": 'Bearer realm="subsidy-ledger"'}
     if credentials is None:
         raise ApiProblem("unauthorized", "a bearer token is required (POST /v1/auth/challenge, then /v1/auth/token)",
                          headers=challenge)  # fmt: skip
-    claims = read_token(srv.token_secret, credentials.credentials.strip(), time.time())
-    if claims is None:
-        raise ApiProblem("unauthorized", "the token is invalid or has expired", headers=challenge)
-    actor_id, key_id = claims
-    found = current_key(srv, actor_id)
-    if found is None or found[0] != key_id:
-        raise ApiProblem("unauthorized", "the token's key has been rotated or revoked", headers=challenge)
-    request.state.actor_id = actor_id
-    return Scope(actor_id, found[2], found[3], srv)
+    return scope_of_token(request, srv, credentials.credentials, challenge)
 
 
 Reader = Annotated[Scope, Depends(reader)]
