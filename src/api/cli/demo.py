@@ -16,6 +16,7 @@ from api import services
 from api.cli.anomalies import SEVERITY
 from api.cli.projections import consistent
 from api.cli.root import Options, fail, options, session
+from api.web import DEMO_META
 from ledger.domain.money import yuan_amount
 from ledger.service import Session
 
@@ -79,6 +80,7 @@ def demo(
     started = time.monotonic()
     with session(o, create=True) as s:
         s.init()
+        s.ledger.set_meta(DEMO_META, "1")  # `serve --demo` serves only this ledger (DESIGN §13)
         result = services.run_simulation(s, scale, seed, 0.03, Path("truth.json"), o.meter(),
                                          statements=Path("statements"))  # fmt: skip
         with consistent(o):

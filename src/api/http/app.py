@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from api import web
 from api.http import access, evidence, personal, problems, reconciliations, reports, tlog, trace, witness
 from api.http.background import ServerSession, follow
 from api.http.context import Server
@@ -34,6 +35,9 @@ def open_server(settings: Settings) -> Server:
     if not DatabaseURL(settings.db_url).holds_ledger():
         raise OperationalError(f"no ledger at {settings.db_url} (run `subsidy-ledger init` first, or pass --db)")
     session = ServerSession.open(settings.db_url, settings.keys_dir)
+    if settings.demo and session.ledger.meta(web.DEMO_META) != "1":
+        session.close()
+        raise OperationalError(f"--demo serves only a ledger the `demo` command made, not {settings.db_url}")
     session.checkpoint_interval = settings.checkpoint_interval
     try:
         origin = settings.origin or session.keys.origin
@@ -86,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(trace.router)
     app.include_router(reports.router)
     app.include_router(reconciliations.router)
+    web.install(app, settings)  # the pages (DESIGN §13): outside the OpenAPI document
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

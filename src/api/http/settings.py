@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-ENV_DB, ENV_KEYS, ENV_PUBLIC_LOG = "LEDGER_DB", "LEDGER_KEYS", "LEDGER_PUBLIC_LOG"
+ENV_DB, ENV_KEYS, ENV_PUBLIC_LOG, ENV_DEMO = "LEDGER_DB", "LEDGER_KEYS", "LEDGER_PUBLIC_LOG", "LEDGER_DEMO"
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Settings:
     checkpoint_interval: float = 1.0  # the operator signs at most once a second while writes arrive
     public_log: bool = False  # /tlog/ readable by anyone (serve --public-log), else by the log readers
     prepare_quota: int = 2000  # prepared intents per actor and day (POST /v1/intents/prepare)
+    demo: bool = False  # serve --demo: one-click sign-in with the keystore's keys (a demo ledger, loopback only)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,4 +39,5 @@ class Settings:
             checkpoint_interval=float(os.environ.get("LEDGER_CHECKPOINT_INTERVAL", "1")),
             public_log=os.environ.get(ENV_PUBLIC_LOG) == "1",
             prepare_quota=int(os.environ.get("LEDGER_PREPARE_QUOTA", "2000")),
+            demo=os.environ.get(ENV_DEMO) == "1",
         )

@@ -1,0 +1,151 @@
+"""How a page is answered: Jinja2 templates (autoescaped), the language, the security headers, and
+the one place a page's errors become pages (:class:`PageRoute`).
+
+A page is a route of :data:`api.web.pages.router` (whose routes are :class:`PageRoute`) that
+returns :func:`render`. It raises what an API route raises — :class:`~api.http.problems.ApiProblem`
+(``forbidden`` → the 403 scope page, ``subject_not_found`` → 404) or a ledger error — and
+:class:`SignInRequired` (→ ``/signin?next=…``); :class:`PageRoute` turns each into a page, so no
+page repeats an ``except``. Every page response and static file carries :data:`SECURITY_HEADERS`
+(a Content-Security-Policy without inline script: the pages' JavaScript is the vendored files of
+``static/``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from fastapi import Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from api.cli.trace import ROLE
+from api.errors import ERRORS, problem_for
+from api.http.problems import ApiProblem, log
+from api.i18n import Lang, as_lang, pick, say
+from ledger.errors import LedgerError
+
+HERE = Path(__file__).parent
+LANG_COOKIE = "ledger_lang"
+R = TypeVar("R", bound=Response)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",  # no-referrer would make a form POST's Origin "null"
+    "X-Frame-Options": "DENY",
+}
+
+templates = Environment(
+    loader=FileSystemLoader(HERE / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def lang_of(request: Request) -> Lang:
+    """``?lang=`` first (the switch; :func:`render` remembers it in a cookie), then the cookie; Chinese by default."""
+    return (
+        as_lang(request.query_params.get("lang", "")) or as_lang(request.cookies.get(LANG_COOKIE, "")) or "zh"
+    )
+
+
+def with_headers(response: R) -> R:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def render(
+    request: Request, template: str, context: Mapping[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    """``templates/<template>`` with the base context: ``t(zh, en)`` (the language's text), ``lang``,
+    ``request``, and what :mod:`api.web.session` put on ``request.state`` (``scope``, ``csrf``)."""
+    lang = lang_of(request)
+
+    def t(zh: str, en: str) -> str:
+        return pick(lang, zh, en)
+
+    def lang_url(to: str) -> str:
+        """This page in another language (the switch keeps the other query parameters)."""
+        params = {k: v for k, v in request.query_params.items() if k != "lang"}
+        params["lang"] = to
+        return request.url.path + "?" + "&".join(f"{quote(k)}={quote(v)}" for k, v in params.items())
+
+    def role_text(role: str) -> str:
+        return say(ROLE, role, lang)
+
+    base = {"request": request, "lang": lang, "t": t, "lang_url": lang_url,
+            "scope": getattr(request.state, "scope", None), "csrf": getattr(request.state, "csrf", ""),
+            "who": getattr(request.state, "who", None), "role_text": role_text, "path": request.url.path}  # fmt: skip
+    html = templates.get_template(template).render({**base, **(context or {})})
+    response = HTMLResponse(html, status_code=status)
+    if request.query_params.get("lang") in ("zh", "en"):
+        response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, path="/", samesite="lax", httponly=True,
+                            secure=request.url.scheme == "https")  # fmt: skip
+    return with_headers(response)
+
+
+class SignInRequired(Exception):
+    """No session, or one whose token expired or whose key was rotated: sign in again."""
+
+
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"/signin?next={quote(target, safe='')}", status_code=303)
+
+
+def error_page(request: Request, status: int, code: str, detail: str) -> HTMLResponse:
+    """The page of a refusal: 403 says the actor's scope does not reach it, 404 that nothing is there."""
+    return render(request, "error.html", {"status": status, "code": code, "detail": detail}, status=status)
+
+
+class PageRoute(APIRoute):
+    """A page: its errors are pages (:func:`error_page`), a missing session a redirect, every
+    response with :data:`SECURITY_HEADERS`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page(request: Request) -> Response:
+            try:
+                return with_headers(await handler(request))
+            except SignInRequired:
+                return with_headers(sign_in_redirect(request))
+            except ApiProblem as exc:
+                row = ERRORS[exc.code]
+                if row.http_status == 401:
+                    return with_headers(sign_in_redirect(request))
+                return error_page(request, row.http_status, exc.reason or exc.code, exc.detail)
+            except LedgerError as exc:
+                row = problem_for(exc)
+                if row.http_status == 503:
+                    log.error("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+                    return error_page(request, 503, row.code, row.title)
+                return error_page(request, row.http_status, row.code, str(exc))
+
+        return page
+
+
+class Static(StaticFiles):
+    """The vendored files of ``static/``, with the pages' security headers."""
+
+    def __init__(self) -> None:
+        super().__init__(directory=HERE / "static")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def headed(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await super().__call__(scope, receive, headed)
