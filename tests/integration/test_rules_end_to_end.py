@@ -26,6 +26,8 @@ from unit.rules.test_fin import (
 )
 from unit.rules.test_insp import test_failed_paid_only_when_the_latest_inspection_failed
 from unit.rules.test_net import test_shared_account_three_labourers_of_three_households_not_of_two
+from unit.rules.test_per_read import CASES as LATE_READS
+from unit.rules.test_per_read import Case
 from unit.rules.test_reads import (
     test_a_standard_recorded_after_the_claims_it_governs_judges_them,
     test_shared_account_follows_a_household_correction_after_the_payments,
@@ -75,3 +77,21 @@ def sc(db_url: str, tmp_path: Path) -> Iterator[RuleScenario]:
 def test_every_family_runs_end_to_end() -> None:
     families = {f.__module__.rpartition("test_")[2] for f in END_TO_END}
     assert families == {"dup", "seq", "std", "elig", "conf", "net", "sod", "time", "fin", "insp", "reads"}
+
+
+# issue 16, one test per read: a few of the late-arrival cases again on SQLite and PostgreSQL
+ON_THE_DATABASE = ("SEQ-BEFORE-APPROVAL:class.opening", "STD-OVER-STANDARD:certificate", "ELIG-NOT-POOR:laborer.facts",
+                   "CONF-AFTER-WITHDRAWAL:class.roster", "FIN-FUND-OVERDRAWN:fund.allocations",
+                   "TIME-STALE-CLAIM:clock")  # fmt: skip
+
+
+@pytest.mark.parametrize("case", [c for c in LATE_READS if str(c) in ON_THE_DATABASE], ids=str)
+def test_a_late_event_of_what_the_rule_reads_on_the_database(sc: RuleScenario, case: Case) -> None:
+    case.setup(sc)
+    assert sc.flagged(case.rule) == list(case.before)
+    case.late(sc)
+    assert sc.flagged(case.rule) == list(case.after)
+
+
+def test_the_late_reads_chosen_exist() -> None:
+    assert {str(c) for c in LATE_READS} >= set(ON_THE_DATABASE)
