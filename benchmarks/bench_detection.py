@@ -187,15 +187,21 @@ def run_scale(args: argparse.Namespace, scale: str) -> dict[str, Any]:
         print(f"  in-memory replay: half the log {half_time:.1f} s (rules {rules_half:.1f} s), all of it "
               f"{all_time:.1f} s (rules {rules_all:.1f} s). The halves differ in mix (registrations and "
               "classes first, money later), so compare each rule's cost per evaluation below: flat = linear")  # fmt: skip
-        print(f"  {'rule':34} {'evaluations':>12} {'µs/eval (½)':>12} {'µs/eval (1)':>12} {'s total':>8}")
+        print(f"  {'rule':34} {'evaluations':>12} {'µs/eval (½)':>12} {'µs/eval (1)':>12} {'s total':>8} "
+              f"{'fan-out':>8}")  # fmt: skip
         per_rule = {}
         for rule_id in sorted(whole, key=lambda r: -whole[r][0]):
             h, w = half.get(rule_id, [0.0, 0]), whole[rule_id]
             per_half = h[0] * 1e6 / h[1] if h[1] else float("nan")
             per_all = w[0] * 1e6 / w[1] if w[1] else float("nan")
-            print(f"  {rule_id:34} {int(w[1]):12,} {per_half:12.1f} {per_all:12.1f} {w[0]:8.2f}")
+            fanout = int(w[2]) if len(w) > 2 else 0  # the most subjects one event made the rule re-judge
+            print(f"  {rule_id:34} {int(w[1]):12,} {per_half:12.1f} {per_all:12.1f} {w[0]:8.2f} {fanout:8,}")
             per_rule[rule_id] = {"evaluations": int(w[1]), "us_per_eval_half": round(per_half, 1) if h[1] else None,
-                                 "us_per_eval_all": round(per_all, 1)}  # fmt: skip
+                                 "us_per_eval_all": round(per_all, 1), "largest_fanout": fanout}  # fmt: skip
+        widest = max(per_rule, key=lambda r: per_rule[r]["largest_fanout"] or 0, default=None)
+        if widest is not None:
+            print(f"  largest re-judgement fan-out (issue 16): {per_rule[widest]['largest_fanout']:,} subjects "
+                  f"of {widest} for one event")  # fmt: skip
         return {"scale": scale, "events": size, "injected_cases": cases, "flags": flags,
                 "recall": round(recall, 4), "precision": round(precision, 4), "order_seed": args.order_seed,
                 "flags_shuffled": shuffled[3], "recall_shuffled": round(shuffled[0], 4),
