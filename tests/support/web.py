@@ -3,7 +3,7 @@ driven by Debian's headless chromium (:mod:`support.browser`) at an office scree
 
 Fixtures (registered for ``tests/e2e`` by its ``conftest.py``):
 
-- ``demo_template`` (session): ``subsidy-ledger demo --scale tiny`` once per test process;
+- ``demo_template`` (session): ``subsidy-ledger demo`` (small: one county's season, 70 flags) once per test process;
 - ``demo_dir``: a fresh copy of it for one test (pages may write: dispositions, reconciliations);
 - ``site``: ``serve --demo`` on that copy, as a :class:`Site` (its URL, folder, keystore, an httpx client);
 - ``page``: a chromium page at 1366×768 on the site; console errors (a CSP violation is one) are
@@ -63,9 +63,10 @@ class Site:
 
 
 def make_demo(folder: Path) -> Path:
-    """``subsidy-ledger demo --scale tiny`` in ``folder`` (≈ 5 s): a demo ledger, keystore, statements."""
+    """``subsidy-ledger demo`` in ``folder`` (≈ 10–20 s): the README's demo ledger, keystore, statements —
+    6,080 leaves, 70 flags of every severity (``--scale tiny`` has none to show)."""
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "api", "demo", "--scale", "tiny"], cwd=folder,
+    done = subprocess.run([sys.executable, "-m", "api", "demo"], cwd=folder,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     return folder

@@ -23,7 +23,7 @@ from api.http.auth import sign_in, sign_in_message
 from api.http.context import Server, server
 from api.http.problems import ApiProblem
 from api.web.render import PageRoute, render
-from api.web.session import CsrfChecked, PageScope, check_origin, clear_session, set_session
+from api.web.session import CsrfChecked, check_origin, clear_session, set_session
 from ledger.encoding.b64 import b64encode
 
 Srv = Annotated[Server, Depends(server)]
@@ -55,14 +55,14 @@ def signin_session(body: SessionRequest, request: Request, srv: Srv) -> Response
 
 def demo_actors(srv: Server) -> list[dict[str, str]]:
     """The keystore's actors that the ledger knows, for the demo's one-click sign-in (role, then id)."""
-    ledger, names = srv.session.ledger, srv.session.ledger.jurisdictions.names
+    ledger = srv.session.ledger
     found = []
     with srv.lock:
         for path in sorted(Path(srv.session.keys.root, "actors").glob("*.pem")):
             actor = ledger.actor(path.stem)
             if actor is not None and actor.current_key_id is not None:
                 found.append({"id": path.stem, "name": actor.name, "role": actor.role,
-                              "place": names.get(actor.jurisdiction or "", actor.jurisdiction or "")})  # fmt: skip
+                              "jurisdiction": actor.jurisdiction or ""})  # fmt: skip
     order = list(ROLE)
     return sorted(
         found, key=lambda a: (order.index(a["role"]) if a["role"] in order else len(order), a["id"])
@@ -98,8 +98,3 @@ def signout(request: Request) -> Response:
     response = RedirectResponse("/signin", status_code=303)
     clear_session(request, response)
     return response
-
-
-@router.get("/")
-def dashboard(request: Request, scope: PageScope) -> Response:
-    return render(request, "dashboard.html", {})

@@ -28,6 +28,7 @@ from api.cli.trace import ROLE
 from api.errors import ERRORS, problem_for
 from api.http.problems import ApiProblem, log
 from api.i18n import Lang, as_lang, pick, say
+from api.reports.labels import PLACE_EN
 from ledger.errors import LedgerError
 
 HERE = Path(__file__).parent
@@ -82,9 +83,17 @@ def render(
     def role_text(role: str) -> str:
         return say(ROLE, role, lang)
 
+    def place(code: str | None) -> str:
+        """A jurisdiction's name: the ledger's configured (Chinese) name, or its English one."""
+        if not code:
+            return ""
+        srv = getattr(request.app.state, "server", None)
+        names: Mapping[str, str] = srv.session.ledger.jurisdictions.names if srv is not None else {}
+        return PLACE_EN.get(code, names.get(code, code)) if lang == "en" else names.get(code, code)
+
     base = {"request": request, "lang": lang, "t": t, "lang_url": lang_url,
             "scope": getattr(request.state, "scope", None), "csrf": getattr(request.state, "csrf", ""),
-            "who": getattr(request.state, "who", None), "role_text": role_text, "path": request.url.path}  # fmt: skip
+            "who": getattr(request.state, "who", None), "role_text": role_text, "place": place, "path": request.url.path}  # fmt: skip
     html = templates.get_template(template).render({**base, **(context or {})})
     response = HTMLResponse(html, status_code=status)
     if request.query_params.get("lang") in ("zh", "en"):

@@ -72,9 +72,8 @@ def page_scope(request: Request, srv: Annotated[Server, Depends(server)]) -> Sco
     request.state.scope, request.state.csrf = scope, csrf_token(srv, token)
     with srv.lock:
         actor = srv.session.ledger.actor(scope.actor_id)
-        places = srv.session.ledger.jurisdictions.names
     request.state.who = {"name": actor.name if actor else scope.actor_id, "role": scope.role,
-                         "place": places.get(scope.jurisdiction, scope.jurisdiction)}  # fmt: skip
+                         "jurisdiction": scope.jurisdiction}  # fmt: skip
     return scope
 
 
