@@ -47,8 +47,8 @@ register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG
 
 
 def _dispatch() -> dict[str, list[tuple[Rule, Trigger]]]:
-    """Event type → each rule it concerns, with the subjects it makes that rule re-judge (its own
-    ``on`` and what the rule reads that the event changes: :meth:`Rule.triggers`)."""
+    """Event type → each rule it concerns, with the subjects it makes that rule re-judge (derived from
+    what the rule reads that the event changes: :meth:`Rule.triggers`)."""
     table: dict[str, list[tuple[Rule, Trigger]]] = {}
     for r in RULES:
         for event_type, trigger in r.triggers().items():
