@@ -76,7 +76,9 @@ def _enrolled_class(programme: str = "employment_skill", birth: str = "1985-06-0
     return run
 
 
-def _shared_account(households: tuple[str, str, str]) -> Step:
+def shared_account(households: tuple[str, str, str], *, paid: bool = True) -> Step:
+    """Three labourers of these households, each a living-allowance claim LA-n to one account (paid P-n)."""
+
     def run(sc: RuleScenario) -> None:
         for n, household in enumerate(households, start=1):
             sc.person(f"L-{n}", household=household)
@@ -85,7 +87,8 @@ def _shared_account(households: tuple[str, str, str]) -> Step:
         for n in (1, 2, 3):
             sc.claim_of(f"LA-{n}", "C-1", [(f"L-{n}", 60000)], kind="living_allowance", payee=SHARED)
             sc.approve(f"LA-{n}", [(f"L-{n}", 60000)])
-            sc.pay(f"P-{n}", f"LA-{n}", 60000, fund=LA_FUND, payee=SHARED)
+            if paid:
+                sc.pay(f"P-{n}", f"LA-{n}", 60000, fund=LA_FUND, payee=SHARED)
 
     return run
 
@@ -226,9 +229,9 @@ CASES = [
                 lambda sc: sc.claim_of("CL-1", "C-1", [("L-1", 80000)])),
          lambda sc: sc.reject("CL-1"), [("C-1", "L-1")], []),
     # NET
-    Case("NET-SHARED-ACCOUNT", "laborer.household", _shared_account(("H-A", "H-A", "H-B")),
+    Case("NET-SHARED-ACCOUNT", "laborer.household", shared_account(("H-A", "H-A", "H-B")),
          lambda sc: _correct(sc, "L-2", household_id="H-C"), [], [(SHARED, None)]),
-    Case("NET-SHARED-ACCOUNT", "payment.return", _shared_account(("H-A", "H-B", "H-C")),
+    Case("NET-SHARED-ACCOUNT", "payment.return", shared_account(("H-A", "H-B", "H-C")),
          lambda sc: sc.returned("P-3", on="2019-06-06"), [(SHARED, None)], []),
     # FIN
     Case("FIN-OVERPAID", "claim.approval",
@@ -372,7 +375,7 @@ CASES = [
     Case("FIN-FUND-MISMATCH", "payment", _steps(_approved_training, lambda sc: sc.fund_of(LA_FUND, purpose="living_allowance")),
          lambda sc: sc.pay("P-1", "CL-1", 80000, fund=LA_FUND), [], [("P-1", None)]),  # fmt: skip
     Case("NET-SHARED-ACCOUNT", "payment",
-         _steps(_shared_account(("H-A", "H-B", "H-C")), lambda sc: sc.returned("P-3", on="2019-06-06")),
+         _steps(shared_account(("H-A", "H-B", "H-C")), lambda sc: sc.returned("P-3", on="2019-06-06")),
          lambda sc: sc.pay("P-4", "LA-3", 60000, fund=LA_FUND, payee=SHARED, value="2019-06-10"), [], [(SHARED, None)]),
     Case("CONF-HEADCOUNT", "class.attendance",
          _steps(_enrolled_class(), lambda sc: sc.inspect("I-1", "C-1", "2019-04-08", present=[], absent=[])),

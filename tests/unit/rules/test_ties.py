@@ -15,6 +15,7 @@ import pytest
 
 from support.rules_builder import LA_FUND, STANDARDS, RuleScenario, at
 from support.scenario import XIJI
+from unit.rules.test_per_read import SHARED, shared_account
 
 Labels = dict[int, str]  # seq → what the leaf is, the same in both orders
 Story = Callable[[RuleScenario, bool], Labels]
@@ -95,19 +96,11 @@ def test_dup_claim_line_the_later_claim_of_one_day_by_its_signature(tmp_path: Pa
 
 
 def test_shared_account_payments_of_one_value_date_in_either_order(tmp_path: Path) -> None:
-    shared = "cd" * 32
-
     def story(sc: RuleScenario, swap: bool) -> Labels:
-        for n, household in enumerate(("H-A", "H-B", "H-C"), start=1):
-            sc.person(f"L-{n}", household=household)
-        sc.open_class("C-1")
-        sc.fund_of(LA_FUND, purpose="living_allowance")
-        for n in (1, 2, 3):
-            sc.claim_of(f"LA-{n}", "C-1", [(f"L-{n}", 60000)], kind="living_allowance", payee=shared)
-            sc.approve(f"LA-{n}", [(f"L-{n}", 60000)])
-        labels = {sc.pay("P-1", "LA-1", 60000, fund=LA_FUND, payee=shared): "P-1"}
-        two, three = pair(swap, lambda: sc.pay("P-2", "LA-2", 60000, fund=LA_FUND, payee=shared),
-                          lambda: sc.pay("P-3", "LA-3", 60000, fund=LA_FUND, payee=shared))  # fmt: skip
+        shared_account(("H-A", "H-B", "H-C"), paid=False)(sc)
+        labels = {sc.pay("P-1", "LA-1", 60000, fund=LA_FUND, payee=SHARED): "P-1"}
+        two, three = pair(swap, lambda: sc.pay("P-2", "LA-2", 60000, fund=LA_FUND, payee=SHARED),
+                          lambda: sc.pay("P-3", "LA-3", 60000, fund=LA_FUND, payee=SHARED))  # fmt: skip
         return {**labels, two: "P-2", three: "P-3"}
 
     found = both_orders(tmp_path, "NET-SHARED-ACCOUNT", story)
