@@ -20,7 +20,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.cli.anomalies import KIND, STATUS
+from api.cli.anomalies import CHANGE, KIND, STATUS
 from api.cli.trace import EVENT
 from api.http import routes
 from api.http.problems import ApiProblem, media_type, read_body, refusal
@@ -126,8 +126,12 @@ def flag_page(
     flag = detail.flag.model_dump()
     evidence = sorted(detail.evidence, key=lambda e: (e.business_date or "", e.at, e.seq))
     subject = flag["subject"]
+    history = [h.model_dump() for h in detail.history]
+    with scope.srv.lock:
+        signers = {h["actor"]: scope.srv.session.ledger.actor(h["actor"]) for h in history if h["actor"]}
+    names = {k: v.name for k, v in signers.items() if v is not None}
     return render(request, "anomaly.html", {
-        "flag": flag, "history": [h.model_dump() for h in detail.history], "evidence": evidence,
+        "flag": flag, "history": history, "names": names, "CHANGE": CHANGE, "evidence": evidence,
         "meaning": rule_text(flag["rule"]), "traceable": subject["kind"] in KINDS,
         "may_dispose": scope.role in DISPOSERS, "dispositions": DISPOSITIONS,
         "SEVERITY": SEVERITY, "STATUS": STATUS, "KIND": KIND, "EVENT": EVENT, "REFUSED": json.dumps(REFUSED, ensure_ascii=False),
