@@ -232,8 +232,8 @@ class ApiClient:
     def anomalies(self, actor: str, **params: object) -> Any:
         return self.request("GET", "/v1/anomalies", actor=actor, params=_params(params)).json()
 
-    def anomaly(self, actor: str, anomaly_id: str) -> Any:
-        return self.request("GET", f"/v1/anomalies/{anomaly_id}", actor=actor).json()
+    def anomaly(self, actor: str, anomaly_id: str, **params: object) -> Any:
+        return self.request("GET", f"/v1/anomalies/{anomaly_id}", actor=actor, params=_params(params)).json()
 
     def trace(self, actor: str, kind: str, ident: str, **params: object) -> bytes:
         """``GET /v1/trace/{kind}/{id}``: the ``trace --json`` document's bytes (JCS and a line feed)."""

@@ -277,13 +277,15 @@ def position_of(engine: Engine, as_of: int | None) -> Position:
 
 def balances(session: Session, meter: Meter = quiet, *, as_of: int | None = None, jurisdiction: str | None = None,
              fund: str | None = None, institution: str | None = None, laborer: str | None = None,
-             period: str | None = None, claim: str | None = None) -> tuple[Balances, Engine]:  # fmt: skip
+             period: str | None = None, claim: str | None = None,
+             account: str | None = None) -> tuple[Balances, Engine]:  # fmt: skip
     """The double-entry balances after catching up (DESIGN §5), and the engine for more reads."""
     from projections.readmodels.balances import balances as query
 
     engine = catch_up(session.ledger, meter)
     result = query(engine, as_of=as_of, jurisdiction=jurisdiction, fund=fund, institution=institution,
-                   laborer=laborer, period=period, claim=claim, jurisdictions=session.ledger.jurisdictions)  # fmt: skip
+                   laborer=laborer, period=period, claim=claim, account=account,
+                   jurisdictions=session.ledger.jurisdictions)  # fmt: skip
     return result, engine
 
 

@@ -92,15 +92,13 @@ def anomalies(
         return
     o = options(ctx)
     if o.server is not None:
-        if as_of is not None:
-            fail(o, o.pick("--server 不支持 --as-of", "--as-of is not available with --server"), 2)
-        found = remote.anomalies(o, rule=rule, severity=severity, jurisdiction=jurisdiction, status=status)
+        found = remote.anomalies(o, rule=rule, severity=severity, jurisdiction=jurisdiction, status=status, as_of=as_of)
         if as_json:
             echo_json(found)
             return
         filters = {k: v for k, v in (("rule", rule), ("severity", severity), ("jurisdiction", jurisdiction),
                                       ("status", status)) if v is not None}  # fmt: skip
-        typer.echo(render(o, found, remote.size(o), None, filters, GUYUAN))
+        typer.echo(render(o, found, remote.size(o) if as_of is None else as_of, None, filters, GUYUAN))
         return
     with session(o) as s:
         try:
@@ -165,9 +163,7 @@ def show(
     """Open one flag: its history and every evidence leaf (who signed what, when, with which key)."""
     o = options(ctx)
     if o.server is not None:
-        if as_of is not None:
-            fail(o, o.pick("--server 不支持 --as-of", "--as-of is not available with --server"), 2)
-        flag, events = remote.anomaly(o, anomaly_id)
+        flag, events = remote.anomaly(o, anomaly_id, as_of)
         if as_json:
             echo_json({"flag": {k: v for k, v in flag.items() if k != "history"}, "history": flag["history"],
                        "evidence": events})  # fmt: skip

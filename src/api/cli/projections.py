@@ -230,15 +230,15 @@ def balances(
     laborer: Annotated[str | None, typer.Option(help="labourer id")] = None,
     period: Annotated[str | None, typer.Option(help="business month YYYY-MM")] = None,
     claim: Annotated[str | None, typer.Option(help="claim id")] = None,
+    account: Annotated[str | None, typer.Option(help="an account (fund:F-…) or every account under a path (expense:training)")] = None,
 ) -> None:
     """Double-entry balances (科目余额) with the whole ledger's trial balance; any point of the log."""
     o = options(ctx)
     if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         fail(o, o.say(TEXT, "bad_period"), 2)
     if o.server is not None:
-        if fund or institution or laborer or period or claim:
-            fail(o, o.pick("--server 只支持 --as-of 与 --jurisdiction", "--server takes --as-of and --jurisdiction only"), 2)
-        found = remote.balances(o, as_of=as_of, jurisdiction=jurisdiction)
+        found = remote.balances(o, as_of=as_of, jurisdiction=jurisdiction, fund=fund, institution=institution,
+                                laborer=laborer, period=period, claim=claim, account=account)  # fmt: skip
         if as_json:
             echo_json(found)
             return
@@ -247,7 +247,8 @@ def balances(
     with session(o) as s:
         with consistent(o):
             result, engine = services.balances(s, o.meter(), as_of=as_of, jurisdiction=jurisdiction, fund=fund,
-                                               institution=institution, laborer=laborer, period=period, claim=claim)  # fmt: skip
+                                               institution=institution, laborer=laborer, period=period, claim=claim,
+                                               account=account)  # fmt: skip
         if as_json:
             echo_json(result)
             return

@@ -280,11 +280,11 @@ def anomalies(o: Options, **params: object) -> list[Flag]:
         return cast("list[Flag]", c.anomalies(who, **params))
 
 
-def anomaly(o: Options, anomaly_id: str) -> tuple[FlagWithHistory, list[EvidenceEvent]]:
-    """``GET /v1/anomalies/{id}``: the flag with its history, and its evidence leaves."""
+def anomaly(o: Options, anomaly_id: str, as_of: int | None = None) -> tuple[FlagWithHistory, list[EvidenceEvent]]:
+    """``GET /v1/anomalies/{id}``: the flag with its history (as it stood at ``as_of``), and its evidence leaves."""
     who = reader(o)
     with client(o) as c:
-        doc = c.anomaly(who, anomaly_id)
+        doc = c.anomaly(who, anomaly_id, as_of=as_of)
     return cast("FlagWithHistory", {**doc["flag"], "history": doc["history"]}), cast("list[EvidenceEvent]", doc["evidence"])
 
 

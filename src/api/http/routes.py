@@ -297,16 +297,24 @@ def get_balances(
     scope: Reader,
     as_of: Annotated[int | None, Query(ge=0, le=2**53 - 1)] = None,
     jurisdiction: Annotated[str | None, Query(max_length=12)] = None,
-    account: Annotated[str | None, Query(max_length=200)] = None,
+    account: Annotated[str | None, Query(min_length=1, max_length=200, description="an account or a path of them")] = None,
+    fund: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    institution: Annotated[str | None, Query(min_length=1, max_length=128, description="claimant actor id")] = None,
+    laborer: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    period: Annotated[str | None, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="business month YYYY-MM")] = None,
+    claim: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
 ) -> m.Balances:
-    """The ``balances --json`` document, narrowed to the token's scope: a bureau's or county
-    inspector's jurisdiction, a claimant's own claims (``institution`` = the token's actor)."""
-    if account is not None:
-        raise ApiProblem("invalid_request", "the account filter is not built yet (the balances query has none)")
-    claimant = scope.actor_id if scope.role in SUBJECT else None
+    """The ``balances --json`` document with its filters, narrowed to the token's scope: a bureau's or
+    county inspector's jurisdiction, a claimant's own claims (``institution`` = the token's actor)."""
+    claimant = institution
+    if scope.role in SUBJECT:
+        if institution is not None and institution != scope.actor_id:
+            raise ApiProblem("forbidden", f"role {scope.role} reads the balances of its own claims only")
+        claimant = scope.actor_id
     place = jurisdiction if scope.role in SUBJECT else scope.jurisdiction_filter(jurisdiction)
     with scope.srv.lock:
-        result, _ = services.balances(scope.srv.session, as_of=as_of, jurisdiction=place, institution=claimant)
+        result, _ = services.balances(scope.srv.session, as_of=as_of, jurisdiction=place, institution=claimant,
+                                      fund=fund, laborer=laborer, period=period, claim=claim, account=account)  # fmt: skip
     return m.Balances.model_validate(result)
 
 
@@ -336,13 +344,14 @@ def get_anomalies(
     severity: str | None = None,
     status: str | None = None,
     jurisdiction: Annotated[str | None, Query(max_length=12)] = None,
+    as_of: Annotated[int | None, Query(ge=0, le=2**53 - 1, description="the flags as they stood at leaf SEQ")] = None,
 ) -> list[Flag]:
-    """RULES.md flag objects in the token's scope, most severe first."""
+    """RULES.md flag objects in the token's scope, most severe first (``as_of``: as ``anomalies --as-of``)."""
     place = jurisdiction if scope.role in SUBJECT else scope.jurisdiction_filter(jurisdiction)
     with scope.srv.lock:
         try:
             flags, _ = services.anomalies(scope.srv.session, rule=rule, severity=severity, jurisdiction=place,
-                                          status=status)  # fmt: skip
+                                          status=status, as_of=as_of)  # fmt: skip
         except ValueError as exc:
             raise ApiProblem("invalid_request", str(exc)) from None
         return [f for f in flags if _may_read_flag(scope, f)]
@@ -350,10 +359,14 @@ def get_anomalies(
 
 @router.get("/v1/anomalies/{anomaly_id}", response_model=m.FlagDetail, responses=responses(401, 403, 404, 422, 503),
             tags=["anomalies"])  # fmt: skip
-def get_anomaly(scope: Reader, anomaly_id: Annotated[str, Path(max_length=200)]) -> m.FlagDetail:
+def get_anomaly(
+    scope: Reader,
+    anomaly_id: Annotated[str, Path(max_length=200)],
+    as_of: Annotated[int | None, Query(ge=0, le=2**53 - 1, description="the flag as it stood at leaf SEQ")] = None,
+) -> m.FlagDetail:
     """One flag with its history and evidence leaves (without complaint evidence for institutions and employers)."""
     with scope.srv.lock:
-        found = services.anomaly(scope.srv.session, anomaly_id)
+        found = services.anomaly(scope.srv.session, anomaly_id, as_of=as_of)
         if found is None:
             raise ApiProblem("subject_not_found", f"no flag {anomaly_id}")
         flag, events = found

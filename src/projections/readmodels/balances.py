@@ -69,18 +69,20 @@ class MoneyView(TypedDict):
 def balances(engine_or_conn: Engine | Connection, *, as_of: int | None = None,
              jurisdiction: str | None = None, fund: str | None = None, institution: str | None = None,
              laborer: str | None = None, period: str | None = None, claim: str | None = None,
-             jurisdictions: Jurisdictions = GUYUAN) -> Balances:  # fmt: skip
+             account: str | None = None, jurisdictions: Jurisdictions = GUYUAN) -> Balances:  # fmt: skip
     """Accounts (debit, credit, balance = debit − credit, in fen) with totals and the trial balance.
 
     ``as_of`` is the last leaf included (default: the last projected); the result says which.
+    ``account`` keeps one account, or every account under a path (``expense:training`` keeps
+    ``expense:training:640422``); like every filter it narrows the list and its totals only.
     """
     with _connection(engine_or_conn) as conn:
         seq = resolve_as_of(conn, as_of)
         filters: dict[str, str | None] = {"jurisdiction": jurisdiction, "fund": fund, "institution": institution,
-                   "laborer": laborer, "period": period, "claim": claim}  # fmt: skip
+                   "laborer": laborer, "period": period, "claim": claim, "account": account}  # fmt: skip
         if seq is None:  # nothing projected (perhaps no tables yet): an empty ledger's answer
             summary: dict[str, int | None] = dict.fromkeys(SUMMARY, 0)
-            summary["claimed_fen"] = None if fund is not None else 0
+            summary["claimed_fen"] = None if fund is not None or account is not None else 0
             return {"as_of": None, "filters": {k: v for k, v in filters.items() if v is not None}, "accounts": [],
                     "totals": {"debit_fen": 0, "credit_fen": 0, "balance_fen": 0}, "summary": summary,
                     "trial_balance": {"total_fen": 0, "debit_fen": 0, "credit_fen": 0}}  # fmt: skip
@@ -159,6 +161,9 @@ def _conditions(filters: dict[str, str | None], jurisdictions: Jurisdictions) ->
                          ("laborer", p.c.laborer_id), ("period", p.c.period), ("claim", p.c.claim_id)):  # fmt: skip
         if filters[name] is not None:
             out.append(column == filters[name])
+    if (account := filters["account"]) is not None:
+        below = account.rstrip(":") + ":"  # a path's accounts: the prefix taken literally, never as a pattern
+        out.append(sa.or_(p.c.account == account, sa.func.substr(p.c.account, 1, len(below)) == below))
     return out
 
 
@@ -199,9 +204,9 @@ def _summary(conn: Connection, seq: int, filters: dict[str, str | None], where: 
 
 def _claimed(conn: Connection, seq: int, filters: dict[str, str | None],
              jurisdictions: Jurisdictions) -> int | None:  # fmt: skip
-    """What was claimed (SubsidyClaimed totals) under the same filters; None under a fund filter."""
-    if filters["fund"] is not None:
-        return None  # a claim names no fund
+    """What was claimed (SubsidyClaimed totals) under the same filters; None under a fund or account filter."""
+    if filters["fund"] is not None or filters["account"] is not None:
+        return None  # a claim names no fund, and posts to no account until approved
     c, lines = T.claims, T.claim_lines
     amount = lines.c.amount_fen if filters["laborer"] is not None else c.c.claimed_fen
     query = sa.select(sa.func.sum(amount)).select_from(c)
