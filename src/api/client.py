@@ -18,6 +18,7 @@ witness cosigned (``cosigned/<actor>.json``, as the local ``checkpoint --cosign`
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -37,7 +38,8 @@ from ledger.translog import merkle
 from ledger.translog.note import Checkpoint, Verifier, add_signature, cosign, parse_note
 from ledger.translog.proofs import ConsistencyProof
 from ledger.translog.verify import CheckpointMismatch, load_operator_verifiers, verify_checkpoint_note
-from ledger.translog.verify.leaves import _RECORDED_AT, Fact
+from ledger.translog.verify.errors import LeafTampered, SignatureInvalidAt
+from ledger.translog.verify.leaves import _RECORDED_AT, RECORDED_AT_BEFORE_AT, Fact
 from ledger.translog.verify.registry import Registry
 
 NDJSON = "application/x-ndjson"
@@ -273,6 +275,7 @@ class MonitorState:
     operator_key: str | None = None
     frontier: list[tuple[int, int, bytes]] = field(default_factory=list)
     registry: list[str] = field(default_factory=list)
+    recorded_at: str | None = None  # of the last leaf verified: the next may not be earlier (DESIGN §6)
 
     @classmethod
     def load(cls, keys: Keystore, origin: str) -> MonitorState | None:
@@ -281,8 +284,11 @@ class MonitorState:
             return None
         try:
             out = cls(origin, state["size"], b64decode_strict(state["root"]), state.get("checkpoint"), state.get("operator_key"),
-                      [(lv, ix, b64decode_strict(h)) for lv, ix, h in state["frontier"]], list(state["registry"]))  # fmt: skip
+                      [(lv, ix, b64decode_strict(h)) for lv, ix, h in state["frontier"]], list(state["registry"]),
+                      state.get("recorded_at"))  # fmt: skip
             if state["origin"] != origin or type(out.size) is not int or len(out.root) != 32:
+                raise ValueError
+            if out.recorded_at is not None and not _RECORDED_AT.fullmatch(str(out.recorded_at)):
                 raise ValueError
         except (KeyError, TypeError, ValueError, Base64Invalid):
             raise OperationalError(f"{keys.root}/{_state_name(origin)} is unreadable") from None
@@ -292,7 +298,7 @@ class MonitorState:
         keys.write_state(_state_name(self.origin), {
             "origin": self.origin, "size": self.size, "root": b64encode(self.root), "checkpoint": self.note,
             "operator_key": self.operator_key, "frontier": [[lv, ix, b64encode(h)] for lv, ix, h in self.frontier],
-            "registry": self.registry,
+            "registry": self.registry, "recorded_at": self.recorded_at,
         })  # fmt: skip
 
     def compact_range(self) -> merkle.CompactRange:
@@ -332,29 +338,38 @@ def trusted_operator(keys: Keystore, operator_key: str | None, state: MonitorSta
     return load_operator_verifiers(keys), True
 
 
-def _check_leaf(seq: int, leaf: bytes, registry: Registry) -> Fact:
-    """A downloaded leaf: DESIGN §6 format, its envelope, and its signature by the key valid at ``seq``."""
+def _check_leaf(seq: int, leaf: bytes, registry: Registry, after: str | None = None) -> tuple[Fact, str]:
+    """A downloaded leaf, with the checks the local ``verify`` makes on each leaf: DESIGN §6 format,
+    ``recorded_at`` not before ``after`` (the leaf before it) nor more than five minutes before the
+    envelope's ``at``, the envelope and its event body as EVENTS.md defines them, the signer's role
+    allowed to sign its type, and its signature by the key valid at ``seq``; the fact and its nonce."""
     try:
         obj = loads_strict(leaf)
         if not isinstance(obj, dict) or obj.keys() != {"seq", "recorded_at", "envelope"} or canonical(obj) != leaf:
             raise ValueError("not the canonical {seq, recorded_at, envelope}")
         if obj["seq"] != seq:
             raise ValueError(f"it says seq {obj['seq']!r}")
-        if not isinstance(obj["recorded_at"], str) or not _RECORDED_AT.fullmatch(obj["recorded_at"]):
+        recorded_at = obj["recorded_at"]
+        if not isinstance(recorded_at, str) or not _RECORDED_AT.fullmatch(recorded_at):
             raise ValueError("recorded_at is not UTC RFC 3339 with microseconds")
+        recorded = dt.datetime.fromisoformat(recorded_at.replace("Z", "+00:00"))
         env = Envelope.from_dict(obj["envelope"], parsed=True, recorded=True)
     except (LedgerError, ValueError) as exc:
-        raise VerificationFailed(f"leaf {seq} is not a ledger leaf: {exc}", seq=seq) from None
+        raise LeafTampered(f"leaf {seq} is not a ledger leaf: {exc}", seq=seq) from None
+    if after is not None and recorded_at < after:  # one fixed-width UTC format: text order is time order
+        raise LeafTampered(f"leaf {seq}: recorded_at {recorded_at} is earlier than the leaf before it ({after})", seq=seq)
+    if recorded < env.at - RECORDED_AT_BEFORE_AT:
+        raise LeafTampered(f"leaf {seq}: recorded_at is more than five minutes before the envelope's at", seq=seq)
     body = obj["envelope"]["body"] if env.type in REGISTRY_TYPES else None
-    fact = Fact(seq, obj["recorded_at"], env.at, env.type, env.actor, env.key_id, None, body, merkle.leaf_hash(leaf), None)
+    fact = Fact(seq, recorded_at, env.at, env.type, env.actor, env.key_id, None, body, merkle.leaf_hash(leaf), None)
     public_key = registry.signing_key(fact)
     try:
         env.verify_with(public_key)
     except LedgerError:
-        raise VerificationFailed(f"leaf {seq}: the signature does not verify with {env.key_id}", seq=seq) from None
+        raise SignatureInvalidAt(f"leaf {seq}: the signature does not verify with {env.key_id}", seq=seq) from None
     if body is not None:
         registry.apply(fact)
-    return fact
+    return fact, env.nonce
 
 
 class Monitor:
@@ -397,11 +412,16 @@ class Monitor:
             _check_leaf(json.loads(text)["seq"], text.encode("utf-8"), registry)
         tree = previous.compact_range()
         downloaded = 0
+        nonces: set[tuple[str, str]] = set()  # among the new leaves (the older ones this monitor no longer holds)
         for seq, leaf in self.client.leaves(self.actor, previous.size, size):
-            fact = _check_leaf(seq, leaf, registry)
+            fact, nonce = _check_leaf(seq, leaf, registry, previous.recorded_at)
+            if (fact.actor, nonce) in nonces:
+                raise LeafTampered(f"leaf {seq}: nonce {nonce} of {fact.actor} is in the log twice", seq=seq)
+            nonces.add((fact.actor, nonce))
             tree.append(fact.leaf_hash)
             if fact.body is not None:
                 previous.registry.append(leaf.decode("utf-8"))
+            previous.recorded_at = fact.recorded_at
             downloaded += 1
         if tree.root() != root:
             raise Rollback(f"the leaves the server sent do not hash to its signed checkpoint {size}", checkpoint=size)
