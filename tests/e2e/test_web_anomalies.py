@@ -157,7 +157,8 @@ def test_a_refused_disposition_says_why_in_chinese_and_changes_nothing(page: Pag
     page.set_input_files("#dispose-key", str(site.key_file("aud-640400")))  # another office's key
     page.click("#dispose-form button[type=submit]")
     page.locator("#dispose-status.error").wait_for()
-    assert "账本拒绝了此处置" in page.locator("#dispose-status").inner_text()
+    said = page.locator("#dispose-status").inner_text()
+    assert "账本拒绝了此处置：所选密钥文件属于其他主体" in said and "aud-640400" in said  # then the detail
     assert site.api.get("/healthz").json()["size"] == size
     assert api(site, INSPECTOR, f"/v1/anomalies/{flag['id']}")["flag"]["status"] == flag["status"]
 

@@ -44,14 +44,19 @@ DISPOSITIONS = ("confirmed", "rectified", "false_positive")
 DISPOSERS = SIGNERS["AnomalyDisposed"]
 # What the page says of a refused envelope (the problem's reason; its English detail follows).
 REFUSED = {
-    "bad_signature": ("签名无效：所选密钥文件与该主体当前密钥不符", "bad signature: the key file is not the actor's current key"),
+    "bad_signature": ("签名无效：所选密钥文件不是该主体的当前密钥", "bad signature: the key file is not the actor's current key"),
+    "key_not_actors": ("所选密钥文件属于其他主体，请选择本单位的密钥文件", "the key file belongs to another actor: choose your own"),
+    "unknown_key": ("账本中没有该密钥", "the ledger knows no such key"),
+    "key_not_valid": ("该密钥已轮换或吊销，不能再签名", "the key was rotated or revoked"),
     "unknown_actor": ("账本中没有该主体", "the ledger knows no such actor"),
-    "unknown_key": ("账本中没有该密钥，或密钥已轮换", "the ledger knows no such key, or it was rotated"),
-    "key_not_valid": ("该密钥在此时不可用（已轮换或吊销）", "the key is not valid at this time (rotated or revoked)"),
-    "role_not_allowed": ("该角色不能签署此类记录", "this role may not sign this record"),
+    "role_not_allowed": ("本单位的角色不能签署此类记录", "your role may not sign this record"),
+    "outside_jurisdiction": ("超出本单位的属地范围", "outside your jurisdiction"),
+    "unknown_reference": ("所引用的对象不存在", "it names something the ledger does not hold"),
+    "at_in_future": ("签名时间晚于服务器时间，请校准电脑时钟", "signed in the future: check this computer's clock"),
     "nonce_reused": ("随机数已被使用，请重试", "the nonce was used already: try again"),
     "personal_data_in_text": ("说明中不得填写身份证号、手机号或银行卡号", "the note may not hold ID, phone or card numbers"),
-    "invalid_body": ("内容不合要求", "the content is not valid"),
+    "invalid_field": ("填写的内容不合要求", "a field is not valid"),
+    "malformed": ("记录格式不正确", "the record is malformed"),
 }  # fmt: skip
 
 

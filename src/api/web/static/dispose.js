@@ -34,7 +34,9 @@ form.addEventListener('submit', async (event) => {
     const refused = JSON.parse(form.dataset.refused);
     const reason = (err.problem && err.problem.reason) || '';
     const words = refused[reason];
-    const text = words ? words[form.dataset.lang === 'zh' ? 0 : 1] : reason;
-    say(`${form.dataset.msgRefused}${text ? '：' + text : ''}（${err.message}）`, true);
+    const zh = form.dataset.lang === 'zh';
+    const text = words ? words[zh ? 0 : 1] : reason;
+    const [colon, open, close] = zh ? ['：', '（', '）'] : [': ', ' (', ')'];
+    say(`${form.dataset.msgRefused}${text ? colon + text : ''}${open}${err.message}${close}`, true);
   }
 });

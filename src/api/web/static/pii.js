@@ -37,6 +37,7 @@ form.addEventListener('submit', async (event) => {
     data.hidden = false;
     say(form.dataset.msgLogged + logged.seq, false);
   } catch (err) {
-    say(`${form.dataset.msgRefused}（${err.message}）`, true);
+    const [open, close] = document.documentElement.lang.startsWith('zh') ? ['（', '）'] : [' (', ')'];
+    say(`${form.dataset.msgRefused}${open}${err.message}${close}`, true);
   }
 });
