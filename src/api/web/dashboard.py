@@ -106,11 +106,10 @@ def dashboard(
         )  # fmt: skip
     else:
         context.update(code=scope.jurisdiction)
-    balances = routes.get_balances(scope, as_of=None, jurisdiction=wanted, account=None, fund=None, institution=None,
-                                   laborer=None, period=None, claim=None)  # fmt: skip
-    flags = routes.get_anomalies(
-        scope, rule=None, severity=None, status=None, jurisdiction=wanted, as_of=None
-    )
+    # The API's own routes, every other filter at its default (None): what GET /v1/balances and
+    # GET /v1/anomalies answer this reader.
+    balances = routes.get_balances(scope, jurisdiction=wanted)
+    flags = routes.get_anomalies(scope, jurisdiction=wanted)
     current = Counter(f["severity"] for f in flags)
     still_open = Counter(f["severity"] for f in flags if f["status"] == "open")
     words = labels.SEVERITY
