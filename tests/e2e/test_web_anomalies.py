@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from support.browser import chromium
@@ -233,3 +234,20 @@ def test_an_institution_sees_its_own_flags_without_complaints_and_others_classes
     assert urlsplit(page.url).path == f"/trace/class/{OWN_CLASS}"
     assert page.locator("section.stage tr.own").count() > 0
     assert page.locator("#pii-form").count() == 0
+
+
+def test_the_signed_endpoint_wants_a_session_and_its_csrf_token(site: Site) -> None:
+    """``/signed`` and the personal-data read are the page scripts': no session → 401 problem, no CSRF → 403."""
+    size = site.api.get("/healthz").json()["size"]
+    bare = site.api.post("/signed", json={"type": "AnomalyDisposed"}, headers={"Origin": site.url})
+    assert bare.status_code == 401 and bare.json()["type"].endswith(":unauthorized")
+    read = site.api.get("/trace/laborer/L-640422-000151/pii", params={"access_seq": 1})
+    assert read.status_code == 401
+    with httpx.Client(base_url=site.url, headers={"Origin": site.url}) as browser_like:
+        signed_in = browser_like.post("/signin/demo", data={"actor_id": INSPECTOR, "next": "/anomalies"})
+        assert signed_in.status_code == 303
+        forged = browser_like.post("/signed", json={"type": "AnomalyDisposed"})
+        assert forged.status_code == 403 and forged.json()["reason"] == "csrf"
+        other = browser_like.get("/trace/laborer/L-640422-000151/pii", params={"access_seq": 1})
+        assert other.status_code == 403  # seq 1 is no PersonalDataAccessed of that labourer
+    assert site.api.get("/healthz").json()["size"] == size
