@@ -557,7 +557,10 @@ READINGS = [
     "jurisdiction, the latest reconciliation of a month (one bureau signs them, so `at` then nonce; "
     "**FIN-RECON-EXCEPTION**, **FIN-BANK-UNMATCHED**), the latest of two equally specific standards of "
     "one date (**STD-***, **FIN-SPLIT-CLAIM**), and the record of a class-day recorded again: the "
-    "record signed later replaces the other whichever arrives last (every rule reading attendance).",
+    "record signed later replaces the other whichever arrives last (every rule reading attendance). "
+    "Evidence only grows, so one case stays order-dependent in its evidence (not in its verdict): when "
+    "both records of a day recorded twice support a flag and the superseded one arrives first, it stays "
+    "cited (an open contract question: RULES.md would need evidence that can shrink).",
 ]
 
 def _reads(r: Rule) -> str:
