@@ -29,7 +29,7 @@ from api import services
 from api.http import models as m
 from api.http.auth import Reader, Scope
 from api.http.problems import ApiProblem, media_type, problem, read_body, respond, responses
-from ledger.encoding.canonical import canonical
+from ledger.encoding.canonical import JSONValue, canonical
 from projections.reconciliation.statement import StatementRefused, parse_columns
 
 router = APIRouter(tags=["reconciliation"])
@@ -120,16 +120,21 @@ async def _statement(request: Request, raw: bytes) -> tuple[str, bytes]:
     return name, data
 
 
-def _reconcile(scope: Scope, bureau: str, name: str, data: bytes, **options: Any) -> Response:
+def reconcile_upload(scope: Scope, bureau: str, name: str, data: bytes, **options: Any) -> dict[str, JSONValue]:
+    """The result document of an uploaded statement's bytes (read from a temporary file of its name,
+    which only labels the reader's messages); also the reconciliation page's (:mod:`api.web.reconciliation`)."""
     with tempfile.TemporaryDirectory(prefix="statement-") as tmp:
         path = FilePath(tmp) / name
         path.write_bytes(data)
-        srv = scope.srv
-        try:
-            with srv.lock:
-                result = services.reconcile(srv.session, path, actor=bureau, **options)
-        except StatementRefused as exc:
-            return _refused(exc)
+        with scope.srv.lock:
+            return services.reconcile(scope.srv.session, path, actor=bureau, **options)
+
+
+def _reconcile(scope: Scope, bureau: str, name: str, data: bytes, **options: Any) -> Response:
+    try:
+        result = reconcile_upload(scope, bureau, name, data, **options)
+    except StatementRefused as exc:
+        return _refused(exc)
     return Response(canonical(result) + b"\n", media_type="application/json")
 
 

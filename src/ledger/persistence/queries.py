@@ -233,6 +233,14 @@ def checkpoints_beside(sql: SQL, size: int) -> list[StoredCheckpoint]:
     return [StoredCheckpoint.from_row(r) for r in (below, above) if r is not None]
 
 
+def last_cosigned(sql: SQL, name: str) -> StoredCheckpoint | None:
+    """The largest checkpoint whose note carries a signature line of ``name`` (a witness's latest
+    cosignature): walked down the primary key from the latest, so an up-to-date witness costs one row."""
+    pattern = "%\n— " + name.replace("!", "!!").replace("%", "!%").replace("_", "!_") + " %"
+    row = sql.one(_CHECKPOINT + " WHERE note LIKE ? ESCAPE '!' ORDER BY size DESC, signed_at DESC LIMIT 1", (pattern,))
+    return None if row is None else StoredCheckpoint.from_row(row)
+
+
 def checkpoints_after(sql: SQL, size: int, signed_at: str, page: int) -> list[StoredCheckpoint]:
     """Up to ``page`` checkpoints after (size, signed_at), by size then signing time."""
     rows = sql.all(
