@@ -17,7 +17,7 @@ from typing import Protocol, TypeAlias
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from ledger import Progress
+from ledger import Progress, bulk_collections
 from ledger.application import Item, Ledger, Outcome, iter_chunks, utc_now
 from ledger.domain.aggregates import Laborer
 from ledger.domain.envelope import Envelope, public_key_bytes, sign_envelope
@@ -226,7 +226,13 @@ class Session:
         appended, and :class:`ImportStopped` names the line (issue 12: such an error once left a
         batch of valid lines unreported and the log without a checkpoint).
         """
-        signer = self.signer() if sign else None
+        with bulk_collections():
+            yield from self._import_batches(lines, signer=self.signer() if sign else None, batch=batch,
+                                            progress=progress)  # fmt: skip
+
+    def _import_batches(
+        self, lines: Iterable[str], *, signer: IntentSigner | None, batch: int, progress: Progress | None
+    ) -> Iterator[tuple[int, Outcome]]:
         numbered = ((n, text) for n, text in enumerate(lines, start=1) if text.strip())
         pending: _Pending | None = None
         failed = True
