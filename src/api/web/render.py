@@ -12,15 +12,17 @@ page repeats an ``except``. Every page response and static file carries :data:`S
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
@@ -158,3 +160,22 @@ class Static(StaticFiles):
             await send(message)
 
         await super().__call__(scope, receive, headed)
+
+
+def install_not_found(app: FastAPI) -> None:
+    """A browser asking for a path that does not exist gets the 404 page; any other client (the
+    API's, ``/v1/`` and ``/tlog/`` always) keeps the problem document of :mod:`api.http.problems`."""
+    original = app.exception_handlers[StarletteHTTPException]
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        if (
+            isinstance(exc, StarletteHTTPException)
+            and exc.status_code == 404
+            and "text/html" in request.headers.get("accept", "")
+            and not request.url.path.startswith(("/v1/", "/tlog/"))
+        ):
+            return error_page(request, 404, "not_found", f"no such page: {request.url.path}")
+        answered = original(request, exc)
+        return await answered if inspect.isawaitable(answered) else answered
+
+    app.add_exception_handler(StarletteHTTPException, not_found)
