@@ -23,11 +23,14 @@ DEMO_META = "demo"  # ledger_meta row the `demo` command writes: `serve --demo` 
 def install(app: FastAPI, settings: Settings) -> None:
     """Add the pages, ``/static/`` and (``serve --demo``) the demo's guard to the application.
     A new page area: its module's ``router`` is included here (one line)."""
-    from api.web import dashboard, flags, pages, render, session, traces
+    from api.web import dashboard, flags, integrity, pages, reconciliation, render, report, session, traces
 
     app.include_router(pages.actions)
     app.include_router(pages.router)
     app.include_router(dashboard.router)
+    app.include_router(report.router)
+    app.include_router(reconciliation.router)
+    app.include_router(integrity.router)
     app.include_router(flags.actions)
     app.include_router(flags.router)
     app.include_router(traces.actions)
