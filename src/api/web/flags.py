@@ -20,7 +20,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from api.cli.anomalies import CHANGE, KIND, STATUS
+from api.cli.anomalies import CHANGE, KIND, SEVERITY, STATUS
 from api.cli.trace import EVENT
 from api.http import routes
 from api.http.problems import ApiProblem, media_type, read_body, refusal
@@ -33,12 +33,6 @@ from projections.anomalies.guide import GUIDE
 from projections.trace.gather import KINDS
 
 PAGE_SIZE = 50
-SEVERITY = {
-    "critical": ("严重", "critical"),
-    "high": ("高", "high"),
-    "medium": ("中", "medium"),
-    "low": ("低", "low"),
-}
 STATUSES = ("open", "confirmed", "rectified", "false_positive", "withdrawn", "all")
 DISPOSITIONS = ("confirmed", "rectified", "false_positive")
 DISPOSERS = SIGNERS["AnomalyDisposed"]

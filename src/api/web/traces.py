@@ -17,10 +17,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
-from api.cli.anomalies import STATUS
+from api.cli.anomalies import SEVERITY, STATUS
 from api.cli.trace import EVENT, KIND, STAGE_OF, STAGES
 from api.http import personal, trace
-from api.web.flags import SEVERITY, ActionRoute
+from api.web.flags import ActionRoute
 from api.web.render import PageRoute, render
 from api.web.session import PageScope
 from ledger.domain.policy import PII_READERS
