@@ -132,6 +132,14 @@ def test_pages_and_static_files_carry_the_security_headers_and_docs_still_work(s
     assert all(
         not p.startswith(("/signin", "/signout")) for p in site.api.get("/openapi.json").json()["paths"]
     )
+    page = site.api.get("/no-such-page", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert (
+        page.status_code == 404 and "未找到" in page.text and page.headers["content-security-policy"] == CSP
+    )
+    api = site.api.get("/no-such-page")
+    assert api.status_code == 404 and api.headers["content-type"].startswith("application/problem+json")
+    from_api = site.api.get("/v1/nothing", headers={"Accept": "text/html"})
+    assert from_api.headers["content-type"].startswith("application/problem+json")
 
 
 def test_state_changing_posts_need_the_csrf_token_and_this_origin(site: Site) -> None:
