@@ -11,9 +11,10 @@ first, then the exceptions, the most serious first, with an account's last four 
 "Record" is the finance bureau's own ``ReconciliationRecorded``: the page carries the body the
 server built exactly as ``reconcile --record`` builds it
 (:func:`projections.reconciliation.result.recorded_body`), ``static/reconcile.js`` signs it with
-the bureau's key file in the browser, and ``POST /reconciliation/record`` submits it as
-``POST /v1/events`` does. The id is derived from the outcome: the same outcome recorded before is
-reported as a duplicate with the seq that recorded it, and nothing is recorded.
+the bureau's key file in the browser, and the pages' ``/signed`` (:mod:`api.web.flags`) submits it as
+``POST /v1/events`` does. The id is derived from the outcome: the script first asks
+``/reconciliation/recorded``, and an outcome recorded before is reported as 重复 with the seq that
+recorded it, nothing signed or recorded.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -31,12 +32,12 @@ from api.cli import reconcile as cli
 from api.cli.root import Options
 from api.errors import problem_for
 from api.http import reconciliations as api
-from api.http import routes
 from api.http.auth import Scope
-from api.http.problems import ApiProblem, media_type, read_body, refusal
+from api.http.problems import ApiProblem, media_type, read_body
 from api.i18n import Lang
+from api.web.flags import REFUSED
 from api.web.render import PageRoute, lang_of, render
-from api.web.session import CsrfChecked, PageScope, check_csrf
+from api.web.session import PageScope, check_csrf
 from ledger.domain.aggregates import Reconciliation
 from ledger.encoding import workbook
 from ledger.encoding.canonical import JSONValue
@@ -58,6 +59,16 @@ class Refusal(Exception):
     def __init__(self, zh: str, en: str, status: int = 422) -> None:
         super().__init__(en)
         self.zh, self.en, self.status = zh, en, status
+
+
+def refused(exc: StatementRefused) -> Refusal:
+    """The reader's own words, with the file's line number where it names one and they do not."""
+    zh, en = exc.zh or str(exc), str(exc)
+    if exc.line is not None and f"第 {exc.line} 行" not in zh:
+        zh = f"对账单第 {exc.line} 行：{zh}"
+    if exc.line is not None and f"line {exc.line}" not in en:
+        en = f"line {exc.line} of the statement: {en}"
+    return Refusal(zh, en)
 
 
 def require_reader(scope: Scope) -> None:
@@ -95,6 +106,7 @@ def form_page(request: Request, scope: Scope, *, error: Refusal | None = None, r
         context.update(result=result, **shown(result, lang))
         context["record"] = scope.role == "finance_bureau" and result["actor"] == scope.actor_id
         context["body"] = json.dumps(recorded_body(result), ensure_ascii=False, separators=(",", ":"))
+        context["refused"] = json.dumps(REFUSED, ensure_ascii=False)
     return render(request, "reconciliation.html", context, status=error.status if error else 200)
 
 
@@ -160,14 +172,7 @@ async def upload(request: Request, scope: PageScope) -> Response:
         result = await run_in_threadpool(api.reconcile_upload, scope, bureau, name, data, period=fields["period"],
                                          funds=funds or None, date_window=3, as_of=None, columns=None)  # fmt: skip
     except StatementRefused as exc:
-        where = (
-            (f"对账单第 {exc.line} 行：", f"line {exc.line} of the statement: ")
-            if exc.line
-            else ("对账单：", "statement: ")
-        )
-        return form_page(
-            request, scope, fields=fields, error=Refusal(where[0] + (exc.zh or str(exc)), where[1] + str(exc))
-        )
+        return form_page(request, scope, fields=fields, error=refused(exc))
     except ApiProblem as exc:  # no file part, or not multipart at all
         return form_page(request, scope, fields=fields,
                          error=Refusal(f"上传的内容无法读取：{exc.detail}", f"the upload cannot be read: {exc.detail}", 400))  # fmt: skip
@@ -178,41 +183,14 @@ async def upload(request: Request, scope: PageScope) -> Response:
     return form_page(request, scope, fields=fields, result=result)
 
 
-@router.post("/reconciliation/record", dependencies=[CsrfChecked])
-async def record(request: Request, scope: PageScope) -> Response:
-    """The bureau's ``ReconciliationRecorded`` signed in the browser, submitted as ``POST /v1/events``
-    submits one envelope; the same outcome recorded before: ``{"status": "duplicate", "seq": …}``."""
-    if scope.role != "finance_bureau":
-        raise ApiProblem("forbidden", "a finance bureau records its own reconciliations")
-    raw = await read_body(request, scope.srv.settings.max_body_bytes)
-    try:
-        text = raw.decode("utf-8")
-        env = json.loads(text)
-    except (UnicodeDecodeError, ValueError):
-        return refusal("invalid_json", "the body is not UTF-8 JSON")
-    if (
-        not isinstance(env, dict)
-        or env.get("type") != "ReconciliationRecorded"
-        or env.get("actor") != scope.actor_id
-    ):
-        raise ApiProblem("forbidden", f"this page records {scope.actor_id}'s own ReconciliationRecorded only")
-    ident = str((env.get("body") or {}).get("reconciliation_id", ""))
-    return await run_in_threadpool(_submit, scope, ident, text)
-
-
-def _submit(scope: Scope, ident: str, text: str) -> Response:
-    srv = scope.srv
-    with srv.lock:
-        srv.session.ledger.head()
-        existing = srv.session.ledger.lookup(Reconciliation, ident) if ident else None
-    if existing is not None and existing.exists:
-        return JSONResponse({"status": "duplicate", "seq": existing.first_seq, "reconciliation_id": ident})
-    response = routes._single(srv, text)
-    if response.status_code in (200, 201):
-        doc = json.loads(bytes(response.body))
-        status = "accepted" if response.status_code == 201 else "duplicate"
-        return JSONResponse(
-            {"status": status, "seq": doc["seq"], "reconciliation_id": ident},
-            status_code=response.status_code,
-        )
-    return response
+@router.get("/reconciliation/recorded")
+def recorded(
+    scope: PageScope, ident: Annotated[str, Query(alias="id", max_length=64, pattern=r"^R-[0-9A-Za-z-]+$")]
+) -> Response:
+    """Whether the outcome ``id`` is recorded already, and at which seq (``static/reconcile.js`` asks
+    before it signs: the same outcome again is 重复 with that seq, and nothing is signed or recorded)."""
+    require_reader(scope)
+    with scope.srv.lock:
+        scope.srv.session.ledger.head()
+        existing = scope.srv.session.ledger.lookup(Reconciliation, ident)
+    return JSONResponse({"reconciliation_id": ident, "seq": existing.first_seq if existing.exists else None})
