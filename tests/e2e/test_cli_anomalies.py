@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import make_ledger
 from support.xiji import ACTORS as XIJI_ACTORS
 from support.xiji import EXAMPLE, INSPECTOR
 
@@ -48,10 +49,7 @@ def flags(cwd: Path, *args: str) -> list[dict[str, object]]:
 @pytest.fixture(scope="module")
 def ledger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("cli-anomalies")
-    assert cli(cwd, "init").returncode == 0
-    for actor_id, role, code, name in ACTORS:
-        assert cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
-    assert cli(cwd, "import", "--sign", str(EXAMPLE)).returncode == 0
+    make_ledger(cwd, ACTORS, example=EXAMPLE)
     return cwd
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import make_ledger
 from support.xiji import ACTORS, EXAMPLE
 
 
@@ -26,10 +27,7 @@ def cli(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.
 @pytest.fixture(scope="module")
 def ledger_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("cli-projections")
-    assert cli(cwd, "init").returncode == 0
-    for actor_id, role, code, name in ACTORS:
-        assert cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
-    assert cli(cwd, "import", "--sign", str(EXAMPLE)).returncode == 0
+    make_ledger(cwd, ACTORS, example=EXAMPLE)
     return cwd
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from support.cli import make_ledger
 from support.xiji import ACTORS as XIJI_ACTORS
 from support.xiji import EXAMPLE, INSPECTOR
 
@@ -80,10 +81,7 @@ def bulk_intents() -> list[dict]:
 @pytest.fixture(scope="module")
 def exports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     cwd = tmp_path_factory.mktemp("export-openssl")
-    assert cli(cwd, "init").returncode == 0
-    for actor_id, role, code, name in ACTORS:
-        assert cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
-    assert cli(cwd, "import", "--sign", str(EXAMPLE)).returncode == 0
+    make_ledger(cwd, ACTORS, example=EXAMPLE)
     bulk = cwd / "bulk.jsonl"
     bulk.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in bulk_intents()), encoding="utf-8")
     imported = cli(cwd, "import", "--sign", str(bulk))

@@ -11,7 +11,7 @@ from ledger.encoding.b64 import b64decode_strict
 from ledger.translog import merkle
 from ledger.translog.note import Checkpoint, parse_note, parse_verifier_key
 from ledger.translog.verify import verify_checkpoint_note
-from support.cli import cli
+from support.cli import cli, make_ledger
 from support.http import assert_problem, serving, sign_in
 from support.xiji import ACTORS, EXAMPLE, INSPECTOR
 
@@ -21,10 +21,7 @@ OTHER_COUNTY = ("fin-640402", "finance_bureau", "640402", "原州区财政局")
 
 def test_evidence_is_the_export_zipped_for_those_in_scope(db_url: str, tmp_path: Path) -> None:
     db = ("--db", db_url)
-    assert cli(tmp_path, *db, "init").returncode == 0
-    for actor_id, role, code, name in [*ACTORS, INSPECTOR, OTHER_COUNTY]:
-        assert cli(tmp_path, *db, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
-    assert cli(tmp_path, *db, "import", "--sign", str(EXAMPLE)).returncode == 0
+    make_ledger(tmp_path, [*ACTORS, INSPECTOR, OTHER_COUNTY], example=EXAMPLE, env={"LEDGER_DB": db_url})
     keys = tmp_path / "keys"
     with serving(tmp_path, *db) as client:
         inspector = sign_in(client, keys, INSPECTOR[0])

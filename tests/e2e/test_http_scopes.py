@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support.cli import cli
+from support.cli import cli, make_ledger
 from support.http import serving, sign_in
 from support.xiji import ACTORS, EXAMPLE, INSPECTOR
 
@@ -80,14 +80,11 @@ def expect_listing(role: str, place: str, jurisdiction: str) -> int:
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cwd = tmp_path_factory.mktemp("http-scopes")
-    assert cli(cwd, "init").returncode == 0
     extra = [INSPECTOR, ("insp-640422", "inspector", "640422", "西吉县纪委监委"),
              ("insp-640402", "inspector", "640402", "原州区纪委监委"), ("fin-640402", "finance_bureau", "640402", "原州区财政局"),
              ("hr-640400", "hr_bureau", CITY, "固原市人力资源和社会保障局"),
              ("inst-640402-yz", "institution", "640402", "原州区职业技术学校")]  # fmt: skip
-    for actor_id, role, code, name in [*ACTORS, *extra]:
-        assert cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
-    assert cli(cwd, "import", "--sign", str(EXAMPLE)).returncode == 0
+    make_ledger(cwd, [*ACTORS, *extra], example=EXAMPLE)
     assert cli(cwd, "import", "--sign", "-", stdin=json.dumps(SECOND_PAYMENT, ensure_ascii=False)).returncode == 0
     return cwd
 
