@@ -10,6 +10,7 @@ got its 201 may be missing afterwards, and the final checkpoint must cover the w
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -59,21 +60,24 @@ with open(out, "w") as answers, httpx.Client(base_url=url, timeout=30) as client
 """
 
 
-def _serve(tmp_path: Path, url: str, port: int, log: Path) -> subprocess.Popen[bytes]:
+def _serve(tmp_path: Path, url: str, port: int, log: Path, wait: float = 120) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "api", "--db", url, "serve", "--workers", "2", "--port", str(port)],
             cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "1"},
         )  # fmt: skip
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + wait
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5).status_code == 200:
                 return proc
         except httpx.TransportError:
             pass
-        assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
+        if proc.poll() is not None or time.monotonic() >= deadline:
+            proc.terminate()  # no server left behind by a failed start
+            proc.wait(timeout=30)
+            raise AssertionError(log.read_text())
         time.sleep(0.1)
 
 
@@ -181,3 +185,143 @@ def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing
         assert len(moments) >= 2 and min(gaps) >= 0.95, gaps
     finally:
         ledger.close()
+
+
+def test_a_monitor_and_a_witness_follow_the_load_and_catch_a_restored_copy(tmp_path: Path, pg_url: str) -> None:
+    """issue 13: while four client processes post to ``serve --workers 2``, a finance bureau's monitor
+    (``verify --server``) and the city inspectors' witness (``checkpoint --cosign --server``) run again and
+    again from their own key folders; each run passes and downloads only the new leaves. The database is
+    then restored from a backup taken during the load: the monitor and the witness report the rollback."""
+    db = ("--db", pg_url)
+    assert cli(tmp_path, *db, "init").returncode == 0
+    for actor, role, county in [*((f"fin-{c}", "finance_bureau", c) for c in COUNTIES), ("insp-640400", "inspector", "640400")]:
+        added = cli(tmp_path, *db, "actor", "add", "--id", actor, "--role", role, "--jurisdiction", county, "--name", actor)
+        assert added.returncode == 0, added.stderr
+    operator = (tmp_path / "keys" / "operator.pub").read_text().strip()
+    offices = {}
+    for actor in ("fin-640422", "insp-640400"):  # each office holds its own key only
+        home = tmp_path / f"office-{actor}"
+        (home / "keys" / "actors").mkdir(parents=True)
+        (home / "keys" / "actors" / f"{actor}.pem").write_bytes((tmp_path / "keys" / "actors" / f"{actor}.pem").read_bytes())
+        offices[actor] = home
+
+    def office(actor: str, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+        return cli(offices[actor], "--server", url, "--keys", "keys", "--lang", "en", *args, "--operator-key", operator)
+
+    log = tmp_path / "serve.log"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _serve(tmp_path, pg_url, port, log)
+    clients = _clients(tmp_path, port, "m", 150)
+    monitored = witnessed = 0
+    downloaded = []
+    backup = tmp_path / "during-load.dump"
+    while any(proc.poll() is None for proc, _ in clients) or monitored < 2:
+        during = any(proc.poll() is None for proc, _ in clients)
+        seen = office("fin-640422", url, "verify", "--json")
+        assert seen.returncode == 0, seen.stderr
+        downloaded.append(json.loads(seen.stdout)["downloaded"])
+        cosigned = office("insp-640400", url, "checkpoint", "--cosign", "insp-640400")
+        assert cosigned.returncode == 0, cosigned.stderr
+        monitored, witnessed = monitored + during, witnessed + during
+        if not backup.exists():  # a copy of the database as it stood during the load
+            assert cli(tmp_path, *db, "backup", str(backup)).returncode == 0
+    assert monitored >= 1 and witnessed >= 1, "no monitor run overlapped the load"
+    answers = _answers(clients)
+    assert len({a["nonce"] for a in answers if a["http"] == 201}) == 4 * 150
+    size = _projected(pg_url)[0]
+    deadline = time.monotonic() + 10
+    while True:  # the operator signs over the last writes within a second
+        final = office("fin-640422", url, "verify", "--json")
+        assert final.returncode == 0, final.stderr
+        doc = json.loads(final.stdout)
+        downloaded.append(doc["downloaded"])
+        if doc["size"] == size:
+            break
+        assert time.monotonic() < deadline, doc
+        time.sleep(0.5)
+    assert sum(downloaded) == size  # every leaf downloaded once, over all the runs
+    stop_server(server, log)
+
+    with pg_database() as restored:  # the operator "restores" the copy taken during the load
+        done = cli(tmp_path, "--db", restored, "restore", str(backup), "--operator-key", operator)
+        assert "Traceback" not in done.stderr
+        assert _projected(restored)[0] < size
+        port = free_port()
+        server = _serve(tmp_path, restored, port, log)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            rolled = office("fin-640422", url, "verify")
+            assert rolled.returncode == 1 and "rollback" in rolled.stderr, rolled.stderr
+            refused = office("insp-640400", url, "checkpoint", "--cosign", "insp-640400")
+            assert refused.returncode == 1 and "rollback" in refused.stderr, refused.stderr
+        finally:
+            stop_server(server, log)
+
+
+def _children(server: subprocess.Popen[bytes]) -> list[int]:
+    """The processes uvicorn's supervisor started for ``server``: its workers, and multiprocessing's helper."""
+    found = []
+    for task in Path(f"/proc/{server.pid}/task").iterdir():
+        found += [int(p) for p in (task / "children").read_text().split()]
+    return found
+
+
+def _workers(server: subprocess.Popen[bytes]) -> list[int]:
+    """The worker processes among them (spawned: ``spawn_main`` on their command line)."""
+    found = []
+    for pid in _children(server):
+        with contextlib.suppress(FileNotFoundError):  # one that ended meanwhile
+            if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                found.append(pid)
+    return found
+
+
+def test_serve_killed_under_load_loses_and_repeats_nothing(tmp_path: Path, pg_url: str) -> None:
+    """Kill points (issue 13): SIGKILL one worker of ``serve --workers 2`` while four clients post, then the
+    whole server (supervisor and workers, no shutdown at all). After a restart every envelope a client was
+    told was accepted (201) is in the log exactly once at its seq, the log is gapless and ``verify`` passes.
+    One kill of each kind at a moment the writes are known to be flowing (a bounded sample)."""
+    import signal
+
+    db = ("--db", pg_url)
+    assert cli(tmp_path, *db, "init").returncode == 0
+    for county in COUNTIES:
+        added = cli(tmp_path, *db, "actor", "add", "--id", f"fin-{county}", "--role", "finance_bureau",
+                    "--jurisdiction", county, "--name", f"财政局 {county}")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    log = tmp_path / "serve.log"
+    port = free_port()
+    server = _serve(tmp_path, pg_url, port, log)
+    clients = _clients(tmp_path, port, "k", 300)
+
+    def wait_writes(more: int) -> None:
+        floor = _projected(pg_url)[0]
+        deadline = time.monotonic() + 60
+        while _projected(pg_url)[0] < floor + more:
+            assert time.monotonic() < deadline, "the clients wrote nothing in 60 s"
+            time.sleep(0.05)
+
+    wait_writes(20)
+    workers = _workers(server)
+    assert len(workers) == 2, workers
+    os.kill(workers[0], signal.SIGKILL)  # one worker, mid-request: its clients see a broken connection
+    time.sleep(1)  # the clients on the other worker go on (those of the killed one stop)
+    for pid in [server.pid, *_children(server)]:  # then the whole server at once
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    server.wait(timeout=30)
+    answers = _answers(clients)  # each client stops at its first unreachable answer
+    accepted = {str(a["nonce"]): a["seq"] for a in answers if a.get("http") == 201}
+    assert len(accepted) >= 20
+
+    server = _serve(tmp_path, pg_url, free_port(), log)  # the restart signs what the killed server left uncovered
+    stop_server(server, log)
+    leaves = [json.loads(line) for line in cli(tmp_path, *db, "log", "--json").stdout.splitlines()]
+    assert [leaf["seq"] for leaf in leaves] == list(range(len(leaves)))  # gapless
+    nonces = [leaf["envelope"]["nonce"] for leaf in leaves]
+    assert len(nonces) == len(set(nonces))  # nothing twice
+    at = {leaf["envelope"]["nonce"]: leaf["seq"] for leaf in leaves}
+    assert all(at.get(nonce) == seq for nonce, seq in accepted.items())  # every 201 in the log, at its seq
+    checked = cli(tmp_path, *db, "verify")
+    assert checked.returncode == 0, checked.stderr
