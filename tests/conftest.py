@@ -36,6 +36,8 @@ HEAVY_FIRST = (
     "tests/integration/test_detection_quality.py",
     "tests/e2e/test_cli_core.py",
     "tests/e2e/test_cli_anomalies.py",
+    "tests/e2e/test_cli_projections.py",
+    "tests/e2e/test_http_evidence.py",
     "tests/integration/test_report_monthly.py",
     "tests/integration/test_projections_property.py",
     "tests/e2e/test_http_schemathesis.py",
