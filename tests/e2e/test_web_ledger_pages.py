@@ -24,8 +24,7 @@ from openpyxl import load_workbook
 
 from projections.reconciliation.result import CLEAR
 from support.browser import chromium
-from support.http import serving
-from support.web import VIEWPORT, Site, console_errors, copy_demo, demo_sign_in, key_sign_in
+from support.web import Site, console_errors, copy_demo, demo_sign_in, key_sign_in, new_page, serve_demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -38,9 +37,8 @@ STATEMENT = "fin-640422_2019-06.csv"  # GBK, with a duplicated bank line and ano
 
 @pytest.fixture(scope="module")
 def msite(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    folder = copy_demo(demo_template, tmp_path_factory.mktemp("ledger-pages") / "demo")
-    with serving(folder, options=("--demo",)) as client:
-        yield Site(str(client.base_url).rstrip("/"), folder, client)
+    with serve_demo(copy_demo(demo_template, tmp_path_factory.mktemp("ledger-pages") / "demo")) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")
@@ -49,19 +47,9 @@ def mbrowser() -> Iterator[Browser]:
         yield found
 
 
-def new_tab(browser: Browser, site: Site, **options: Any) -> Page:
-    context = browser.new_context(viewport=VIEWPORT, base_url=site.url, **options)  # type: ignore[arg-type]
-    opened = context.new_page()
-    errors: list[str] = []
-    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    opened.on("pageerror", lambda e: errors.append(str(e)))
-    opened.console_errors = errors  # type: ignore[attr-defined]
-    return opened
-
-
 @pytest.fixture
 def tab(mbrowser: Browser, msite: Site) -> Iterator[Page]:
-    opened = new_tab(mbrowser, msite, accept_downloads=True)
+    opened = new_page(mbrowser, msite, accept_downloads=True)
     try:
         yield opened
     finally:
@@ -269,7 +257,9 @@ def test_every_page_has_no_serious_accessibility_violation(mbrowser: Browser, ms
     flag = msite.api.get("/v1/anomalies", headers=msite.bearer("insp-640400")).json()[0]
     pages = ["/", "/anomalies", f"/anomalies/{flag['id']}", "/trace", f"/trace/{flag['subject']['kind']}/{flag['subject']['id']}",
              "/report?month=2019-06", "/reconciliation", "/integrity?seq=10"]  # fmt: skip
-    tab = new_tab(mbrowser, msite, bypass_csp=True)  # axe is injected as a script of the test, not the site's
+    tab = new_page(
+        mbrowser, msite, bypass_csp=True
+    )  # axe is injected as a script of the test, not the site's
     found: dict[str, list[dict[str, Any]]] = {}
     try:
         tab.goto("/signin")

@@ -21,9 +21,10 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -93,10 +94,17 @@ def demo_dir(demo_template: Path, tmp_path: Path) -> Path:
     return copy_demo(demo_template, tmp_path / "demo")
 
 
+@contextmanager
+def serve_demo(folder: Path) -> Iterator[Site]:
+    """``serve --demo`` on the demo ledger in ``folder`` until the block ends (a module may share one)."""
+    with serving(folder, options=("--demo",)) as client:
+        yield Site(str(client.base_url).rstrip("/"), folder, client)
+
+
 @pytest.fixture
 def site(demo_dir: Path) -> Iterator[Site]:
-    with serving(demo_dir, options=("--demo",)) as client:
-        yield Site(str(client.base_url).rstrip("/"), demo_dir, client)
+    with serve_demo(demo_dir) as found:
+        yield found
 
 
 @pytest.fixture
@@ -105,18 +113,25 @@ def browser() -> Iterator[Browser]:
         yield found
 
 
-@pytest.fixture
-def page(browser: Browser, site: Site) -> Iterator[Page]:
-    context = browser.new_context(viewport=VIEWPORT, base_url=site.url)  # type: ignore[arg-type]
+def new_page(browser: Browser, site: Site, **options: Any) -> Page:
+    """A chromium page at 1366×768 on ``site`` in a context of its own (``options``: the context's,
+    e.g. ``accept_downloads``), collecting its console errors (:func:`console_errors`); close its context."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=site.url, **options)  # type: ignore[arg-type]
     opened = context.new_page()
     errors: list[str] = []
     opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     opened.on("pageerror", lambda e: errors.append(str(e)))
     opened.console_errors = errors  # type: ignore[attr-defined]
+    return opened
+
+
+@pytest.fixture
+def page(browser: Browser, site: Site) -> Iterator[Page]:
+    opened = new_page(browser, site)
     try:
         yield opened
     finally:
-        context.close()
+        opened.context.close()
 
 
 def console_errors(page: Page) -> list[str]:
