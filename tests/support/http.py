@@ -42,7 +42,7 @@ def serving(cwd: Path, *args: str, env: dict[str, str] | None = None, options: t
         )  # fmt: skip
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # two workers on a loaded 2-core machine took over 30 s to start
         while True:
             try:
                 if client.get("/healthz").status_code == 200:
