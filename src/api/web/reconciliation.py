@@ -119,7 +119,7 @@ def shown(result: dict[str, JSONValue], lang: Lang) -> dict[str, Any]:
     book = workbook.workbook_bytes(cli.result_workbook(o, result))
     return {
         "summary": [(s, o.say(cli.STATUS, s), summary[s]) for s in STATUSES],
-        "headers": [o.say(cli.TEXT, header) for _, header, _ in used],
+        "headers": [(o.say(cli.TEXT, header), money) for _, header, money in used],
         "exceptions": [
             (
                 str(r["status"]),
