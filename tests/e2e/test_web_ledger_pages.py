@@ -253,13 +253,14 @@ def serious(page: Page) -> list[dict[str, Any]]:
             for v in found["violations"] if v["impact"] in ("serious", "critical")]  # fmt: skip
 
 
-def test_every_page_has_no_serious_accessibility_violation(mbrowser: Browser, msite: Site) -> None:
+def test_every_page_has_no_serious_accessibility_violation(
+    mbrowser: Browser, msite: Site, shot: Callable[..., Path]
+) -> None:
     flag = msite.api.get("/v1/anomalies", headers=msite.bearer("insp-640400")).json()[0]
     pages = ["/", "/anomalies", f"/anomalies/{flag['id']}", "/trace", f"/trace/{flag['subject']['kind']}/{flag['subject']['id']}",
-             "/report?month=2019-06", "/reconciliation", "/integrity?seq=10"]  # fmt: skip
-    tab = new_page(
-        mbrowser, msite, bypass_csp=True
-    )  # axe is injected as a script of the test, not the site's
+             "/report?month=2019-06", "/reconciliation", "/integrity?seq=10",
+             "/report?month=2019-06&lang=en", "/reconciliation?lang=en", "/integrity?seq=10&lang=en"]  # fmt: skip
+    tab = new_page(mbrowser, msite, bypass_csp=True)  # axe is the test's script, not the site's
     found: dict[str, list[dict[str, Any]]] = {}
     try:
         tab.goto("/signin")
@@ -268,8 +269,10 @@ def test_every_page_has_no_serious_accessibility_violation(mbrowser: Browser, ms
         for path in pages:
             tab.goto(path)
             found[path] = serious(tab)
+            if "lang=en" in path:
+                shot(tab, path.strip("/").split("?")[0] + "-en", full_page=True)
         demo_sign_in(tab, "inst-640422-01", next_path="/integrity")
-        tab.goto("/report")  # the scope error page
+        tab.goto("/report?lang=zh")  # the scope error page
         assert tab.locator("h1").inner_text() == "超出权限范围"
         found["403"] = serious(tab)
     finally:
