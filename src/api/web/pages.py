@@ -34,7 +34,9 @@ actions = APIRouter(include_in_schema=False)  # the sign-in script's JSON endpoi
 
 def safe_next(target: str | None) -> str:
     """Where to go after sign-in: a path of this site only (never ``//host`` or a URL: no open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    # A browser drops tabs and newlines from a URL, so "/\t/host" would become "//host": refuse any control character.
+    if (not target or not target.startswith("/") or target.startswith("//") or "\\" in target
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)):  # fmt: skip
         return "/"
     return target
 
