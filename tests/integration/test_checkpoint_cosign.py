@@ -8,6 +8,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.encoding.b64 import b64encode
+from ledger.persistence import queries
 from ledger.translog.cosign import CheckpointInconsistent, NotACosigner, cosign_latest, latest_checkpoint_info
 from ledger.translog.note import Checkpoint, parse_note, sign_note, verify_cosignature
 from ledger.translog.verify import CheckpointMismatch, load_operator_verifiers, run_verify
@@ -48,6 +49,12 @@ def test_cosigners_witness_each_checkpoint_and_keep_history(db_url: str, tmp_pat
         assert sorted(c["name"] for c in info["cosignatures"] if c["verified"]) == ["fin-xj", "insp"]
         intact = run_verify(sc.ledger, sc.session.keys, workers=0)
         assert intact.cosigners == ["fin-xj", "insp"]
+        # a witness's status (the integrity page): the largest checkpoint it cosigned, by its lines alone
+        sc.laborer("L-0003")
+        sc.session.checkpoint()
+        last = {name: queries.last_cosigned(sc.ledger.sql, name) for name in ("fin-xj", "insp", "hr-xj", "fin_xj", "fin-")}
+        assert {name: found and found.size for name, found in last.items()} == {
+            "fin-xj": 14, "insp": 14, "hr-xj": None, "fin_xj": None, "fin-": None}  # fmt: skip
     finally:
         sc.close()
 
