@@ -52,7 +52,8 @@ def test_cosigners_witness_each_checkpoint_and_keep_history(db_url: str, tmp_pat
         # a witness's status (the integrity page): the largest checkpoint it cosigned, by its lines alone
         sc.laborer("L-0003")
         sc.session.checkpoint()
-        last = {name: queries.last_cosigned(sc.ledger.sql, name) for name in ("fin-xj", "insp", "hr-xj", "fin_xj", "fin-")}
+        names = ("fin-xj", "insp", "hr-xj", "fin_xj", "fin-")
+        last = {name: queries.last_cosigned(sc.ledger.sql, name) for name in names}
         assert {name: found and found.size for name, found in last.items()} == {
             "fin-xj": 14, "insp": 14, "hr-xj": None, "fin_xj": None, "fin-": None}  # fmt: skip
     finally:
