@@ -16,8 +16,7 @@ import httpx
 import pytest
 
 from support.browser import chromium
-from support.http import serving
-from support.web import Site, console_errors, copy_demo, demo_sign_in, key_sign_in
+from support.web import Site, console_errors, copy_demo, demo_sign_in, key_sign_in, serve_demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -32,9 +31,8 @@ OWN_CLASS = "CLS-2019-640422-0002"
 @pytest.fixture(scope="module")
 def site(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """One server for the module (the tests write only a disposition and a read of one labourer)."""
-    folder = copy_demo(demo_template, tmp_path_factory.mktemp("web-anomalies") / "demo")
-    with serving(folder, options=("--demo",)) as client:
-        yield Site(str(client.base_url).rstrip("/"), folder, client)
+    with serve_demo(copy_demo(demo_template, tmp_path_factory.mktemp("web-anomalies") / "demo")) as found:
+        yield found
 
 
 @pytest.fixture(scope="module")
