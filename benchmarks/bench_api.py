@@ -10,6 +10,15 @@ bureaus: independent of each other, so concurrent clients never refuse one anoth
 (d) HTTP batches of 1,000 (``application/x-ndjson``), one client;
 (e) on PostgreSQL, singles paced at 200 requests/s from up to 32 connections: p99.
 
+With ``--reads SIZE ...`` it measures the reads instead, on the cached ledgers of
+``bench_rebuild.py`` (``--dir``, built there first if missing): ``serve`` on the ledger, one sign-in
+of the city's inspector, then ``--samples`` sequential keep-alive requests per endpoint with random
+targets drawn from the ledger (``GET /v1/anomalies/{id}``, ``GET /v1/events/{seq}``,
+``GET /v1/proofs/inclusion?seq=&size=``), p50/p99 each and the ratio to the same use case called
+in this process on the same targets (``services.anomaly``; the leaf with its proof checked against
+the signed root). Target of issue 13: each p99 < 20 ms (at 1M events; measured here at the sizes
+given).
+
 Ratios: c/a per concurrency and d/b (targets of issue 13: batched HTTP ≥ 0.8 × direct; singles at
 32 clients on PostgreSQL ≥ 0.5 × direct singles; p99 < 50 ms at 200 requests/s). The server
 also follows the writes (projections, checkpoints) on the same two cores while it is measured;
@@ -18,6 +27,7 @@ cores as the server.
 
     python benchmarks/bench_api.py [--backend sqlite|postgres|both] [--singles N] [--batches N]
                                    [--runs 1] [--json]
+    python benchmarks/bench_api.py --reads 10000 100000 [--backend ...] [--samples 2000] [--dir DIR]
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import signal
 import socket
 import statistics
@@ -46,6 +57,8 @@ from ledger.service import Session  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from common import backends, create_pg_database, drop_pg_database  # noqa: E402
+
+READ_ACTOR = "insp"  # bench_rebuild's ledgers: the city's discipline inspectors read every flag and leaf
 
 COUNTIES = ("640402", "640422", "640423", "640424")
 CONCURRENCY = (1, 8, 32)
@@ -246,6 +259,120 @@ def run_backend(backend: str, singles: int, batches: int, runs: int) -> dict[str
     return result
 
 
+# --- reads on a big ledger -----------------------------------------------------------------------------------
+def read_targets(db_url: str, samples: int, seed: int = 13) -> dict[str, Any]:
+    """Random targets drawn from the ledger (with replacement): flag ids, leaves, the signed size.
+    The projections are caught up first (bench_rebuild leaves them so only after a measure)."""
+    import sqlalchemy as sa
+
+    from api.services import catch_up
+    from ledger.application import Ledger
+    from projections.anomalies import tables as A
+
+    ledger = Ledger.open(db_url)
+    try:
+        latest = ledger.latest_checkpoint()
+        assert latest is not None, "the bench ledger has no checkpoint"
+        began = time.perf_counter()
+        engine = catch_up(ledger)  # the projections (instant when an earlier run caught up)
+        print(f"projections caught up in {time.perf_counter() - began:.1f} s", file=sys.stderr, flush=True)
+        with engine.connect() as conn:
+            flags = sorted(str(r[0]) for r in conn.execute(sa.select(A.anomalies.c.id)))
+    finally:
+        ledger.close()
+    rng = random.Random(seed)
+    return {"size": latest.size, "flags": len(flags),
+            "anomalies": [rng.choice(flags) for _ in range(samples)] if flags else [],
+            "seqs": [rng.randrange(latest.size) for _ in range(samples)]}  # fmt: skip
+
+
+def timed(calls: list[Any]) -> dict[str, float]:
+    """p50/p99 of each call (one after another), in ms."""
+    latencies = []
+    for call in calls:
+        began = time.perf_counter()
+        call()
+        latencies.append(time.perf_counter() - began)
+    ordered = sorted(latencies)
+    return {"n": len(ordered), "p50_ms": round(1000 * ordered[len(ordered) // 2], 2),
+            "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)}  # fmt: skip
+
+
+def direct_reads(db_url: str, keys: Path, targets: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The use cases the three endpoints serve, called in this process on the same targets."""
+    from api import services
+    from ledger.translog.proofs import checkpoint_root, inclusion_proof
+
+    session = Session.open(db_url, keys)
+    ledger, size = session.ledger, targets["size"]
+
+    def anomaly(ident: str) -> None:
+        assert services.anomaly(session, ident) is not None, ident
+
+    def event(seq: int) -> None:  # the leaf, then its proof at the latest checkpoint, checked
+        assert ledger.leaf(seq) is not None
+        latest = ledger.latest_checkpoint()
+        assert latest is not None
+        inclusion(seq, latest.size)
+
+    def inclusion(seq: int, at: int) -> None:
+        proof = inclusion_proof(ledger, seq, at)
+        proof.verify(checkpoint_root(ledger, proof.tree_size))
+
+    try:
+        out = {"event": timed([lambda s=s: event(s) for s in targets["seqs"]]),
+               "inclusion": timed([lambda s=s: inclusion(s, size) for s in targets["seqs"]])}  # fmt: skip
+        if targets["anomalies"]:
+            out["anomaly"] = timed([lambda a=a: anomaly(a) for a in targets["anomalies"]])
+        return out
+    finally:
+        session.close()
+
+
+def http_reads(url: str, keys: Path, targets: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The three endpoints over one keep-alive connection, signed in once as :data:`READ_ACTOR`."""
+    from api.client import ApiClient
+    from ledger.keys.keystore import Keystore
+
+    with ApiClient(url, Keystore(keys)) as client:
+        headers = {"Authorization": f"Bearer {client.token(READ_ACTOR)}"}
+
+        def get(path: str, **params: Any) -> None:
+            got = client.http.get(path, params=params, headers=headers)
+            assert got.status_code == 200, got.text[:300]
+
+        size = targets["size"]
+        for seq in targets["seqs"][:20]:  # warm up: the connection, the server's caches
+            get(f"/v1/events/{seq}")
+        out = {"event": timed([lambda s=s: get(f"/v1/events/{s}") for s in targets["seqs"]]),
+               "inclusion": timed([lambda s=s: get("/v1/proofs/inclusion", seq=s, size=size) for s in targets["seqs"]])}  # fmt: skip
+        if targets["anomalies"]:
+            out["anomaly"] = timed([lambda a=a: get(f"/v1/anomalies/{a}") for a in targets["anomalies"]])
+        return out
+
+
+def run_reads(backend: str, spec: str, samples: int, folder: Path) -> dict[str, Any]:
+    from bench_rebuild import ensure_built
+
+    target = ensure_built(folder, backend, spec, False)
+    targets = read_targets(target.url, samples)
+    direct = direct_reads(target.url, target.keys, targets)
+    workers = 1 if backend == "sqlite" else 2
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(target.url, target.keys, workers, Path(tmp) / "serve.log")
+        try:
+            http = http_reads(server.url, target.keys, targets)
+        finally:
+            server.stop()
+    result: dict[str, Any] = {"backend": backend, "events": targets["size"], "flags": targets["flags"],
+                              "samples": samples, "workers": workers}  # fmt: skip
+    for name in http:
+        result[name] = {"http": http[name], "direct": direct[name],
+                        "ratio_p50_http_over_direct": round(http[name]["p50_ms"] / max(direct[name]["p50_ms"], 0.01), 1),
+                        "p99_under_20_ms": http[name]["p99_ms"] < 20}  # fmt: skip
+    return result
+
+
 def arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=["sqlite", "postgres", "both"], default="both")
@@ -253,11 +380,31 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--batches", type=int, default=5, help="1,000-envelope batches per batch measurement")
     parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--reads", nargs="+", metavar="SIZE",
+                        help="measure the reads instead, on bench_rebuild's cached ledgers of these sizes")  # fmt: skip
+    parser.add_argument("--samples", type=int, default=2000, help="requests per read endpoint")
+    parser.add_argument("--dir", type=Path, default=Path("/tmp/bench_rebuild"),
+                        help="bench_rebuild's ledgers, keystores and build markers (built there if missing)")  # fmt: skip
     return parser
 
 
 def main() -> None:
     args = arguments().parse_args()
+    if args.reads:
+        reads = {"cores": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()],
+                 "reads": [run_reads(b, spec, args.samples, args.dir) for b in backends(args.backend) for spec in args.reads]}  # fmt: skip
+        if args.json:
+            print(json.dumps(reads, indent=2))
+            return
+        for r in reads["reads"]:
+            print(f"[{r['backend']}] {r['events']:,} events, {r['flags']:,} flags, {r['samples']} requests each, "
+                  f"{r['workers']} worker(s), load average {reads['load_average']}")  # fmt: skip
+            for name in ("anomaly", "event", "inclusion"):
+                if name in r:
+                    h, d = r[name]["http"], r[name]["direct"]
+                    print(f"  {name:<10} HTTP p50 {h['p50_ms']:>7.2f} p99 {h['p99_ms']:>7.2f} ms   direct p50 {d['p50_ms']:>7.2f}"
+                          f" p99 {d['p99_ms']:>7.2f} ms   ×{r[name]['ratio_p50_http_over_direct']}")  # fmt: skip
+        return
     report = {"cores": os.cpu_count(),
               "results": [run_backend(b, args.singles, args.batches, args.runs) for b in backends(args.backend)]}  # fmt: skip
     if args.json:

@@ -128,3 +128,18 @@ def test_reconcile_measures_both_backends(tmp_path: Path) -> None:
             )
     finally:
         common.drop_pg_database("bench_reconcile_200")
+
+
+def test_api_reads_time_each_endpoint_over_http_and_in_process(tmp_path: Path) -> None:
+    """bench_api --reads: a real serve on a tiny bench ledger (built in tmp_path), one sign-in,
+    each read endpoint timed over HTTP and the same use case in-process."""
+    report = bench("bench_api.py", "--reads", "300", "--backend", "sqlite", "--samples", "20", "--json",
+                   "--dir", str(tmp_path))  # fmt: skip
+    [row] = report["reads"]
+    assert (row["backend"], row["events"], row["samples"], row["workers"]) == ("sqlite", 300, 20, 1)
+    for name in ("event", "inclusion"):
+        http, direct = row[name]["http"], row[name]["direct"]
+        assert http["n"] == direct["n"] == 20
+        assert 0 < http["p50_ms"] <= http["p99_ms"] and 0 < direct["p50_ms"] <= direct["p99_ms"]
+        assert row[name]["ratio_p50_http_over_direct"] > 0
+    assert ("anomaly" in row) == (row["flags"] > 0)  # a 300-event CityMix ledger raises no flag yet
