@@ -14,7 +14,8 @@ is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without 
 * ``bench_proofs.py``  — inclusion / consistency proof latency p50/p99;
 * ``bench_report.py`` — ``report monthly`` for the city (JSON, HTML) and a county vs the raw log read;
 * ``bench_api.py`` — HTTP single submits (1, 8, 32 keep-alive clients) and 1,000-envelope batches
-  through ``serve`` vs direct library append of the same kind of signed envelopes;
+  through ``serve`` vs direct library append of the same kind of signed envelopes; and (``--reads``) a
+  flag, a leaf with its proof and an inclusion proof over HTTP vs in-process, p50/p99, on rebuild's ledgers;
 * ``bench_fuzz.py`` — the structured envelope fuzzer (crashes must be 0) and long state-machine runs;
 * ``bench_faults.py`` — kill -9 at random points of import, rebuild and checkpoint, a lost PostgreSQL
   server and a full disk (failures must be 0);
@@ -98,6 +99,9 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         # issue 13: HTTP writes (singles from 1/8/32 clients, 1,000-envelope batches) vs direct append
         ("api", ["bench_api.py", "--backend", "both", "--json",
                  *(["--singles", "200", "--batches", "2"] if quick else ["--singles", "1000", "--batches", "10", "--runs", "3"])]),
+        # issue 13: reads (a flag, a leaf with its proof, an inclusion proof) over HTTP vs in-process, on rebuild's ledgers
+        ("api_reads", ["bench_api.py", "--backend", "both", "--json", "--dir", str(REBUILD_DIR), "--reads", *sizes,
+                       "--samples", "500" if quick else "2000"]),
         ("fuzz", ["bench_fuzz.py", "--json", "--cases", "20000" if quick else "100000"]),
         ("faults", ["bench_faults.py", "--json", "--points", "12" if quick else "100",
                     *(["--lines", "1000"] if quick else [])]),
