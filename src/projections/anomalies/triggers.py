@@ -256,7 +256,6 @@ LABORER_FACTS = Read("laborer.facts", "a labourer's corrected facts (birth date,
 IDENTITY = Read("laborer.identity", "a labourer's identity decisions", {
     "IdentityConfirmed": _identity_decided, "IdentityRejected": _identity_decided,
     "ClaimIdentityVerified": _identity_decided})  # fmt: skip
-EMPLOYMENT = Read("employment", "an employment's start", {"EmploymentStarted": _named("employment_id")})
 PAYROLL = Read("employment.payroll", "an employment's payroll months", {"PayrollRecorded": _named("employment_id")})
 RECONCILIATION = Read("reconciliation", "a finance bureau's bank reconciliations of a month",
                       {"ReconciliationRecorded": _named("reconciliation_id")})  # fmt: skip

@@ -24,9 +24,11 @@ def inspected_class(ctx: Ctx) -> Iterator[Subject]:
         yield Subject("class", class_id)
 
 
-# every money event of a training claim, decisions too: a payment may arrive before its claim's
-# approval, which money_evidence cites once it stands (the same evidence in any arrival order)
-PAID_TRAINING = {INSPECTION: via(inspected_class), **money(via(class_of_training_claim))}
+# a training claim's approval and payments: a payment may arrive before its claim's approval, which
+# money_evidence cites once it stands (the same evidence in any arrival order). Not its rejection or
+# withdrawal: "paid" is net of returns whatever the decision, and a flag's evidence only grows, so a
+# decision can change neither the verdict, the message nor the evidence.
+PAID_TRAINING = {INSPECTION: via(inspected_class), **money(via(class_of_training_claim), decisions=False)}
 
 
 def _paid_training(ctx: Ctx, class_id: str) -> list[Row]:
