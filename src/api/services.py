@@ -77,6 +77,9 @@ def catch_up(ledger: Ledger, meter: Meter = quiet) -> Engine:
     from projections.runner.catchup import position
 
     engine = engine_for(ledger)
+    if meter is quiet:  # a read of the HTTP API: no count of the backlog to report (three queries fewer)
+        project(ledger, engine=engine)
+        return engine
     with meter("catching_up", ledger.size() - position(engine)) as advance:
         project(ledger, progress=advance)
     return engine
