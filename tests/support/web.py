@@ -117,6 +117,7 @@ def new_page(browser: Browser, site: Site, **options: Any) -> Page:
     """A chromium page at 1366×768 on ``site`` in a context of its own (``options``: the context's,
     e.g. ``accept_downloads``), collecting its console errors (:func:`console_errors`); close its context."""
     context = browser.new_context(viewport=VIEWPORT, base_url=site.url, **options)  # type: ignore[arg-type]
+    context.set_default_timeout(90_000)  # playwright's 30 s ran out on a page answering under a loaded 2-core machine
     opened = context.new_page()
     errors: list[str] = []
     opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
