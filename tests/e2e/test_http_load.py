@@ -124,13 +124,19 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
-def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing(tmp_path: Path, pg_url: str) -> None:
+def _ledger_of_bureaus(folder: Path, pg_url: str) -> tuple[str, str]:
+    """A new ledger on ``pg_url`` (keystore in ``folder``) with one finance bureau per county; its ``--db`` option."""
     db = ("--db", pg_url)
-    assert cli(tmp_path, *db, "init").returncode == 0
+    assert cli(folder, *db, "init").returncode == 0
     for county in COUNTIES:
-        added = cli(tmp_path, *db, "actor", "add", "--id", f"fin-{county}", "--role", "finance_bureau",
+        added = cli(folder, *db, "actor", "add", "--id", f"fin-{county}", "--role", "finance_bureau",
                     "--jurisdiction", county, "--name", f"财政局 {county}")  # fmt: skip
         assert added.returncode == 0, added.stderr
+    return db
+
+
+def test_two_workers_append_from_four_client_processes_and_sigterm_loses_nothing(tmp_path: Path, pg_url: str) -> None:
+    db = _ledger_of_bureaus(tmp_path, pg_url)
     log = tmp_path / "serve.log"
 
     # Round 1: every envelope accepted once, its duplicate answered with the same seq.
@@ -284,12 +290,7 @@ def test_serve_killed_under_load_loses_and_repeats_nothing(tmp_path: Path, pg_ur
     One kill of each kind at a moment the writes are known to be flowing (a bounded sample)."""
     import signal
 
-    db = ("--db", pg_url)
-    assert cli(tmp_path, *db, "init").returncode == 0
-    for county in COUNTIES:
-        added = cli(tmp_path, *db, "actor", "add", "--id", f"fin-{county}", "--role", "finance_bureau",
-                    "--jurisdiction", county, "--name", f"财政局 {county}")  # fmt: skip
-        assert added.returncode == 0, added.stderr
+    db = _ledger_of_bureaus(tmp_path, pg_url)
     log = tmp_path / "serve.log"
     port = free_port()
     server = _serve(tmp_path, pg_url, port, log)
