@@ -31,6 +31,7 @@ from api.errors import ERRORS, problem_for
 from api.http.problems import ApiProblem, log
 from api.i18n import Lang, as_lang, pick, say
 from api.reports.labels import PLACE_EN
+from api.reports.view import shanghai_time
 from ledger.errors import LedgerError
 
 HERE = Path(__file__).parent
@@ -51,6 +52,7 @@ templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+templates.filters["beijing"] = shanghai_time  # a log timestamp (UTC) as the business reads it: Asia/Shanghai
 
 
 def lang_of(request: Request) -> Lang:

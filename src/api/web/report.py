@@ -20,7 +20,6 @@ from fastapi import APIRouter, Query, Request, Response
 from api.http.auth import SUBJECT
 from api.http.problems import ApiProblem
 from api.http.reports import get_monthly_report
-from api.reports.view import shanghai_time
 from api.web.dashboard import choices
 from api.web.render import SECURITY_HEADERS, PageRoute, lang_of, render
 from api.web.session import PageScope
@@ -81,7 +80,6 @@ def report_page(request: Request, scope: PageScope, month: Month = None, jurisdi
     page = render(request, "report.html", {
         "month": month, "code": doc["jurisdiction"], "choices": choices(scope), "as_of": pinned, "query": query,
         "downloads": DOWNLOADS, "checkpoint": doc["checkpoint"],
-        "signed_at": shanghai_time(doc["checkpoint"]["signed_at"]) if doc["checkpoint"].get("signed_at") else "",
     })  # fmt: skip
     page.headers["Content-Security-Policy"] = PAGE_CSP  # the one page that frames: the report, from this site
     return page
