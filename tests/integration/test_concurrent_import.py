@@ -7,6 +7,9 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from ledger.encoding.canonical import loads_strict
 from support.scenario import Scenario
@@ -88,3 +91,53 @@ def _laborer(laborer_id: str) -> dict:
     return {"laborer_id": laborer_id, "household_id": "H-" + laborer_id[2:], "jurisdiction": "640422",
             "township": "吉强镇", "village": "龙王坝村", "birth_date": "1980-01-01", "category": "poor",
             "id_fingerprint": f"{n:064x}", "pii_commitment": f"{n + 1:064x}"}  # fmt: skip
+
+
+def test_an_append_whose_pipeline_postgresql_aborted_is_tried_again(tmp_path: Path, monkeypatch: Any) -> None:
+    """psycopg's PipelineAborted (a statement before it failed — under concurrent writers the lost race
+    on a seq — and the whole transaction rolled back) is a lost race: the append is tried again and
+    accepted, not answered as a database error (seen as two 503s in 600 writes under load)."""
+    from eventsourcing.persistence import OperationalError as ESOperationalError
+    from psycopg.errors import PipelineAborted
+
+    from ledger.application import Ledger
+
+    scenario = Scenario.create(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
+    try:
+        real, calls = Ledger._append_once, []
+
+        def aborted_once(self: Ledger, *args: Any, **kw: Any) -> Any:
+            calls.append(1)
+            if len(calls) == 1:
+                raise ESOperationalError("pipeline aborted") from PipelineAborted("pipeline aborted")
+            return real(self, *args, **kw)
+
+        monkeypatch.setattr(Ledger, "_append_once", aborted_once)
+        before = scenario.ledger.size()
+        seq = scenario.fund("F-2019-640422-retry")
+        assert len(calls) == 2 and seq == before and scenario.ledger.size() == before + 1
+    finally:
+        scenario.close()
+
+
+def test_any_other_database_error_is_not_retried(tmp_path: Path, monkeypatch: Any) -> None:
+    from eventsourcing.persistence import OperationalError as ESOperationalError
+
+    from ledger.application import Ledger
+    from ledger.errors import OperationalError
+
+    scenario = Scenario.create(f"sqlite:///{tmp_path / 'ledger.db'}", tmp_path)
+    try:
+        calls = []
+
+        def broken(self: Ledger, *args: Any, **kw: Any) -> Any:
+            calls.append(1)
+            raise ESOperationalError("connection lost")
+
+        monkeypatch.setattr(Ledger, "_append_once", broken)
+        before = scenario.ledger.size()
+        with pytest.raises(OperationalError, match="connection lost"):
+            scenario.fund("F-2019-640422-broken")
+        assert len(calls) == 1 and scenario.ledger.size() == before
+    finally:
+        scenario.close()
