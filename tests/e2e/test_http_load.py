@@ -60,6 +60,24 @@ with open(out, "w") as answers, httpx.Client(base_url=url, timeout=30) as client
 """
 
 
+_STARTED: list[subprocess.Popen[bytes]] = []  # every server a test started, stopped at its teardown if still up
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left() -> Iterator[None]:
+    """A test that fails half-way leaves no ``serve`` (supervisor and workers) running after it."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=30)
+
+
 def _serve(tmp_path: Path, url: str, port: int, log: Path, wait: float = 120) -> subprocess.Popen[bytes]:
     with open(log, "ab") as out:
         proc = subprocess.Popen(
@@ -67,6 +85,7 @@ def _serve(tmp_path: Path, url: str, port: int, log: Path, wait: float = 120) ->
             cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
             env={**os.environ, "LEDGER_CHECKPOINT_INTERVAL": "1"},
         )  # fmt: skip
+    _STARTED.append(proc)
     deadline = time.monotonic() + wait
     while True:
         try:
