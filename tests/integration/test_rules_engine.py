@@ -179,7 +179,11 @@ def test_a_cured_flag_is_withdrawn_keeping_its_history_and_returns_when_the_cond
     assert [(h["seq"], h["change"], h["status"]) for h in history] == [
         (marks["overpaid"], "raised", "open"), (marks["returned"], "withdrawn", "withdrawn"),
         (marks["again"], "reraised", "open")]  # fmt: skip
-    assert flag["evidence"] == sorted([marks["approval"], marks["paid"], marks["overpaid"], marks["again"]])
+    # evidence follows the proof: raised again, it cites what overpays now, not the payment returned
+    assert flag["evidence"] == sorted([marks["approval"], marks["paid"], marks["again"]])
+    withdrawn = sc.flag(flag["id"], as_of=marks["again"] - 1)
+    assert withdrawn is not None and withdrawn["status"] == "withdrawn"
+    assert withdrawn["evidence"] == sorted([marks["approval"], marks["paid"], marks["overpaid"]])  # kept as it was
 
 
 def test_the_default_listing_leaves_withdrawn_flags_out(sc: RuleScenario) -> None:
@@ -276,5 +280,5 @@ def test_flag_rows_carry_their_seqs(sc: RuleScenario) -> None:
     overpaid_then_returned(sc)
     catch_up(sc.ledger)
     with engine_for(sc.ledger).connect() as conn:
-        added = conn.execute(sa.select(A.evidence.c.seq, A.evidence.c.added_seq).order_by(A.evidence.c.seq)).all()
-    assert all(seq <= added_seq for seq, added_seq in added)
+        changed = conn.execute(sa.select(A.evidence.c.seq, A.evidence.c.changed_seq).order_by(A.evidence.c.seq)).all()
+    assert changed and all(seq <= changed_seq for seq, changed_seq in changed)  # a leaf cites no later leaf

@@ -42,7 +42,9 @@ TABLES = (A.anomalies, A.evidence, A.history, A.state)  # written by the rules a
 # 8: SEQ-BEFORE-APPROVAL cites the class's application, and its entries only once an approval is recorded
 # 9: the other seq tie-breaks by (at, actor, nonce): registrations, claims, account payments, reconciliations,
 # standards and a class-day recorded again (its later-signed record stands); the rule state keeps envelopes
-LOGIC_VERSION = "9"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
+# 10: evidence follows the proof (the union of what the supporting parts cite now, so it may shrink), logged
+# as seqs cited or dropped in pj_anomaly_evidence; every rule citing an approval reads its rejection
+LOGIC_VERSION = "10"  # 2: stale claims found through the due-months index (issue 12); 3: reconciliation rules
 register_version("projections.anomalies", f"{LOGIC_VERSION}:{rules_config.CONFIG.fingerprint()}", tables=TABLES)
 
 
@@ -88,6 +90,7 @@ def detect(uow: UnitOfWork, seq: int, envelope: Mapping[str, object]) -> None:
         uow.notes["clock_rules_at"] = ctx.clock
         for r, trigger in CLOCK_RULES:
             _evaluate(ctx, r, trigger, done)
+    ctx.record_evidence()
     if ev.type == "AnomalyDisposed":
         dispose(ctx)
 

@@ -11,14 +11,17 @@ what that subject supported before:
 * a **finding** is ``laborer_id (or None) → (evidence seqs, message details)``;
 * a subject may be judged in **parts** (a class day by day, a labourer date by date), so a
   flag holds while any part supports it; the supports live in the subject's own state row;
-* a flag that appears is **raised** (``raised_seq`` = this leaf, ``status`` open); evidence only
-  ever grows (repeats on the same subject add to it); a flag no part supports any more is
-  **withdrawn** (``withdrawn_seq``), and raised again if its condition returns;
+* a flag that appears is **raised** (``raised_seq`` = this leaf, ``status`` open); its evidence
+  follows the proof: it is the union of what the parts supporting it cite now (repeats on the same
+  subject add to it; a re-judgement that no longer cites a seq — an approval a rejection overrode,
+  a class-day record another superseded — drops it), so it is the same in any arrival order
+  (RULES.md); a flag no part supports any more is **withdrawn** (``withdrawn_seq``), keeping the
+  evidence it had, and raised again if its condition returns, citing what proves it then;
 * ``AnomalyDisposed`` sets the status to the inspector's disposition (also when it names a flag
   not raised yet: it is applied the moment the flag appears).
 
-Every change is a row of ``pj_anomaly_history`` and every evidence seq a row of
-``pj_anomaly_evidence`` carrying the leaf that added it, so ``--as-of`` answers exactly.
+Every change is a row of ``pj_anomaly_history`` and every seq cited or dropped a row of
+``pj_anomaly_evidence`` carrying the leaf that changed it, so ``--as-of`` answers exactly.
 """
 
 from __future__ import annotations
@@ -227,6 +230,9 @@ class Ctx:
         self.day_dropped: list[str] = []
         self._memos: dict[str, dict[str, object]] = {}
         self._history_n: dict[str, int] = {}
+        # flag id → (its row, seq → whether it was cited before this event): the evidence changes to
+        # record, netted over the event (a seq one part drops and another cites is no change)
+        self._evidence_was: dict[str, tuple[Row, dict[int, bool]]] = {}
         # The rules' state rows held, read straight (the hot path); all_rows: the unit of work
         # holds every row there is, so a miss is an absent row and nothing needs prefetching.
         self._states, self.all_rows = uow.rows(A.state)
@@ -298,6 +304,32 @@ class Ctx:
         )  # fmt: skip
 
 
+    def cite(self, flag: Row, seq: int, cited: bool) -> None:
+        """Add ``seq`` to the flag's evidence (``cited``) or drop it, if that changes it."""
+        have: list[int] = flag["evidence"]
+        at = bisect_left(have, seq)
+        there = at < len(have) and have[at] == seq
+        if there == cited:
+            return
+        self._evidence_was.setdefault(flag["id"], (flag, {}))[1].setdefault(seq, there)
+        if cited:
+            have.insert(at, seq)
+        else:
+            del have[at]
+        flag["updated_seq"] = self.seq
+
+    def record_evidence(self) -> None:
+        """After the event: a row of ``pj_anomaly_evidence`` for each seq cited or dropped by it."""
+        for flag_id, (flag, was) in self._evidence_was.items():
+            have: list[int] = flag["evidence"]
+            for seq in sorted(was):
+                at = bisect_left(have, seq)
+                cited = at < len(have) and have[at] == seq
+                if cited != was[seq]:
+                    self.uow.append(A.evidence, anomaly_id=flag_id, seq=seq, changed_seq=self.seq, cited=cited)
+        self._evidence_was.clear()
+
+
 # --- settling a rule's answer for one subject ------------------------------------------------------
 def settle(ctx: Ctx, rule_: Rule, subject: Subject, findings: Findings) -> None:
     """Compare what ``subject``'s part supports now with what it supported before; move the flags."""
@@ -330,10 +362,32 @@ def settle(ctx: Ctx, rule_: Rule, subject: Subject, findings: Findings) -> None:
         current = Supported([], {}, None) if held is None else Supported._make(held)
         first = Supported._make(sup[parts[0]][key])
         detail = dict(first.detail, n=len(parts))
-        _raise(ctx, rule_, subject, laborer_id, current.evidence, detail, current.jurisdiction or first.jurisdiction)
+        was = Supported._make(before[key]).evidence if key in before else []
+        proof = _Proof(sup, parts, key, part, was, current.evidence)
+        _raise(ctx, rule_, subject, laborer_id, proof, detail, current.jurisdiction or first.jurisdiction)
 
 
-def _raise(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None, evidence: list[int],
+class _Proof(NamedTuple):
+    """What supports one flag of a subject after this judgement: ``parts`` of ``sup`` hold ``key``;
+    the judged ``part`` cited ``was`` before and cites ``now``."""
+
+    sup: dict[str, dict[str, Record]]
+    parts: list[str]
+    key: str
+    part: str
+    was: list[int]
+    now: list[int]
+
+    def union(self) -> set[int]:
+        """Every seq the supporting parts cite."""
+        return {seq for p in self.parts for seq in cast(list[int], self.sup[p][self.key][0])}
+
+    def elsewhere(self) -> set[int]:
+        """The seqs the other supporting parts cite."""
+        return {seq for p in self.parts if p != self.part for seq in cast(list[int], self.sup[p][self.key][0])}
+
+
+def _raise(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None, proof: _Proof,
            detail: Detail, jurisdiction: str | None) -> None:  # fmt: skip
     flag_id = anomaly_id(rule_.id, subject.kind, subject.id, laborer_id)
     zh, en = rule_.message(detail)
@@ -346,12 +400,12 @@ def _raise(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None, evid
             first_seq=ctx.seq, raised_seq=ctx.seq, withdrawn_seq=None, active=True, status="open",
             disposed_seq=None, message=zh, message_en=en, source=rule_.source, updated_seq=ctx.seq,
         )  # fmt: skip
-        _add_evidence(ctx, flag, evidence)
+        _follow_proof(ctx, flag, proof, whole=True)
         ctx.history(flag, "raised")
         for held in ctx.read(PENDING, flag_id):
             _dispose(ctx, flag, Disposition._make(held))
         return
-    _add_evidence(ctx, flag, evidence)
+    _follow_proof(ctx, flag, proof, whole=not flag["active"])
     # a finding that names its jurisdiction (an account's: its first payment's) follows it, in any order
     where = flag["jurisdiction"] if jurisdiction is None else jurisdiction
     if not flag["active"]:
@@ -373,16 +427,28 @@ def _withdraw(ctx: Ctx, rule_: Rule, subject: Subject, laborer_id: str | None) -
     ctx.history(flag, "withdrawn")
 
 
-def _add_evidence(ctx: Ctx, flag: Row, seqs: Iterable[int]) -> None:
-    """Add the seqs the flag does not cite yet (binary search: a long-running flag, such as an
-    overdrawn fund paying on, must not cost its whole evidence list at every payment)."""
-    have: list[int] = flag["evidence"]
-    for seq in sorted(set(seqs)):
-        at = bisect_left(have, seq)
-        if at == len(have) or have[at] != seq:
-            have.insert(at, seq)
-            flag["updated_seq"] = ctx.seq
-            ctx.uow.append(A.evidence, anomaly_id=flag["id"], seq=seq, added_seq=ctx.seq)
+def _follow_proof(ctx: Ctx, flag: Row, proof: _Proof, *, whole: bool) -> None:
+    """Make the flag cite what its supporting parts cite now (RULES.md: evidence the same in any order).
+
+    An active flag already cites the union of its parts before this judgement, so only the judged
+    part's change is applied: the seqs it cites now are added, those it no longer cites dropped
+    unless another part still cites them (binary search: a long-running flag, such as an overdrawn
+    fund paying on, must not cost its whole evidence list at every payment). A flag raised or
+    raised again (``whole``) takes the whole union: a withdrawn flag kept its last evidence."""
+    if whole:
+        wanted = proof.union()
+        for seq in [s for s in flag["evidence"] if s not in wanted]:
+            ctx.cite(flag, seq, False)
+        for seq in sorted(wanted):
+            ctx.cite(flag, seq, True)
+        return
+    now = set(proof.now)
+    for seq in now.difference(proof.was):
+        ctx.cite(flag, seq, True)
+    gone = set(proof.was).difference(now)
+    if gone:
+        for seq in gone.difference(proof.elsewhere()):
+            ctx.cite(flag, seq, False)
 
 
 def _dispose(ctx: Ctx, flag: Row, disposed: Disposition) -> None:

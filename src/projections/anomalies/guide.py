@@ -418,8 +418,12 @@ def render() -> str:
         "After a threshold or rule change the next catch-up recomputes the flags alone (the other read models",
         "stay as they are); `subsidy-ledger rebuild --anomalies` does it on demand.",
         "",
+        "标记的证据随证明而变：始终是当前支持该标记的事件（被撤回的审核、被后签记录取代的考勤不再列为证据），",
+        "因此无论事件以何种顺序入账，证据都相同；`--as-of` 可查看任一时点的证据。",
+        "",
         "How flags behave: a flag appears as soon as its evidence is in the log; `evidence` lists the leaves",
-        "that prove it (open them with `subsidy-ledger anomalies show ID`); a later event that cures it",
+        "that prove it now (open them with `subsidy-ledger anomalies show ID`), the same in any arrival order:",
+        "a leaf a re-judgement no longer needs leaves it (`--as-of` shows it as it was); a later event that cures it",
         "withdraws it (`withdrawn_seq`), keeping its history; `AnomalyDisposed` records the inspector's",
         "disposition (核实属实 confirmed / 已整改 rectified / 误报 false positive). `--as-of SEQ` answers as the",
         "ledger stood.",
@@ -464,7 +468,9 @@ def render() -> str:
         "  event concerns (for each thing the event changes that the rule reads, the rule's subjects that",
         "  read it; no rule lists trigger events) is judged for those subjects only — never",
         "  a scan of history — and its answer (labourer → evidence, message details) is compared with what the",
-        "  subject supported before: new findings raise flags, vanished ones withdraw them.",
+        "  subject supported before: new findings raise flags, vanished ones withdraw them, and a flag's",
+        "  evidence becomes the union of what its supporting parts cite (`pj_anomaly_evidence` logs each seq",
+        "  cited or dropped with the leaf that changed it).",
         "- Adding a rule: write `check(ctx, subject) -> {laborer_id | None: Finding(evidence, details)}` with",
         "  its `@rule(...)` line in its family's module, what it reads, an entry in `GUIDE` above, and a test",
         "  that raises it and a near miss that does not (`tests/unit/rules/`, in memory; each family also runs",
@@ -494,10 +500,7 @@ READINGS = [
     "all; an approval dated on or before those days withdraws it. Its evidence is the class's opening "
     "application, and, once an approval is recorded, the entries dated before it and the approval. While "
     "no approval is recorded the flag cites the application alone: which entries precede the approval is "
-    "only known once it is recorded, and evidence only grows (RULES.md), so citing the entries of the "
-    "moment would leave a late-arriving approval (a migration, DESIGN §3) with entries it cured in the "
-    "evidence, where business order never cites them (issue 16's order property). With several approvals "
-    "the earliest by business date counts.",
+    "only known once it is recorded. With several approvals the earliest by business date counts.",
     "**SEQ-EMPLOYER-WITHOUT-SIX-MONTHS** counts months from the month of `start_date`.",
     "**STD-DURATION** and **STD-PRACTICAL-SHARE** judge a class once it has a `ClassCompleted` (a class "
     "half-way through is not short); a later attendance record re-judges it. A class-day with nobody on "
@@ -557,10 +560,17 @@ READINGS = [
     "jurisdiction, the latest reconciliation of a month (one bureau signs them, so `at` then nonce; "
     "**FIN-RECON-EXCEPTION**, **FIN-BANK-UNMATCHED**), the latest of two equally specific standards of "
     "one date (**STD-***, **FIN-SPLIT-CLAIM**), and the record of a class-day recorded again: the "
-    "record signed later replaces the other whichever arrives last (every rule reading attendance). "
-    "Evidence only grows, so one case stays order-dependent in its evidence (not in its verdict): when "
-    "both records of a day recorded twice support a flag and the superseded one arrives first, it stays "
-    "cited (an open contract question: RULES.md would need evidence that can shrink).",
+    "record signed later replaces the other whichever arrives last (every rule reading attendance).",
+    "**Evidence follows the proof** (issue 16, RULES.md: evidence the same in any order the ledger "
+    "accepts). A flag's evidence is what the parts of its subject that support it cite now, so it can "
+    "shrink: a seq a re-judgement no longer cites leaves it — a class-day record superseded by the "
+    "record signed later (when the superseded one arrived first), an approval that a rejection or "
+    "withdrawal no longer lets stand (approve → pay → reject cites the claim and the payment, as "
+    "approve → reject → pay does). Every rule citing a claim's approval also reads its rejection and "
+    "withdrawal (**INSP-***, **SOD-REVIEWER-ONLY-CHECK**, **DUP-REPEAT-TRAINING**, **STD-UNAPPRAISED**, "
+    "**CONF-VISIT-DENIAL**, beside those that always did). A withdrawn flag keeps the "
+    "evidence it had; raised again, it cites what proves it then. `--as-of` answers exactly: "
+    "`pj_anomaly_evidence` records each seq cited or dropped with the leaf that did it.",
 ]
 
 def _reads(r: Rule) -> str:

@@ -2,8 +2,9 @@
 
 The JSON of a flag is exactly RULES.md's object. *As of* leaf N (DESIGN §5) a flag exists if it
 was first raised at or before N; its status, raised/withdrawn seqs, jurisdiction and message are
-those of its last history row at or before N, and its evidence the seqs added at or before N —
-no replay needed, the history tables carry the seqs.
+those of its last history row at or before N, and its evidence the seqs whose latest change at
+or before N cites them (evidence follows the proof: a seq may be dropped, and cited again) — no
+replay needed, the history tables carry the seqs.
 
 The same queries answer from the database (an ``Engine`` or ``Connection``) or from tables held in
 memory (:class:`~projections.uow.MemoryTables`, as ``runner.catchup.project_in_memory`` returns
@@ -169,7 +170,7 @@ def select_flags(rows: Iterable[FlagRow], *, wanted: set[str], codes: set[str] |
 
 def as_of_rows(flags: Iterable[FlagRow], changes: Iterable[ChangeRow], evidence: Iterable[tuple[str, int]]) -> list[FlagRow]:
     """Each flag as it stood after a leaf: ``changes`` are its history rows up to that leaf in
-    ``(seq, n)`` order, ``evidence`` the ``(anomaly id, seq)`` added by then. A flag without a
+    ``(seq, n)`` order, ``evidence`` the ``(anomaly id, seq)`` cited by then. A flag without a
     change by then is left out."""
     latest: dict[str, ChangeRow] = {}
     for change in changes:
@@ -190,6 +191,18 @@ def as_of_rows(flags: Iterable[FlagRow], changes: Iterable[ChangeRow], evidence:
     return out
 
 
+def cited(changes: Iterable[tuple[str, int, int, bool]]) -> list[tuple[str, int]]:
+    """``(anomaly id, seq)`` cited after the evidence ``changes`` ``(anomaly id, seq, changed_seq,
+    cited)``: each seq as its latest change left it."""
+    latest: dict[tuple[str, int], tuple[int, bool]] = {}
+    for anomaly_id, seq, changed_seq, is_cited in changes:
+        key = (str(anomaly_id), int(seq))
+        held = latest.get(key)
+        if held is None or held[0] < changed_seq:
+            latest[key] = (int(changed_seq), bool(is_cited))
+    return sorted(key for key, (_, is_cited) in latest.items() if is_cited)
+
+
 # --- where the rows come from ----------------------------------------------------------------------------
 class _Rows(Protocol):
     """Rows of the anomaly tables up to leaf ``last`` (None: nothing projected)."""
@@ -205,7 +218,7 @@ class _Rows(Protocol):
         ...
 
     def evidence(self, ids: list[str]) -> list[tuple[str, int]]:
-        """``(anomaly id, seq)`` of the evidence added up to ``last``."""
+        """``(anomaly id, seq)`` of the evidence cited as of ``last``."""
         ...
 
 
@@ -239,11 +252,12 @@ class _SqlRows:
 
     def evidence(self, ids: list[str]) -> list[tuple[str, int]]:
         e = A.evidence
-        out: list[tuple[str, int]] = []
+        out: list[tuple[str, int, int, bool]] = []
         for chunk in _chunks(sorted(ids)):
-            query = sa.select(e.c.anomaly_id, e.c.seq).where(e.c.anomaly_id.in_(chunk), e.c.added_seq <= self.last)
-            out += [(str(anomaly_id), int(seq)) for anomaly_id, seq in self.conn.execute(query)]
-        return out
+            query = sa.select(e.c.anomaly_id, e.c.seq, e.c.changed_seq, e.c.cited).where(
+                e.c.anomaly_id.in_(chunk), e.c.changed_seq <= self.last)  # fmt: skip
+            out += [(str(a), int(seq), int(changed), bool(c)) for a, seq, changed, c in self.conn.execute(query)]
+        return cited(out)
 
 
 class _MemoryRows:
@@ -265,8 +279,8 @@ class _MemoryRows:
 
     def evidence(self, ids: list[str]) -> list[tuple[str, int]]:
         wanted, last = set(ids), -1 if self.last is None else self.last
-        return [(r["anomaly_id"], r["seq"]) for r in self.tables.rows(A.evidence)
-                if r["anomaly_id"] in wanted and r["added_seq"] <= last]  # fmt: skip
+        return cited((r["anomaly_id"], r["seq"], r["changed_seq"], r["cited"]) for r in self.tables.rows(A.evidence)
+                     if r["anomaly_id"] in wanted and r["changed_seq"] <= last)  # fmt: skip
 
 
 @contextmanager
@@ -356,7 +370,7 @@ def evidence_events(ledger: LogSource, target: Engine | Connection, seqs: Iterab
 def flags_about(target: Engine | Connection, subjects: Iterable[tuple[str, str]], seqs: Iterable[int], *,
                 as_of: int) -> list[Flag]:  # fmt: skip
     """Every flag (any status) as of leaf ``as_of`` whose subject is one of ``subjects`` or whose
-    evidence cites one of ``seqs`` (a trace's anomalies, DESIGN §12), most severe first."""
+    evidence cites one of ``seqs`` as of then (a trace's anomalies, DESIGN §12), most severe first."""
     a, e = A.anomalies, A.evidence
     by_kind: dict[str, set[str]] = {}
     for kind, ident in subjects:
@@ -370,11 +384,13 @@ def flags_about(target: Engine | Connection, subjects: Iterable[tuple[str, str]]
                  for kind, idents in sorted(by_kind.items()) for chunk in _chunks(sorted(idents))]  # fmt: skip
         for start in range(0, len(terms), 20):  # one round trip for a trace's dozen kinds of subject
             ids.update(source.conn.execute(sa.select(a.c.id).where(sa.or_(*terms[start : start + 20]))).scalars())
-        for part in _chunks(sorted(set(seqs))):
-            query = sa.select(e.c.anomaly_id).where(e.c.seq.in_(part), e.c.added_seq <= source.last)
+        wanted = set(seqs)
+        for part in _chunks(sorted(wanted)):  # every flag that ever cited one: those citing one then are among them
+            query = sa.select(e.c.anomaly_id).where(e.c.seq.in_(part), e.c.changed_seq <= source.last)
             ids.update(source.conn.execute(query).scalars())
         rows = [r for chunk in _chunks(sorted(ids)) for r in source.flags_in(chunk)]
         if source.last != resolve_as_of(source.conn, None):  # the rows are the current state: as of an earlier leaf, replay history
             ids_found = [r["id"] for r in rows]
             rows = as_of_rows(rows, source.changes(ids_found), source.evidence(ids_found))
+    rows = [r for r in rows if r["subject_id"] in by_kind.get(r["subject_kind"], ()) or not wanted.isdisjoint(r["evidence"])]
     return select_flags(rows, wanted=set(STATUSES), codes=None)

@@ -216,8 +216,8 @@ def claim_order(ctx: Ctx, claim: Row) -> tuple[str, dt.datetime, str, str]:
 
 def class_days(ctx: Ctx, class_id: str, after: str = "") -> list[ClassDay]:
     """The class's current class-day records (those dated after ``after``). A rule whose verdict rests
-    on the first or last day cites them all: the first seen so far is not the first in every order, and
-    evidence only grows (RULES.md), so only every day is the same in every arrival order."""
+    on the first or last day cites them all (written when evidence only grew: the first seen so far is
+    not the first in every order); the standing record of each day, so the same in every arrival order."""
     days = (cday(ctx, class_id, d) for d in ctx.read(CLASSES, class_id).get("days", ()) if d > after)
     return [day for day in days if day is not None]
 

@@ -3,8 +3,10 @@
 * ``pj_anomalies`` — one row per flag (RULES.md's object), its current state;
 * ``pj_anomaly_history`` — every change of a flag's status or message, with the leaf that made
   it: what ``--as-of`` reads ("status as of that seq");
-* ``pj_anomaly_evidence`` — each evidence seq with the leaf that added it (evidence as of N =
-  ``added_seq <= N``);
+* ``pj_anomaly_evidence`` — every change of a flag's evidence: a seq cited (``cited``) or no longer
+  cited (a re-judgement that no longer needs it) at leaf ``changed_seq``. Evidence as of N = the
+  seqs whose latest change at or before N cites them. A log of changes, not rows updated in place,
+  so a seq may be cited, dropped and cited again, and a replay (``rebuild --anomalies``) only appends;
 * ``pj_rule_state`` — the rules' own indexes (a class's inspections, a labourer's attendance
   days, a claim's lines…) and, per subject, which parts of the log currently support which flag.
   Keyed by one column ``"space/id"`` so every lookup on the hot path is by primary key, prefetched
@@ -27,7 +29,7 @@ anomalies = _table(
     _text("subject_id", nullable=False),
     _text("laborer_id"),
     _text("jurisdiction"),
-    _json("evidence", nullable=False),           # sorted seqs, every one ever cited
+    _json("evidence", nullable=False),           # sorted seqs: what the supporting parts cite now
     _int("first_seq", nullable=False),           # the leaf that first raised it
     _int("raised_seq", nullable=False),          # the leaf that (last) completed the evidence
     _int("withdrawn_seq"),                       # the leaf that cured it (None while it holds)
@@ -61,8 +63,9 @@ history = _table(
 evidence = _table(
     "pj_anomaly_evidence",
     _key("anomaly_id"),
-    _key("seq", sa.BigInteger),
-    _int("added_seq", nullable=False),
+    _key("seq", sa.BigInteger),                  # the seq cited or dropped
+    _key("changed_seq", sa.BigInteger),          # the leaf that cited or dropped it
+    _bool("cited", nullable=False),              # true: cited from changed_seq on; false: dropped
 )  # fmt: skip
 
 state = _table(

@@ -348,7 +348,10 @@ def itself(kind: SubjectKind) -> Fanout:
 
 
 def money(fanout: Fanout, *, decisions: bool = True) -> dict[Read, Fanout]:
-    """A claim's approval, payments and returns (and rejection or withdrawal, unless ``decisions`` is off)."""
+    """A claim's approval, rejection or withdrawal, payments and returns: a rule citing a claim's money
+    (``reads.money_evidence``: the approval while it stands) is re-judged when a decision overrides
+    the approval, so its evidence drops it whichever arrives first (RULES.md). ``decisions`` off: a
+    rule that neither cites the approval nor asks whether the claim is live."""
     return {CLAIM_APPROVAL: fanout, **({CLAIM_DECISION: fanout} if decisions else {}), CLAIM_PAYMENTS: fanout}
 
 

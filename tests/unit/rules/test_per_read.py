@@ -34,7 +34,7 @@ def flagged(sc: RuleScenario, rule: str) -> Flagged:
 
 
 def evidence(sc: RuleScenario, rule: str) -> Flagged:
-    """The rule's flags with their evidence (a flag's evidence only grows), each leaf by its event type, in log order."""
+    """The rule's flags with their evidence (what proves them now), each leaf by its event type, in log order."""
     out = []
     for flag in sc.flags(rule=rule):
         leaves = [sc.ledger.leaf(seq) for seq in flag["evidence"]]
@@ -69,6 +69,11 @@ def _approved_training(sc: RuleScenario, *, attend: bool = True, certify: bool =
     sc.fund_of()
     sc.claim_of("CL-1", "C-1", [("L-1", 80000)])
     sc.approve("CL-1", [("L-1", 80000)])
+
+
+def _rejected(sc: RuleScenario) -> int:
+    """CL-1 rejected after its approval and payment."""
+    return sc.reject("CL-1", on="2019-06-05")
 
 
 def _claimed_training(sc: RuleScenario, *, attend: bool = True, certify: bool = True, confirm: bool = True) -> None:
@@ -630,6 +635,41 @@ CASES = [
          lambda sc: sc.approve("CL-1", [("L-1", 80000)]),
          [("C-1", None, ["SubsidyClaimed", "InspectionRecorded", "PaymentDisbursed"])],
          [("C-1", None, ["SubsidyClaimed", "InspectionRecorded", "PaymentDisbursed", "ClaimApproved"])], seen=evidence),  # fmt: skip
+    # a rejection of a paid claim changes no verdict ("paid" is net of returns), but the approval no longer
+    # stands: the evidence drops it, as it never cites it when the rejection arrives before the payment
+    Case("INSP-UNINSPECTED", "claim.decision", _paid_training, _rejected,
+         [("C-1", None, ["SubsidyClaimed", "ClaimApproved", "PaymentDisbursed"])],
+         [("C-1", None, ["SubsidyClaimed", "PaymentDisbursed"])], seen=evidence),
+    Case("INSP-FAILED-PAID", "claim.decision",
+         _steps(_paid_training, lambda sc: sc.inspect("I-1", "C-1", "2019-04-08", present=["L-1"], verdict="fail")),
+         _rejected, [("C-1", None, ["SubsidyClaimed", "ClaimApproved", "PaymentDisbursed", "InspectionRecorded"])],
+         [("C-1", None, ["SubsidyClaimed", "PaymentDisbursed", "InspectionRecorded"])], seen=evidence),
+    Case("SOD-REVIEWER-ONLY-CHECK", "claim.decision",
+         _steps(_paid_training, lambda sc: sc.inspect("I-1", "C-1", "2019-04-08", present=["L-1"], by="hr-xj")),
+         _rejected, [("C-1", None, ["SubsidyClaimed", "ClaimApproved", "PaymentDisbursed", "InspectionRecorded"])],
+         [("C-1", None, ["SubsidyClaimed", "PaymentDisbursed", "InspectionRecorded"])], seen=evidence),
+    Case("CONF-VISIT-DENIAL", "claim.decision",
+         _steps(_paid_training,
+                lambda sc: sc.inspect("I-1", "C-1", "2019-06-05", present=[], method="phone_visit", by="pov-xj",
+                                      subject=("laborer", "L-1"),
+                                      findings=[{"laborer_id": "L-1", "code": "payment_denied", "note": "本人称未收到补贴"}])),
+         _rejected, [("L-1", "L-1", ["SubsidyClaimed", "ClaimApproved", "PaymentDisbursed", "InspectionRecorded"])],
+         [("L-1", "L-1", ["SubsidyClaimed", "PaymentDisbursed", "InspectionRecorded"])], seen=evidence),  # fmt: skip
+    Case("STD-UNAPPRAISED", "claim.decision",
+         _steps(lambda sc: sc.person("L-1"), lambda sc: sc.open_class("C-1", occupation="中式烹调师", in_catalog=True),
+                lambda sc: sc.fund_of(), lambda sc: sc.certify("TC-1", "L-1", "C-1", occupation="中式烹调师"),
+                lambda sc: sc.paid_claim("CL-1", "C-1", [("L-1", 80000, "TC-1")], payment_id="P-1")),
+         _rejected, [("CL-1", "L-1", ["CertificateIssued", "SubsidyClaimed", "ClaimApproved", "PaymentDisbursed"])],
+         [("CL-1", "L-1", ["CertificateIssued", "SubsidyClaimed", "PaymentDisbursed"])], seen=evidence),  # fmt: skip
+    Case("DUP-REPEAT-TRAINING", "claim.decision",
+         _steps(lambda sc: sc.person("L-1"), lambda sc: sc.fund_of(), lambda sc: sc.open_class("C-1", occupation="家政服务"),
+                lambda sc: sc.open_class("C-3", occupation="家政服务", start="2019-08-05"),
+                lambda sc: sc.paid_claim("CL-1", "C-1", [("L-1", 80000)]),
+                lambda sc: sc.paid_claim("CL-3", "C-3", [("L-1", 80000)], on="2019-09-09", value="2019-09-23")),
+         lambda sc: sc.reject("CL-3", on="2019-09-25"),
+         [("L-1", "L-1", ["SubsidyClaimed", "ClaimApproved", "PaymentDisbursed"] * 2)],
+         [("L-1", "L-1", ["SubsidyClaimed", "ClaimApproved", "PaymentDisbursed", "SubsidyClaimed", "PaymentDisbursed"])],
+         seen=evidence),  # fmt: skip
 ]
 
 # (rule, read) pairs with no late-arrival case above yet (issue 16 Tests: to be written).

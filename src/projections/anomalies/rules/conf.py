@@ -190,7 +190,7 @@ def denying_laborers_of_claim(ctx: Ctx) -> Iterator[Subject]:
 @rule("CONF-VISIT-DENIAL", severity="high", subject="laborer", source="§4(5) phone visits",
       zh="电话询访或问卷中劳动力 {laborer} 否认参训或领取补贴，而其补贴已拨付（{claims}）",
       en="a phone visit or questionnaire found {laborer} denying attendance or payment, yet their line is paid ({claims})",
-      reads={INSPECTION: via(denying_laborers), **money(via(denying_laborers_of_claim), decisions=False)})  # fmt: skip
+      reads={INSPECTION: via(denying_laborers), **money(via(denying_laborers_of_claim))})  # fmt: skip
 def visit_denial(ctx: Ctx, s: Subject) -> Findings:
     denials = ctx.read(LABORERS, s.id).get("denials", [])
     if not denials:
@@ -231,7 +231,7 @@ def employed_before_training(ctx: Ctx, s: Subject) -> Findings:
     if not early:
         return NONE
     # The payroll of every month before the class's last attendance month and every class-day: the
-    # first day and the early months as they stand after any arrival order (evidence only grows).
+    # first day and the early months as they stand after any arrival order.
     paid = [months[m] for m in sorted(months) if m < klass["last_attendance"][:7]]
     evidence = [job["seq"], *paid, *(day.seq for day in class_days(ctx, klass["class_id"]))]
     return {job["laborer_id"]: Finding(evidence, {"employment": s.id, "laborer": job["laborer_id"],

@@ -160,7 +160,7 @@ def _training_level(ctx: Ctx, cert_no: str | None) -> str | None:
 @rule("DUP-REPEAT-TRAINING", severity="high", subject="laborer", source="national: at most three subsidised trainings a year; the same occupation and level once",
       zh="劳动力 {laborer} 重复享受培训补贴：{reason}",
       en="labourer {laborer} was paid for training repeatedly: {reason_en}",
-      reads={**money(via(laborers_of_training_claim), decisions=False), CERTIFICATE: holder})  # fmt: skip
+      reads={**money(via(laborers_of_training_claim)), CERTIFICATE: holder})  # fmt: skip
 def repeat_training(ctx: Ctx, s: Subject) -> Findings:
     claims = [c for c in laborer_claims(ctx, s.id, "training") if is_paid(c)]
     if len(claims) < 2:  # the common case, decided without looking further

@@ -76,6 +76,7 @@ def age_range(ctx: Ctx, s: Subject) -> Findings:
                              "high": ctx.cfg.age_max})}  # fmt: skip
 
 
+# not a claim's rejection: the rule neither cites the approval nor asks whether the claim is live
 @rule("ELIG-NOT-POOR", severity="high", subject="claim", source="§2",
       zh="补贴申请 {claim} 从仅限贫困劳动力使用的资金 {fund} 中为非建档立卡劳动力 {laborer} 拨付补贴",
       en="claim {claim} paid non-poor labourer {laborer} from fund {fund}, which is for poor labourers only",

@@ -24,11 +24,11 @@ def inspected_class(ctx: Ctx) -> Iterator[Subject]:
         yield Subject("class", class_id)
 
 
-# a training claim's approval and payments: a payment may arrive before its claim's approval, which
-# money_evidence cites once it stands (the same evidence in any arrival order). Not its rejection or
-# withdrawal: "paid" is net of returns whatever the decision, and a flag's evidence only grows, so a
-# decision can change neither the verdict, the message nor the evidence.
-PAID_TRAINING = {INSPECTION: via(inspected_class), **money(via(class_of_training_claim), decisions=False)}
+# a training claim's approval, decisions and payments: a payment may arrive before its claim's approval,
+# which money_evidence cites while it stands. "Paid" is net of returns whatever the decision, so a
+# rejection or withdrawal changes no verdict, but it ends the approval's standing: the evidence drops
+# the approval whether the rejection arrives before the payment or after (RULES.md).
+PAID_TRAINING = {INSPECTION: via(inspected_class), **money(via(class_of_training_claim))}
 
 
 def _paid_training(ctx: Ctx, class_id: str) -> list[Row]:

@@ -218,9 +218,9 @@ def before_approval(ctx: Ctx, s: Subject) -> Findings:
     approved = klass["approved_date"]
     if approved is not None and s.part >= approved:
         return NONE
-    # Which entries are dated before the approval is only known once the approval is recorded, and
-    # evidence only grows (RULES.md): until then the flag cites the application alone, so that a late
-    # approval leaves the same evidence as one in business order (issue 16, docs/rules.md).
+    # Which entries are dated before the approval is only known once the approval is recorded: until
+    # then the flag cites the application alone, and a late approval leaves the same evidence as one
+    # in business order (issue 16, docs/rules.md).
     evidence = [klass["requested_seq"]] + ([] if approved is None else [*seqs, klass["approved_seq"]])
     return {None: Finding(evidence, {"class_id": s.id, "first": s.part,
                                      "approval": f"（{approved}）" if approved else "（尚未审批）",

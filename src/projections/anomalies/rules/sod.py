@@ -20,7 +20,7 @@ def inspection_class(ctx: Ctx) -> Iterator[Subject]:
 @rule("SOD-REVIEWER-ONLY-CHECK", severity="medium", subject="class", source="§4(5) 谁审核、谁监管",
       zh="培训班 {class_id} 的全部检查（{count} 次）均由审核其补贴申请的 {actor} 实施（谁审核、谁监管）",
       en="every inspection of class {class_id} ({count}) was made by {actor}, which also approved its claim",
-      reads={INSPECTION: via(inspection_class), **money(via(class_of_training_claim), decisions=False)})  # fmt: skip
+      reads={INSPECTION: via(inspection_class), **money(via(class_of_training_claim))})  # fmt: skip
 def reviewer_only_check(ctx: Ctx, s: Subject) -> Findings:
     checks = inspections_of(ctx, s.id)
     actors = {i.actor for i in checks}

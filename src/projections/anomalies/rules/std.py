@@ -202,7 +202,7 @@ def over_standard(ctx: Ctx, s: Subject) -> Findings:
 @rule("STD-UNAPPRAISED", severity="high", subject="claim", source="§3(2), §4(3)",
       zh="培训补贴申请 {claim} 已拨付 {laborer} 的补贴，但国家职业资格目录内的培训班 {class_id} 该学员仅有培训合格证书（未经鉴定）",
       en="training claim {claim} paid {laborer} for in-catalogue class {class_id}, who holds only a training-completion certificate for it",
-      reads={**money(via(each_line(claim_if("training"), rule="STD-UNAPPRAISED", when=is_paid)), decisions=False),
+      reads={**money(via(each_line(claim_if("training"), rule="STD-UNAPPRAISED", when=is_paid))),
              CERTIFICATE: via(claims_of_certificate("training"))})  # fmt: skip
 def unappraised(ctx: Ctx, s: Subject) -> Findings:
     claim = ctx.claim(s.id)
