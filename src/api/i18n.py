@@ -9,10 +9,11 @@ each maps a key to ``(中文, English)`` — and are passed to :func:`say`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-from ledger.application import Outcome
-from ledger.errors import LedgerError
+if TYPE_CHECKING:  # types only: choosing a language loads neither the ledger nor its database drivers
+    from ledger.application import Outcome
+    from ledger.errors import LedgerError
 
 Lang = Literal["zh", "en"]
 LANGS: tuple[Lang, ...] = ("zh", "en")

@@ -7,14 +7,22 @@
   ``api.progress``, and web frameworks;
 - no module imports another that imports it back, directly or through others, counting
   imports inside functions and under ``TYPE_CHECKING`` too: a cycle hidden in a function is
-  still a cycle in the design.
+  still a cycle in the design;
+- a verb pays only for what it uses: ``import api.cli`` (what ``--help`` and every verb load
+  before choosing one) loads no database driver, HTTP client or workbook library, and
+  ``api.i18n`` does not load the ledger (checked in a fresh interpreter's ``sys.modules``).
 """
 
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 PACKAGES = ("ledger", "projections", "simulator", "api")
@@ -131,6 +139,43 @@ def strongly_connected(graph: dict[str, set[str]]) -> list[set[str]]:
                             break
                     found.append(component)
     return found
+
+
+def loaded_by(statement: str) -> set[str]:
+    """The modules a fresh interpreter holds after running ``statement``."""
+    code = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return set(json.loads(done.stdout.splitlines()[-1]))
+
+
+def among(loaded: set[str], names: tuple[str, ...]) -> list[str]:
+    """The loaded modules that are one of ``names`` or inside one of them."""
+    return sorted(m for m in loaded if any(m == n or m.startswith(n + ".") for n in names))
+
+
+# What a verb loads only when it runs: database drivers, the HTTP client, workbooks, templates,
+# the web server, the ledger application and the services (the domain schema, the recorders).
+VERB_ONLY = ("sqlalchemy", "psycopg", "psycopg_pool", "httpx", "openpyxl", "jinja2", "uvicorn")
+VERB_ONLY += ("fastapi", "starlette", "projections", "ledger.application", "ledger.service", "api.services")
+
+
+@pytest.mark.parametrize("module", ["api.cli", "api.cli.root"])
+def test_the_command_line_loads_no_verb_dependency_before_a_verb_runs(module: str) -> None:
+    loaded = loaded_by(f"import {module}")
+    assert {"typer", "api.cli.reconcile", "api.cli.serve"} <= loaded  # every verb registered
+    assert among(loaded, VERB_ONLY) == []  # and none of their dependencies loaded
+
+
+def test_choosing_a_language_loads_no_ledger() -> None:
+    loaded = loaded_by("import api.i18n")
+    assert among(loaded, ("ledger.application", "ledger.domain", "eventsourcing", "pydantic")) == []
+
+
+def test_the_check_sees_what_a_statement_loads() -> None:
+    assert "email.mime.text" in among(loaded_by("import email.mime.text"), ("email.mime",))
+    assert among({"sqlalchemy.engine", "api.servicesx", "api.services"}, VERB_ONLY) == [
+        "api.services", "sqlalchemy.engine"
+    ]  # fmt: skip
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

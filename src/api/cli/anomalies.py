@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api import services
-from api.cli import remote, table
+from api.cli import table
 from api.cli.projections import consistent
 from api.cli.root import JurisdictionFilter, Options, echo_json, fail, options, session
 from ledger.domain.policy import GUYUAN, Jurisdictions
@@ -92,6 +91,8 @@ def anomalies(
         return
     o = options(ctx)
     if o.server is not None:
+        from api.cli import remote
+
         found = remote.anomalies(o, rule=rule, severity=severity, jurisdiction=jurisdiction, status=status, as_of=as_of)
         if as_json:
             echo_json(found)
@@ -100,6 +101,8 @@ def anomalies(
                                       ("status", status)) if v is not None}  # fmt: skip
         typer.echo(render(o, found, remote.size(o) if as_of is None else as_of, None, filters, GUYUAN))
         return
+    from api import services
+
     with session(o) as s:
         try:
             with consistent(o):
@@ -163,6 +166,8 @@ def show(
     """Open one flag: its history and every evidence leaf (who signed what, when, with which key)."""
     o = options(ctx)
     if o.server is not None:
+        from api.cli import remote
+
         flag, events = remote.anomaly(o, anomaly_id, as_of)
         if as_json:
             echo_json({"flag": {k: v for k, v in flag.items() if k != "history"}, "history": flag["history"],
@@ -170,6 +175,8 @@ def show(
             return
         typer.echo(render_flag(o, flag, events, GUYUAN))
         return
+    from api import services
+
     with session(o) as s:
         with consistent(o):
             found = services.anomaly(s, anomaly_id, o.meter(), as_of=as_of)

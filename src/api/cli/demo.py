@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from api import services
 from api.cli.anomalies import SEVERITY
 from api.cli.projections import consistent
 from api.cli.root import Options, fail, options, session
 from api.web import DEMO_META
 from ledger.domain.money import yuan_amount
-from ledger.service import Session
 
 if TYPE_CHECKING:
+    from api import services
+    from ledger.service import Session
     from projections.anomalies.query import Flag
 
 def register(app: typer.Typer) -> None:
@@ -48,6 +48,8 @@ def simulate(
         fail(o, "--misuse-rate must be between 0 and 1", 2)
     if order not in ("chronological", "shuffled"):
         fail(o, "--order must be chronological or shuffled", 2)
+    from api import services
+
     with session(o) as s:
         c = services.run_simulation(s, scale, seed, misuse_rate, truth, o.meter(), statements=statements,
                                     order=order, order_seed=order_seed)["counts"]  # fmt: skip
@@ -77,6 +79,8 @@ def demo(
         shutil.rmtree(path) if path.is_dir() else path.unlink()
     for extra in Path(".").glob("ledger.db-*"):
         extra.unlink()
+    from api import services
+
     started = time.monotonic()
     with session(o, create=True) as s:
         s.init()
@@ -90,6 +94,7 @@ def demo(
 
 def summary(o: Options, s: Session, result: services.Simulated, seconds: float) -> None:
     """What a finance officer wants to see first: counts, money per county, flags, proof."""
+    from api import services
     from ledger.translog.verify import run_verify
 
     echo, pick = typer.echo, o.pick
@@ -165,6 +170,7 @@ def summary(o: Options, s: Session, result: services.Simulated, seconds: float) 
 
 def reports(o: Options, s: Session) -> None:
     """The city's monthly report (DESIGN §11) of the log clock's month, as HTML and XLSX here."""
+    from api import services
     from api.cli.report import render
 
     engine = services.catch_up(s.ledger)
@@ -183,6 +189,7 @@ def reconciliation(o: Options, s: Session, result: services.Simulated) -> None:
     """One month's bank reconciliation (DESIGN §10): the simulated GBK statement with the most
     exceptions, reconciled here against the ledger as its finance bureau would, and whether that
     outcome is already recorded (the simulation records each month's, as the bureaus do)."""
+    from api import services
     from api.cli.reconcile import render
     from ledger.domain.aggregates import Reconciliation
 

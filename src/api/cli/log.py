@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api import services
-from api.cli import remote
 from api.cli.projections import check_projections, consistent, say_projections
 from api.cli.root import JsonFlag, Options, echo_json, fail, lang_option, options, session
 from api.i18n import error_text
@@ -149,6 +147,7 @@ def log(
     limit: Annotated[int | None, typer.Option(help="at most this many leaves")] = None,
 ) -> None:
     """List the log in seq order."""
+    from api import services
     from ledger.domain.aggregates import SUBJECT
     from ledger.encoding.canonical import loads_strict
 
@@ -189,6 +188,8 @@ def verify(
     if lang_ is not None:
         o = dataclasses.replace(o, lang=lang_option(lang_, o.lang))
     if o.server is not None:  # a monitor of the server's log (API.md "Client")
+        from api.cli import remote
+
         return remote.verify(o, operator_key, as_json)
     verify_ledger(o, as_json=as_json, operator_key=operator_key, workers=workers, anchor_file=anchor_file,
                   witness=witness or (), trust_first_use=trust_first_use, projections=projections)  # fmt: skip
@@ -272,6 +273,8 @@ def checkpoint(
     if o.server is not None:  # a witness of the server's log (API.md "Client")
         if cosign is None:
             fail(o, o.pick("--server 只支持 --cosign ACTOR（检查点由服务器签署）", "--server works with --cosign ACTOR only (the server signs checkpoints)"), 2)
+        from api.cli import remote
+
         return remote.cosign(o, cosign, operator_key, TEXT)
     with session(o) as s:
         if cosign is None:
@@ -405,9 +408,13 @@ def export_evidence_cmd(
     if kind not in KINDS:
         fail(o, f"KIND must be one of {', '.join(KINDS)}", 2)
     if o.server is not None:  # GET /v1/evidence/{kind}/{id} (API.md "Client")
+        from api.cli import remote
+
         leaves, size, folder = remote.export_evidence(o, kind, ident, directory)
         typer.echo(o.say(TEXT, "exported_evidence", kind=kind, id=ident, leaves=leaves, size=size, dir=folder))
         return
+    from api import services
+
     with session(o) as s, consistent(o):
         out = _export(o, s, lambda advance: services.export_evidence(s, kind, ident, directory, advance, o.meter()))
         typer.echo(o.say(TEXT, "exported_evidence", kind=kind, id=ident, leaves=out.leaves, size=out.size, dir=out.directory))

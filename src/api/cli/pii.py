@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from api.cli import remote
 from api.cli.root import JsonFlag, Options, echo_json, options, session
 
 TEXT = {
@@ -37,6 +36,8 @@ def pii_show(
     """Show a labourer's personal data; the read is recorded first (PersonalDataAccessed)."""
     o = options(ctx)
     if o.server is not None:  # the read recorded on the server, then read once against it (API.md)
+        from api.cli import remote
+
         found, seq = remote.pii_show(o, laborer_id, as_actor, purpose)  # every failure one line (remote.client)
         _show(o, {k: found[k] for k in LABELS}, seq, as_json)
         return
@@ -65,6 +66,8 @@ def pii_erase(
 
     o = options(ctx)
     if o.server is not None:
+        from api.cli import remote
+
         seq = remote.pii_erase(o, laborer_id, as_actor, reason)
         typer.echo(o.say(TEXT, "pii_erased", laborer=laborer_id, seq=seq))
         return

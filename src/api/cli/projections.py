@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api import services
-from api.cli import remote, table
+from api.cli import table
 from api.cli.root import JurisdictionFilter, Options, echo_json, fail, first_line, options, session
 from ledger.domain.money import yuan_amount
-from ledger.service import Session
 
 if TYPE_CHECKING:
+    from ledger.service import Session
     from projections.readmodels.balances import Balances
     from projections.runner.catchup import ProjectionInconsistent
     from projections.runner.integrity import Report
@@ -194,6 +193,7 @@ def rebuild(
         "the other read models stay as they are")] = False,  # fmt: skip
 ) -> None:
     """Drop and rebuild every projection from seq 0 (重建投影); progress on stderr."""
+    from api import services
     from api.progress import progress_bar
     from projections.db import engine_for
     from projections.runner.catchup import position, rebuild_only
@@ -237,6 +237,8 @@ def balances(
     if period is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", period):
         fail(o, o.say(TEXT, "bad_period"), 2)
     if o.server is not None:
+        from api.cli import remote
+
         found = remote.balances(o, as_of=as_of, jurisdiction=jurisdiction, fund=fund, institution=institution,
                                 laborer=laborer, period=period, claim=claim, account=account)  # fmt: skip
         if as_json:
@@ -244,6 +246,8 @@ def balances(
             return
         typer.echo(render(o, found, None))
         return
+    from api import services
+
     with session(o) as s:
         with consistent(o):
             result, engine = services.balances(s, o.meter(), as_of=as_of, jurisdiction=jurisdiction, fund=fund,

@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, cast
+from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from openpyxl import Workbook
 
-from api import services
-from api.cli import remote, table
+from api.cli import table
 from api.cli.projections import consistent, warn_lagging
 from api.cli.root import Options, errors, fail, options, session
 from ledger.domain.money import yuan_amount
-from ledger.encoding import workbook
 from ledger.encoding.canonical import JSONValue, canonical
-from projections.reconciliation.result import CLEAR, STATUSES, exceptions_of
-from projections.reconciliation.statement import parse_columns
+
+if TYPE_CHECKING:  # openpyxl and the matching (the domain schema) load when this verb runs, not with the CLI
+    from openpyxl import Workbook
 
 TEXT = {
     "title": ("银行对账 {id}", "bank reconciliation {id}"),
@@ -106,15 +104,21 @@ def reconcile(
     actor = actor or o.reader
     if actor is None:
         fail(o, o.say(TEXT, "no_actor"), 1)
+    from projections.reconciliation.statement import parse_columns
+
     with errors(o):
         mapping = parse_columns(columns)
     if o.server is not None:  # POST /v1/reconciliations: the service holds the pepper; --record signs here
+        from api.cli import remote
+
         result = remote.reconcile(o, statement, actor, funds=fund or None, period=period, as_of=as_of,
                                   date_window=date_window, columns=columns)  # fmt: skip
         show(o, result, as_json, xlsx)
         if record:
             remote.record_reconciliation(o, result, as_json)
         return
+    from api import services
+
     with session(o, heal=record) as s:
         with consistent(o):
             result = services.reconcile(s, statement, o.meter(), actor=actor, period=period, funds=fund or None,
@@ -133,6 +137,8 @@ def show(o: Options, result: dict[str, JSONValue], as_json: bool, xlsx: Path | N
         sys.stdout.buffer.write(canonical(result) + b"\n")
         sys.stdout.flush()
     elif xlsx is not None:
+        from ledger.encoding import workbook
+
         workbook.save(result_workbook(o, result), xlsx)
         typer.echo(o.say(TEXT, "xlsx_written", path=xlsx), err=True)
     else:
@@ -146,6 +152,8 @@ def _rows(result: dict[str, JSONValue], key: str) -> list[Row]:
 
 def exception_rows(result: dict[str, JSONValue]) -> list[Row]:
     """Every exception line and unmatched payment, the most serious first (the order recorded)."""
+    from projections.reconciliation.result import CLEAR, STATUSES
+
     rank: dict[str, int] = {status: n for n, status in enumerate(STATUSES)}
     rows = [r for r in _rows(result, "lines") if r["status"] not in CLEAR]
     rows += [{**p, "status": "unmatched_ledger"} for p in _rows(result, "unmatched_payments")]
@@ -166,6 +174,8 @@ def cell(o: Options, row: Row, key: str, money: bool) -> str:
 
 
 def render(o: Options, result: dict[str, JSONValue]) -> str:
+    from projections.reconciliation.result import STATUSES, exceptions_of
+
     funds = cast("list[str] | None", result["funds"])
     summary = cast("dict[str, int]", result["summary"])
     lines = [
@@ -200,6 +210,11 @@ def render(o: Options, result: dict[str, JSONValue]) -> str:
 def result_workbook(o: Options, result: dict[str, JSONValue]) -> Workbook:
     """A summary sheet (the reconciliation's facts and every status's count), then one sheet per
     status listing its lines (or, for unmatched_ledger, its payments); amounts in yuan, as numbers."""
+    from openpyxl import Workbook
+
+    from ledger.encoding import workbook
+    from projections.reconciliation.result import STATUSES
+
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -241,6 +256,8 @@ def _sheet_title(text: str) -> str:
 
 
 def _xlsx_value(value: JSONValue, money: bool) -> object:
+    from ledger.encoding import workbook
+
     if value is None:
         return None
     if money:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api import services
-from api.cli import remote, root
+from api.cli import root
 from api.cli.projections import warn_lagging
 from api.cli.root import JsonFlag, Options, echo_json, fail, options, session
 from api.i18n import error_text, reason_text
-from ledger.application import Outcome
-from ledger.encoding.canonical import JSONValue
 from ledger.errors import OperationalError
+
+if TYPE_CHECKING:
+    from ledger.application import Outcome
+    from ledger.encoding.canonical import JSONValue
 
 TEXT = {
     "accepted": ("已记录：seq {seq}", "accepted: seq {seq}"),
@@ -64,7 +65,11 @@ def submit(
     """Record one envelope, or one intent signed with the actor's key from the keystore."""
     o = options(ctx)
     if o.server is not None:
+        from api.cli import remote
+
         return remote.submit(o, file, as_json, TEXT)
+    from api import services
+
     with session(o, heal=True) as s:
         done = services.submit(s, _read_text(file), o.meter())
         warn_lagging(o, done.lagging)
@@ -90,7 +95,10 @@ def import_(
     if file != "-" and not Path(file).is_file():
         fail(o, f"cannot read {file}: no such file", 2)
     if o.server is not None:
+        from api.cli import remote
+
         return remote.import_(o, file, sign, as_json, TEXT)
+    from api import services
 
     def report(line: int, outcome: Outcome) -> None:
         if as_json:

@@ -14,8 +14,6 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from api import services
-from api.cli import remote
 from api.cli.projections import consistent
 from api.cli.root import errors, fail, lang_option, options, session
 from api.i18n import Lang
@@ -55,10 +53,14 @@ def monthly(
     if fmt == "xlsx" and out is None:
         fail(o, o.say(TEXT, "xlsx_needs_out"), 1)
     if o.server is not None:  # GET /v1/reports/monthly: the same bytes, rendered by the service
+        from api.cli import remote
+
         as_of = None if checkpoint is None else checkpoint - 1
         data = remote.monthly_report(o, month=month, jurisdiction=jurisdiction, as_of=as_of, compare_with=compare_with,
                                      format=fmt, lang=chosen)  # fmt: skip
     else:
+        from api import services
+
         with session(o) as s, consistent(o):
             found = services.monthly_report(s, o.meter(), month=month, jurisdiction=jurisdiction,
                                             checkpoint=checkpoint, compare_with=compare_with)  # fmt: skip

@@ -20,12 +20,12 @@ import typer
 from api.errors import ExitStatus, problem_for
 from api.i18n import Lang, Table, as_lang, error_text, pick, say
 from api.progress import progress_bar
-from api.services import Meter, Task
 from ledger.errors import LedgerError, OperationalError
-from ledger.service import Session
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the services and a session load the ledger and its drivers: only a verb that opens one does
+    from api.services import Meter, Task
     from ledger import Progress
+    from ledger.service import Session
 
 TEXT = {
     "error": ("错误", "error"),
@@ -174,6 +174,7 @@ def session(o: Options, *, create: bool = False, heal: bool = False) -> Iterator
     verbs that write the log) first signs the checkpoint a crashed command left unsigned.
     """
     from ledger.persistence.store import DatabaseURL
+    from ledger.service import Session
 
     opened = None
     if o.server is not None:  # a --server verb never opens (let alone creates) a local database

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from api import services
-from api.cli import remote
 from api.cli.projections import consistent
 from api.cli.root import Options, fail, options, session
 from ledger.encoding.canonical import canonical_str
@@ -127,12 +125,16 @@ def trace(
     if start < 0 or (limit is not None and limit < 1):
         fail(o, o.pick("--from 不能为负，--limit 至少为 1", "--from must not be negative, --limit at least 1"), 2)
     if o.server is not None:  # GET /v1/trace: the same document; the timeline without the subjects' labels
+        from api.cli import remote
+
         raw = remote.trace(o, kind, ident, checkpoint=checkpoint, start=start, limit=limit)
         if as_json:
             remote.write(raw)
         else:
             typer.echo(render(o, json.loads(raw), {}, start))
         return
+    from api import services
+
     with session(o) as s, consistent(o):
         doc, subjects = services.trace(s, kind, ident, o.meter(), checkpoint=checkpoint, start=start, limit=limit)
     if as_json:
