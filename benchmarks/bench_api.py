@@ -10,6 +10,9 @@ bureaus: independent of each other, so concurrent clients never refuse one anoth
 (d) HTTP batches of 1,000 (``application/x-ndjson``), one client;
 (e) on PostgreSQL, singles paced at 200 requests/s from up to 32 connections: p99.
 
+Each line also gives the CPU milliseconds per event: the benchmark process's own for (a) and (b),
+``serve``'s (its workers with their followers and appenders, from /proc) for (c)–(e).
+
 With ``--reads SIZE ...`` it measures the reads instead, on the cached ledgers of
 ``bench_rebuild.py`` (``--dir``, built there first if missing): ``serve`` on the ledger, one sign-in
 of the city's inspector, then ``--samples`` sequential keep-alive requests per endpoint with random
@@ -101,6 +104,27 @@ def summary(seconds: float, events: int, latencies: list[float]) -> dict[str, fl
             "p99_ms": round(1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2)}  # fmt: skip
 
 
+def with_cpu(measured: dict[str, float], cpu_seconds: float, events: int) -> dict[str, float]:
+    """``measured`` with the CPU milliseconds per event that did it (the server's, or the direct
+    path's own process): on a shared machine the steadier figure of the two."""
+    return {**measured, "cpu_ms_per_event": round(1000 * cpu_seconds / events, 3)}
+
+
+def direct_cpu(run: Any, *args: Any) -> dict[str, float]:
+    """A direct measurement with this process's CPU per event."""
+    began = time.process_time()
+    measured: dict[str, float] = run(*args)
+    events = len(args[-1]) if run is direct_singles else sum(map(len, args[-1]))
+    return with_cpu(measured, time.process_time() - began, events)
+
+
+def served(server: Server, events: int, measure: Any) -> dict[str, float]:
+    """An HTTP measurement with the CPU ``serve`` spent meanwhile (its workers and their followers)."""
+    began = server.cpu_seconds()
+    measured: dict[str, float] = measure()
+    return with_cpu(measured, server.cpu_seconds() - began, events)
+
+
 # --- (a, b) the library ------------------------------------------------------------------------------------
 def direct_singles(session: Session, lines: list[str]) -> dict[str, float]:
     latencies = []
@@ -152,6 +176,26 @@ class Server:
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit("serve did not start:\n" + log.read_text()[-2000:])
             time.sleep(0.2)
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds (user + system) so far of ``serve`` and its worker processes (Linux /proc)."""
+        parents: dict[int, int] = {}
+        used: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # ended meanwhile
+                continue
+            parents[int(entry.name)] = int(fields[1])
+            used[int(entry.name)] = int(fields[11]) + int(fields[12])  # utime, stime
+        tree, grew = {self.proc.pid}, True
+        while grew:
+            more = {pid for pid, parent in parents.items() if parent in tree} - tree
+            tree |= more
+            grew = bool(more)
+        return sum(used.get(pid, 0) for pid in tree) / os.sysconf("SC_CLK_TCK")
 
     def stop(self) -> None:
         self.proc.send_signal(signal.SIGTERM)
@@ -222,8 +266,8 @@ def run_once(backend: str, singles: int, batches: int, tmp: Path) -> dict[str, A
     try:
         session = ledger_with_bureaus(db_url, keys)
         envelopes = Envelopes(session)
-        out: dict[str, Any] = {"direct_single": direct_singles(session, envelopes.take(singles))}
-        out["direct_batch"] = direct_batches(session, [envelopes.take(BATCH) for _ in range(batches)])
+        out: dict[str, Any] = {"direct_single": direct_cpu(direct_singles, session, envelopes.take(singles))}
+        out["direct_batch"] = direct_cpu(direct_batches, session, [envelopes.take(BATCH) for _ in range(batches)])
         session.checkpoint()
         session.close()
         workers = 1 if backend == "sqlite" else 2
@@ -231,10 +275,13 @@ def run_once(backend: str, singles: int, batches: int, tmp: Path) -> dict[str, A
         try:
             asyncio.run(http_singles(server.url, envelopes.take(40), 4))  # warm up: connections, caches
             for clients in CONCURRENCY:
-                out[f"http_single_{clients}"] = asyncio.run(http_singles(server.url, envelopes.take(singles), clients))
-            out["http_batch"] = http_batches(server.url, [envelopes.take(BATCH) for _ in range(batches)])
+                lines = envelopes.take(singles)
+                out[f"http_single_{clients}"] = served(server, singles, lambda: asyncio.run(http_singles(server.url, lines, clients)))  # noqa: B023
+            bodies = [envelopes.take(BATCH) for _ in range(batches)]
+            out["http_batch"] = served(server, batches * BATCH, lambda: http_batches(server.url, bodies))
             if backend == "postgres":
-                out["http_paced_200"] = asyncio.run(http_singles(server.url, envelopes.take(1000), 32, rate=200))
+                paced = envelopes.take(1000)
+                out["http_paced_200"] = served(server, 1000, lambda: asyncio.run(http_singles(server.url, paced, 32, rate=200)))
         finally:
             server.stop()
         out["workers"] = workers
@@ -421,7 +468,8 @@ def main() -> None:
                 *(["http_paced_200"] if "http_paced_200" in r else [])]  # fmt: skip
         for row in rows:
             m = r[row]
-            print(f"  {row:<16} {m['events_per_s']:>9.1f}/s   p50 {m['p50_ms']:>8.2f} ms   p99 {m['p99_ms']:>8.2f} ms")
+            print(f"  {row:<16} {m['events_per_s']:>9.1f}/s   p50 {m['p50_ms']:>8.2f} ms   p99 {m['p99_ms']:>8.2f} ms"
+                  f"   CPU {m['cpu_ms_per_event']:>6.3f} ms/event")  # fmt: skip
         print("  ratios: " + ", ".join(f"{k.removeprefix('ratio_')} = {v}" for k, v in r.items() if k.startswith("ratio_")))
 
 

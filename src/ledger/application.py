@@ -94,6 +94,9 @@ class Outcome:
     reason: str | None = None
     code: str | None = None
     reason_zh: str | None = None
+    # An accepted envelope's leaf as recorded, for an answer that needs no read of the log (serve's 201)
+    recorded_at: str | None = field(default=None, compare=False, repr=False)
+    leaf_hash: bytes | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def refused(cls, error: LedgerError) -> Outcome:
@@ -380,7 +383,7 @@ class Ledger(Application[UUID]):
                 ledger.vault = [v for v in ledger.vault if v[0] != subject_id]
                 ledger.erased.append(subject_id)
             batch[(env.actor, env.nonce)] = (seq, leaf)
-            out.append(Outcome("accepted", seq))
+            out.append(Outcome("accepted", seq, recorded_at=recorded_at, leaf_hash=leaf_hash))
             seq += 1
         if ledger.leaves:
             try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ledger.encoding.b64 import b64encode
@@ -34,6 +35,7 @@ def test_serve_writes_and_reads_on_each_backend(db_url: str, tmp_path: Path) -> 
         leaf = client.get(f"/v1/events/{seq}", headers=reader).json()
         assert json.loads(leaf["leaf"])["envelope"] == env
         assert leaf["leaf_hash"] == accepted.json()["leaf_hash"] == b64encode(leaf_hash(leaf["leaf"].encode()))
+        assert accepted.json()["recorded_at"] == json.loads(leaf["leaf"])["recorded_at"]
     log = cli(tmp_path, *db, "log", "--json")
     assert log.returncode == 0 and log.stdout.count("http-backend-0001") == 1
     assert cli(tmp_path, *db, "verify").returncode == 0
@@ -63,3 +65,28 @@ def test_serve_refuses_what_it_cannot_do_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "ledger.db").exists()
     assert cli(tmp_path, "init").returncode == 0
     assert "--workers" in one_line_error(cli(tmp_path, "serve", "--workers", "2"), 2)
+
+
+def test_concurrent_submits_are_each_answered_with_their_own_leaf(db_url: str, tmp_path: Path) -> None:
+    """Submits arriving together are appended as one group and answered from its outcomes, not by
+    reading the log back: each 201 names the seq, leaf hash and recording time of its own leaf."""
+    db = ("--db", db_url)
+    assert cli(tmp_path, *db, "init").returncode == 0
+    for county in ("640422", "640423"):
+        assert cli(tmp_path, *db, "actor", "add", "--id", f"fin-{county}", "--role", "finance_bureau", "--jurisdiction",
+                   county, "--name", f"财政局 {county}").returncode == 0  # fmt: skip
+    keys = tmp_path / "keys"
+    envelopes = [envelope(keys, f"fin-{county}", "FundAllocated", {**FUND, "jurisdiction": county, "fund_id": f"F-HTTP-G-{n}"},
+                          nonce=f"http-group-{n:04d}") for n in range(24) for county in [("640422", "640423")[n % 2]]]  # fmt: skip
+    with serving(tmp_path, *db) as client, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda env: client.post("/v1/events", json=env), envelopes))
+        assert [a.status_code for a in answers] == [201] * len(envelopes), [a.text for a in answers if a.status_code != 201]
+        reader = sign_in(client, keys, "admin")
+        for env, answer in zip(envelopes, answers, strict=True):
+            done = answer.json()
+            leaf = client.get(f"/v1/events/{done['seq']}", headers=reader).json()
+            assert json.loads(leaf["leaf"])["envelope"] == env
+            assert done["leaf_hash"] == leaf["leaf_hash"] == b64encode(leaf_hash(leaf["leaf"].encode()))
+            assert done["recorded_at"] == json.loads(leaf["leaf"])["recorded_at"]
+        assert sorted(a.json()["seq"] for a in answers) == list(range(min(a.json()["seq"] for a in answers),
+                                                                       min(a.json()["seq"] for a in answers) + len(answers)))  # fmt: skip

@@ -15,6 +15,7 @@ follower stops and signs the last checkpoint, so every envelope that got its 201
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import queue
 import threading
@@ -27,8 +28,10 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 
 from api import services
+from api.http.prepared import SEALED
 from ledger.application import Item, Outcome
 from ledger.keys.signing import IntentSigner
 from ledger.service import Session
@@ -77,9 +80,37 @@ class ServerSession(Session):
         return None
 
 
+async def submit_async(session: Session, text: str) -> tuple[Outcome, str | None]:
+    """One signed envelope through the server's group commit without a pool thread per request:
+    parsed on the event loop, appended by the :class:`Appender`, its outcome awaited; with the
+    envelope's type. A prepared intent's vault record is looked up on a thread (a query), as
+    :meth:`ServerSession.parse` would. Not serving (no appender): :func:`submit_signed` on a thread."""
+    from ledger.keys.signing import parse_line
+
+    if not isinstance(session, ServerSession) or session.appender is None:
+        return await run_in_threadpool(submit, session, text)
+    item = parse_line(text, None)
+    if session.prepared is not None and item.envelope is not None and item.envelope.type in SEALED:
+        await run_in_threadpool(session.prepared.attach, item)
+    return await session.appender.append_async(item), _type(item)
+
+
+def submit(session: Session, text: str) -> tuple[Outcome, str | None]:
+    """:func:`submit_async` from a thread: parsed here, appended by the appender (waited for)."""
+    item = session.parse(text, None)
+    return _append_one(session, item).outcome, _type(item)
+
+
+def _type(item: Item) -> str | None:
+    return None if item.envelope is None else item.envelope.type
+
+
 def submit_signed(session: Session, text: str) -> services.Recorded:
     """:func:`api.services.submit_signed` without the catch-up, which the follower does."""
-    item = session.parse(text, None)
+    return _append_one(session, session.parse(text, None))
+
+
+def _append_one(session: Session, item: Item) -> services.Recorded:
     if isinstance(session, ServerSession) and session.appender is not None:
         return services.Recorded(session.appender.append(item))
     outcome = session.ledger.append([item])[0]
@@ -113,6 +144,13 @@ class Appender:
         self._queue.put((item, done))
         return done.result()
 
+    async def append_async(self, item: Item) -> Outcome:
+        """:meth:`append` awaited on the event loop (no thread waits for it). A request cancelled
+        before its group is taken is not appended; once taken, it is appended and answered."""
+        done: Future[Outcome] = Future()
+        self._queue.put((item, done))
+        return await asyncio.wrap_future(done)
+
     def stop(self) -> None:
         """After the requests in flight (uvicorn finished them): nothing is queued any more."""
         self._queue.put(None)
@@ -142,16 +180,18 @@ class Appender:
                     stopping = True
                     break
                 group.append(more)
-            try:
-                outcomes = self.session.ledger.append([item for item, _ in group])
-            except BaseException as exc:  # each request answers it (a problem document)
-                for _, done in group:
-                    done.set_exception(exc)
-            else:
-                if any(o.status == "accepted" for o in outcomes):
-                    self._after_write()
-                for (_, done), outcome in zip(group, outcomes, strict=True):
-                    done.set_result(outcome)
+            group = [(item, done) for item, done in group if done.set_running_or_notify_cancel()]
+            if group:  # a request cancelled before its group was taken is not appended
+                try:
+                    outcomes = self.session.ledger.append([item for item, _ in group])
+                except BaseException as exc:  # each request answers it (a problem document)
+                    for _, done in group:
+                        done.set_exception(exc)
+                else:
+                    if any(o.status == "accepted" for o in outcomes):
+                        self._after_write()
+                    for (_, done), outcome in zip(group, outcomes, strict=True):
+                        done.set_result(outcome)
             if stopping:
                 return
 

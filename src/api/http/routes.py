@@ -97,24 +97,29 @@ async def post_events(request: Request, srv: Srv) -> Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return refusal("invalid_json", "the body is not UTF-8 JSON")
-    from starlette.concurrency import run_in_threadpool
+    return await _submit(srv, text)
 
-    return await run_in_threadpool(_single, srv, text)
+
+async def _submit(srv: Server, text: str) -> Response:
+    """Grouped with concurrent submits (the follower signs and projects), awaited on the event loop."""
+    return _answer(srv, *await background.submit_async(srv.session, text))
 
 
 def _single(srv: Server, text: str) -> Response:
-    done = background.submit_signed(srv.session, text)  # grouped with concurrent submits; the follower signs, projects
-    with srv.lock:
-        _warn_lagging(done.lagging)
-        outcome = done.outcome
-        srv.metrics.outcome(outcome.status, _type_of(text) if outcome.status == "accepted" else None, outcome.code)
-        if outcome.status == "refused":
-            return refusal(outcome.code or "refused", outcome.reason or "refused")
-        assert outcome.seq is not None
-        if outcome.status == "duplicate":
-            return JSONResponse(m.Duplicate(seq=outcome.seq).model_dump(), status_code=200)
-        row = next(services.log_page(srv.session.ledger, outcome.seq, 1))
-    body = m.Accepted(seq=row.seq, leaf_hash=b64encode(merkle.leaf_hash(row.leaf)), recorded_at=row.recorded_at)
+    """:func:`_submit` from a thread (the pages' signed-envelope form, ``api.web.flags``)."""
+    return _answer(srv, *background.submit(srv.session, text))
+
+
+def _answer(srv: Server, outcome: Outcome, event_type: str | None) -> Response:
+    """A submit's answer from its outcome itself: no read of the log, no lock."""
+    srv.metrics.outcome(outcome.status, event_type if outcome.status == "accepted" else None, outcome.code)
+    if outcome.status == "refused":
+        return refusal(outcome.code or "refused", outcome.reason or "refused")
+    assert outcome.seq is not None
+    if outcome.status == "duplicate":
+        return JSONResponse(m.Duplicate(seq=outcome.seq).model_dump(), status_code=200)
+    assert outcome.leaf_hash is not None and outcome.recorded_at is not None  # every accepted outcome has them
+    body = m.Accepted(seq=outcome.seq, leaf_hash=b64encode(outcome.leaf_hash), recorded_at=outcome.recorded_at)
     return JSONResponse(body.model_dump(), status_code=201)
 
 
