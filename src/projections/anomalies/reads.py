@@ -368,7 +368,7 @@ def _standard(table: list[StandardSet], kind: str, on: str, programme: str | Non
 
 def _latest(s: StandardSet) -> tuple[int | str | dt.datetime, ...]:
     """"Then the latest" of two equal standards: DESIGN §3's (at, actor, nonce), never seq. The
-    trace's table (pj_standards, which keeps no envelope) falls back to seq."""
+    trace reads them from the standards' envelopes (pj_standards keeps none); without them, by seq."""
     if "at" in s and "actor" in s and "nonce" in s:
         return signed_order(s["at"], s["actor"], s["nonce"])
     return (s["seq"],)

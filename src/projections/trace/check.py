@@ -55,6 +55,11 @@ class Leaves:
             out[seq] = {} if envelope is None else envelope.get("body", {})
         return out
 
+    def envelopes(self, seqs: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The envelopes of these leaves (a leaf that is not JSON any more: absent)."""
+        self.load(seqs)
+        return {seq: envelope for seq in seqs if (envelope := self.envelope(seq)) is not None}
+
     def envelope(self, seq: int) -> dict[str, Any] | None:
         if seq not in self._parsed:
             self._parsed[seq] = _envelope(self.raw.get(seq))

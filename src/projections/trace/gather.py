@@ -82,6 +82,8 @@ KIND_ZH = {"payment": "拨付", "claim": "补贴申请", "class": "培训班", "
 
 Bodies = Callable[[Sequence[int]], dict[int, dict[str, Any]]]
 """The envelope bodies of some leaves, by seq (the leaves are read, not the log)."""
+Envelopes = Callable[[Sequence[int]], dict[int, dict[str, Any]]]
+"""The envelopes of some leaves, by seq (where the signing ``at``, actor and nonce decide a tie)."""
 
 
 @dataclass
@@ -96,8 +98,8 @@ class Gathered:
 class Gatherer:
     """One trace's reads: ``conn`` for the indexes, ``bodies`` for the few leaves whose body decides."""
 
-    def __init__(self, conn: Connection, bodies: Bodies, size: int):
-        self.conn, self.bodies, self.size = conn, bodies, size
+    def __init__(self, conn: Connection, bodies: Bodies, size: int, envelopes: Envelopes | None = None):
+        self.conn, self.bodies, self.size, self.envelopes = conn, bodies, size, envelopes
         self.found: dict[int, str] = {}  # seq -> type
 
     # --- the reads every kind shares -----------------------------------------------------------------------
@@ -242,6 +244,12 @@ class Gatherer:
         s, k, cert = T.standards, T.classes, T.certificates
         table = [StandardSet(**{key: value for key, value in row.items() if value is not None})  # type: ignore[typeddict-item]
                  for row in self.conn.execute(sa.select(s).where(s.c.seq < self.size)).mappings()]  # fmt: skip
+        if self.envelopes is not None:  # "then the latest" of equal standards by DESIGN §3's (at, actor, nonce), as the rules
+            signed = self.envelopes([std["seq"] for std in table])
+            for std in table:
+                envelope = signed.get(std["seq"], {})
+                if {"at", "actor", "nonce"} <= envelope.keys():
+                    std.update(at=envelope["at"], actor=envelope["actor"], nonce=envelope["nonce"])
         klass = None
         if claim["class_id"] is not None:
             klass = self.conn.execute(sa.select(k).where(k.c.class_id == claim["class_id"])).mappings().first()
@@ -262,9 +270,11 @@ def _names_any(body: dict[str, Any], laborers: Collection[str]) -> bool:
     return any(t["laborer_id"] in laborers for t in body.get("trainees", ()))
 
 
-def gather(conn: Connection, bodies: Bodies, kind: str, ident: str, size: int) -> Gathered:
-    """The seqs of a trace of ``kind`` ``ident`` below ``size`` (not paged), each with its relation."""
-    g = Gatherer(conn, bodies, size)
+def gather(conn: Connection, bodies: Bodies, kind: str, ident: str, size: int,
+           envelopes: Envelopes | None = None) -> Gathered:  # fmt: skip
+    """The seqs of a trace of ``kind`` ``ident`` below ``size`` (not paged), each with its relation
+    (``envelopes``: to break a tie of equal standards as the rules do; without, by seq)."""
+    g = Gatherer(conn, bodies, size, envelopes)
     if kind == "payment":
         g.payment(ident)
     elif kind == "claim":

@@ -101,7 +101,7 @@ def trace(ledger: Ledger, engine: Engine, kind: str, ident: str, size: int, root
             relations = paged_relations(kind, page)
             out_summary = summary(conn, kind, ident, size)
         else:
-            relations = gather(conn, leaves.bodies, kind, ident, size).relations
+            relations = gather(conn, leaves.bodies, kind, ident, size, leaves.envelopes).relations
         seqs = sorted(relations)
         facts = _facts(conn, seqs)
         registry = registry_seqs(conn, {f["actor"] for f in facts.values()}, size)
@@ -133,7 +133,7 @@ def evidence_seqs(ledger: Ledger, engine: Engine, kind: str, ident: str, size: i
     """Every seq of the trace (all pages) and its signers' registry leaves, sorted (DESIGN §6)."""
     leaves = Leaves(ledger)
     with engine.connect() as conn:
-        seqs = sorted(gather(conn, leaves.bodies, kind, ident, size).relations)
+        seqs = sorted(gather(conn, leaves.bodies, kind, ident, size, leaves.envelopes).relations)
         signers = {str(f["actor"]) for f in _facts(conn, seqs).values()}
         return sorted(set(seqs) | set(registry_seqs(conn, signers, size)))
 
