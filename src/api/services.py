@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, NamedTuple, TypedDict, cast
 
-from sqlalchemy.engine import Engine
-
 from ledger.application import Ledger, Outcome
 from ledger.encoding.canonical import JSONValue
 from ledger.errors import (
@@ -32,7 +30,9 @@ from ledger.errors import (
 )
 from ledger.service import Session
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # sqlalchemy loads with the projections, when a verb reads them (log and verify do not)
+    from sqlalchemy.engine import Engine
+
     from ledger import Progress
     from ledger.persistence.store import StoredCheckpoint
     from ledger.translog.export import Exported

@@ -16,7 +16,8 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore
 from eventsourcing.tests.persistence import ApplicationRecorderTestCase
 
-from ledger.persistence.store import LedgerPostgresRecorder, LedgerSQLiteRecorder
+from ledger.persistence.postgres import LedgerPostgresRecorder
+from ledger.persistence.store import LedgerSQLiteRecorder
 from support.pg import drop_pg_database, fresh_pg_database
 
 # The library's timed cases: speed is measured by benchmarks/ (bench_ingest.py), never asserted.

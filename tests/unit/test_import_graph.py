@@ -9,8 +9,9 @@
   imports inside functions and under ``TYPE_CHECKING`` too: a cycle hidden in a function is
   still a cycle in the design;
 - a verb pays only for what it uses: ``import api.cli`` (what ``--help`` and every verb load
-  before choosing one) loads no database driver, HTTP client or workbook library, and
-  ``api.i18n`` does not load the ledger (checked in a fresh interpreter's ``sys.modules``).
+  before choosing one) loads no database driver, HTTP client or workbook library, the
+  services load neither psycopg nor sqlalchemy until a PostgreSQL ledger or a projection needs
+  them, and ``api.i18n`` does not load the ledger (checked in a fresh interpreter's ``sys.modules``).
 """
 
 from __future__ import annotations
@@ -164,6 +165,12 @@ def test_the_command_line_loads_no_verb_dependency_before_a_verb_runs(module: st
     loaded = loaded_by(f"import {module}")
     assert {"typer", "api.cli.reconcile", "api.cli.serve"} <= loaded  # every verb registered
     assert among(loaded, VERB_ONLY) == []  # and none of their dependencies loaded
+
+
+def test_the_services_load_no_driver_until_a_ledger_or_a_projection_needs_it() -> None:
+    # What every local verb loads: psycopg comes with a PostgreSQL ledger, sqlalchemy with the projections.
+    loaded = loaded_by("import api.services")
+    assert among(loaded, ("psycopg", "eventsourcing.postgres", "sqlalchemy", "httpx", "openpyxl")) == []
 
 
 def test_choosing_a_language_loads_no_ledger() -> None:

@@ -11,29 +11,31 @@ envelope present exactly once, with no lock held while signatures are checked.
 
 The recorders still pass the library's own recorder contract tests
 (``tests/integration/test_recorder_contract.py``): without a ``ledger`` argument they behave
-exactly like their parents.
+exactly like their parents. The PostgreSQL one lives in :mod:`ledger.persistence.postgres`, so
+that only a PostgreSQL ledger loads psycopg: a verb on a SQLite ledger starts without it.
 """
 
 from __future__ import annotations
 
 import sqlite3
+import sys
 import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 
 import orjson
-import psycopg
 from eventsourcing.persistence import InterfaceError, JSONTranscoder, StoredEvent
 from eventsourcing.persistence import OperationalError as StoreOperationalError
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
-from psycopg.rows import DictRow
-from psycopg.sql import Composed
 
 from ledger.errors import OperationalError
+
+if TYPE_CHECKING:
+    import psycopg
+    from psycopg.rows import DictRow
 
 Row: TypeAlias = tuple[Any, ...]
 """One result row. Its values are what the statement selects (int, str, bytes or None), which
@@ -177,37 +179,6 @@ class LedgerSQLiteRecorder(SQLiteApplicationRecorder):
         return super()._insert_events(c, stored_events, **kw)
 
 
-class LedgerPostgresRecorder(PostgresApplicationRecorder):
-    def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
-        super().__init__(datastore, events_table_name=events_table_name)
-        from psycopg.sql import SQL as PgSQL
-
-        statements: list[Composed | PgSQL] = self.sql_create_statements  # type: ignore[assignment]  # psycopg runs either
-        statements.extend(PgSQL(t.format(blob="BYTEA")) for t in LEDGER_TABLES)
-
-    def create_table(self) -> None:
-        """Create tables under an advisory lock: concurrent first opens must not race on DDL."""
-        with self.datastore.get_connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(640400201812)")
-            try:
-                super().create_table()
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(640400201812)")
-
-    def _insert_events(
-        self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent], *, ledger: Append | None = None,
-        **kw: object,
-    ) -> None:
-        # No prepared statements on a connection that appends: after an optimistic append loses
-        # its race inside a pipeline, psycopg 3.3 counts a statement as prepared that the aborted
-        # pipeline never prepared, and the connection's next append fails with "prepared
-        # statement _pg3_N does not exist".
-        curs.connection.prepare_threshold = None
-        if ledger is not None:
-            _insert_ledger(curs, ledger, "%s")
-        super()._insert_events(curs, stored_events, **kw)
-
-
 @dataclass(frozen=True)
 class DatabaseURL:
     """``sqlite:///path`` (default ``sqlite:///ledger.db``) or ``postgresql://user@host:port/db``.
@@ -249,7 +220,7 @@ class DatabaseURL:
                 "POSTGRES_MAX_OVERFLOW": "4",
                 "POSTGRES_CONNECT_TIMEOUT": "5",
                 "POSTGRES_LOCK_TIMEOUT": "30",
-                "APPLICATION_RECORDER_TOPIC": "ledger.persistence.store:LedgerPostgresRecorder",
+                "APPLICATION_RECORDER_TOPIC": "ledger.persistence.postgres:LedgerPostgresRecorder",
                 "CREATE_TABLE": "y",
             }
         raise OperationalError(f"unsupported database URL {self.url!r}: use sqlite:/// or postgresql://")
@@ -280,7 +251,8 @@ class SQL:
     def __init__(self, recorder: Any):  # the SQLite or PostgreSQL recorder: their datastores differ
         self.recorder = recorder
         self.datastore = recorder.datastore
-        self.postgres = isinstance(recorder, PostgresApplicationRecorder)
+        postgres = sys.modules.get("eventsourcing.postgres")  # loaded before any PostgreSQL recorder exists
+        self.postgres = postgres is not None and isinstance(recorder, postgres.PostgresApplicationRecorder)
 
     @property
     def events_table(self) -> str:
@@ -334,7 +306,13 @@ class _Cursor:
         return [_row(r) for r in self._cursor.fetchall()]
 
 
-_LOST = (StoreOperationalError, InterfaceError, sqlite3.OperationalError, psycopg.OperationalError)
+_LOST: tuple[type[Exception], ...] = (StoreOperationalError, InterfaceError, sqlite3.OperationalError)
+
+
+def _lost() -> tuple[type[Exception], ...]:
+    """:data:`_LOST`, and psycopg's when a PostgreSQL ledger loaded it (none can be raised before)."""
+    psycopg = sys.modules.get("psycopg")
+    return _LOST if psycopg is None else (*_LOST, psycopg.OperationalError)
 
 
 @contextmanager
@@ -343,7 +321,7 @@ def _database_errors() -> Iterator[None]:
     not an internal one (issue 12: a PostgreSQL server stopped mid-import surfaced as one)."""
     try:
         yield
-    except _LOST as exc:
+    except _lost() as exc:
         text = str(exc).strip() or type(exc).__name__
         raise OperationalError(f"database error: {text.splitlines()[0]}") from None
 
