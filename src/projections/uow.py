@@ -91,6 +91,8 @@ class _Shape:
             )
         self.index = {name: i for i, name in enumerate(self.names)}
         self.defaults = [(name, self.template[name]) for name in self.names]
+        self.blank: Fact = [default for _, default in self.defaults]  # a fact row before its values
+        self.seq_at = self.index.get("seq", -1)
         self.json_index = [self.index[n] for n in self.names if n in self.json_names]
         self._sql: dict[str, tuple[str, str, str]] = {}
 
@@ -269,7 +271,10 @@ class UnitOfWork:
         self._complete = cache.complete and cache.position == position
         self._dirty: dict[sa.Table, dict[Key, Row]] = defaultdict(dict)
         self._facts: Facts = defaultdict(list)
+        # This batch's facts by (table, seq), for ``retire``: built for a table at its first retire (rare),
+        # then kept up by ``append`` for the tables in ``_by_seq``.
         self._facts_by_seq: dict[tuple[sa.Table, object], list[Fact]] = defaultdict(list)
+        self._by_seq: set[sa.Table] = set()
         self._retired: dict[tuple[sa.Table, tuple[str, ...], tuple[str, ...]], list[tuple[object, ...]]] = (
             defaultdict(list)
         )
@@ -357,7 +362,9 @@ class UnitOfWork:
     # --- writes ---------------------------------------------------------------------------------
     def edit(self, table: sa.Table, *key: str | int) -> Row | None:
         """The row with this key, marked changed: mutate it in place."""
-        row = self.get(table, *key)
+        row: Row | None = self._cache[table].get(key, MISSING)
+        if row is MISSING:
+            row = self.get(table, *key)
         if row is not None:
             self._dirty[table][key] = row
         return row
@@ -380,15 +387,36 @@ class UnitOfWork:
 
     def append(self, table: sa.Table, **values: object) -> None:
         """A new fact row (held as a list in column order until the flush)."""
-        if self._sink is not None and table not in self._sink:
+        sink = self._sink
+        if sink is not None and table not in sink:
             return  # a replay that does not keep this table: nothing would ever read the row
-        sh = shape(table)
-        if not sh.index.keys() >= values.keys():
-            raise KeyError(f"{table.name} has no column {sorted(values.keys() - sh.index.keys())[0]!r}")
-        row = [values.get(name, default) for name, default in sh.defaults]
+        sh = _SHAPES.get(table) or shape(table)
+        row = sh.blank.copy()
+        index = sh.index
+        try:
+            for name, value in values.items():
+                row[index[name]] = value
+        except KeyError:
+            unknown = sorted(values.keys() - index.keys())[0]
+            raise KeyError(f"{table.name} has no column {unknown!r}") from None
         self._facts[table].append(row)
-        if sh.has_seq:
-            self._facts_by_seq[(table, values["seq"])].append(row)
+        if table in self._by_seq:  # a table retired from in this batch: its later facts are indexed too
+            self._facts_by_seq[(table, row[sh.seq_at])].append(row)
+
+    def keeps(self, table: sa.Table) -> bool:
+        """Whether facts appended to ``table`` are kept (a replay that writes nothing drops all but its own)."""
+        return self._sink is None or table in self._sink
+
+    def append_row(self, table: sa.Table, row: Fact) -> None:
+        """:meth:`append` of a row already in column order (every column): for the runner's one fact per leaf."""
+        if not self.keeps(table):
+            return
+        sh = shape(table)
+        if len(row) != len(sh.names):
+            raise ValueError(f"{table.name} has {len(sh.names)} columns, not {len(row)}")
+        self._facts[table].append(row)
+        if table in self._by_seq:
+            self._facts_by_seq[(table, row[sh.seq_at])].append(row)
 
     def retire(self, table: sa.Table, where: Mapping[str, object], **values: object) -> None:
         """Set ``values`` (``replaced_seq``…) on the facts matching ``where``, wherever they are.
@@ -396,7 +424,12 @@ class UnitOfWork:
         ``where`` names the superseded leaf's ``seq`` (and may narrow further, ideally to the
         table's key); facts appended in this batch are changed in memory.
         """
-        index = shape(table).index
+        sh = shape(table)
+        index = sh.index
+        if table not in self._by_seq and sh.has_seq:  # index this batch's facts of the table by seq once
+            self._by_seq.add(table)
+            for fact in self._facts.get(table, ()):
+                self._facts_by_seq[(table, fact[sh.seq_at])].append(fact)
         for row in self._facts_by_seq.get((table, where["seq"]), ()):
             if all(row[index[k]] == v for k, v in where.items()):
                 for k, v in values.items():
@@ -454,6 +487,7 @@ class UnitOfWork:
                     written += self._wrote(len(facts))
                     facts.clear()
             self._facts_by_seq.clear()
+            self._by_seq.clear()
         finally:
             cursor.close()
         return written
@@ -482,6 +516,7 @@ class UnitOfWork:
                         trace.facts_by_seq[(table, row[at])].append(row)
         self._facts.clear()
         self._facts_by_seq.clear()
+        self._by_seq.clear()
         self._retired.clear()
         self._dirty.clear()
         return 0

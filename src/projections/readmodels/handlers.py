@@ -371,8 +371,16 @@ def attendance_recorded(uow: UnitOfWork, ev: LeafEvent) -> None:
                 klass["first_attendance"] = date
             if klass["last_attendance"] is None or date > klass["last_attendance"]:
                 klass["last_attendance"] = date
+    # The class's trainees straight from the rows held (the hot path: a class-day lists up to 45 of them).
+    held, _complete = uow.rows(T.trainees)
+    changed = uow.dirty(T.trainees)
     for laborer_id, (theory, practical) in _per_laborer(lines).items():
-        trainee = _trainee(uow, class_id, laborer_id)
+        key = (class_id, laborer_id)
+        found = held.get(key)
+        if found is None:  # not held (or absent): the general path loads or adds it
+            trainee = _trainee(uow, class_id, laborer_id)
+        else:
+            trainee = changed[key] = found
         trainee["attendance_days"] += 1
         trainee["theory_hours"] += theory
         trainee["practical_hours"] += practical

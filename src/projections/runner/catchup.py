@@ -216,6 +216,12 @@ def _without_cyclic_gc() -> Iterator[Callable[[], None]]:
             gc.enable()
 
 
+_EVENT_COLUMNS = ["seq", "type", "actor", "officer", "at", "recorded_at", "business_date", "jurisdiction",
+                  "subject_kind", "subject_id", "log_clock"]  # fmt: skip
+if [c.name for c in T.events.columns] != _EVENT_COLUMNS:
+    raise RuntimeError("apply() writes pj_events rows in _EVENT_COLUMNS' order: update it with the table")
+
+
 def apply(uow: UnitOfWork, events: Sequence[LeafEvent], *, skip: Collection[str] = ()) -> None:
     """Apply a batch of consecutive leaves to the unit of work, then write it (not commit).
 
@@ -225,6 +231,7 @@ def apply(uow: UnitOfWork, events: Sequence[LeafEvent], *, skip: Collection[str]
         hooks = [h for h in hooks if not any(h.__module__ == m or h.__module__.startswith(m + ".") for m in skip)]
     uow.assume_new(created for ev in events for created in creates_for(ev))
     uow.prefetch(wanted for ev in events for wanted in reads_for(ev))
+    keep_events = uow.keeps(T.events)  # a replay of the rules' tables alone drops the pj_events rows
     for ev in events:
         uow.event = ev
         handler = handlers.get(ev.type)
@@ -233,12 +240,10 @@ def apply(uow: UnitOfWork, events: Sequence[LeafEvent], *, skip: Collection[str]
         if ev.moves_clock and (uow.log_clock is None or ev.business_date > uow.log_clock):
             uow.log_clock = ev.business_date
         envelope = ev.envelope
-        uow.append(
-            T.events, seq=ev.seq, type=ev.type, actor=ev.actor, officer=envelope.get("officer"),
-            at=envelope["at"], recorded_at=ev.recorded_at, business_date=ev.business_date,
-            jurisdiction=ev.jurisdiction, subject_kind=ev.subject_kind, subject_id=ev.subject_id,
-            log_clock=uow.log_clock,
-        )  # fmt: skip
+        if keep_events:  # in _EVENT_COLUMNS' order
+            uow.append_row(T.events, [
+                ev.seq, ev.type, ev.actor, envelope.get("officer"), envelope["at"], ev.recorded_at,
+                ev.business_date, ev.jurisdiction, ev.subject_kind, ev.subject_id, uow.log_clock])  # fmt: skip
         uow.position = ev.seq + 1
         for hook in hooks:
             hook(uow, ev.seq, envelope)
