@@ -336,39 +336,61 @@ def attendance_recorded(ctx: Ctx) -> None:
     nonce), whatever the arrival: an older record arriving late is an entry of the day, not its list."""
     b = ctx.body
     class_id, date = b["class_id"], b["date"]
+    order = envelope_order(ctx)
     held = ctx.state(CLASS_DAYS, f"{class_id}|{date}")
-    if held and signed_order(*envelope_order(ctx)) < signed_order(*ClassDay._make(held)[5:]):
+    if held and signed_order(*order) < signed_order(*ClassDay._make(held)[5:]):
         ctx.keep(CLASSES, class_id).setdefault("entries", {}).setdefault(date, []).append(ctx.seq)
         return
-    names = sorted({t["laborer_id"] for t in b["trainees"]})
-    theory = sum(t["theory_hours"] for t in b["trainees"])
-    practical = sum(t["practical_hours"] for t in b["trainees"])
-    hours = max((t["theory_hours"] + t["practical_hours"] for t in b["trainees"]), default=0)
+    trainees = b["trainees"]
+    names = sorted({t["laborer_id"] for t in trainees})
+    theory = sum(t["theory_hours"] for t in trainees)
+    practical = sum(t["practical_hours"] for t in trainees)
+    hours = max((t["theory_hours"] + t["practical_hours"] for t in trainees), default=0)
     day = ctx.keep(CLASS_DAYS, f"{class_id}|{date}")
     before = ClassDay._make(day) if day else None
     old = list(before.laborers) if before else []
     old_tp = (before.theory, before.practical) if before else (0, 0)
-    day[:] = ClassDay(ctx.seq, names, theory, practical, hours, *envelope_order(ctx))
+    day[:] = ClassDay(ctx.seq, names, theory, practical, hours, *order)
     klass = ctx.keep(CLASSES, class_id)
     attended = klass.setdefault("att", {})
-    for laborer_id in set(names) - set(old):
-        attended[laborer_id] = attended.get(laborer_id, 0) + 1
-    for laborer_id in set(old) - set(names):
-        attended[laborer_id] -= 1
+    if old:
+        for laborer_id in set(names) - set(old):
+            attended[laborer_id] = attended.get(laborer_id, 0) + 1
+        for laborer_id in set(old) - set(names):
+            attended[laborer_id] -= 1
+    else:  # the day's first record (the common case): everyone listed joins it
+        for laborer_id in names:
+            attended[laborer_id] = attended.get(laborer_id, 0) + 1
     klass.setdefault("entries", {}).setdefault(date, []).append(ctx.seq)
     days = klass.setdefault("days", [])
-    if date not in days:
+    if not days or days[-1] < date:
+        days.append(date)  # a chronological log: the newest day (same list as inserting and sorting)
+    elif date not in days:
         days.append(date)
         days.sort()
     tp = klass.setdefault("tp", [0, 0])
     tp[0] += theory - old_tp[0]
     tp[1] += practical - old_tp[1]
-    left = sorted(set(old) - set(names))
+    left = sorted(set(old) - set(names)) if old else []
+    # ctx.keep(LABORERS, laborer_id) for each, with the rows held read straight from the unit of work (the
+    # hot path: a class-day's 45 labourers); a row not held takes ctx.keep's own path
+    held_rows, _complete = ctx.uow.rows(A.state)
+    changed = ctx.uow.dirty(A.state)
     for laborer_id in names:
-        dates = ctx.keep(LABORERS, laborer_id).setdefault("att", {}).setdefault(class_id, [])
-        at = bisect_left(dates, date)
-        if at == len(dates) or dates[at] != date:
-            dates.insert(at, date)
+        k = (f"{LABORERS.name}/{laborer_id}",)
+        row = held_rows.get(k)
+        if row is None:
+            value = ctx.keep(LABORERS, laborer_id)
+        else:
+            changed[k] = row
+            value = row["value"]
+        dates = value.setdefault("att", {}).setdefault(class_id, [])
+        if not dates or dates[-1] < date:
+            dates.append(date)
+        else:
+            at = bisect_left(dates, date)
+            if dates[at] != date:
+                dates.insert(at, date)
     for laborer_id in left:
         dates = ctx.keep(LABORERS, laborer_id).setdefault("att", {}).get(class_id, [])
         if date in dates:
