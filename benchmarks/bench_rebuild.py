@@ -336,7 +336,31 @@ def raw_read(ledger: Any) -> tuple[float, int]:
     return time.perf_counter() - t0, decoded
 
 
-def measure(url: str, batch: int, rules: bool) -> dict[str, Any]:
+def table_digests(url: str) -> dict[str, str]:
+    """SHA-256 of every projection table's rows (all columns, sorted by every column): two rebuilds
+    of one ledger that wrote the same rows give the same digests, whatever order they wrote them in."""
+    import hashlib
+
+    import sqlalchemy as sa
+
+    from projections import tables as T
+    from projections.db import engine_for
+
+    out = {}
+    with engine_for(url).connect() as conn:
+        for table in sorted(T.metadata.tables.values(), key=lambda t: t.name):
+            if table is T.position:
+                continue
+            digest, rows = hashlib.sha256(), 0
+            query = sa.select(table).order_by(*[sa.text(str(i + 1)) for i in range(len(table.columns))])
+            for row in conn.exec_driver_sql(str(query.compile(conn))):
+                digest.update(repr(tuple(row)).encode() + b"\n")
+                rows += 1
+            out[table.name] = f"{rows}:{digest.hexdigest()[:16]}"
+    return out
+
+
+def measure(url: str, batch: int, rules: bool, digest: bool = False) -> dict[str, Any]:
     from ledger.application import Ledger
     from projections.runner.catchup import PARALLEL_FROM, cache_rows, catch_up, rebuild
     from projections.runner.registry import load_plugins
@@ -362,7 +386,8 @@ def measure(url: str, batch: int, rules: bool) -> dict[str, Any]:
     processes = 2 if rules and size >= PARALLEL_FROM else 1
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     ledger.close()
-    return {"rules": rules, "events": size, "raw_s": raw, "raw_per_s": decoded / raw, "first_catch_up_s": first,
+    digests = {"digests": table_digests(url)} if digest else {}
+    return {**digests, "rules": rules, "events": size, "raw_s": raw, "raw_per_s": decoded / raw, "first_catch_up_s": first,
             "rebuild_s": took, "rebuild_cpu_s": cpu, "rebuild_child_cpu_s": child_cpu, "rebuild_processes": processes,
             "rebuild_per_s": size / took, "ratio": took / raw,
             "peak_rss_mib": peak_kib / 1024, "db_mib": database_mib(url), "cache_rows": cache_rows()}  # fmt: skip
@@ -399,6 +424,8 @@ def arguments() -> argparse.ArgumentParser:
     parser.add_argument("--rules", choices=["off", "on", "both"], default="both",
                         help="measure without the plugin hooks (anomaly rules), with them, or both")
     parser.add_argument("--json", action="store_true", help="print only the JSON document on stdout")
+    parser.add_argument("--digest", action="store_true",
+                        help="after the rebuild, a digest of each projection table's rows (compare two rebuilds)")  # fmt: skip
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-rules", choices=["off", "on", "anomalies"], default="on", help=argparse.SUPPRESS)
     return parser
@@ -416,8 +443,10 @@ def ensure_built(folder: Path, backend: str, spec: str, fresh: bool) -> Any:
     return target
 
 
-def child(url: str, batch: int, rules: str) -> dict[str, Any]:
-    out = subprocess.run([sys.executable, __file__, "--child", url, "--batch", str(batch), "--child-rules", rules],
+def child(url: str, batch: int, rules: str, digest: bool = False) -> dict[str, Any]:
+    extra = ["--digest"] if digest else []
+    out = subprocess.run([sys.executable, __file__, "--child", url, "--batch", str(batch), "--child-rules", rules,
+                          *extra],
                          check=True, capture_output=True, text=True)  # fmt: skip
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
@@ -429,14 +458,14 @@ def main() -> None:
         if args.child_rules == "anomalies":
             print(json.dumps(measure_anomalies(url, args.batch)))
         else:
-            print(json.dumps(measure(url, args.batch, args.child_rules == "on")))
+            print(json.dumps(measure(url, args.batch, args.child_rules == "on", args.digest)))
         return
     rows = []
     for backend in backends(args.backend):
         for spec in args.events:
             target = ensure_built(args.dir, backend, spec, args.fresh)
             for rules in (["off", "on"] if args.rules == "both" else [args.rules]):
-                row = child(target.url, args.batch, rules)
+                row = child(target.url, args.batch, rules, args.digest)
                 if rules == "on":  # and `rebuild --anomalies`, in a fresh process too
                     row.update(child(target.url, args.batch, "anomalies"))
                 rows.append({"backend": backend, "mix": "simulator city" if spec == "city" else "CityMix",
