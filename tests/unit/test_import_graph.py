@@ -11,7 +11,8 @@
 - a verb pays only for what it uses: ``import api.cli`` (what ``--help`` and every verb load
   before choosing one) loads no database driver, HTTP client or workbook library, the
   services load neither psycopg nor sqlalchemy until a PostgreSQL ledger or a projection needs
-  them, and ``api.i18n`` does not load the ledger (checked in a fresh interpreter's ``sys.modules``).
+  them, the server's pages load no workbook library or HTTP client, and ``api.i18n`` does not
+  load the ledger (checked in a fresh interpreter's ``sys.modules``).
 """
 
 from __future__ import annotations
@@ -171,6 +172,13 @@ def test_the_services_load_no_driver_until_a_ledger_or_a_projection_needs_it() -
     # What every local verb loads: psycopg comes with a PostgreSQL ledger, sqlalchemy with the projections.
     loaded = loaded_by("import api.services")
     assert among(loaded, ("psycopg", "eventsourcing.postgres", "sqlalchemy", "httpx", "openpyxl")) == []
+
+
+def test_the_server_starts_without_the_report_workbook_or_the_http_client() -> None:
+    # ``serve`` (and each of its workers) imports every page; a workbook is made only when asked for.
+    pages = "dashboard, flags, integrity, pages, reconciliation, render, report, session, traces"
+    loaded = loaded_by(f"import api.http.app\nfrom api.web import {pages}")
+    assert among(loaded, ("openpyxl", "httpx", "api.reports.xlsx", "api.cli.remote")) == []
 
 
 def test_choosing_a_language_loads_no_ledger() -> None:

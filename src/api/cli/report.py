@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 import typer
 
 from api.cli.projections import consistent
 from api.cli.root import errors, fail, lang_option, options, session
 from api.i18n import Lang
-from ledger.encoding.canonical import canonical
+from api.reports import FORMATS, render
 
-Format = Literal["html", "xlsx", "json", "md"]
-FORMATS: tuple[Format, ...] = ("html", "xlsx", "json", "md")
+__all__ = ["FORMATS", "monthly", "register", "render"]
 
 TEXT = {
     "bad_format": ("--format 应为 html、xlsx、json 或 md", "--format must be html, xlsx, json or md"),
@@ -72,16 +71,3 @@ def monthly(
     with errors(o):
         out.write_bytes(data)
     typer.echo(o.say(TEXT, "written", path=out))
-
-
-def render(fmt: Format, doc: dict[str, Any], series: list[dict[str, Any]], lang: Lang) -> bytes:
-    """The report's bytes in ``fmt``: JSON as JCS plus LF, the others by :mod:`api.reports`."""
-    if fmt == "json":
-        return canonical(doc) + b"\n"
-    from api import reports
-
-    if fmt == "html":
-        return reports.render_html(doc, series, lang=lang)
-    if fmt == "xlsx":
-        return reports.render_xlsx(doc, series, lang=lang)
-    return reports.render_markdown(doc, series, lang=lang)

@@ -18,10 +18,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from api import services
-from api.cli.report import render
 from api.http import models as m
 from api.http.auth import SUBJECT, Reader
 from api.http.problems import ApiProblem, responses
+from api.reports import render
 
 router = APIRouter(tags=["reports"])
 

@@ -39,7 +39,6 @@ from api.web.flags import REFUSED
 from api.web.render import PageRoute, lang_of, render
 from api.web.session import PageScope, check_csrf
 from ledger.domain.aggregates import Reconciliation
-from ledger.encoding import workbook
 from ledger.encoding.canonical import JSONValue
 from ledger.errors import LedgerError
 from ledger.persistence import queries
@@ -112,6 +111,9 @@ def form_page(request: Request, scope: Scope, *, error: Refusal | None = None, r
 
 def shown(result: dict[str, JSONValue], lang: Lang) -> dict[str, Any]:
     """The summary, the exceptions (most serious first) and the workbook, as ``reconcile`` shows them."""
+    # openpyxl loads with the first reconciliation shown, not when the server starts
+    from ledger.encoding import workbook
+
     o = Options(db="", keys="", lang=lang)  # the CLI's texts in this language; no database is opened
     summary = cast("dict[str, int]", result["summary"])
     exceptions = cli.exception_rows(result)
