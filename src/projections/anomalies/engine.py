@@ -86,7 +86,7 @@ Findings = dict[str | None, Finding]  # laborer_id (None: no labourer) → findi
 NONE: Findings = {}  # "nothing wrong here" (never changed: the engine only reads findings)
 Check = Callable[["Ctx", Subject], Findings]
 Trigger = Callable[["Ctx"], Iterator[Subject]]  # the subjects an event touches
-Fanout = Callable[["Ctx", str], Iterator[Subject]]  # the subjects of one rule that read one changed entity
+Fanout = Callable[["Ctx", str], Iterable[Subject]]  # the subjects of one rule that read one changed entity
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per read
@@ -98,7 +98,7 @@ class Read:
 
     name: str  # e.g. "laborer.household"
     en: str  # what it is, for docs/rules.md
-    changed: Mapping[str, Callable[[Ctx], Iterator[str]]]  # event type → ids of the entities it changes
+    changed: Mapping[str, Callable[[Ctx], Iterable[str]]]  # event type → ids of the entities it changes
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Rule:
 RULES: list[Rule] = []  # every rule, in RULES.md's order (projections.anomalies.rules imports the families in it)
 
 
-def _through(changed: Callable[[Ctx], Iterator[str]], fanout: Fanout) -> Trigger:
+def _through(changed: Callable[[Ctx], Iterable[str]], fanout: Fanout) -> Trigger:
     def trigger(ctx: Ctx) -> Iterator[Subject]:
         for ident in changed(ctx):
             yield from fanout(ctx, ident)
@@ -259,22 +259,30 @@ class Ctx:
     # the rules' own state (pj_rule_state)
     def state(self, space: Space[V], key: str) -> V | None:
         """Read-only: the value, or None. Use :meth:`keep` to change it."""
-        row = self._state_row((f"{space.name}/{key}",))
-        return None if row is None else cast(V, row["value"])
+        k = (f"{space.name}/{key}",)
+        row = self._states.get(k, MISSING)  # _state_row inlined, and no cast() call: the hot path
+        if row is MISSING:
+            row = self._state_row(k)
+        return None if row is None else row["value"]
 
     def read(self, space: Space[V], key: str) -> V:
         """Read-only: the value, or an empty one (changing it changes nothing)."""
-        row = self._state_row((f"{space.name}/{key}",))
-        return space.empty() if row is None else cast(V, row["value"])
+        k = (f"{space.name}/{key}",)
+        row = self._states.get(k, MISSING)  # _state_row inlined, and no cast() call: the hot path
+        if row is MISSING:
+            row = self._state_row(k)
+        return space.empty() if row is None else row["value"]
 
     def keep(self, space: Space[V], key: str) -> V:
         """The value, marked changed: mutate it in place (created empty if absent)."""
         k = (f"{space.name}/{key}",)
-        row = self._state_row(k)
+        row = self._states.get(k, MISSING)
+        if row is MISSING:
+            row = self._state_row(k)
         if row is None:
             return cast(V, self.uow.add(A.state, key=k[0], value=space.empty())["value"])
         self._changed[k] = row
-        return cast(V, row["value"])
+        return row["value"]  # type: ignore[no-any-return]
 
     def _state_row(self, k: tuple[str]) -> Row | None:
         row = self._states.get(k, MISSING)
