@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -15,11 +15,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from support.browser import chromium
-from support.web import Site, console_errors, copy_demo, demo_sign_in, key_sign_in, serve_demo
+from support.web import Site, console_errors, demo_sign_in, key_sign_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page
+    from playwright.sync_api import Page
 
 INSPECTOR, INSTITUTION = "insp-640400", "inst-640422-01"
 OTHERS_CLASS = (
@@ -29,16 +28,9 @@ OWN_CLASS = "CLS-2019-640422-0002"
 
 
 @pytest.fixture(scope="module")
-def site(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+def site(module_site: Site) -> Site:
     """One server for the module (the tests write only a disposition and a read of one labourer)."""
-    with serve_demo(copy_demo(demo_template, tmp_path_factory.mktemp("web-anomalies") / "demo")) as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as found:
-        yield found
+    return module_site
 
 
 def api(site: Site, actor: str, path: str, **params: Any) -> Any:

@@ -22,6 +22,12 @@ pytestmark = pytest.mark.browser
 SEVERITIES = ("critical", "high", "medium", "low")
 
 
+@pytest.fixture(scope="module")
+def site(module_site: Site) -> Site:
+    """One server for the module: the dashboard only reads (each test's page is a browser context of its own)."""
+    return module_site
+
+
 def api(site: Site, actor: str, path: str, **params: str) -> Any:
     got = site.api.get(path, params=params, headers=site.bearer(actor))
     assert got.status_code == 200, got.text

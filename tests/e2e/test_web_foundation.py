@@ -14,15 +14,22 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from support.web import Site, console_errors, demo_sign_in, key_sign_in
+from support.web import Site, console_errors, demo_sign_in, key_sign_in, new_page
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
+
+
+@pytest.fixture(scope="module")
+def site(module_site: Site) -> Site:
+    """One server for the module: its tests sign in and out but record nothing (a key's rotation, which
+    does, takes ``fresh_site``); each test's page is a browser context of its own."""
+    return module_site
 
 
 def session_cookie(page: Page) -> dict[str, object]:
@@ -96,13 +103,18 @@ def test_the_language_switch_is_remembered(page: Page, site: Site) -> None:
 
 
 @pytest.mark.browser
-def test_a_rotated_key_ends_the_page_session(page: Page, site: Site) -> None:
-    demo_sign_in(page, "fin-640422")
-    rotated = subprocess.run([sys.executable, "-m", "api", "actor", "rotate", "fin-640422"], cwd=site.dir,
-                             capture_output=True, text=True, timeout=120)  # fmt: skip
-    assert rotated.returncode == 0, rotated.stderr
-    page.goto("/")
-    assert "/signin?next=%2F" in page.url
+def test_a_rotated_key_ends_the_page_session(browser: Browser, fresh_site: Site) -> None:
+    # a server of its own: the rotation would void the key file the module's other tests sign in with
+    page = new_page(browser, fresh_site)
+    try:
+        demo_sign_in(page, "fin-640422")
+        rotated = subprocess.run([sys.executable, "-m", "api", "actor", "rotate", "fin-640422"], cwd=fresh_site.dir,
+                                 capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert rotated.returncode == 0, rotated.stderr
+        page.goto("/")
+        assert "/signin?next=%2F" in page.url
+    finally:
+        page.context.close()
 
 
 @contextmanager

@@ -23,8 +23,7 @@ import pytest
 from openpyxl import load_workbook
 
 from projections.reconciliation.result import CLEAR
-from support.browser import chromium
-from support.web import Site, console_errors, copy_demo, demo_sign_in, key_sign_in, new_page, serve_demo
+from support.web import Site, console_errors, demo_sign_in, key_sign_in, new_page
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -36,20 +35,13 @@ STATEMENT = "fin-640422_2019-06.csv"  # GBK, with a duplicated bank line and ano
 
 
 @pytest.fixture(scope="module")
-def msite(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    with serve_demo(copy_demo(demo_template, tmp_path_factory.mktemp("ledger-pages") / "demo")) as found:
-        yield found
-
-
-@pytest.fixture(scope="module")
-def mbrowser() -> Iterator[Browser]:
-    with chromium() as found:
-        yield found
+def msite(module_site: Site) -> Site:
+    return module_site
 
 
 @pytest.fixture
-def tab(mbrowser: Browser, msite: Site) -> Iterator[Page]:
-    opened = new_page(mbrowser, msite, accept_downloads=True)
+def tab(browser: Browser, msite: Site) -> Iterator[Page]:
+    opened = new_page(browser, msite, accept_downloads=True)
     try:
         yield opened
     finally:
@@ -254,13 +246,13 @@ def serious(page: Page) -> list[dict[str, Any]]:
 
 
 def test_every_page_has_no_serious_accessibility_violation(
-    mbrowser: Browser, msite: Site, shot: Callable[..., Path]
+    browser: Browser, msite: Site, shot: Callable[..., Path]
 ) -> None:
     flag = msite.api.get("/v1/anomalies", headers=msite.bearer("insp-640400")).json()[0]
     pages = ["/", "/anomalies", f"/anomalies/{flag['id']}", "/trace", f"/trace/{flag['subject']['kind']}/{flag['subject']['id']}",
              "/report?month=2019-06", "/reconciliation", "/integrity?seq=10",
              "/report?month=2019-06&lang=en", "/reconciliation?lang=en", "/integrity?seq=10&lang=en"]  # fmt: skip
-    tab = new_page(mbrowser, msite, bypass_csp=True)  # axe is the test's script, not the site's
+    tab = new_page(browser, msite, bypass_csp=True)  # axe is the test's script, not the site's
     found: dict[str, list[dict[str, Any]]] = {}
     try:
         tab.goto("/signin")

@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture(scope="module")
+def site(module_site: Site) -> Site:
+    """One server for the module: the tests only read its log and keys."""
+    return module_site
+
+
 EDGES: list[Any] = [
     {"z": 1, "a": 2, "B": 3, "_": 4, "aa": {"b": [], "a": {}}},
     {"text": "西吉县吉强镇 · 培训补贴 ¥800 — “引号” 😀 \u00e9\u0301"},

@@ -6,6 +6,10 @@ Fixtures (registered for ``tests/e2e`` by its ``conftest.py``):
 - ``demo_template`` (session): ``subsidy-ledger demo`` (small: one county's season, 70 flags) once per test process;
 - ``demo_dir``: a fresh copy of it for one test (pages may write: dispositions, reconciliations);
 - ``site``: ``serve --demo`` on that copy, as a :class:`Site` (its URL, folder, keystore, an httpx client);
+- ``module_site`` (module): ``serve --demo`` on a copy of its own, shared by a module's tests that write
+  nothing another test reads (a module overrides ``site`` with it; a test that does write takes ``fresh_site``);
+- ``fresh_site``: the same as ``site`` under a name a module overriding ``site`` still reaches;
+- ``browser`` (module): one headless chromium for a module's tests (each ``page`` is a context of its own);
 - ``page``: a chromium page at 1366×768 on the site; console errors (a CSP violation is one) are
   collected in ``page.console_errors`` (see :func:`console_errors`);
 - ``shot``: ``shot(page, "name")`` writes ``test-output/web/<test name>/name.png`` (gitignored).
@@ -108,7 +112,20 @@ def site(demo_dir: Path) -> Iterator[Site]:
 
 
 @pytest.fixture
+def fresh_site(demo_dir: Path) -> Iterator[Site]:
+    with serve_demo(demo_dir) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
+def module_site(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with serve_demo(copy_demo(demo_template, tmp_path_factory.mktemp("module-demo") / "demo")) as found:
+        yield found
+
+
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """One chromium per module: starting one costs ~1 s of CPU; a page's context is still its own."""
     with chromium() as found:
         yield found
 
@@ -117,7 +134,8 @@ def new_page(browser: Browser, site: Site, **options: Any) -> Page:
     """A chromium page at 1366×768 on ``site`` in a context of its own (``options``: the context's,
     e.g. ``accept_downloads``), collecting its console errors (:func:`console_errors`); close its context."""
     context = browser.new_context(viewport=VIEWPORT, base_url=site.url, **options)  # type: ignore[arg-type]
-    context.set_default_timeout(90_000)  # playwright's 30 s ran out on a page answering under a loaded 2-core machine
+    # playwright's 30 s ran out on a page answering under a loaded 2-core machine
+    context.set_default_timeout(90_000)
     opened = context.new_page()
     errors: list[str] = []
     opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
