@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from support.cli import cli
+from support.cli import cli, make_ledger
 from support.http import assert_problem, envelope, serving, sign_in
 from support.tlog_tiles import TiledLog, parse_checkpoint, root_of_leaves, tiles_for, verify_inclusion
 
@@ -24,9 +24,8 @@ ACTORS = [("fin-640422", "finance_bureau", "640422", "西吉县财政局"),
 
 
 def make_log(cwd: Path, *db: str) -> None:
-    assert cli(cwd, *db, "init").returncode == 0
-    for actor_id, role, code, name in ACTORS:
-        assert cli(cwd, *db, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name).returncode == 0
+    """The registry (a copy of the run's once-built ledger: init and the actors), then the funds imported."""
+    make_ledger(cwd, ACTORS, env={"LEDGER_DB": db[1]} if db else None)
     lines = [json.dumps(envelope(cwd / "keys", "fin-640422", "FundAllocated",
                                  {"fund_id": f"F-TLOG-{n:04d}", "jurisdiction": "640422", "source": "central",
                                   "purpose": "training", "year": 2019, "amount_fen": 100 + n}, nonce=f"tlog-fund-{n:05d}"))
