@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from api import services
 from api.http import models as m
-from api.http.auth import SUBJECT, Reader
+from api.http.auth import SUBJECT, Reader, Scope
 from api.http.problems import ApiProblem, responses
 from api.reports import render
 
@@ -50,14 +50,22 @@ def get_monthly_report(
     lang: Annotated[Literal["zh", "en"], Query(description="HTML, XLSX and Markdown: zh (default) or en")] = "zh",
 ) -> Response:
     """The month's report for a jurisdiction in the token's scope, at a signed checkpoint."""
+    found = monthly_report_for(scope, month, jurisdiction, as_of=as_of, compare_with=compare_with)
+    headers = {}
+    if format == "xlsx":
+        headers["Content-Disposition"] = f'attachment; filename="report-monthly-{found.doc["jurisdiction"]}-{month}.xlsx"'
+    return Response(render(format, found.doc, found.series, lang), media_type=MEDIA_TYPES[format], headers=headers)
+
+
+def monthly_report_for(scope: Scope, month: str, jurisdiction: str | None, *, as_of: int | None = None,
+                       compare_with: int | None = None) -> services.MonthlyReport:  # fmt: skip
+    """The report ``GET /v1/reports/monthly`` renders for this reader, before rendering: its scope
+    rule (subject roles read no jurisdiction's report; a regional reader its own and below) and the
+    use case at the checkpoint ``as_of`` names. The dashboard draws from it, so the two cannot drift."""
     if scope.role in SUBJECT:
         raise ApiProblem("forbidden", f"a {scope.role} does not read a jurisdiction's report")
     place = scope.jurisdiction_filter(jurisdiction)
     with scope.srv.lock:
         scope.srv.session.ledger.head()  # checkpoints another worker signed just now
-        found = services.monthly_report(scope.srv.session, month=month, jurisdiction=place,
-                                        checkpoint=None if as_of is None else as_of + 1, compare_with=compare_with)  # fmt: skip
-    headers = {}
-    if format == "xlsx":
-        headers["Content-Disposition"] = f'attachment; filename="report-monthly-{found.doc["jurisdiction"]}-{month}.xlsx"'
-    return Response(render(format, found.doc, found.series, lang), media_type=MEDIA_TYPES[format], headers=headers)
+        return services.monthly_report(scope.srv.session, month=month, jurisdiction=place,
+                                       checkpoint=None if as_of is None else as_of + 1, compare_with=compare_with)  # fmt: skip

@@ -2,7 +2,8 @@
 funds by purpose and balances, and its anomalies by severity, with SVG charts drawn on the server.
 
 Every figure comes from the API's own route functions called with the page's
-:class:`~api.http.auth.Scope` — the monthly report (:func:`api.http.reports.get_monthly_report`),
+:class:`~api.http.auth.Scope` — the monthly report (:func:`api.http.reports.monthly_report_for`, what
+``GET /v1/reports/monthly`` renders),
 ``/v1/balances`` and ``/v1/anomalies`` — so the page shows exactly what the API gives the same
 reader, and nothing its scope does not reach. The charts are the monthly report's
 (:mod:`api.reports.view`, :func:`api.reports.charts.svg`), plus one of the same kind for the flags.
@@ -16,9 +17,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 from markupsafe import Markup
 
-from api import services
 from api.http import routes
 from api.http.auth import SUBJECT, Scope
+from api.http.reports import monthly_report_for
 from api.i18n import Lang
 from api.reports import charts, labels, view
 from api.web.render import PageRoute, lang_of, render
@@ -61,21 +62,13 @@ def last_active_month(series: list[dict[str, Any]]) -> str | None:
     return found
 
 
-def report_for(scope: Scope, month: str, jurisdiction: str | None) -> services.MonthlyReport:
-    """The monthly report as ``GET /v1/reports/monthly`` makes it for this reader (same scope rule, same use case)."""
-    place = scope.jurisdiction_filter(jurisdiction)
-    with scope.srv.lock:
-        scope.srv.session.ledger.head()  # checkpoints another worker signed just now
-        return services.monthly_report(scope.srv.session, month=month, jurisdiction=place)
-
-
 def report_view(
     scope: Scope, month: str | None, jurisdiction: str | None, lang: Lang
 ) -> tuple[dict[str, Any], view.Report]:
     """The report of ``month`` (default: this month, so the figures are today's) with its chart
     ending at the last month anyone was trained: a programme of 2018–2020 seen in 2026 is not drawn
     as six flat years."""
-    found = report_for(scope, month or utc_now().astimezone(SHANGHAI).strftime("%Y-%m"), jurisdiction)
+    found = monthly_report_for(scope, month or utc_now().astimezone(SHANGHAI).strftime("%Y-%m"), jurisdiction)
     active = last_active_month(found.series)
     series = [m for m in found.series if active is None or month is not None or str(m["month"]) <= active]
     return found.doc, view.build(found.doc, series, lang)
