@@ -154,6 +154,30 @@ def test_pages_and_static_files_carry_the_security_headers_and_docs_still_work(s
     assert from_api.headers["content-type"].startswith("application/problem+json")
 
 
+def test_the_pages_answer_head_like_get_without_content(site: Site) -> None:
+    """``curl -I``: a GET page's status and headers (its Content-Length included) and no content; a
+    page that needs a session redirects to sign-in as GET does; a POST-only path still refuses HEAD."""
+    got, head = site.api.get("/signin"), site.api.head("/signin")
+    assert head.status_code == got.status_code == 200 and head.content == b""
+    assert (
+        head.headers["content-type"] == got.headers["content-type"]
+        and head.headers["content-security-policy"] == CSP
+    )
+    assert int(head.headers["content-length"]) == len(got.content) > 0
+    away = site.api.head("/anomalies")
+    assert away.status_code == 303 and away.headers["location"] == "/signin?next=%2Fanomalies"
+    assert site.api.head("/signout").status_code == 405
+    with demo_session(site, "insp-640400") as client:
+        for path in ("/", "/anomalies", "/integrity", "/report"):
+            head = client.head(path)
+            assert head.status_code == 200 and head.content == b"", path
+            assert (
+                head.headers["content-type"].startswith("text/html")
+                and int(head.headers["content-length"]) > 0
+            )
+            assert head.headers["x-frame-options"] == "DENY", path
+
+
 def test_state_changing_posts_need_the_csrf_token_and_this_origin(site: Site) -> None:
     with demo_session(site, "insp-640400") as client:
         page = client.get("/")

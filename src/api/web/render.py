@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from fastapi.routing import APIRoute
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -122,12 +122,26 @@ def error_page(request: Request, status: int, code: str, detail: str) -> HTMLRes
 
 class PageRoute(APIRoute):
     """A page: its errors are pages (:func:`error_page`), a missing session a redirect, every
-    response with :data:`SECURITY_HEADERS`."""
+    response with :data:`SECURITY_HEADERS`. A ``GET`` page answers ``HEAD`` too (``curl -I``, link
+    checkers): the same status and headers, no content (RFC 9110 §9.3.2)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], *, methods: set[str] | list[str] | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
+        if methods is not None and "GET" in {method.upper() for method in methods}:
+            methods = {*methods, "HEAD"}
+        super().__init__(path, endpoint, methods=methods, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def page(request: Request) -> Response:
+            response = await answer(request)
+            if request.method == "HEAD" and not isinstance(response, StreamingResponse):
+                # The GET's headers, its Content-Length included; no content, whatever the server does.
+                response.body = b""
+            return response
+
+        async def answer(request: Request) -> Response:
             try:
                 return with_headers(await handler(request))
             except SignInRequired:
