@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, get_args, get_origin, get_type_hints
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from projections.trace import query as trace_document
 
 
 class Strict(BaseModel):
@@ -233,19 +236,29 @@ class PersonalData(BaseModel):
 
 
 # --- trace (DESIGN §12) ---------------------------------------------------------------------------------
-class TraceEvent(BaseModel):
-    seq: int
-    type: str
-    actor: str
-    actor_name: str | None
-    role: str | None
-    key_id: str | None
-    at: str
-    business_date: str
-    officer: str | None = Field(None, description="absent when the envelope names no officer")
-    relation: str = Field(description="how the event relates to the subject (docs/trace.md)")
-    signature_ok: bool = Field(description="the signature re-verified now")
-    included: bool = Field(description="an inclusion proof against the checkpoint holds")
+def model_of(shape: type, descriptions: Mapping[str, str]) -> type[BaseModel]:
+    """The response model of a projection's ``TypedDict`` ``shape``: its name, its keys in its order
+    with its types, a ``NotRequired`` key optional (absent, read as null), and ``descriptions`` for
+    ``/openapi.json`` — so the shape is declared once, where the document is made."""
+    fields: dict[str, Any] = {}
+    for name, hint in get_type_hints(shape, include_extras=True).items():
+        description = descriptions.get(name)
+        if get_origin(hint) is NotRequired:  # not __optional_keys__: Python 3.11 misses postponed ones
+            fields[name] = (get_args(hint)[0] | None, Field(None, description=description))
+        else:
+            fields[name] = (hint, Field(description=description))
+    return create_model(shape.__name__, **fields)
+
+
+if TYPE_CHECKING:
+    TraceEvent = BaseModel
+else:
+    TraceEvent = model_of(trace_document.TraceEvent, {
+        "officer": "absent when the envelope names no officer",
+        "relation": "how the event relates to the subject (docs/trace.md)",
+        "signature_ok": "the signature re-verified now",
+        "included": "an inclusion proof against the checkpoint holds",
+    })  # fmt: skip
 
 
 class PiiRead(BaseModel):

@@ -35,6 +35,9 @@ DEFAULT_LIMIT = 1000
 
 
 class TraceEvent(TypedDict):
+    """One event of the trace. Declared here only: ``/openapi.json``'s ``TraceEvent`` is derived from it
+    (``api.http.models.model_of``), an absent ``officer`` shown there as null."""
+
     seq: int
     type: str
     actor: str
