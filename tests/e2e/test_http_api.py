@@ -15,7 +15,7 @@ import pytest
 
 from ledger.encoding.b64 import b64encode
 from ledger.translog.merkle import leaf_hash
-from support.cli import cli
+from support.cli import cli, make_ledger
 from support.http import PROBLEM, assert_problem, envelope, serving, sign_in
 from support.xiji import ACTORS, EXAMPLE, INSPECTOR
 
@@ -27,12 +27,12 @@ FUND = {"jurisdiction": "640422", "source": "central", "purpose": "training", "y
 
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cwd = tmp_path_factory.mktemp("http")
-    assert cli(cwd, "init").returncode == 0
-    for actor_id, role, code, name in [*ACTORS, *OTHERS]:
+    # the example ledger with the city's inspector, as other modules have it (built once per run, copied),
+    # then the other counties' actors
+    cwd = make_ledger(tmp_path_factory.mktemp("http"), [*ACTORS, INSPECTOR], example=EXAMPLE)
+    for actor_id, role, code, name in OTHERS[1:]:
         added = cli(cwd, "actor", "add", "--id", actor_id, "--role", role, "--jurisdiction", code, "--name", name)
         assert added.returncode == 0, added.stderr
-    assert cli(cwd, "import", "--sign", str(EXAMPLE)).returncode == 0
     return cwd
 
 
