@@ -1,6 +1,6 @@
 """The benchmark suite in one command: every ratio against its limit, measured in the same run.
 
-    python benchmarks/run.py [--quick] [--json]
+    python benchmarks/run.py [--quick] [--json] [--out FILE]
 
 Runs, one after another on this machine, the focused benchmarks and collects their JSON. Each
 is measured on SQLite and on PostgreSQL, at 10k and 100k events, and 1M without ``--quick``
@@ -145,6 +145,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="run every benchmark and print the ratios")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, no 1M runs (< 10 min)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="also keep the report in this file, rewritten after every step "
+        "(a run of hours that stops early keeps the steps it finished)",
+    )
     args = parser.parse_args()
     began = time.monotonic()
     report: dict[str, Any] = {"quick": args.quick, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -158,6 +164,8 @@ def main() -> None:
         code, out, tail = run_step(command)
         report[name] = {"seconds": round(time.monotonic() - started, 1), "exit": code, "result": first_json(out),
                         **({"stderr_tail": tail} if code else {})}  # fmt: skip
+        if args.out:
+            save(args.out, report)
         if not args.json:
             print(f"== {name} ({report[name]['seconds']} s) ==")
             print(out.strip()[-3000:])
@@ -165,6 +173,8 @@ def main() -> None:
     report["ratios"] = ratios(report)
     failed = [name for name, _ in steps if report[name]["exit"] != 0]
     report["failed"] = failed
+    if args.out:
+        save(args.out, report)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
@@ -175,6 +185,13 @@ def main() -> None:
           + (f"; FAILED: {', '.join(failed)}" if failed else ""), file=sys.stderr)  # fmt: skip
     if failed:
         sys.exit(1)
+
+
+def save(path: Path, report: dict[str, Any]) -> None:
+    """The report so far, replaced whole (a reader never sees half a file)."""
+    partial = path.with_name(path.name + ".part")
+    partial.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.replace(path)
 
 
 def label(row: dict[str, Any], index: int) -> str:
