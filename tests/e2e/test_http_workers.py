@@ -4,11 +4,16 @@ answers signed-in reads."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections import defaultdict
 from pathlib import Path
+
+import httpx
 
 from support.cli import make_ledger
 from support.http import serving, sign_in
+from support.pg import pg_database
 from support.xiji import ACTORS, EXAMPLE
 
 
@@ -22,3 +27,53 @@ def test_workers_default_to_the_cores_on_postgresql_and_one_on_sqlite(db_url: st
     text = "".join(p.read_text() for p in tmp_path.glob("serve-*.log"))
     assert f"（{db_url}，{expected} 个工作进程）" in text  # the startup line names the count
     assert text.count("Started server process") == expected, text
+
+
+def test_each_worker_listens_on_a_socket_of_its_own_and_takes_a_share_of_the_connections(tmp_path: Path) -> None:
+    """issue 13: with one listening socket shared by the workers, one of two took 66–94 % of 32
+    keep-alive clients. Each worker now listens on its own socket (SO_REUSEPORT) and the kernel
+    spreads new connections over them. Read from the kernel's own tables: who listens on the
+    port, and which process holds the server's side of each of 32 connections."""
+    with pg_database() as url:
+        make_ledger(tmp_path, ACTORS, example=EXAMPLE, env={"LEDGER_DB": url})
+        with serving(tmp_path, "--db", url, options=("--workers", "2")) as client:
+            port = client.base_url.port
+            assert port is not None
+            with contextlib.ExitStack() as stack:
+                clients = [stack.enter_context(httpx.Client(base_url=str(client.base_url), timeout=60)) for _ in range(32)]
+                for each in clients:
+                    assert each.get("/healthz").status_code == 200  # each keeps its connection open
+                listening, connected = _server_sockets(port)
+    holders = {pid for pids in listening.values() for pid in pids}
+    assert len(listening) == 2, listening  # two listening sockets on the port ...
+    assert all(len(pids) == 1 for pids in listening.values()), listening  # ... each held by one process
+    assert len(holders) == 2, listening
+    served = defaultdict(int)
+    for pid in connected.values():
+        served[pid] += 1
+    assert sum(served.values()) == 33, connected  # the 32 and the one `serving` waited for /healthz on
+    assert set(served) == holders, (served, listening)  # every connection on a worker that listens, both in use
+
+
+def _server_sockets(port: int) -> tuple[dict[int, list[int]], dict[int, int]]:
+    """The TCP sockets whose local port is ``port`` (/proc/net/tcp, tcp6): listening ones as
+    inode → the processes holding them, established ones as inode → the process holding it."""
+    states: dict[int, str] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(FileNotFoundError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] in ("0A", "01"):
+                    states[int(fields[9])] = fields[3]  # 0A listening, 01 established
+    holders: dict[int, list[int]] = defaultdict(list)
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):  # a process that ended, or one not ours to read
+            for fd in (proc / "fd").iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:[") and int(target[8:-1]) in states:
+                    holders[int(target[8:-1])].append(int(proc.name))
+    listening = {inode: sorted(set(pids)) for inode, pids in holders.items() if states[inode] == "0A"}
+    connected = {inode: pids[0] for inode, pids in holders.items() if states[inode] == "01"}
+    return listening, connected

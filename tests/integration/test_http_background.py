@@ -109,3 +109,35 @@ def test_concurrent_submits_are_appended_together_each_with_its_own_outcome(db_u
     finally:
         appender.stop()
         session.close()
+
+
+def test_a_passive_worker_only_appends_and_the_supervisors_follower_follows_its_writes(db_url: str, tmp_path: Path) -> None:
+    """``serve --workers N``: a worker's follower is passive (``Settings.follow`` false) — its writes
+    are neither projected nor signed in its process, even once it stops — and the follower of the
+    supervisor process, which no write wakes, finds them by polling and covers them."""
+    from fastapi.testclient import TestClient
+
+    from api.http.app import create_app
+    from api.http.settings import Settings
+
+    keys = tmp_path / "keys"
+    _ledger(db_url, keys)
+    writer = ServerSession.open(db_url, keys)
+    supervisor = Follower(db_url, str(keys), checkpoint_interval=0)  # driven by hand: no poll here
+    try:
+        signed_before = writer.ledger.latest_checkpoint()
+        settings = Settings(db_url, str(keys), checkpoint_interval=0.05, follow=False)
+        with TestClient(create_app(settings)) as worker:
+            for n in range(3):
+                answer = worker.post("/v1/events", content=_envelope(writer, 20 + n), headers={"content-type": "application/json"})
+                assert answer.status_code == 201, answer.text
+        size = writer.ledger.size()  # the worker has stopped (its lifespan's end): nothing signed or projected
+        assert writer.ledger.latest_checkpoint() == signed_before
+        assert position(engine_for(writer.ledger)) < size and supervisor.lag() > 0
+        supervisor.follow()
+        assert supervisor.lag() == 0
+        latest = writer.ledger.latest_checkpoint()
+        assert latest is not None and latest.size == size
+    finally:
+        supervisor.stop()
+        writer.close()

@@ -2,9 +2,10 @@
 
 The keystore is the operator's: the server signs checkpoints with it and holds no organisation's
 private key for writes (envelopes arrive signed). SIGTERM ends it gracefully (uvicorn finishes the
-requests in flight). On PostgreSQL ``--workers N`` (default: the cores) runs N processes that append concurrently
-(one follower of the log at a time, :mod:`api.http.background`); SQLite has one writer, so more
-than one worker is refused there. Every worker derives the same token secret and keeps sign-in
+requests in flight). On PostgreSQL ``--workers N`` (default: the cores) runs N processes that append concurrently,
+each listening on a socket of its own, while the supervisor process follows the log (projects and
+signs checkpoints, :mod:`api.http.background`); SQLite has one writer, so more than one worker is
+refused there. Every worker derives the same token secret and keeps sign-in
 challenges in the database (:mod:`api.http.context`), so a client may sign in on one and read on another.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -23,6 +25,8 @@ from ledger.errors import OperationalError
 
 if TYPE_CHECKING:
     import uvicorn
+
+    from api.http.settings import Settings
 
 TEXT = {
     "workers_sqlite": ("SQLite 只能有一个写入进程：--workers 不能大于 1", "SQLite has one writer: --workers cannot exceed 1"),
@@ -51,7 +55,7 @@ def serve(
 
     from api.http.access import uvicorn_log_config
     from api.http.app import create_app
-    from api.http.settings import ENV_DB, ENV_DEMO, ENV_KEYS, ENV_PUBLIC_LOG, Settings
+    from api.http.settings import ENV_DB, ENV_DEMO, ENV_FOLLOW, ENV_KEYS, ENV_PUBLIC_LOG, Settings
     from ledger.persistence.store import DatabaseURL
 
     o = options(ctx)
@@ -73,9 +77,10 @@ def serve(
             return
         # Worker processes build the app by import string, from the environment (Settings.from_env).
         os.environ.update({ENV_DB: o.db, ENV_KEYS: str(Path(o.keys).resolve()), ENV_PUBLIC_LOG: "1" if public_log else "0",
-                           ENV_DEMO: "1" if demo else "0"})
+                           ENV_DEMO: "1" if demo else "0", ENV_FOLLOW: "0"})  # fmt: skip
         _serve_workers(uvicorn.Config("api.http.app:app_from_env", factory=True, workers=workers, host=host, port=port,
-                                      log_level="info", access_log=False, log_config=uvicorn_log_config()))  # fmt: skip
+                                      log_level="info", access_log=False, log_config=uvicorn_log_config()),
+                       Settings.from_env())  # fmt: skip
 
 
 def _check_demo(o: Options, host: str) -> None:
@@ -90,13 +95,68 @@ def _check_demo(o: Options, host: str) -> None:
             fail(o, o.say(TEXT, "demo_ledger"), 2)
 
 
-def _serve_workers(config: uvicorn.Config) -> None:
-    """uvicorn's multiprocess supervisor on a listener that says it is TCP: uvicorn binds it with
-    protocol 0, so asyncio leaves Nagle's algorithm on for every connection and each keep-alive
-    request waits ~40 ms for a delayed ACK (uvicorn issue #3149)."""
+def _serve_workers(config: uvicorn.Config, settings: Settings) -> None:
+    """uvicorn's multiprocess supervisor (restarts, health checks, graceful SIGTERM), each worker on
+    a listener of its own (:class:`WorkerListener`), and the log's follower in this process: it
+    projects and signs while the workers serve, and signs the last checkpoint after they have all
+    exited, so every envelope a worker answered 201 is covered."""
     from uvicorn.supervisors import Multiprocess
 
-    bound = config.bind_socket()
-    listener = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
-    listener.set_inheritable(True)
-    Multiprocess(config, sockets=[listener]).run()
+    from api.http.background import Follower
+
+    listener = WorkerListener.reserve(config.host, config.port)
+    follower = Follower(settings.db_url, settings.keys_dir, settings.checkpoint_interval).start()
+    try:
+        Multiprocess(config, sockets=[listener]).run()
+    finally:
+        follower.stop()
+        listener.close()
+
+
+class WorkerListener(socket.socket):
+    """The address the workers listen on; each worker process listens on a socket of its own.
+
+    uvicorn hands every worker the same listening socket, and whichever worker's event loop wakes
+    first accepts: under 32 keep-alive clients one of two workers took 66–94 % of the connections
+    (docs/performance.md). With ``SO_REUSEPORT`` each worker listens on a socket of its own bound
+    to the same port, and the kernel spreads new connections over them by their addresses.
+
+    In the supervisor this socket is bound but never listens: it holds the port (and fixes port 0
+    to one number) without taking a connection. uvicorn pickles it for each worker it starts; it
+    unpickles in the worker as a new socket bound to the same address (:func:`bound`), which
+    asyncio makes listen once the worker has started (after its lifespan's start), so no
+    connection waits in the queue of a worker that cannot serve it yet. The supervisor holds no
+    worker's listener: a worker that dies takes its queue with it, and its replacement binds anew.
+    """
+
+    @classmethod
+    def reserve(cls, host: str, port: int) -> WorkerListener:
+        reservation = cls(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        share_port(reservation)
+        reservation.bind((host, port))
+        return reservation
+
+    def __reduce__(self) -> tuple[object, ...]:
+        host, port = self.getsockname()[:2]
+        return bound, (self.family, host, port)
+
+
+def share_port(sock: socket.socket) -> None:
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+
+
+def bound(family: int, host: str, port: int) -> socket.socket:
+    """A worker's own socket on the supervisor's address (run in the worker as its socket is
+    unpickled; uvicorn's server makes it listen). TCP by protocol number, so asyncio turns Nagle's
+    algorithm off for each connection (uvicorn issue #3149). A bind that fails exits with uvicorn's
+    startup-failure code, so the supervisor stops rather than restarting the worker forever."""
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        share_port(sock)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        print(f"{host}:{port}: {exc}", file=sys.stderr)
+        sys.exit(3)  # uvicorn.server.STARTUP_FAILURE
+    return sock

@@ -64,7 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         srv = open_server(settings)
         app.state.server = srv
-        follower = follow(srv.session, settings.db_url, settings.keys_dir, settings.checkpoint_interval)
+        follower = follow(srv.session, settings.db_url, settings.keys_dir, settings.checkpoint_interval, settings.follow)
         signer = asyncio.create_task(_sign_checkpoints(srv))
         try:
             yield

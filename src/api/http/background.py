@@ -6,11 +6,18 @@ A request appends and answers; it neither projects nor signs. Its write wakes th
 short steps, so a read is fresh within about a second (reads still catch up what is left, so
 they are never stale). The turn is one runner at a time across the server's processes: on
 PostgreSQL a session advisory lock that the others *try* and skip (their next poll sees what the
-holder missed); SQLite has one worker. Every follower also polls, so a write another worker
-accepted is followed even when that worker's follower lost the turn.
+holder missed); SQLite has one worker. Every follower also polls, so a write another process
+accepted is followed even when this one's follower lost the turn.
+
+With ``serve --workers N`` the follower is not in a worker at all: the supervisor process (which
+otherwise only watches its workers) runs it (:func:`api.cli.serve`), so projecting and signing
+never take a worker's interpreter lock from its requests (26 % of a worker's samples under load,
+docs/performance.md). The workers' followers are then *passive* (``Settings.follow`` false):
+they only append, and the supervisor's follower finds their writes by polling.
 
 At shutdown (uvicorn finishes the requests in flight first, then runs the lifespan's end), the
-follower stops and signs the last checkpoint, so every envelope that got its 201 is covered.
+follower stops and signs the last checkpoint, so every envelope that got its 201 is covered; with
+workers, the supervisor's follower does so after the last worker has exited.
 """
 
 from __future__ import annotations
@@ -197,10 +204,14 @@ class Appender:
 
 
 class Follower:
-    """One process's follower of the log: its own session (connections and tree head), one thread."""
+    """One process's follower of the log: its own session (connections and tree head), one thread.
 
-    def __init__(self, db_url: str, keys_dir: str, checkpoint_interval: float, poll: float = POLL):
-        self.session = Session.open(db_url, keys_dir)
+    A *passive* follower (``active=False``: another process follows, :func:`follow`) has neither:
+    waking it does nothing and stopping it only stops the appender."""
+
+    def __init__(self, db_url: str, keys_dir: str, checkpoint_interval: float, poll: float = POLL, active: bool = True):
+        self.active = active
+        self.session = Session.open(db_url, keys_dir) if active else None
         self.interval = checkpoint_interval
         self.poll = poll
         self._wake = threading.Event()
@@ -209,7 +220,8 @@ class Follower:
         self.appender: Appender | None = None
 
     def start(self) -> Follower:
-        self._thread.start()
+        if self.active:
+            self._thread.start()
         return self
 
     def wake(self) -> None:
@@ -223,6 +235,8 @@ class Follower:
         self._wake.set()
         if self._thread.ident is not None:  # started
             self._thread.join()
+        if self.session is None:  # passive: the process that follows signs
+            return
         try:
             with self._turn(wait=5.0) as mine:
                 if mine:
@@ -249,6 +263,7 @@ class Follower:
         """If this process gets the turn: sign when due, and project step by step to the log's end."""
         from projections.runner.catchup import catch_up, position
 
+        assert self.session is not None  # the thread runs only when active
         with self._turn() as mine:
             if not mine:
                 return
@@ -264,11 +279,13 @@ class Follower:
         """Leaves in the log not projected yet."""
         from projections.runner.catchup import position
 
+        assert self.session is not None
         return max(self.session.ledger.size() - position(self._engine()), 0)
 
     def _engine(self) -> Engine:
         from projections.db import engine_for
 
+        assert self.session is not None
         return engine_for(self.session.ledger)
 
     @contextmanager
@@ -297,9 +314,10 @@ class Follower:
                     conn.commit()
 
 
-def follow(session: Session, db_url: str, keys_dir: str, checkpoint_interval: float) -> Follower:
-    """Start following for a server whose session is ``session`` (its writes then wake the follower)."""
-    follower = Follower(db_url, keys_dir, checkpoint_interval).start()
+def follow(session: Session, db_url: str, keys_dir: str, checkpoint_interval: float, active: bool = True) -> Follower:
+    """Start following for a server whose session is ``session`` (its writes then wake the follower);
+    with ``active`` false, only appending (another process follows: ``serve``'s supervisor)."""
+    follower = Follower(db_url, keys_dir, checkpoint_interval, active=active).start()
     if isinstance(session, ServerSession):
         session.follower = follower
         session.appender = follower.appender = Appender(Session.open(db_url, keys_dir), follower.wake, checkpoint_interval).start()

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 
 ENV_DB, ENV_KEYS, ENV_PUBLIC_LOG, ENV_DEMO = "LEDGER_DB", "LEDGER_KEYS", "LEDGER_PUBLIC_LOG", "LEDGER_DEMO"
+ENV_FOLLOW = "LEDGER_FOLLOW"
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class Settings:
     public_log: bool = False  # /tlog/ readable by anyone (serve --public-log), else by the log readers
     prepare_quota: int = 2000  # prepared intents per actor and day (POST /v1/intents/prepare)
     demo: bool = False  # serve --demo: one-click sign-in with the keystore's keys (a demo ledger, loopback only)
+    follow: bool = True  # project and sign here; false in serve's workers, whose supervisor follows (api.http.background)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -40,4 +42,5 @@ class Settings:
             public_log=os.environ.get(ENV_PUBLIC_LOG) == "1",
             prepare_quota=int(os.environ.get("LEDGER_PREPARE_QUOTA", "2000")),
             demo=os.environ.get(ENV_DEMO) == "1",
+            follow=os.environ.get(ENV_FOLLOW) != "0",
         )
