@@ -25,8 +25,9 @@ given).
 Ratios: c/a per concurrency and d/b (targets of issue 13: batched HTTP ≥ 0.8 × direct; singles at
 32 clients on PostgreSQL ≥ 0.5 × direct singles; p99 < 50 ms at 200 requests/s). The server
 also follows the writes (projections, checkpoints) on the same two cores while it is measured;
-the direct path does not project. The clients run in this process (asyncio, httpx), on the same
-cores as the server.
+the direct path does not project. The clients run in this process, on the same cores as the
+server: singles on plain asyncio HTTP/1.1 connections (:class:`Connection`, the cheapest client;
+their CPU per event is reported beside the server's), batches and reads through httpx.
 
     python benchmarks/bench_api.py [--backend sqlite|postgres|both] [--singles N] [--batches N]
                                    [--runs 1] [--json]
@@ -207,36 +208,67 @@ class Server:
                 self.proc.kill()
 
 
-async def http_singles(url: str, lines: list[str], clients: int, rate: float | None = None) -> dict[str, float]:
-    """``lines`` posted one per request by ``clients`` keep-alive clients, each its own connection
-    (each sends its next when its last is answered), or, with ``rate``, each request started on a
-    fixed schedule on the next free client. One ``httpx.AsyncClient`` per connection, as separate
-    offices would be: one client with a pool of 32 spends its CPU on the pool's bookkeeping
-    (httpcore assigns queued requests to connections in a loop over both), which this process,
-    on the server's two cores, would then take from the server. ``client_cpu_ms_per_event`` says
-    what the clients did cost."""
-    import httpx
+class Connection:
+    """One keep-alive HTTP/1.1 connection that posts a JSON body and reads the answer: the least a
+    client can do (tens of microseconds of CPU a request), so the clients, which run on the server's
+    two cores, take as little of them as possible. httpx cost 2.8–4.3 ms of CPU per request here,
+    as much as the server's own work, and the benchmark measured its client as much as ``serve``."""
 
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, host: str):
+        self.reader, self.writer, self.host = reader, writer, host
+
+    @classmethod
+    async def open(cls, url: str) -> Connection:
+        host, port = url.removeprefix("http://").split(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        writer.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return cls(reader, writer, f"{host}:{port}")
+
+    async def post(self, path: str, body: str) -> tuple[int, bytes]:
+        data = body.encode()
+        self.writer.write(f"POST {path} HTTP/1.1\r\nHost: {self.host}\r\nContent-Type: application/json\r\n"
+                          f"Content-Length: {len(data)}\r\n\r\n".encode() + data)  # fmt: skip
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        length = None
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if length is None:
+            raise RuntimeError(f"no Content-Length in {head!r}")
+        return status, await self.reader.readexactly(length)
+
+    async def close(self) -> None:
+        self.writer.close()
+        with contextlib.suppress(OSError):
+            await self.writer.wait_closed()
+
+
+async def http_singles(url: str, lines: list[str], clients: int, rate: float | None = None) -> dict[str, float]:
+    """``lines`` posted one per request by ``clients`` keep-alive connections (each sends its next
+    when its last is answered), or, with ``rate``, each request started on a fixed schedule on the
+    next free connection. ``client_cpu_ms_per_event`` says what the clients cost (this process)."""
     latencies: list[float] = []
     queue = list(reversed(lines))
     began_cpu = time.process_time()
-    async with contextlib.AsyncExitStack() as stack:
-        pool: asyncio.Queue[httpx.AsyncClient] = asyncio.Queue()
-        for _ in range(clients):
-            limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-            pool.put_nowait(await stack.enter_async_context(httpx.AsyncClient(base_url=url, limits=limits, timeout=60)))
+    connections = [await Connection.open(url) for _ in range(clients)]
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for connection in connections:
+        pool.put_nowait(connection)
 
-        async def post(client: httpx.AsyncClient, text: str) -> None:
-            began = time.perf_counter()
-            got = await client.post("/v1/events", content=text, headers={"content-type": "application/json"})
-            latencies.append(time.perf_counter() - began)
-            assert got.status_code == 201, got.text
+    async def post(connection: Connection, text: str) -> None:
+        began = time.perf_counter()
+        status, body = await connection.post("/v1/events", text)
+        latencies.append(time.perf_counter() - began)
+        assert status == 201, body
 
-        async def worker() -> None:
-            client = await pool.get()
-            while queue:
-                await post(client, queue.pop())
+    async def worker() -> None:
+        connection = await pool.get()
+        while queue:
+            await post(connection, queue.pop())
 
+    try:
         start = time.perf_counter()
         if rate is None:
             await asyncio.gather(*(worker() for _ in range(clients)))
@@ -244,14 +276,17 @@ async def http_singles(url: str, lines: list[str], clients: int, rate: float | N
 
             async def paced(n: int, text: str) -> None:
                 await asyncio.sleep(max(0.0, start + n / rate - time.perf_counter()))
-                client = await pool.get()
+                connection = await pool.get()
                 try:
-                    await post(client, text)
+                    await post(connection, text)
                 finally:
-                    pool.put_nowait(client)
+                    pool.put_nowait(connection)
 
             await asyncio.gather(*(paced(n, text) for n, text in enumerate(lines)))
         seconds = time.perf_counter() - start
+    finally:
+        for connection in connections:
+            await connection.close()
     measured = summary(seconds, len(lines), latencies)
     return {**measured, "client_cpu_ms_per_event": round(1000 * (time.process_time() - began_cpu) / len(lines), 3)}
 
