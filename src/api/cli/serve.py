@@ -2,11 +2,12 @@
 
 The keystore is the operator's: the server signs checkpoints with it and holds no organisation's
 private key for writes (envelopes arrive signed). SIGTERM ends it gracefully (uvicorn finishes the
-requests in flight). On PostgreSQL ``--workers N`` (default: the cores) runs N processes that append concurrently,
-each listening on a socket of its own, while the supervisor process follows the log (projects and
-signs checkpoints, :mod:`api.http.background`); SQLite has one writer, so more than one worker is
-refused there. Every worker derives the same token secret and keeps sign-in
-challenges in the database (:mod:`api.http.context`), so a client may sign in on one and read on another.
+requests in flight). The requests are served by worker processes — on PostgreSQL ``--workers N``
+(default: the cores) that append concurrently, each listening on a socket of its own; SQLite has
+one writer, so more than one worker is refused there — while the supervisor process follows the
+log (projects and signs checkpoints, :mod:`api.http.background`) beside them, not in them. Every
+worker derives the same token secret and keeps sign-in challenges in the database
+(:mod:`api.http.context`), so a client may sign in on one and read on another.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -54,7 +54,6 @@ def serve(
     import uvicorn
 
     from api.http.access import uvicorn_log_config
-    from api.http.app import create_app
     from api.http.settings import ENV_DB, ENV_DEMO, ENV_FOLLOW, ENV_KEYS, ENV_PUBLIC_LOG, Settings
     from ledger.persistence.store import DatabaseURL
 
@@ -70,12 +69,8 @@ def serve(
         if demo:
             _check_demo(o, host)
         typer.echo(o.say(TEXT, "serving", host=host, port=port, db=o.db, workers=workers), err=True)
-        if workers == 1:
-            settings = replace(Settings.from_env(), db_url=o.db, keys_dir=o.keys, public_log=public_log, demo=demo)
-            uvicorn.run(create_app(settings), host=host, port=port, log_level="info", access_log=False,
-                        log_config=uvicorn_log_config())  # fmt: skip
-            return
-        # Worker processes build the app by import string, from the environment (Settings.from_env).
+        # Worker processes build the app by import string, from the environment (Settings.from_env);
+        # even one worker, so that the follower runs beside it, not in it.
         os.environ.update({ENV_DB: o.db, ENV_KEYS: str(Path(o.keys).resolve()), ENV_PUBLIC_LOG: "1" if public_log else "0",
                            ENV_DEMO: "1" if demo else "0", ENV_FOLLOW: "0"})  # fmt: skip
         _serve_workers(uvicorn.Config("api.http.app:app_from_env", factory=True, workers=workers, host=host, port=port,

@@ -9,15 +9,16 @@ PostgreSQL a session advisory lock that the others *try* and skip (their next po
 holder missed); SQLite has one worker. Every follower also polls, so a write another process
 accepted is followed even when this one's follower lost the turn.
 
-With ``serve --workers N`` the follower is not in a worker at all: the supervisor process (which
-otherwise only watches its workers) runs it (:func:`api.cli.serve`), so projecting and signing
-never take a worker's interpreter lock from its requests (26 % of a worker's samples under load,
-docs/performance.md). The workers' followers are then *passive* (``Settings.follow`` false):
-they only append, and the supervisor's follower finds their writes by polling.
+Under ``serve`` the follower is not in a worker at all: the supervisor process (which otherwise
+only watches its workers) runs it (:mod:`api.cli.serve`), so projecting and signing never take a
+worker's interpreter lock from its requests (26 % of a worker's samples under load,
+docs/performance.md). The workers' followers are *passive* (``Settings.follow`` false): they only
+append, and the supervisor's follower finds their writes by polling. An app built with the
+default settings (tests, an embedding) follows in its own process.
 
 At shutdown (uvicorn finishes the requests in flight first, then runs the lifespan's end), the
-follower stops and signs the last checkpoint, so every envelope that got its 201 is covered; with
-workers, the supervisor's follower does so after the last worker has exited.
+follower stops and signs the last checkpoint, so every envelope that got its 201 is covered; under
+``serve``, the supervisor's follower does so after the last worker has exited.
 """
 
 from __future__ import annotations
