@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections import defaultdict
 from pathlib import Path
 
 import httpx
 
-from support.cli import make_ledger
+from support.cli import cli, make_ledger
 from support.http import serving, sign_in
 from support.pg import pg_database
 from support.xiji import ACTORS, EXAMPLE
@@ -27,6 +28,20 @@ def test_workers_default_to_the_cores_on_postgresql_and_one_on_sqlite(db_url: st
     text = "".join(p.read_text() for p in tmp_path.glob("serve-*.log"))
     assert f"（{db_url}，{expected} 个工作进程）" in text  # the startup line names the count
     assert text.count("Started server process") == expected, text
+
+
+def test_a_port_already_taken_is_one_clear_line_and_no_server(tmp_path: Path) -> None:
+    """Bad input gets a clear one-line error: ``serve`` on a port another program listens on says
+    so before anything starts (no worker, no follower, no "serving" line)."""
+    make_ledger(tmp_path, ACTORS)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for lang, said in (("zh", f"无法在 127.0.0.1:{port} 监听"), ("en", f"cannot listen on 127.0.0.1:{port}")):
+            result = cli(tmp_path, "--lang", lang, "serve", "--port", port)
+            assert result.returncode == 2, result.stderr
+            assert said in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
 def test_each_worker_listens_on_a_socket_of_its_own_and_takes_a_share_of_the_connections(tmp_path: Path) -> None:

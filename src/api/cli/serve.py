@@ -33,6 +33,7 @@ TEXT = {
     "demo_ledger": ("--demo 只能用于 `demo` 命令创建的账本", "--demo serves only a ledger the `demo` command made"),
     "demo_host": ("--demo 只能监听本机地址（127.0.0.1、::1 或 localhost），不能是 {host}",
                   "--demo listens on loopback only (127.0.0.1, ::1 or localhost), not {host}"),
+    "bind": ("无法在 {host}:{port} 监听：{reason}", "cannot listen on {host}:{port}: {reason}"),
     "serving": ("在 http://{host}:{port} 提供账本服务（{db}，{workers} 个工作进程）",
                 "serving the ledger at http://{host}:{port} ({db}, {workers} worker processes)"),
 }
@@ -68,6 +69,11 @@ def serve(
                                           f"no ledger at {o.db} (run `subsidy-ledger init` first)"))  # fmt: skip
         if demo:
             _check_demo(o, host)
+        try:
+            listener = WorkerListener.reserve(host, port)
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            raise OperationalError(o.say(TEXT, "bind", host=host, port=port, reason=exc.strerror or exc)) from None
+        port = listener.getsockname()[1]  # --port 0: the one the system chose
         typer.echo(o.say(TEXT, "serving", host=host, port=port, db=o.db, workers=workers), err=True)
         # Worker processes build the app by import string, from the environment (Settings.from_env);
         # even one worker, so that the follower runs beside it, not in it.
@@ -75,7 +81,7 @@ def serve(
                            ENV_DEMO: "1" if demo else "0", ENV_FOLLOW: "0"})  # fmt: skip
         _serve_workers(uvicorn.Config("api.http.app:app_from_env", factory=True, workers=workers, host=host, port=port,
                                       log_level="info", access_log=False, log_config=uvicorn_log_config()),
-                       Settings.from_env())  # fmt: skip
+                       Settings.from_env(), listener)  # fmt: skip
 
 
 def _check_demo(o: Options, host: str) -> None:
@@ -90,7 +96,7 @@ def _check_demo(o: Options, host: str) -> None:
             fail(o, o.say(TEXT, "demo_ledger"), 2)
 
 
-def _serve_workers(config: uvicorn.Config, settings: Settings) -> None:
+def _serve_workers(config: uvicorn.Config, settings: Settings, listener: WorkerListener) -> None:
     """uvicorn's multiprocess supervisor (restarts, health checks, graceful SIGTERM), each worker on
     a listener of its own (:class:`WorkerListener`), and the log's follower in this process: it
     projects and signs while the workers serve, and signs the last checkpoint after they have all
@@ -99,12 +105,13 @@ def _serve_workers(config: uvicorn.Config, settings: Settings) -> None:
 
     from api.http.background import Follower
 
-    listener = WorkerListener.reserve(config.host, config.port)
-    follower = Follower(settings.db_url, settings.keys_dir, settings.checkpoint_interval).start()
     try:
-        Multiprocess(config, sockets=[listener]).run()
+        follower = Follower(settings.db_url, settings.keys_dir, settings.checkpoint_interval).start()
+        try:
+            Multiprocess(config, sockets=[listener]).run()
+        finally:
+            follower.stop()
     finally:
-        follower.stop()
         listener.close()
 
 
