@@ -44,6 +44,17 @@ def test_a_port_already_taken_is_one_clear_line_and_no_server(tmp_path: Path) ->
             assert said in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
+def test_a_second_serve_on_the_same_port_is_refused_not_sharing_it(tmp_path: Path) -> None:
+    """The workers share their port (SO_REUSEPORT), which another ``serve`` of the same user could
+    join and take half the clients; it must be refused as a port in use."""
+    make_ledger(tmp_path, ACTORS)
+    with serving(tmp_path) as client:
+        port = str(client.base_url.port)
+        second = cli(tmp_path, "--lang", "en", "serve", "--port", port)
+        assert second.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in second.stderr, second.stderr
+        assert client.get("/healthz").status_code == 200
+
+
 def test_each_worker_listens_on_a_socket_of_its_own_and_takes_a_share_of_the_connections(tmp_path: Path) -> None:
     """issue 13: with one listening socket shared by the workers, one of two took 66–94 % of 32
     keep-alive clients. Each worker now listens on its own socket (SO_REUSEPORT) and the kernel

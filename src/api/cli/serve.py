@@ -133,9 +133,21 @@ class WorkerListener(socket.socket):
 
     @classmethod
     def reserve(cls, host: str, port: int) -> WorkerListener:
-        reservation = cls(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        share_port(reservation)
-        reservation.bind((host, port))
+        """The address, or ``OSError`` if something listens there already — another ``serve``
+        too: its workers' sockets share the port, and so would ours, splitting the clients
+        between two servers. A plain socket is bound first, which only a free port allows."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a stopped server's TIME_WAIT is no owner
+            probe.bind((host, port))
+            port = probe.getsockname()[1]  # port 0: the one the system chose
+        reservation = cls(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        try:
+            share_port(reservation)
+            reservation.bind((host, port))
+        except OSError:
+            reservation.close()
+            raise
         return reservation
 
     def __reduce__(self) -> tuple[object, ...]:
