@@ -114,7 +114,7 @@ def test_concurrent_submits_are_appended_together_each_with_its_own_outcome(db_u
 def test_a_passive_worker_only_appends_and_the_supervisors_follower_follows_its_writes(db_url: str, tmp_path: Path) -> None:
     """``serve --workers N``: a worker's follower is passive (``Settings.follow`` false) — its writes
     are neither projected nor signed in its process, even once it stops — and the follower of the
-    supervisor process, which no write wakes, finds them by polling and covers them."""
+    supervisor process, which no write wakes, finds them on its next round and covers them."""
     from fastapi.testclient import TestClient
 
     from api.http.app import create_app
