@@ -497,6 +497,15 @@ def witness_cosign(client: ApiClient, actor: str, operator_key: str | None = Non
             except merkle.ConsistencyProofInvalid as exc:
                 raise Rollback(f"fork: checkpoint {checkpoint.size} does not extend checkpoint {previous} {actor}"
                                f" cosigned before: {exc}", checkpoint=checkpoint.size) from None  # fmt: skip
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    from ledger.translog.note import CosignatureInvalid, verify_cosignature
+
+    try:  # this key already cosigned the latest (perhaps in the same second: the same line again)
+        verify_cosignature(note, actor, key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+        return Witnessed(actor, checkpoint.size, previous, note, already=True)
+    except CosignatureInvalid:
+        pass
     timestamp = int(time.time()) if now is None else now
     line = cosign(parse_note(note).text, actor, key, timestamp)
     stored, already = client.post_cosignature(add_signature(note, line))
